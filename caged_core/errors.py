@@ -1,0 +1,169 @@
+"""One error hierarchy for everything ``caged_core`` raises.
+
+::
+
+    CagedError                      anything from caged_core
+    ├── CagedConfigError            no key / bad profile / no keyring backend
+    ├── CagedConnectionError        could not reach the platform (DNS, refused, TLS, dropped)
+    │   └── CagedTimeoutError       no answer within the budget in force (``.timeout``)
+    ├── CagedProtocolError          a peer broke the wire protocol (bad frame, JSON-RPC error)
+    │   └── MCPError                a JSON-RPC error answer from the MCP server (``.code``)
+    └── CagedAPIError               the platform answered with an HTTP error (``.status``)
+        ├── CagedValidationError    400 / 422
+        ├── CagedAuthError          401 / 403
+        │   └── CagedPlanLimitError reason.code == "plan_limit_reached" (any status)
+        ├── CagedNotFoundError      404
+        ├── CagedRateLimitError     429 (``.retry_after`` seconds)
+        └── CagedServerError        >= 500
+
+Messages never contain the API key or a socket credential: :func:`redact`
+scrubs them, and every error built by the client goes through it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "CagedAPIError",
+    "CagedAuthError",
+    "CagedConfigError",
+    "CagedConnectionError",
+    "CagedError",
+    "CagedNotFoundError",
+    "CagedPlanLimitError",
+    "CagedProtocolError",
+    "CagedRateLimitError",
+    "CagedServerError",
+    "CagedTimeoutError",
+    "CagedValidationError",
+    "ErrorReason",
+    "MCPError",
+    "redact",
+]
+
+_SECRET_PATTERNS = (
+    re.compile(r"caged_(sk|wst)_[A-Za-z0-9_\-]+"),
+    re.compile(r"(?i)(token|ticket|api_key|key)=[^&\s\"']+"),
+    re.compile(r"(?i)(bearer\s+)[^\s\"']+"),
+)
+
+
+def redact(text: str) -> str:
+    """Remove API keys, socket tickets and ``token=`` query values from ``text``."""
+    text = _SECRET_PATTERNS[0].sub(lambda m: f"caged_{m.group(1)}_***", text)
+    text = _SECRET_PATTERNS[1].sub(lambda m: f"{m.group(1)}=***", text)
+    return _SECRET_PATTERNS[2].sub(lambda m: f"{m.group(1)}***", text)
+
+
+class CagedError(Exception):
+    """Base class of every error raised by ``caged_core``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact(message))
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class CagedConfigError(CagedError):
+    """Configuration is missing or wrong (no key, unknown profile, no keyring)."""
+
+
+class CagedConnectionError(CagedError):
+    """The platform could not be reached, or the connection dropped."""
+
+
+class CagedTimeoutError(CagedConnectionError):
+    """No answer within the time budget in force for that call."""
+
+    def __init__(self, message: str, *, timeout: float | None = None) -> None:
+        super().__init__(message)
+        self.timeout = timeout
+
+
+class CagedProtocolError(CagedError):
+    """A peer sent something the protocol does not allow."""
+
+
+class MCPError(CagedProtocolError):
+    """A JSON-RPC error answer from the MCP server."""
+
+    def __init__(self, message: str, *, code: int, data: Any = None) -> None:
+        super().__init__(f"{message} (JSON-RPC {code})")
+        self.code = code
+        self.data = data
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorReason:
+    """The machine-readable ``reason`` of a classified refusal."""
+
+    code: str = ""
+    message: str = ""
+    action: str = ""
+    subject_type: str = ""
+    subject_id: str = ""
+
+    @classmethod
+    def from_json(cls, value: Any) -> ErrorReason | None:
+        if not isinstance(value, dict):
+            return None
+        return cls(**{k: str(value.get(k) or "") for k in cls.__dataclass_fields__})
+
+
+class CagedAPIError(CagedError):
+    """The platform answered with an HTTP error status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        title: str = "",
+        type: str = "",
+        reason: ErrorReason | None = None,
+        body: str = "",
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.title = title
+        self.type = type
+        self.reason = reason
+        self.body = redact(body)
+        self.request_id = request_id
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status={self.status}, message={str(self)!r})"
+
+
+class CagedValidationError(CagedAPIError):
+    """400/422: the request was malformed or out of range."""
+
+
+class CagedAuthError(CagedAPIError):
+    """401/403: missing, wrong or insufficient credentials."""
+
+
+class CagedPlanLimitError(CagedAuthError):
+    """The account's plan does not allow this (``reason.code == plan_limit_reached``)."""
+
+
+class CagedNotFoundError(CagedAPIError):
+    """404: no such resource."""
+
+
+class CagedRateLimitError(CagedAPIError):
+    """429: too many requests; ``retry_after`` says how long to wait (seconds)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class CagedServerError(CagedAPIError):
+    """5xx: the platform failed."""
