@@ -1,0 +1,29 @@
+"""caged_core is the headless half: it must never pull in Textual or the TUI.
+
+Checked in a fresh interpreter, because in the test process something else may
+already have imported textual and hidden the problem.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+_PROBE = """
+import importlib, pkgutil, sys
+import caged_core
+for mod in pkgutil.walk_packages(caged_core.__path__, "caged_core."):
+    if mod.name.endswith("__main__") or ".runtime.agent" in mod.name:
+        continue  # entry points run code on import
+    importlib.import_module(mod.name)
+bad = sorted(m for m in sys.modules if m.split(".")[0] in {"textual", "caged_tui", "rich"})
+print(",".join(bad))
+"""
+
+
+def test_caged_core_never_imports_textual_or_the_tui() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"caged_core imported: {result.stdout.strip()}"
