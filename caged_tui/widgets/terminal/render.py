@@ -1,0 +1,190 @@
+"""Screen rows → Textual ``Strip``s.
+
+Rendering is the other hot path after parsing, so it follows the measured recipe in
+``terminal-notes.md``: one segment per run of cells with equal attributes, and one rich ``Style``
+per distinct attribute tuple kept in a dict (building a ``Style`` per cell is 10 times slower).
+
+Every cell contributes exactly one column: a wide character covers its own cell and its
+placeholder; a wide character without a placeholder (cut by the right edge or half overwritten)
+and an orphaned placeholder render as a space. Glyphs whose width Rich measures differently from
+the terminal's (wcwidth) are narrowed so a row can never overflow the widget.
+"""
+
+from __future__ import annotations
+
+from rich.cells import cell_len
+from rich.color import Color
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
+from wcwidth import wcwidth
+
+from .screen import ANSI_NAMES, Cell, Line
+
+_ANSI_INDEX = {name: index for index, name in enumerate(ANSI_NAMES)}
+_REVERSE_ON = Style(reverse=True)
+_REVERSE_OFF = Style(reverse=False)
+_BLANK = Cell(" ")
+
+#: Attribute tuple of a cell: everything but ``data``.
+StyleKey = tuple[str, str, bool, bool, bool, bool, bool, bool, bool, bool]
+
+
+def parse_colour(value: str) -> Color | None:
+    """A pyte colour (``"default"``, an ANSI name, ``rrggbb``) as a rich ``Color``.
+
+    The 16 ANSI colours stay ANSI (``Color.from_ansi``): Textual maps them to the theme's
+    palette unless the app runs with ``ansi_color=True``, which keeps the user's own palette.
+    """
+    if value == "default":
+        return None
+    index = _ANSI_INDEX.get(value)
+    if index is not None:
+        return Color.from_ansi(index)
+    try:
+        return Color.from_rgb(*_hex_triplet(value))
+    except ValueError:
+        return None
+
+
+def _hex_triplet(value: str) -> tuple[int, int, int]:
+    if len(value) != 6:
+        raise ValueError(value)
+    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+
+
+class RowRenderer:
+    """Turns screen rows into ``Strip``s, caching styles by attribute tuple.
+
+    Args:
+        base_style: The widget's own style (its background and foreground); cell styles are
+            layered on it so default-coloured cells take the widget's colours.
+    """
+
+    def __init__(self, base_style: Style | None = None) -> None:
+        self._base = base_style or Style()
+        self._styles: dict[StyleKey, Style] = {}
+        self._glyphs: dict[str, tuple[str, int]] = {}
+
+    @property
+    def base_style(self) -> Style:
+        """The style cell styles are layered on."""
+        return self._base
+
+    def set_base_style(self, style: Style) -> bool:
+        """Change the base style; returns True (and drops cached styles) if it changed."""
+        if style == self._base:
+            return False
+        self._base = style
+        self._styles.clear()
+        return True
+
+    def style(self, key: StyleKey) -> Style:
+        """The rich style for an attribute tuple (cached)."""
+        style = self._styles.get(key)
+        if style is None:
+            style = self._styles[key] = self._build_style(key)
+        return style
+
+    def _build_style(self, key: StyleKey) -> Style:
+        fg, bg, bold, italics, underscore, strikethrough, reverse, blink, dim, hidden = key
+        color = parse_colour(fg)
+        bgcolor = parse_colour(bg)
+        if hidden:
+            # Concealed text is drawn in the background colour (it stays selectable).
+            color = bgcolor or self._base.bgcolor
+        return self._base + Style(
+            color=color,
+            bgcolor=bgcolor,
+            bold=bold or None,
+            dim=dim or None,
+            italic=italics or None,
+            underline=underscore or None,
+            strike=strikethrough or None,
+            reverse=reverse or None,
+            blink=blink or None,
+        )
+
+    def _glyph(self, data: str, width: int) -> str:
+        """``data`` if Rich agrees it is ``width`` cells wide, else a substitute that is."""
+        cached = self._glyphs.get(data)
+        if cached is not None and cached[1] == width:
+            return cached[0]
+        text = data
+        if cell_len(text) != width:
+            # A grapheme Rich measures differently (emoji + U+FE0F, ZWJ sequences): keep the
+            # base character if that fits, else pad or substitute.
+            text = data[0]
+            length = cell_len(text)
+            if length < width:
+                text += " " * (width - length)
+            elif length > width:
+                text = "?" + " " * (width - 1)
+        if len(self._glyphs) > 65536:
+            self._glyphs.clear()
+        self._glyphs[data] = (text, width)
+        return text
+
+    def render_row(self, line: Line | None, columns: int, width: int, cursor_x: int = -1) -> Strip:
+        """Render one row.
+
+        Args:
+            line: The row (``None`` for a blank row).
+            columns: Cells of the row to render (the screen width).
+            width: Width of the strip to return (the widget width); padded or cropped.
+            cursor_x: Column of a visible cursor on this row, or -1; drawn by flipping reverse.
+        """
+        base = self._base
+        if line is None and cursor_x < 0:
+            return Strip([Segment(" " * width, base)], width)
+        default = line.default if line is not None else _BLANK
+        get = line.get if line is not None else _no_cell
+        style_for = self.style
+        segments: list[Segment] = []
+        append = segments.append
+        run: list[str] = []
+        run_key: StyleKey | None = None
+        x = 0
+        while x < columns:
+            cell = get(x) or default
+            data = cell.data
+            span = 1
+            if data == "":
+                data = " "  # A placeholder whose wide character was overwritten.
+            elif len(data) > 1 or data > "\x7e":
+                if wcwidth(data[0]) == 2:
+                    following = get(x + 1) if x + 1 < columns else None
+                    if following is not None and following.data == "":
+                        span = 2
+                        data = self._glyph(data, 2)
+                    else:
+                        data = " "
+                else:
+                    data = self._glyph(data, 1)
+            key: StyleKey = cell[1:]
+            if x <= cursor_x < x + span:
+                if run:
+                    append(Segment("".join(run), style_for(run_key)))  # type: ignore[arg-type]
+                    run = []
+                cursor_style = style_for(key) + (_REVERSE_OFF if cell.reverse else _REVERSE_ON)
+                append(Segment(data, cursor_style))
+                run_key = None
+            elif key == run_key:
+                run.append(data)
+            else:
+                if run:
+                    append(Segment("".join(run), style_for(run_key)))  # type: ignore[arg-type]
+                run = [data]
+                run_key = key
+            x += span
+        if run:
+            append(Segment("".join(run), style_for(run_key)))  # type: ignore[arg-type]
+        if columns < width:
+            segments.append(Segment(" " * (width - columns), base))
+            return Strip(segments, width)
+        strip = Strip(segments, columns)
+        return strip.crop(0, width) if columns > width else strip
+
+
+def _no_cell(x: int) -> Cell | None:
+    return None

@@ -1,0 +1,630 @@
+"""The terminal model: a ``pyte.Screen`` with pyte 0.8.2's defects fixed.
+
+What :class:`TerminalScreen` adds or fixes over ``pyte.Screen`` (each has a unit test in
+``tests/unit/terminal``):
+
+* **Alternate screen** — ``?1049h/l`` (with cursor save/restore), ``?1047`` and ``?47`` switch
+  between two buffers, so vim/htop/less no longer paint over the shell's output.
+* **Private parameters** — ``select_graphic_rendition``, ``report_device_status`` and
+  ``set_margins`` accept ``private=`` (``ESC[?4m`` from vim 9, ``ESC[?996n`` from tmux).
+* **draw() never stops early** — zero-width characters (U+FE0F, U+200D, U+200B) join the previous
+  cell, ZWJ emoji sequences share one cell, and unprintable characters are skipped instead of
+  ending the loop.
+* **Replies go upstream** — answers to ``ESC[6n``, ``ESC[5n``, ``ESC[c`` are handed to the
+  ``on_reply`` callback (the widget sends them to the PTY).
+* **Bounded scrollback** — ``index()`` at the bottom of a full-height scroll region pushes the top
+  row to ``history`` (a ``deque`` with ``maxlen``); never in the alternate screen.
+* **Resize** keeps the cursor row visible and moves rows between the screen and the scrollback
+  like xterm, instead of always dropping rows from the top; tab stops cover new columns.
+* **SGR** — dim (2), hidden (8), 256 colours 0-15 kept as ANSI names so they follow the theme,
+  pyte's ``"bfightmagenta"`` typo gone.
+* **DEC line drawing** (``ESC ( 0``) honoured in UTF-8 mode, as xterm does.
+
+Modes the widget reads are exposed as properties (:attr:`TerminalScreen.app_cursor_keys`,
+:attr:`bracketed_paste`, :attr:`mouse_tracking`, :attr:`sgr_mouse`, :attr:`focus_events`,
+:attr:`cursor_visible`). Dirty rows are pyte's ``dirty`` set, kept accurate by these overrides.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import defaultdict, deque
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import pyte
+from pyte import charsets as cs
+from pyte import modes as mo
+from pyte.screens import Margins, Savepoint, StaticDefaultDict
+from wcwidth import wcwidth
+
+#: Default number of scrollback lines.
+DEFAULT_SCROLLBACK = 10_000
+
+# Private modes as pyte stores them (shifted left by 5 to tell them from ANSI modes).
+DECCKM = 1 << 5
+MOUSE_X10 = 9 << 5
+MOUSE_NORMAL = 1000 << 5
+MOUSE_BUTTON_EVENT = 1002 << 5
+MOUSE_ANY_EVENT = 1003 << 5
+FOCUS_EVENTS = 1004 << 5
+MOUSE_SGR = 1006 << 5
+BRACKETED_PASTE = 2004 << 5
+ALT_SCREEN_47 = 47 << 5
+ALT_SCREEN_1047 = 1047 << 5
+ALT_SCREEN_1049 = 1049 << 5
+_ALT_SCREEN_MODES = {47: ALT_SCREEN_47, 1047: ALT_SCREEN_1047, 1049: ALT_SCREEN_1049}
+
+_ZWJ = "\u200d"
+
+#: The 16 ANSI colours by index, named like pyte names them (so pyte-aware code still reads them).
+ANSI_NAMES = (
+    "black", "red", "green", "brown", "blue", "magenta", "cyan", "white",
+    "brightblack", "brightred", "brightgreen", "brightbrown",
+    "brightblue", "brightmagenta", "brightcyan", "brightwhite",
+)  # fmt: skip
+
+
+def _palette_256() -> list[str]:
+    """xterm's 256-colour palette: ANSI names for 0-15, ``rrggbb`` hex for the rest."""
+    levels = (0x00, 0x5F, 0x87, 0xAF, 0xD7, 0xFF)
+    cube = [
+        f"{levels[i // 36]:02x}{levels[(i // 6) % 6]:02x}{levels[i % 6]:02x}" for i in range(216)
+    ]
+    grey = [f"{8 + 10 * i:02x}" * 3 for i in range(24)]
+    return [*ANSI_NAMES, *cube, *grey]
+
+
+PALETTE_256 = _palette_256()
+
+
+class Cell(NamedTuple):
+    """One screen cell: pyte's ``Char`` plus ``dim`` and ``hidden``.
+
+    ``fg``/``bg`` are ``"default"``, one of :data:`ANSI_NAMES`, or a ``rrggbb`` hex string.
+    A wide character occupies its cell and the next one holds ``data=""`` (a placeholder).
+    """
+
+    data: str
+    fg: str = "default"
+    bg: str = "default"
+    bold: bool = False
+    italics: bool = False
+    underscore: bool = False
+    strikethrough: bool = False
+    reverse: bool = False
+    blink: bool = False
+    dim: bool = False
+    hidden: bool = False
+
+
+Line = StaticDefaultDict[int, Cell]
+
+# SGR codes that switch one boolean attribute: code -> (field, value).
+_SGR_FLAGS: dict[int, tuple[str, bool]] = {
+    1: ("bold", True),
+    2: ("dim", True),
+    3: ("italics", True),
+    4: ("underscore", True),
+    5: ("blink", True),
+    6: ("blink", True),
+    7: ("reverse", True),
+    8: ("hidden", True),
+    9: ("strikethrough", True),
+    21: ("underscore", True),  # Double underline, shown as underline.
+    23: ("italics", False),
+    24: ("underscore", False),
+    25: ("blink", False),
+    27: ("reverse", False),
+    28: ("hidden", False),
+    29: ("strikethrough", False),
+}
+
+
+class TerminalScreen(pyte.Screen):
+    """A pyte screen with two buffers, bounded scrollback and the 0.8.2 defects fixed.
+
+    Args:
+        columns: Width in cells.
+        lines: Height in rows.
+        scrollback: Rows kept in :attr:`history` (oldest dropped first); 0 disables it.
+        on_reply: Called with answers to terminal queries (cursor position, device
+            attributes); the owner writes them to the PTY.
+    """
+
+    def __init__(
+        self,
+        columns: int,
+        lines: int,
+        *,
+        scrollback: int = DEFAULT_SCROLLBACK,
+        on_reply: Callable[[str], None] | None = None,
+    ) -> None:
+        self.history: deque[Line] = deque(maxlen=max(0, scrollback))
+        #: Total rows ever pushed to the history (lets a viewer keep its place while it grows).
+        self.history_pushed = 0
+        self.in_alternate = False
+        self.on_reply = on_reply
+        # Flyweight cells: one ``Cell`` object per (attributes, character) pair, so a full
+        # screen and the scrollback share a few hundred tuples instead of owning one per cell.
+        self._cells: dict[Cell, dict[str, Cell]] = {}
+        self._saved_primary: tuple[defaultdict[int, Line], Margins | None] | None = None
+        self._saved_1049_cursor: Savepoint | None = None
+        super().__init__(columns, lines)
+        self._alternate_buffer = self._new_buffer()
+
+    # -- state the widget reads ------------------------------------------------------------
+
+    @property
+    def default_char(self) -> Cell:  # type: ignore[override]  # Cell extends pyte's Char
+        """A blank cell with default colours (reverse when DECSCNM is set)."""
+        return Cell(" ", reverse=mo.DECSCNM in self.mode)
+
+    @property
+    def app_cursor_keys(self) -> bool:
+        """DECCKM: cursor keys send ``ESC O x`` instead of ``ESC [ x``."""
+        return DECCKM in self.mode
+
+    @property
+    def bracketed_paste(self) -> bool:
+        """Mode 2004: pasted text is wrapped in ``ESC[200~`` … ``ESC[201~``."""
+        return BRACKETED_PASTE in self.mode
+
+    @property
+    def mouse_tracking(self) -> int:
+        """The mouse tracking mode in force: 0 (off), 9, 1000, 1002 or 1003."""
+        mode = self.mode
+        for flag, value in (
+            (MOUSE_ANY_EVENT, 1003),
+            (MOUSE_BUTTON_EVENT, 1002),
+            (MOUSE_NORMAL, 1000),
+            (MOUSE_X10, 9),
+        ):
+            if flag in mode:
+                return value
+        return 0
+
+    @property
+    def sgr_mouse(self) -> bool:
+        """Mode 1006: mouse reports use the SGR encoding."""
+        return MOUSE_SGR in self.mode
+
+    @property
+    def focus_events(self) -> bool:
+        """Mode 1004: the program wants ``ESC[I``/``ESC[O`` on focus changes."""
+        return FOCUS_EVENTS in self.mode
+
+    @property
+    def cursor_visible(self) -> bool:
+        """DECTCEM (mode 25)."""
+        return not self.cursor.hidden
+
+    @property
+    def display(self) -> list[str]:
+        """The active buffer as text, one string per row (wide characters once, no padding cell).
+
+        pyte's version asserts on ZWJ emoji sequences; this one never fails.
+        """
+        return [row_text(self._rows.get(y), self.columns) for y in range(self.lines)]
+
+    @property
+    def _rows(self) -> defaultdict[int, Line]:
+        """The active buffer, typed with ``Cell`` (pyte annotates its own ``Char``)."""
+        return self.buffer  # type: ignore[return-value]
+
+    def _attrs(self) -> Cell:
+        """The attributes new text is drawn with."""
+        attrs: Cell = self.cursor.attrs  # type: ignore[assignment]
+        return attrs
+
+    def _set_attrs(self, attrs: Cell) -> None:
+        self.cursor.attrs = attrs  # type: ignore[assignment]
+
+    def line(self, y: int) -> Line | None:
+        """Row ``y`` of the active buffer without creating it (``None`` when blank)."""
+        line: Line | None = self._rows.get(y)
+        return line
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def _new_buffer(self) -> defaultdict[int, Line]:
+        return defaultdict(lambda: StaticDefaultDict(self.default_char))
+
+    def reset(self) -> None:
+        """RIS: also leaves the alternate screen and forgets the saved 1049 cursor."""
+        if getattr(self, "in_alternate", False):
+            self.buffer, _margins = self._saved_primary or (self._rows, None)  # type: ignore[assignment]
+            self.in_alternate = False
+        self._saved_primary = None
+        self._saved_1049_cursor = None
+        super().reset()
+        self._set_attrs(self.default_char)
+
+    def resize(self, lines: int | None = None, columns: int | None = None) -> None:
+        """Resize both buffers.
+
+        Unlike pyte, rows are only dropped from the top when the cursor would otherwise fall off
+        the bottom (those rows go to the scrollback), and growing pulls rows back from the
+        scrollback, as xterm does.
+        """
+        lines = lines or self.lines
+        columns = columns or self.columns
+        if lines == self.lines and columns == self.columns:
+            return
+        old_lines, old_columns = self.lines, self.columns
+
+        if lines < old_lines:
+            drop = max(0, self.cursor.y - (lines - 1))
+            if drop:
+                self._shift_up(self._rows, drop, old_lines, keep=not self.in_alternate)
+                self.cursor.y -= drop
+            self._truncate(self._rows, lines)
+            inactive = self._saved_primary[0] if self._saved_primary else self._alternate_buffer
+            self._truncate(inactive, lines)
+        elif lines > old_lines and not self.in_alternate and self.history:
+            pull = min(len(self.history), lines - old_lines)
+            buffer = self._rows
+            for y in range(old_lines - 1, -1, -1):
+                row = buffer.pop(y, None)
+                if row is not None:
+                    buffer[y + pull] = row
+            for y in range(pull - 1, -1, -1):
+                buffer[y] = self.history.pop()
+            self.cursor.y += pull
+
+        if columns < old_columns:
+            for buffer in self._buffers():
+                for row in buffer.values():
+                    for x in range(columns, old_columns):
+                        row.pop(x, None)
+        elif columns > old_columns:
+            self.tabstops.update(range(max(8, old_columns + (-old_columns % 8)), columns, 8))
+
+        self.lines, self.columns = lines, columns
+        self.margins = None
+        if self._saved_primary is not None:
+            self._saved_primary = (self._saved_primary[0], None)
+        self.cursor.x = min(self.cursor.x, columns - 1)
+        self.cursor.y = min(self.cursor.y, lines - 1)
+        self.dirty.update(range(lines))
+
+    def _buffers(self) -> list[defaultdict[int, Line]]:
+        other = self._saved_primary[0] if self._saved_primary else self._alternate_buffer
+        return [self._rows, other]
+
+    @staticmethod
+    def _truncate(buffer: defaultdict[int, Line], lines: int) -> None:
+        for y in [y for y in buffer if y >= lines]:
+            del buffer[y]
+
+    def _shift_up(
+        self, buffer: defaultdict[int, Line], count: int, lines: int, *, keep: bool
+    ) -> None:
+        """Move rows up by ``count``; the rows pushed out go to the history when ``keep``."""
+        for y in range(count):
+            row = buffer.pop(y, None)
+            if keep:
+                self._push_history(row)
+        for y in range(count, lines):
+            row = buffer.pop(y, None)
+            if row is not None:
+                buffer[y - count] = row
+
+    def _push_history(self, row: Line | None) -> None:
+        if self.history.maxlen:
+            self.history.append(row if row is not None else StaticDefaultDict(self.default_char))
+        self.history_pushed += 1
+
+    # -- modes and the alternate screen ----------------------------------------------------
+
+    def set_mode(self, *modes: int, **kwargs: Any) -> None:
+        """Set modes; the alternate-screen modes switch buffers."""
+        if kwargs.get("private"):
+            for mode in modes:
+                if mode in _ALT_SCREEN_MODES:
+                    self._enter_alternate(mode)
+            modes = tuple(m for m in modes if m not in _ALT_SCREEN_MODES)
+        super().set_mode(*modes, **kwargs)
+
+    def reset_mode(self, *modes: int, **kwargs: Any) -> None:
+        """Reset modes; the alternate-screen modes switch back to the primary buffer."""
+        if kwargs.get("private"):
+            for mode in modes:
+                if mode in _ALT_SCREEN_MODES:
+                    self._leave_alternate(mode)
+            modes = tuple(m for m in modes if m not in _ALT_SCREEN_MODES)
+        super().reset_mode(*modes, **kwargs)
+
+    def _enter_alternate(self, mode: int) -> None:
+        if mode == 1049:
+            # Save the cursor outside the DECSC stack: programs use DECSC/DECRC themselves.
+            self.save_cursor()
+            self._saved_1049_cursor = self.savepoints.pop()
+        if self.in_alternate:
+            if mode == 1049:
+                self._rows.clear()
+            return
+        if mode == 1049:
+            self._alternate_buffer = self._new_buffer()
+        self._saved_primary = (self._rows, self.margins)
+        self.buffer = self._alternate_buffer  # type: ignore[assignment]
+        self.in_alternate = True
+        self.dirty.update(range(self.lines))
+
+    def _leave_alternate(self, mode: int) -> None:
+        if self.in_alternate and self._saved_primary is not None:
+            if mode in (1047, 1049):
+                self._rows.clear()
+            self.buffer, self.margins = self._saved_primary  # type: ignore[assignment]
+            self._saved_primary = None
+            self.in_alternate = False
+            self.dirty.update(range(self.lines))
+        if mode == 1049 and self._saved_1049_cursor is not None:
+            self.savepoints.append(self._saved_1049_cursor)
+            self._saved_1049_cursor = None
+            self.restore_cursor()
+
+    # -- handlers pyte calls with ``private=`` ---------------------------------------------
+
+    def set_margins(
+        self, top: int | None = None, bottom: int | None = None, *args: int, private: bool = False
+    ) -> None:
+        """DECSTBM. ``CSI ? r`` (xterm's restore private modes) is ignored, not a crash."""
+        if private:
+            return
+        super().set_margins(top, bottom)
+
+    def report_device_status(self, mode: int = 0, *args: int, private: bool = False) -> None:
+        """DSR: ``ESC[5n``/``ESC[6n``, and ``ESC[?6n`` (DECXCPR); other private queries ignored."""
+        if not private:
+            super().report_device_status(mode)
+        elif mode == 6:
+            y, x = self.cursor.y + 1, min(self.cursor.x, self.columns - 1) + 1
+            self.write_process_input(f"\x1b[?{y};{x}R")
+
+    def report_device_attributes(self, mode: int = 0, *args: int, **kwargs: Any) -> None:
+        """Primary DA: answer as a VT220 with ANSI colour (``ESC[?62;22c``)."""
+        if mode == 0 and not kwargs.get("private"):
+            self.write_process_input("\x1b[?62;22c")
+
+    def report_secondary_device_attributes(self) -> None:
+        """Secondary DA (``ESC[>c``): a plain VT220 identity, so vim stops waiting."""
+        self.write_process_input("\x1b[>1;10;0c")
+
+    def write_process_input(self, data: str) -> None:
+        """Route answers to :attr:`on_reply` (pyte drops them)."""
+        if self.on_reply is not None:
+            self.on_reply(data)
+
+    def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
+        """ED; ``ESC[3J`` clears the scrollback only (xterm), not the screen."""
+        if how == 3:
+            self.history.clear()
+            return
+        super().erase_in_display(how, *args, **kwargs)
+
+    def define_charset(self, code: str, mode: str) -> None:
+        """Designate G0/G1. Only DEC line drawing and ASCII/Latin-1 make sense in UTF-8."""
+        table = cs.VT100_MAP if code == "0" else cs.LAT1_MAP if code in "BUK" else None
+        if table is None:
+            return
+        if mode == "(":
+            self.g0_charset = table
+        elif mode == ")":
+            self.g1_charset = table
+
+    def select_graphic_rendition(self, *attrs: int, private: bool = False) -> None:
+        """SGR with dim/hidden, 256 colours and truecolor; private SGR (``ESC[?4m``) ignored."""
+        if private:
+            return
+        if not attrs or attrs == (0,):
+            self._set_attrs(self.default_char)
+            return
+        replace: dict[str, Any] = {}
+        queue = list(attrs)
+        i = 0
+        while i < len(queue):
+            code = queue[i]
+            i += 1
+            if code == 0:
+                replace = dict(self.default_char._asdict())
+                del replace["data"]
+            elif code in _SGR_FLAGS:
+                field, value = _SGR_FLAGS[code]
+                replace[field] = value
+            elif code == 22:
+                replace["bold"] = replace["dim"] = False
+            elif 30 <= code <= 37:
+                replace["fg"] = ANSI_NAMES[code - 30]
+            elif 40 <= code <= 47:
+                replace["bg"] = ANSI_NAMES[code - 40]
+            elif 90 <= code <= 97:
+                replace["fg"] = ANSI_NAMES[code - 90 + 8]
+            elif 100 <= code <= 107:
+                replace["bg"] = ANSI_NAMES[code - 100 + 8]
+            elif code == 39:
+                replace["fg"] = "default"
+            elif code == 49:
+                replace["bg"] = "default"
+            elif code in (38, 48, 58):
+                colour, i = _extended_colour(queue, i)
+                if colour is not None and code != 58:  # 58: underline colour, not shown.
+                    replace["fg" if code == 38 else "bg"] = colour
+        self._set_attrs(self._attrs()._replace(**replace))
+
+    # -- scrolling -------------------------------------------------------------------------
+
+    def index(self) -> None:
+        """IND/LF at the bottom margin scrolls; a full-height scroll on the primary screen keeps
+        the row that leaves the top in :attr:`history`. Only the scroll region is marked dirty."""
+        top, bottom = self.margins or Margins(0, self.lines - 1)
+        if self.cursor.y != bottom:
+            self.cursor_down()
+            return
+        buffer = self._rows
+        row = buffer.pop(top, None)
+        if top == 0 and not self.in_alternate:
+            self._push_history(row)
+        for y in range(top + 1, bottom + 1):
+            row = buffer.pop(y, None)
+            if row is not None:
+                buffer[y - 1] = row
+        self.dirty.update(range(top, bottom + 1))
+
+    def reverse_index(self) -> None:
+        """RI at the top margin scrolls the region down; only the region is marked dirty."""
+        top, bottom = self.margins or Margins(0, self.lines - 1)
+        if self.cursor.y != top:
+            self.cursor_up()
+            return
+        buffer = self._rows
+        buffer.pop(bottom, None)
+        for y in range(bottom - 1, top - 1, -1):
+            row = buffer.pop(y, None)
+            if row is not None:
+                buffer[y + 1] = row
+        self.dirty.update(range(top, bottom + 1))
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def draw(self, data: str) -> None:
+        """Write text at the cursor.
+
+        ASCII goes through a fast path. Otherwise zero-width characters join the previous cell
+        (so an emoji keeps its U+FE0F / ZWJ sequence) and unprintable ones are skipped — pyte
+        stops at them and loses the rest of the text.
+        """
+        if self.charset:
+            data = data.translate(self.g1_charset)
+        elif self.g0_charset is not cs.LAT1_MAP:
+            data = data.translate(self.g0_charset)
+        if mo.IRM not in self.mode and data.isascii() and data.isprintable():
+            self._draw_ascii(data)
+        else:
+            self._draw_unicode(data)
+
+    def _flyweights(self) -> dict[str, Cell]:
+        attrs = self._attrs()
+        cells = self._cells.get(attrs)
+        if cells is None:
+            if len(self._cells) > 4096:
+                # Programs cycling through truecolour would grow this forever.
+                self._cells.clear()
+            cells = self._cells[attrs] = {}
+        return cells
+
+    def _wrap_if_pending(self) -> None:
+        """After the last column, wrap (DECAWM) or overwrite the last cell."""
+        cursor = self.cursor
+        if cursor.x < self.columns:
+            return
+        if mo.DECAWM in self.mode:
+            self.dirty.add(cursor.y)
+            cursor.x = 0
+            self.linefeed()
+        else:
+            cursor.x = self.columns - 1
+
+    def _draw_ascii(self, data: str) -> None:
+        cursor = self.cursor
+        columns = self.columns
+        cells = self._flyweights()
+        attrs = self._attrs()
+        i, n = 0, len(data)
+        while i < n:
+            self._wrap_if_pending()
+            line = self._rows[cursor.y]
+            x = cursor.x
+            take = min(n - i, columns - x)
+            for char in data[i : i + take]:
+                cell = cells.get(char)
+                if cell is None:
+                    cell = cells[char] = attrs._replace(data=char)
+                line[x] = cell
+                x += 1
+            i += take
+            cursor.x = x
+            self.dirty.add(cursor.y)
+
+    def _draw_unicode(self, data: str) -> None:
+        cursor = self.cursor
+        cells = self._flyweights()
+        attrs = self._attrs()
+        insert = mo.IRM in self.mode
+        for char in data:
+            width = wcwidth(char)
+            if width < 0:
+                continue  # Unprintable: skip it, keep drawing.
+            previous = self._previous_cell()
+            if previous is not None and (width == 0 or previous[2].data.endswith(_ZWJ)):
+                # Combining marks, variation selectors and ZWJ sequences extend the last cell.
+                line, x, cell = previous
+                text = cell.data + char
+                if width == 0 and unicodedata.combining(char):
+                    text = unicodedata.normalize("NFC", text)
+                line[x] = cell._replace(data=text)
+                self.dirty.add(cursor.y)
+                continue
+            if width == 0:
+                continue  # Nothing to attach it to.
+            if width == 2 and cursor.x == self.columns - 1 and mo.DECAWM in self.mode:
+                # A wide character does not fit in the last column: wrap first (xterm).
+                cursor.x = self.columns
+            self._wrap_if_pending()
+            if insert:
+                self.insert_characters(width)
+            line = self._rows[cursor.y]
+            new_cell = cells.get(char)
+            if new_cell is None:
+                new_cell = cells[char] = attrs._replace(data=char)
+            line[cursor.x] = new_cell
+            if width == 2 and cursor.x + 1 < self.columns:
+                stub = cells.get("")
+                if stub is None:
+                    stub = cells[""] = attrs._replace(data="")
+                line[cursor.x + 1] = stub
+            cursor.x = min(cursor.x + width, self.columns)
+            self.dirty.add(cursor.y)
+
+    def _previous_cell(self) -> tuple[Line, int, Cell] | None:
+        """The cell the last character was written to, skipping a wide character's placeholder."""
+        cursor = self.cursor
+        if cursor.x > 0:
+            line = self._rows[cursor.y]
+            x = cursor.x - 1
+        elif cursor.y > 0:
+            # Only after an auto-wrap is the previous character on the line above.
+            line = self._rows[cursor.y - 1]
+            x = self.columns - 1
+        else:
+            return None
+        cell = line.get(x)
+        if cell is not None and cell.data == "" and x > 0:
+            x -= 1
+            cell = line.get(x)
+        if cell is None or cell.data in ("", " "):
+            return None
+        return line, x, cell
+
+
+def row_text(line: Line | None, columns: int) -> str:
+    """The text of one row: blank cells as spaces, wide-character placeholders skipped."""
+    if line is None:
+        return " " * columns
+    return "".join(
+        cell.data for cell in (line.get(x) or line.default for x in range(columns)) if cell.data
+    )
+
+
+def _extended_colour(params: list[int], i: int) -> tuple[str | None, int]:
+    """Parse the colour after SGR 38/48 at ``params[i:]``; returns (colour, next index)."""
+    if i >= len(params):
+        return None, i
+    kind = params[i]
+    if kind == 5 and i + 1 < len(params):
+        index = params[i + 1]
+        return (PALETTE_256[index] if 0 <= index < 256 else None), i + 2
+    if kind == 2 and i + 3 < len(params):
+        r, g, b = (min(255, v) for v in params[i + 1 : i + 4])
+        return f"{r:02x}{g:02x}{b:02x}", i + 4
+    return None, len(params)

@@ -1,0 +1,683 @@
+"""``TerminalView``: a Textual widget showing a remote PTY through pyte.
+
+The data path (measured design, see ``/work/shared/terminal-notes.md``)::
+
+    transport ──receive task──▶ deque (high/low water) ──parse task──▶ TerminalStream/Screen
+        ▲                        (stops pulling above        8 KiB slices, yields between,
+        │                         the high mark)             acks every 32 KiB
+        └──────── writer task ◀── keys, pastes, mouse, replies to queries, resizes
+
+    Screen.dirty ──leading-edge 60 Hz flush──▶ refresh(row regions) ──▶ render_line (Strip cache)
+
+Keys: everything a terminal understands goes to the PTY — including ``ctrl+c`` and ``tab`` — except
+the widget's own bindings below and the app's *priority* bindings (e.g. ``ctrl+q``).
+
+Bindings (ids can be remapped in the app keymap):
+
+==========================  ===================  ===========================================
+id                          default key          action
+==========================  ===================  ===========================================
+``terminal.scroll_back``    ``shift+pageup``     scroll the scrollback up one page
+``terminal.scroll_forward`` ``shift+pagedown``   scroll down one page (any typing snaps back)
+``terminal.release_focus``  ``ctrl+]``           leave the terminal: blur, post FocusReleased
+``terminal.reconnect``      ``r``                when disconnected: post ReconnectRequested
+==========================  ===================  ===========================================
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from dataclasses import dataclass
+from time import monotonic
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.strip import Strip
+from textual.timer import Timer
+from textual.widget import Widget
+
+from .keys import encode_key
+from .render import RowRenderer
+from .screen import DEFAULT_SCROLLBACK, TerminalScreen
+from .stream import TerminalStream
+from .transport import TerminalTransport
+
+log = logging.getLogger(__name__)
+
+#: Bytes fed to the parser before yielding to the event loop (64 KiB would block it ~55 ms).
+PARSE_SLICE = 8 * 1024
+#: Acknowledge consumed output every this many bytes (the protocol asks for 16-64 KiB).
+ACK_EVERY = 32 * 1024
+#: Default buffer marks: stop reading the transport above HIGH, resume at or below LOW.
+HIGH_WATER = 256 * 1024
+LOW_WATER = 64 * 1024
+#: Minimum time between two flushes (60 Hz).
+FRAME = 1 / 60
+#: Resizes are sent to the PTY once the size has been stable this long.
+RESIZE_DEBOUNCE = 0.075
+#: Rows per mouse-wheel step in the scrollback.
+WHEEL_ROWS = 3
+
+_Outgoing = str | tuple[int, int]
+
+
+class TerminalView(Widget, can_focus=True):
+    """A terminal emulator view over a :class:`TerminalTransport`.
+
+    Args:
+        transport: Connection to a PTY; can also be supplied later with :meth:`attach`.
+        scrollback: Rows of history kept for the primary screen.
+        high_water: Buffered output (bytes) above which the transport is no longer read.
+        low_water: Buffered output at which reading resumes.
+        name: Widget name.
+        id: Widget id.
+        classes: CSS classes.
+    """
+
+    DEFAULT_CSS = """
+    TerminalView {
+        width: 1fr;
+        height: 1fr;
+        background: $background;
+        color: $foreground;
+    }
+    TerminalView > .terminal--banner {
+        background: $error;
+        color: $text;
+        text-style: bold;
+    }
+    TerminalView.-disconnected {
+        tint: $background 30%;
+    }
+    """
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"terminal--banner"}
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "shift+pageup",
+            "scroll_history(-1)",
+            "Scroll back",
+            show=False,
+            id="terminal.scroll_back",
+        ),
+        Binding(
+            "shift+pagedown",
+            "scroll_history(1)",
+            "Scroll forward",
+            show=False,
+            id="terminal.scroll_forward",
+        ),
+        Binding(
+            "ctrl+right_square_bracket",
+            "release_focus",
+            "Leave terminal",
+            id="terminal.release_focus",
+        ),
+        Binding("r", "reconnect", "Reconnect", id="terminal.reconnect"),
+    ]
+
+    connected: reactive[bool] = reactive(False)
+    """True while a transport is attached and open."""
+
+    history_offset: reactive[int] = reactive(0)
+    """Rows scrolled back into the history (0 = following the live screen)."""
+
+    @dataclass
+    class Disconnected(Message):
+        """The transport ended (shell exit, sandbox paused, network); the view keeps its
+        content and offers ``r`` to reconnect."""
+
+        terminal: TerminalView
+
+        @property
+        def control(self) -> TerminalView:
+            """The terminal that was disconnected."""
+            return self.terminal
+
+    @dataclass
+    class ReconnectRequested(Message):
+        """The user asked to reconnect; the owner should call :meth:`TerminalView.attach`
+        with a new transport."""
+
+        terminal: TerminalView
+
+        @property
+        def control(self) -> TerminalView:
+            """The terminal to reconnect."""
+            return self.terminal
+
+    @dataclass
+    class FocusReleased(Message):
+        """The user pressed the release key (``ctrl+]``); the view has blurred itself and
+        the screen may focus whatever it likes."""
+
+        terminal: TerminalView
+
+        @property
+        def control(self) -> TerminalView:
+            """The terminal that let go of the focus."""
+            return self.terminal
+
+    @dataclass
+    class TitleChanged(Message):
+        """The program set the window title (OSC 0/2)."""
+
+        terminal: TerminalView
+        title: str
+
+        @property
+        def control(self) -> TerminalView:
+            """The terminal whose title changed."""
+            return self.terminal
+
+        def can_replace(self, message: Message) -> bool:
+            """A newer title supersedes one still queued."""
+            return isinstance(message, TerminalView.TitleChanged)
+
+    def __init__(
+        self,
+        transport: TerminalTransport | None = None,
+        *,
+        scrollback: int = DEFAULT_SCROLLBACK,
+        high_water: int = HIGH_WATER,
+        low_water: int = LOW_WATER,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        if not 0 <= low_water < high_water:
+            raise ValueError("need 0 <= low_water < high_water")
+        self._terminal = TerminalScreen(80, 24, scrollback=scrollback, on_reply=self._write)
+        self._stream = TerminalStream(self._terminal)
+        self._renderer = RowRenderer()
+        self._strips: dict[int, tuple[int, Strip]] = {}
+        self._high_water = high_water
+        self._low_water = low_water
+        self._transport: TerminalTransport | None = None
+        self._pending_transport = transport
+        self._ended = False
+        self._chunks: deque[bytes] = deque()
+        self._buffered = 0
+        self._peak_buffered = 0
+        self._eof = False
+        self._parsed = 0
+        self._acked = 0
+        self._data_ready = asyncio.Event()
+        self._space = asyncio.Event()
+        self._outgoing: asyncio.Queue[_Outgoing] = asyncio.Queue()
+        self._last_flush = 0.0
+        self._flush_timer: Timer | None = None
+        self._resize_timer: Timer | None = None
+        self._sized = False
+        self._sent_size: tuple[int, int] | None = None
+        self._cursor_row = 0
+        self._history_pushed = 0
+        self._title = ""
+
+    # -- public API ------------------------------------------------------------------------
+
+    @property
+    def terminal(self) -> TerminalScreen:
+        """The terminal model (screen buffers, scrollback, modes)."""
+        return self._terminal
+
+    @property
+    def transport(self) -> TerminalTransport | None:
+        """The attached transport, if any."""
+        return self._transport
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Output received but not yet parsed."""
+        return self._buffered
+
+    @property
+    def peak_buffered_bytes(self) -> int:
+        """The most output ever held unparsed: at most ``high_water`` plus one chunk."""
+        return self._peak_buffered
+
+    @property
+    def parsed_bytes(self) -> int:
+        """Output bytes parsed since the current transport was attached."""
+        return self._parsed
+
+    def attach(self, transport: TerminalTransport) -> None:
+        """Start showing ``transport`` (first connection or a reconnect).
+
+        Any previous transport's tasks are cancelled (the transport itself is left to its
+        owner). The screen content is kept; modes a previous program left behind are reset.
+        """
+        self._stop_io()
+        if self._transport is not None or self._ended:
+            self._reset_session_state()
+        self._transport = transport
+        self._pending_transport = None
+        self._ended = False
+        self._chunks.clear()
+        self._buffered = 0
+        self._eof = False
+        self._parsed = 0
+        self._acked = 0
+        self._data_ready.clear()
+        self._space.clear()
+        self._outgoing = asyncio.Queue()
+        self._sent_size = None
+        if self.is_mounted:
+            self._start_io(transport)
+
+    def feed(self, data: bytes) -> None:
+        """Parse output directly (replays, tests); the display updates at the next flush."""
+        self._stream.feed(data)
+        self._request_flush()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        """Start the I/O tasks of a transport given to the constructor."""
+        if self._pending_transport is not None:
+            self.attach(self._pending_transport)
+
+    def on_unmount(self) -> None:
+        """Stop timers; the workers are cancelled with the widget."""
+        self._stop_io()
+
+    def _start_io(self, transport: TerminalTransport) -> None:
+        self.connected = True
+        for coroutine, description in (
+            (self._receive(transport), "terminal receive"),
+            (self._parse(transport), "terminal parse"),
+            (self._send(transport), "terminal send"),
+        ):
+            self.run_worker(
+                coroutine, name=description, group="terminal-io", exit_on_error=False
+            )
+        if self._sized:
+            self._send_size()
+
+    def _stop_io(self) -> None:
+        if self.is_attached:
+            self.workers.cancel_group(self, "terminal-io")
+        for timer in (self._flush_timer, self._resize_timer):
+            if timer is not None:
+                timer.stop()
+        self._flush_timer = self._resize_timer = None
+
+    def _reset_session_state(self) -> None:
+        """Forget modes a previous session left on, keeping what is on screen."""
+        terminal = self._terminal
+        if terminal.in_alternate:
+            terminal.reset_mode(1049, private=True)
+        terminal.mode.clear()
+        terminal.set_mode(7 << 5, 25 << 5)  # DECAWM, DECTCEM: pyte's defaults.
+        terminal.select_graphic_rendition(0)
+        if terminal.cursor.x:
+            terminal.carriage_return()
+            terminal.linefeed()
+        self._request_flush()
+
+    # -- the pipeline ----------------------------------------------------------------------
+
+    async def _receive(self, transport: TerminalTransport) -> None:
+        """Pull chunks into the buffer; stop pulling above the high mark (backpressure)."""
+        try:
+            async for chunk in transport:
+                if not chunk:
+                    continue
+                self._chunks.append(chunk)
+                self._buffered += len(chunk)
+                self._peak_buffered = max(self._peak_buffered, self._buffered)
+                self._data_ready.set()
+                if self._buffered >= self._high_water:
+                    self._space.clear()
+                    await self._space.wait()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # A broken connection ends the session like a clean close.
+            log.debug("terminal transport failed", exc_info=True)
+        finally:
+            self._eof = True
+            self._data_ready.set()
+
+    async def _parse(self, transport: TerminalTransport) -> None:
+        """Feed buffered output to the parser in slices, ack it, and schedule flushes."""
+        feed = self._stream.feed
+        chunks = self._chunks
+        while True:
+            if not chunks:
+                if self._eof:
+                    break
+                self._data_ready.clear()
+                await self._data_ready.wait()
+                continue
+            chunk = chunks.popleft()
+            for start in range(0, len(chunk), PARSE_SLICE):
+                piece = chunk[start : start + PARSE_SLICE]
+                feed(piece)
+                size = len(piece)
+                self._buffered -= size
+                self._parsed += size
+                if self._buffered <= self._low_water:
+                    self._space.set()
+                if self._parsed - self._acked >= ACK_EVERY:
+                    self._acked = self._parsed
+                    await self._ack(transport, self._parsed)
+                self._request_flush()
+                # Let keys, timers and painting run between slices.
+                await asyncio.sleep(0)
+        self._flush()
+        self._transport_ended()
+
+    async def _ack(self, transport: TerminalTransport, nbytes: int) -> None:
+        try:
+            await transport.ack(nbytes)
+        except Exception:
+            log.debug("terminal ack failed", exc_info=True)
+
+    async def _send(self, transport: TerminalTransport) -> None:
+        """Write input and resizes in order."""
+        while True:
+            item = await self._outgoing.get()
+            try:
+                if isinstance(item, str):
+                    await transport.send(item)
+                else:
+                    await transport.resize(*item)
+            except Exception:
+                log.debug("terminal send failed", exc_info=True)
+
+    def _write(self, data: str) -> None:
+        """Queue input for the PTY (also the screen's reply callback)."""
+        if self._transport is not None and self.connected:
+            self._outgoing.put_nowait(data)
+
+    def _transport_ended(self) -> None:
+        self._ended = True
+        self.connected = False
+        self.post_message(self.Disconnected(self))
+
+    # -- flushing --------------------------------------------------------------------------
+
+    def _request_flush(self) -> None:
+        """Leading-edge 60 Hz cap: flush now if the last flush is a frame old, else once later."""
+        if self._flush_timer is not None:
+            return
+        elapsed = monotonic() - self._last_flush
+        if elapsed >= FRAME:
+            self._flush()
+        elif self.is_mounted:
+            self._flush_timer = self.set_timer(FRAME - elapsed, self._flush)
+
+    def _flush(self) -> None:
+        """Turn the screen's dirty rows into refreshes of just those rows."""
+        self._flush_timer = None
+        self._last_flush = monotonic()
+        terminal = self._terminal
+        dirty = set(terminal.dirty)
+        terminal.dirty.clear()
+        if terminal.title != self._title:
+            self._title = terminal.title
+            self.post_message(self.TitleChanged(self, terminal.title))
+        pushed = terminal.history_pushed - self._history_pushed
+        self._history_pushed = terminal.history_pushed
+        if self.history_offset and pushed:
+            # Keep the rows the user is reading in place while new output arrives.
+            self.history_offset = min(self.history_offset + pushed, len(terminal.history))
+        cursor_rows = {self._cursor_row, terminal.cursor.y}
+        self._cursor_row = terminal.cursor.y
+        if len(dirty) >= terminal.lines:
+            self._strips.clear()
+        else:
+            for y in dirty:
+                self._strips.pop(y, None)
+        if not self.is_mounted:
+            return
+        if self.history_offset or len(dirty) >= terminal.lines:
+            self.refresh()
+            return
+        width = self.size.width
+        self.refresh(*(Region(0, y, width, 1) for y in dirty | cursor_rows))
+
+    # -- rendering -------------------------------------------------------------------------
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Pick up theme changes once per paint, then render the rows."""
+        if self._renderer.set_base_style(self.rich_style):
+            self._strips.clear()
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        """One widget row: scrollback, live screen, or the disconnected banner."""
+        width = self.size.width
+        if self._ended and not self.connected and y == self.size.height - 1:
+            return self._banner(width)
+        terminal = self._terminal
+        row = y
+        if self.history_offset:
+            history = terminal.history
+            index = len(history) - self.history_offset + y
+            if index < len(history):
+                return self._renderer.render_row(history[index], terminal.columns, width)
+            row = index - len(history)
+        if row >= terminal.lines:
+            return Strip.blank(width, self._renderer.base_style)
+        cursor_x = -1
+        if row == terminal.cursor.y and terminal.cursor_visible and self.has_focus:
+            cursor_x = min(terminal.cursor.x, terminal.columns - 1)
+        cached = self._strips.get(row)
+        if cached is not None and cached[0] == cursor_x and cached[1].cell_length == width:
+            return cached[1]
+        strip = self._renderer.render_row(terminal.line(row), terminal.columns, width, cursor_x)
+        self._strips[row] = (cursor_x, strip)
+        return strip
+
+    def _banner(self, width: int) -> Strip:
+        style: Style = self.get_component_rich_style("terminal--banner")
+        text = " disconnected — press r to reconnect "
+        return Strip([Segment(text.center(width)[:width], style)], width)
+
+    def watch_connected(self, connected: bool) -> None:
+        """Appearance follows the state: the ``-disconnected`` class and the banner."""
+        self.set_class(not connected and self._ended, "-disconnected")
+        self.refresh_bindings()
+        self.refresh()
+
+    def validate_history_offset(self, offset: int) -> int:
+        """Clamp to the history (none in the alternate screen)."""
+        if self._terminal.in_alternate:
+            return 0
+        return max(0, min(offset, len(self._terminal.history)))
+
+    def watch_history_offset(self) -> None:
+        """Scrolling moves every row."""
+        self.refresh()
+
+    # -- size ------------------------------------------------------------------------------
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Resize at once the first time (so the shell starts right), then debounced."""
+        self._strips.clear()
+        if not self._sized:
+            self._sized = True
+            self._apply_size()
+            return
+        if self._resize_timer is not None:
+            self._resize_timer.stop()
+        self._resize_timer = self.set_timer(RESIZE_DEBOUNCE, self._apply_size)
+
+    def _apply_size(self) -> None:
+        self._resize_timer = None
+        size: Size = self.size
+        rows, cols = size.height, size.width
+        if rows < 1 or cols < 1:
+            return
+        terminal = self._terminal
+        if (rows, cols) != (terminal.lines, terminal.columns):
+            terminal.resize(rows, cols)
+            self._strips.clear()
+            self._request_flush()
+        self._send_size()
+
+    def _send_size(self) -> None:
+        """Tell the PTY the screen size, once per change and transport."""
+        size = (self._terminal.lines, self._terminal.columns)
+        if self._transport is not None and self.connected and size != self._sent_size:
+            self._sent_size = size
+            self._outgoing.put_nowait(size)
+
+    # -- input -----------------------------------------------------------------------------
+
+    def check_consume_key(self, key: str, character: str | None = None) -> bool:
+        """Printable keys, tab and ctrl+c belong to the shell while connected (this also hides
+        the app's bindings for them in the footer)."""
+        if not self.connected:
+            return False
+        return bool(character and character.isprintable()) or key in (
+            "tab",
+            "shift+tab",
+            "ctrl+c",
+        )
+
+    def _own_keys(self) -> set[str]:
+        """Keys bound to this widget's actions, after the app's keymap."""
+        bindings = self._bindings.copy()
+        keymap = self.app._keymap  # Textual keeps the active keymap here.
+        if keymap:
+            bindings.apply_keymap(keymap)
+        return set(bindings.key_to_bindings)
+
+    async def on_key(self, event: events.Key) -> None:
+        """Send the key to the PTY (and keep the app from acting on it)."""
+        if not self.connected or event.key in self._own_keys():
+            return
+        data = encode_key(event.key, event.character, app_cursor=self._terminal.app_cursor_keys)
+        if data is None:
+            return
+        event.stop()
+        event.prevent_default()
+        self.history_offset = 0
+        self._write(data)
+
+    def on_paste(self, event: events.Paste) -> None:
+        """Paste as typed text; wrapped in ``ESC[200~``/``ESC[201~`` when the program asked."""
+        if not self.connected:
+            return
+        event.stop()
+        text = event.text.replace("\r\n", "\r").replace("\n", "\r")
+        if self._terminal.bracketed_paste:
+            # A pasted end marker would let the paste escape into commands.
+            text = "\x1b[200~" + text.replace("\x1b[201~", "") + "\x1b[201~"
+        self.history_offset = 0
+        self._write(text)
+
+    def on_focus(self) -> None:
+        """Show the cursor; tell programs that asked (mode 1004)."""
+        if self._terminal.focus_events:
+            self._write("\x1b[I")
+        self._refresh_cursor_row()
+
+    def on_blur(self) -> None:
+        """Hide the cursor; tell programs that asked (mode 1004)."""
+        if self._terminal.focus_events:
+            self._write("\x1b[O")
+        self._refresh_cursor_row()
+
+    def _refresh_cursor_row(self) -> None:
+        if self.is_mounted:
+            row = self._terminal.cursor.y + self.history_offset
+            self.refresh(Region(0, row, self.size.width, 1))
+
+    # -- mouse -----------------------------------------------------------------------------
+
+    def _mouse_report(self, code: int, x: int, y: int, *, release: bool = False) -> str:
+        """Encode a mouse report in SGR (1006) or X10 form."""
+        if self._terminal.sgr_mouse:
+            return f"\x1b[<{code};{x + 1};{y + 1}{'m' if release else 'M'}"
+        if release:
+            code = (code & ~3) | 3  # X10 cannot say which button was released.
+        return "\x1b[M" + "".join(chr(32 + min(v, 222)) for v in (code, x + 1, y + 1))
+
+    @staticmethod
+    def _modifier_bits(event: events.MouseEvent) -> int:
+        return (4 if event.shift else 0) | (8 if event.meta else 0) | (16 if event.ctrl else 0)
+
+    def _reporting(self) -> bool:
+        return self.connected and self._terminal.mouse_tracking != 0 and not self.history_offset
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        """Report presses when the program tracks the mouse."""
+        if self._reporting() and 1 <= event.button <= 3:
+            event.stop()
+            code = (event.button - 1) | self._modifier_bits(event)
+            self._write(self._mouse_report(code, event.x, event.y))
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        """Report releases (not in X10 mode 9, which only reports presses)."""
+        if self._reporting() and self._terminal.mouse_tracking != 9 and 1 <= event.button <= 3:
+            event.stop()
+            code = (event.button - 1) | self._modifier_bits(event)
+            self._write(self._mouse_report(code, event.x, event.y, release=True))
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        """Report motion: with a button held in mode 1002, always in mode 1003."""
+        if not self._reporting():
+            return
+        tracking = self._terminal.mouse_tracking
+        if tracking == 1003 or (tracking == 1002 and event.button):
+            button = event.button - 1 if 1 <= event.button <= 3 else 3
+            code = (32 + button) | self._modifier_bits(event)
+            self._write(self._mouse_report(code, event.x, event.y))
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        """Wheel up: report it, send arrows in full-screen apps, or scroll back."""
+        event.stop()
+        self._wheel(event, up=True)
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        """Wheel down: report it, send arrows in full-screen apps, or scroll forward."""
+        event.stop()
+        self._wheel(event, up=False)
+
+    def _wheel(self, event: events.MouseEvent, *, up: bool) -> None:
+        terminal = self._terminal
+        if self._reporting():
+            code = (64 if up else 65) | self._modifier_bits(event)
+            self._write(self._mouse_report(code, event.x, event.y))
+        elif terminal.in_alternate and self.connected:
+            # xterm's alternateScroll: pagers and editors without mouse support get arrows.
+            arrow = encode_key("up" if up else "down", None, app_cursor=terminal.app_cursor_keys)
+            self._write((arrow or "") * WHEEL_ROWS)
+        else:
+            self.history_offset += WHEEL_ROWS if up else -WHEEL_ROWS
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``reconnect`` only while disconnected."""
+        if action == "reconnect":
+            return self._ended and not self.connected
+        return True
+
+    def action_scroll_history(self, direction: int) -> None:
+        """Scroll the view a page into (-1) or out of (+1) the history."""
+        page = max(1, self.size.height - 1)
+        self.history_offset -= direction * page
+
+    def action_release_focus(self) -> None:
+        """Give the focus back to the screen without sending anything to the PTY."""
+        self.blur()
+        self.post_message(self.FocusReleased(self))
+
+    def action_reconnect(self) -> None:
+        """Ask the owner for a new transport."""
+        self.post_message(self.ReconnectRequested(self))

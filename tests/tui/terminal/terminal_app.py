@@ -1,0 +1,56 @@
+"""A minimal app hosting one TerminalView, for the Pilot and snapshot tests."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from textual import on
+from textual.app import App, ComposeResult
+
+from caged_tui.widgets.terminal import TerminalTransport, TerminalView
+
+TransportFactory = Callable[[], Awaitable[TerminalTransport]]
+
+
+class TerminalTestApp(App[None]):
+    """Shows a TerminalView filling the screen; reconnects through ``factory``."""
+
+    def __init__(self, factory: TransportFactory | None = None, **view_options: int) -> None:
+        super().__init__()
+        self.factory = factory
+        self.view_options = view_options
+        self.transports: list[TerminalTransport] = []
+        self.messages: list[object] = []
+
+    def compose(self) -> ComposeResult:
+        yield TerminalView(id="terminal", **self.view_options)
+
+    @property
+    def view(self) -> TerminalView:
+        return self.query_one(TerminalView)
+
+    async def on_mount(self) -> None:
+        self.view.focus()
+        if self.factory is not None:
+            await self.connect()
+
+    async def connect(self) -> None:
+        assert self.factory is not None
+        transport = await self.factory()
+        self.transports.append(transport)
+        self.view.attach(transport)
+
+    @on(TerminalView.Disconnected)
+    @on(TerminalView.FocusReleased)
+    @on(TerminalView.TitleChanged)
+    def record(self, message: object) -> None:
+        self.messages.append(message)
+
+    @on(TerminalView.ReconnectRequested)
+    async def reconnect(self, message: TerminalView.ReconnectRequested) -> None:
+        self.messages.append(message)
+        await self.connect()
+
+    async def on_unmount(self) -> None:
+        for transport in self.transports:
+            await transport.close()
