@@ -298,9 +298,7 @@ class TerminalView(Widget, can_focus=True):
             (self._parse(transport), "terminal parse"),
             (self._send(transport), "terminal send"),
         ):
-            self.run_worker(
-                coroutine, name=description, group="terminal-io", exit_on_error=False
-            )
+            self.run_worker(coroutine, name=description, group="terminal-io", exit_on_error=False)
         if self._sized:
             self._send_size()
 

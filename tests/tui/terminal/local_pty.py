@@ -54,7 +54,7 @@ class LocalPtyTransport:
         cols: int = 80,
         env: dict[str, str] | None = None,
     ) -> LocalPtyTransport:
-        """Start ``argv`` on a new PTY of ``rows`` × ``cols``."""
+        """Start ``argv`` on a new PTY of ``rows`` by ``cols``."""
         master, slave = os.openpty()
         _set_winsize(slave, rows, cols)
         environment = {
