@@ -1,0 +1,25 @@
+"""The Caged API client: :class:`AsyncCaged` (primary) and the blocking :class:`Caged`."""
+
+from caged_core.client._client import AsyncCaged
+from caged_core.client._retry import RetryPolicy
+from caged_core.client._sync import Caged
+from caged_core.client._version import __version__
+from caged_core.client.realtime import (
+    ExecStream,
+    MCPClient,
+    MCPNotification,
+    MCPTool,
+    TerminalSession,
+)
+
+__all__ = [
+    "AsyncCaged",
+    "Caged",
+    "ExecStream",
+    "MCPClient",
+    "MCPNotification",
+    "MCPTool",
+    "RetryPolicy",
+    "TerminalSession",
+    "__version__",
+]

@@ -1,0 +1,351 @@
+"""``Caged``: the blocking facade over :class:`AsyncCaged`, with the seed's names.
+
+Nothing here knows the API. Each sync resource lists the async methods it
+exposes, and a descriptor turns each into a blocking call that runs on one
+event loop in a private daemon thread (the "portal"). That loop owns the
+HTTP connection pool, so the facade works with or without a running loop in
+the caller's thread — even from inside ``async def main()``, as the seed's
+examples do.
+
+The socket methods (``terminal``, ``exec_stream``, ``mcp``) stay awaitable:
+the socket must live on the *caller's* loop, where it is iterated. Their
+HTTP part (the socket ticket) still runs on the portal, because the client's
+core sends any request started on a foreign loop to its home loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+import weakref
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from types import TracebackType
+from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
+
+import httpx
+
+from caged_core.client._client import AsyncCaged
+from caged_core.client._resource import Resource
+from caged_core.client._retry import RetryPolicy
+from caged_core.client._transport import DEFAULT_TIMEOUT
+from caged_core.client.account import Account
+from caged_core.client.alerts import Alerts
+from caged_core.client.billing import Billing
+from caged_core.client.events import Events
+from caged_core.client.files import Files
+from caged_core.client.notifications import Notifications
+from caged_core.client.sandboxes import Sandboxes
+from caged_core.client.sessions import Sessions
+from caged_core.client.snapshots import Snapshots
+from caged_core.models import RateLimit, SocketTicket
+
+__all__ = ["Caged"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+R = TypeVar("R", bound=Resource)
+
+_END = object()
+
+
+class _Portal:
+    """An event loop running forever on a private daemon thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self.loop.run_forever, name="caged-sync-client", daemon=True
+        )
+        self._thread.start()
+
+    def call(
+        self, fn: Callable[P, Coroutine[Any, Any, T]], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run ``fn(*args, **kwargs)`` on the portal and wait for its result."""
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("a Caged call from inside its own loop would deadlock")
+        if self.loop.is_closed():
+            raise RuntimeError("this Caged client has been closed")
+        return asyncio.run_coroutine_threadsafe(fn(*args, **kwargs), self.loop).result()
+
+    def iterate(self, iterator: AsyncIterator[T]) -> Iterator[T]:
+        """Pull an async iterator item by item through the portal."""
+        while True:
+            item = self.call(_next_or_end, iterator)
+            if item is _END:
+                return
+            yield item  # type: ignore[misc]  # _END is the only non-T value
+
+    def stop(self) -> None:
+        if self.loop.is_closed():
+            return
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join()
+        self.loop.close()
+
+
+async def _next_or_end(iterator: AsyncIterator[T]) -> T | object:
+    # StopAsyncIteration cannot cross run_coroutine_threadsafe; a sentinel can.
+    try:
+        return await anext(iterator)
+    except StopAsyncIteration:
+        return _END
+
+
+class _SyncResource(Generic[R]):
+    """A resource whose methods block; built around the async one."""
+
+    def __init__(self, resource: R, portal: _Portal) -> None:
+        self._resource = resource
+        self._portal = portal
+
+    def __repr__(self) -> str:
+        return f"<sync {self._resource!r}>"
+
+
+class _Blocking(Generic[R, P, T]):
+    """Descriptor: the async method ``name`` of the wrapped resource, made blocking."""
+
+    def __init__(self, method: Callable[Concatenate[R, P], Coroutine[Any, Any, T]]) -> None:
+        self._name = method.__name__
+        self.__doc__ = method.__doc__
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> Self: ...
+    @overload
+    def __get__(self, obj: _SyncResource[R], owner: type[Any]) -> Callable[P, T]: ...
+    def __get__(self, obj: _SyncResource[R] | None, owner: type[Any]) -> Self | Callable[P, T]:
+        if obj is None:
+            return self
+        method: Callable[P, Coroutine[Any, Any, T]] = getattr(obj._resource, self._name)
+        portal = obj._portal
+
+        @functools.wraps(method)
+        def blocking(*args: P.args, **kwargs: P.kwargs) -> T:
+            return portal.call(method, *args, **kwargs)
+
+        return blocking
+
+
+class _Iterating(Generic[R, P, T]):
+    """Descriptor: an async-iterator method of the wrapped resource, as a plain iterator."""
+
+    def __init__(self, method: Callable[Concatenate[R, P], AsyncIterator[T]]) -> None:
+        self._name = method.__name__
+        self.__doc__ = method.__doc__
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> Self: ...
+    @overload
+    def __get__(self, obj: _SyncResource[R], owner: type[Any]) -> Callable[P, Iterator[T]]: ...
+    def __get__(
+        self, obj: _SyncResource[R] | None, owner: type[Any]
+    ) -> Self | Callable[P, Iterator[T]]:
+        if obj is None:
+            return self
+        method: Callable[P, AsyncIterator[T]] = getattr(obj._resource, self._name)
+        portal = obj._portal
+
+        @functools.wraps(method)
+        def iterating(*args: P.args, **kwargs: P.kwargs) -> Iterator[T]:
+            return portal.iterate(method(*args, **kwargs))
+
+        return iterating
+
+
+class _Awaitable(Generic[R, P, T]):
+    """Descriptor: a socket method, left awaitable so the socket lives on the caller's loop."""
+
+    def __init__(self, method: Callable[Concatenate[R, P], Coroutine[Any, Any, T]]) -> None:
+        self._name = method.__name__
+        self.__doc__ = method.__doc__
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> Self: ...
+    @overload
+    def __get__(
+        self, obj: _SyncResource[R], owner: type[Any]
+    ) -> Callable[P, Coroutine[Any, Any, T]]: ...
+    def __get__(
+        self, obj: _SyncResource[R] | None, owner: type[Any]
+    ) -> Self | Callable[P, Coroutine[Any, Any, T]]:
+        if obj is None:
+            return self
+        method: Callable[P, Coroutine[Any, Any, T]] = getattr(obj._resource, self._name)
+        return method
+
+
+class SyncSandboxes(_SyncResource[Sandboxes]):
+    create = _Blocking(Sandboxes.create)
+    list = _Blocking(Sandboxes.list)
+    get = _Blocking(Sandboxes.get)
+    destroy = _Blocking(Sandboxes.destroy)
+    pause = _Blocking(Sandboxes.pause)
+    resume = _Blocking(Sandboxes.resume)
+    exec = _Blocking(Sandboxes.exec)
+    logs = _Blocking(Sandboxes.logs)
+    ports = _Blocking(Sandboxes.ports)
+    trust_scores = _Blocking(Sandboxes.trust_scores)
+    terminal_sessions = _Blocking(Sandboxes.terminal_sessions)
+    terminal = _Awaitable(Sandboxes.terminal)
+    exec_stream = _Awaitable(Sandboxes.exec_stream)
+    mcp = _Awaitable(Sandboxes.mcp)
+
+
+class SyncFiles(_SyncResource[Files]):
+    list = _Blocking(Files.list)
+    read = _Blocking(Files.read)
+    write = _Blocking(Files.write)
+    git_diff = _Blocking(Files.git_diff)
+
+
+class SyncSnapshots(_SyncResource[Snapshots]):
+    list = _Blocking(Snapshots.list)
+    create = _Blocking(Snapshots.create)
+    get = _Blocking(Snapshots.get)
+    delete = _Blocking(Snapshots.delete)
+    download = _Blocking(Snapshots.download)
+    download_url = _Blocking(Snapshots.download_url)
+    download_to = _Blocking(Snapshots.download_to)
+    restore = _Blocking(Snapshots.restore)
+
+
+class SyncSessions(_SyncResource[Sessions]):
+    list = _Blocking(Sessions.list)
+    list_by_sandbox = _Blocking(Sessions.list_by_sandbox)
+    get = _Blocking(Sessions.get)
+    replay = _Blocking(Sessions.replay)
+    iter_replay = _Iterating(Sessions.iter_replay)
+    replay_summary = _Blocking(Sessions.replay_summary)
+
+
+class SyncEvents(_SyncResource[Events]):
+    ingest = _Blocking(Events.ingest)
+
+
+class SyncAlerts(_SyncResource[Alerts]):
+    list = _Blocking(Alerts.list)
+    get = _Blocking(Alerts.get)
+    resolve = _Blocking(Alerts.resolve)
+    list_rules = _Blocking(Alerts.list_rules)
+    update_rule = _Blocking(Alerts.update_rule)
+
+
+class SyncNotifications(_SyncResource[Notifications]):
+    list = _Blocking(Notifications.list)
+    list_unread = _Blocking(Notifications.list_unread)
+    unread_count = _Blocking(Notifications.unread_count)
+    mark_read = _Blocking(Notifications.mark_read)
+    mark_all_read = _Blocking(Notifications.mark_all_read)
+    get_config = _Blocking(Notifications.get_config)
+    update_config = _Blocking(Notifications.update_config)
+
+
+class SyncAccount(_SyncResource[Account]):
+    get = _Blocking(Account.get)
+    list_keys = _Blocking(Account.list_keys)
+    create_key = _Blocking(Account.create_key)
+    revoke_key = _Blocking(Account.revoke_key)
+    list_sessions = _Blocking(Account.list_sessions)
+    revoke_session = _Blocking(Account.revoke_session)
+
+
+class SyncBilling(_SyncResource[Billing]):
+    get_subscription = _Blocking(Billing.get_subscription)
+    get_usage = _Blocking(Billing.get_usage)
+    create_checkout = _Blocking(Billing.create_checkout)
+    create_portal = _Blocking(Billing.create_portal)
+    cancel = _Blocking(Billing.cancel)
+
+
+def _shutdown(portal: _Portal, client: AsyncCaged) -> None:
+    if not portal.loop.is_closed():
+        portal.call(client.aclose)
+    portal.stop()
+
+
+class Caged:
+    """The blocking client: ``with Caged(api_key=...) as caged: caged.sandboxes.list()``.
+
+    Takes the same arguments as :class:`AsyncCaged` and exposes the same
+    resources and method names; every call blocks until done, except
+    ``sandboxes.terminal/exec_stream/mcp``, which are awaited in your own
+    event loop. Close it with :meth:`close` or a ``with`` block (it is also
+    closed when garbage-collected).
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        profile: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = 2,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        client = AsyncCaged(
+            api_key,
+            base_url=base_url,
+            profile=profile,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry=retry,
+            transport=transport,
+        )
+        self._portal = portal = _Portal()
+        client._core.bind_home_loop(portal.loop)
+        self._async = client
+        self._finalizer = weakref.finalize(self, _shutdown, portal, client)
+        self.sandboxes = SyncSandboxes(client.sandboxes, portal)
+        self.files = SyncFiles(client.files, portal)
+        self.snapshots = SyncSnapshots(client.snapshots, portal)
+        self.sessions = SyncSessions(client.sessions, portal)
+        self.events = SyncEvents(client.events, portal)
+        self.alerts = SyncAlerts(client.alerts, portal)
+        self.notifications = SyncNotifications(client.notifications, portal)
+        self.account = SyncAccount(client.account, portal)
+        self.billing = SyncBilling(client.billing, portal)
+
+    @property
+    def async_client(self) -> AsyncCaged:
+        """The :class:`AsyncCaged` underneath (its loop is the private one)."""
+        return self._async
+
+    @property
+    def base_url(self) -> str:
+        return self._async.base_url
+
+    @property
+    def rate_limit(self) -> RateLimit:
+        """Limit, remaining and reset from the last response that carried them."""
+        return self._async.rate_limit
+
+    @property
+    def is_closed(self) -> bool:
+        return not self._finalizer.alive
+
+    def socket_ticket(self, *, timeout: float | None = None) -> SocketTicket:
+        """A single-use, one-minute WebSocket credential."""
+        return self._portal.call(self._async.socket_ticket, timeout=timeout)
+
+    def close(self) -> None:
+        """Close the connection pool and stop the private loop."""
+        self._finalizer()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.is_closed else "open"
+        return f"<Caged {self.base_url} {state}>"

@@ -1,0 +1,338 @@
+"""The HTTP core every resource goes through.
+
+It owns what must be identical for every call — URL and header building,
+percent-encoding of caller-supplied path segments, dropping ``None`` query
+parameters, per-call timeouts, retries, the rate-limit view and the single
+status → exception choke point (:func:`~caged_core.client._errors.error_from_response`).
+Transport failures are wrapped ``from err`` into :class:`CagedTimeoutError`
+(carrying the budget that was in force) or :class:`CagedConnectionError`.
+
+Like ``httpx.AsyncClient`` it has an explicit state (unopened → open →
+closed), works as an async context manager, and takes a swappable
+``transport=`` (e.g. ``httpx.MockTransport``) for tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import TypeAdapter, ValidationError
+
+from caged_core.client._errors import error_from_response
+from caged_core.client._retry import RETRYABLE_STATUSES, RetryPolicy
+from caged_core.client._version import USER_AGENT
+from caged_core.errors import (
+    CagedConnectionError,
+    CagedProtocolError,
+    CagedRateLimitError,
+    CagedTimeoutError,
+)
+from caged_core.models import RateLimit
+
+__all__ = [
+    "API_PREFIX",
+    "DEFAULT_BASE_URL",
+    "DEFAULT_TIMEOUT",
+    "APICore",
+    "Secret",
+    "encode_path",
+    "parse_json",
+    "transport_error",
+]
+
+log = logging.getLogger("caged_core.client")
+
+T = TypeVar("T")
+
+DEFAULT_BASE_URL = "https://api.caged.dev"
+DEFAULT_TIMEOUT = 30.0
+API_PREFIX = "/v1"
+
+
+class Secret:
+    """A credential that never shows itself in a repr, a str or a traceback's locals."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret itself — only for the Authorization header and socket URLs."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+def encode_path(template: str, *segments: object) -> str:
+    """Fill ``{}`` placeholders in ``template`` with percent-encoded segments.
+
+    Nothing is safe, so ``a/../b`` stays one segment (``a%2F..%2Fb``) and can
+    never walk the route tree.
+    """
+    return template.format(*(quote(str(s), safe="") for s in segments))
+
+
+class _State(Enum):
+    UNOPENED = "unopened"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class APICore:
+    """Builds, sends, retries and checks requests; shared by every resource."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self._key = Secret(api_key)
+        self._http = httpx.AsyncClient(transport=transport, follow_redirects=False)
+        self._state = _State.UNOPENED
+        self._rate_limit = RateLimit()
+        # Set by the sync facade: requests started from any other loop are run
+        # there, because an httpx connection pool belongs to one event loop.
+        self._home_loop: asyncio.AbstractEventLoop | None = None
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def api_key(self) -> Secret:
+        return self._key
+
+    @property
+    def is_closed(self) -> bool:
+        return self._state is _State.CLOSED
+
+    @property
+    def rate_limit(self) -> RateLimit:
+        return self._rate_limit
+
+    def bind_home_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._home_loop = loop
+
+    async def aclose(self) -> None:
+        if self._state is not _State.CLOSED:
+            self._state = _State.CLOSED
+            await self._http.aclose()
+
+    # ------------------------------------------------------------------ building
+
+    def url(self, path: str) -> str:
+        """The absolute URL of an API ``path`` (already encoded, starting with ``/``)."""
+        return f"{self.base_url}{API_PREFIX}{path}"
+
+    def build_request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        timeout: float,
+        authenticated: bool = True,
+    ) -> httpx.Request:
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        if authenticated:
+            headers["Authorization"] = f"Bearer {self._key.reveal()}"
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        return self._http.build_request(
+            method,
+            url,
+            params=query or None,
+            json=json,
+            headers=headers,
+            timeout=httpx.Timeout(timeout),
+        )
+
+    # ------------------------------------------------------------------ sending
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        timeout: float | None = None,
+        stream: bool = False,
+        absolute_url: str | None = None,
+    ) -> httpx.Response:
+        """Send one API call (with retries) and return its successful response.
+
+        ``path`` is relative to ``/v1``; ``absolute_url`` instead targets a URL
+        outside the API (a presigned download) and is sent **without** the key.
+        With ``stream=True`` the body is not read; the caller must close it.
+        """
+        home = self._home_loop
+        if home is not None and asyncio.get_running_loop() is not home:
+            future = asyncio.run_coroutine_threadsafe(
+                self.request(
+                    method,
+                    path,
+                    params=params,
+                    json=json,
+                    timeout=timeout,
+                    stream=stream,
+                    absolute_url=absolute_url,
+                ),
+                home,
+            )
+            return await asyncio.wrap_future(future)
+        if self._state is _State.CLOSED:
+            raise RuntimeError("this Caged client has been closed")
+        self._state = _State.OPEN
+        budget = self.timeout if timeout is None else timeout
+        request = self.build_request(
+            method,
+            absolute_url or self.url(path),
+            params=params,
+            json=json,
+            timeout=budget,
+            authenticated=absolute_url is None,
+        )
+        return await self._send_with_retries(request, budget=budget, stream=stream)
+
+    async def _send_with_retries(
+        self, request: httpx.Request, *, budget: float, stream: bool
+    ) -> httpx.Response:
+        what = describe(request)
+        attempt = 0
+        while True:
+            started = time.monotonic()
+            try:
+                response = await self._http.send(request, stream=stream)
+            except httpx.TransportError as err:
+                wait = None
+                if not isinstance(err, httpx.TimeoutException):
+                    wait = self._retry_wait(request.method, attempt)
+                if wait is None:
+                    raise transport_error(err, what, budget) from err
+                log.info("%s failed (%s); retrying in %.2f s", what, type(err).__name__, wait)
+            else:
+                log.debug(
+                    "%s -> %d (%.0f ms)",
+                    what,
+                    response.status_code,
+                    (time.monotonic() - started) * 1000,
+                )
+                self._note_rate_limit(response.headers)
+                if response.is_success:
+                    return response
+                await response.aread()
+                await response.aclose()
+                error = error_from_response(response)
+                wait = None
+                if response.status_code in RETRYABLE_STATUSES:
+                    server_wait = (
+                        error.retry_after if isinstance(error, CagedRateLimitError) else None
+                    )
+                    wait = self._retry_wait(request.method, attempt, server_wait)
+                if wait is None:
+                    raise error
+                log.info("%s -> %d; retrying in %.2f s", what, response.status_code, wait)
+            await self.retry.sleep(wait)
+            attempt += 1
+
+    def _retry_wait(
+        self, method: str, attempt: int, server_wait: float | None = None
+    ) -> float | None:
+        if not self.retry.should_retry(method, attempt):
+            return None
+        return self.retry.delay(attempt, server_wait)
+
+    def _note_rate_limit(self, headers: httpx.Headers) -> None:
+        limit = _int_header(headers, "x-ratelimit-limit")
+        remaining = _int_header(headers, "x-ratelimit-remaining")
+        reset = _int_header(headers, "x-ratelimit-reset")
+        if limit is None and remaining is None and reset is None:
+            return
+        self._rate_limit = RateLimit(
+            limit=limit,
+            remaining=remaining,
+            reset=datetime.fromtimestamp(reset, UTC) if reset is not None else None,
+        )
+
+    # ------------------------------------------------------------------ parsing
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        into: TypeAdapter[T],
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        timeout: float | None = None,
+    ) -> T:
+        """Send a call and parse its JSON body with ``into``."""
+        response = await self.request(method, path, params=params, json=json, timeout=timeout)
+        return parse_json(response, into)
+
+    async def act(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        timeout: float | None = None,
+    ) -> None:
+        """Send a call whose answer carries nothing we need (204 actions, deletes)."""
+        await self.request(method, path, params=params, json=json, timeout=timeout)
+
+
+def transport_error(err: httpx.TransportError, what: str, budget: float) -> CagedConnectionError:
+    """The error for a failed exchange: a timeout reports the budget in force."""
+    if isinstance(err, httpx.TimeoutException):
+        return CagedTimeoutError(f"{what} got no answer within {budget:g} s", timeout=budget)
+    return CagedConnectionError(f"could not complete {what}: {str(err) or type(err).__name__}")
+
+
+def describe(request: httpx.Request) -> str:
+    """``METHOD scheme://host/path`` — the query is left out (it may be signed)."""
+    url = request.url
+    return f"{request.method} {url.scheme}://{url.netloc.decode()}{url.path}"
+
+
+def parse_json(response: httpx.Response, into: TypeAdapter[T]) -> T:
+    """Parse ``response`` with ``into``; a body that does not fit is a protocol error."""
+    what = describe(response.request)
+    try:
+        return into.validate_json(response.content)
+    except ValidationError as err:
+        # ``from None``: pydantic's message quotes the input, which may hold a
+        # freshly created key.
+        raise CagedProtocolError(
+            f"unexpected answer to {what} (HTTP {response.status_code}): "
+            f"{err.error_count()} problem(s), first: {err.errors()[0]['msg']}"
+        ) from None
+
+
+def _int_header(headers: httpx.Headers, name: str) -> int | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return int(float(value))
+    except ValueError:
+        return None

@@ -1,0 +1,245 @@
+"""Streaming a command's output over the terminal socket (the marker protocol).
+
+There is no streaming-exec endpoint, so the client types three lines into a
+fresh terminal (contract §3):
+
+1. echo off, prompts off, then print ``__CAGED_BEGIN_<nonce>__`` on its own line;
+2. the command;
+3. print ``__CAGED_EXIT_<nonce>__<status>`` and a newline, then ``exit``.
+
+Everything before the begin marker (banner, echo, prompt) is dropped. The two
+weak spots of the 0.2 SDK are closed here: each marker is printed from two
+quoted pieces, so the *echo* of a typed line never contains it whole; and the
+exit status is accepted only once its newline has arrived, so a status split
+across frames (``1`` … ``27``) is never misread.
+"""
+
+from __future__ import annotations
+
+import secrets
+from enum import Enum, auto
+from types import TracebackType
+from typing import Self
+
+from caged_core.client._transport import APICore
+from caged_core.client.realtime.terminal import TerminalSession
+
+__all__ = ["ExecStream", "MarkerParser"]
+
+
+class _Phase(Enum):
+    BEFORE_BEGIN = auto()
+    BEGIN_LINE = auto()
+    OUTPUT = auto()
+    EXIT_CODE = auto()
+    DONE = auto()
+
+
+def _split_print(marker: str) -> str:
+    """A ``printf`` argument list that prints ``marker`` without containing it."""
+    half = len(marker) // 2
+    return f"'{marker[:half]}' '{marker[half:]}'"
+
+
+class MarkerParser:
+    """Turns the raw terminal stream into the command's output and exit code.
+
+    Pure and incremental: :meth:`feed` any split of the stream, then
+    :meth:`finish` when the socket ends. PTY line endings (``\\r\\n``) are
+    reported as ``\\n``; a lone ``\\r`` (progress bars) is kept.
+    """
+
+    def __init__(self, nonce: str) -> None:
+        self.begin = f"__CAGED_BEGIN_{nonce}__"
+        self.exit = f"__CAGED_EXIT_{nonce}__"
+        self.exit_code: int | None = None
+        self._phase = _Phase.BEFORE_BEGIN
+        self._buffer = ""
+
+    @property
+    def done(self) -> bool:
+        """Whether the exit code line has been read completely."""
+        return self._phase is _Phase.DONE
+
+    def setup_lines(self, command: str) -> list[str]:
+        """The three input frames that run ``command`` between the markers."""
+        begin = (
+            "stty -echo 2>/dev/null; PS1=''; PS2=''; PROMPT_COMMAND=''; "
+            "bind 'set enable-bracketed-paste off' 2>/dev/null; "
+            "unsetopt prompt_sp 2>/dev/null; "
+            f"printf '%s%s\\n' {_split_print(self.begin)}\n"
+        )
+        run = command if command.endswith("\n") else command + "\n"
+        end = (
+            "__caged_rc=$?; "
+            f"printf '%s%s%s\\n' {_split_print(self.exit)} \"$__caged_rc\"; "
+            'exit "$__caged_rc"\n'
+        )
+        return [begin, run, end]
+
+    def feed(self, text: str) -> str:
+        """Consume more of the stream; return the output it completes."""
+        self._buffer += text
+        out: list[str] = []
+        while True:
+            phase = self._phase
+            if phase is _Phase.BEFORE_BEGIN:
+                found = self._buffer.find(self.begin)
+                if found < 0:
+                    # Only a tail that could still start the marker is worth keeping.
+                    self._buffer = self._buffer[-(len(self.begin) - 1) :]
+                    break
+                self._buffer = self._buffer[found + len(self.begin) :]
+                self._phase = _Phase.BEGIN_LINE
+            elif phase is _Phase.BEGIN_LINE:
+                newline = self._buffer.find("\n")
+                if newline < 0:
+                    self._buffer = ""
+                    break
+                self._buffer = self._buffer[newline + 1 :]
+                self._phase = _Phase.OUTPUT
+            elif phase is _Phase.OUTPUT:
+                found = self._buffer.find(self.exit)
+                if found < 0:
+                    keep = _held_back(self._buffer, self.exit)
+                    out.append(self._buffer[: len(self._buffer) - keep])
+                    self._buffer = self._buffer[len(self._buffer) - keep :]
+                    break
+                out.append(self._buffer[:found])
+                self._buffer = self._buffer[found + len(self.exit) :]
+                self._phase = _Phase.EXIT_CODE
+            elif phase is _Phase.EXIT_CODE:
+                newline = self._buffer.find("\n")
+                if newline < 0:
+                    break
+                status = self._buffer[:newline].strip()
+                self.exit_code = int(status) if status.isdigit() else None
+                self._buffer = ""
+                self._phase = _Phase.DONE
+            else:
+                self._buffer = ""
+                break
+        return "".join(out).replace("\r\n", "\n")
+
+    def finish(self) -> str:
+        """The stream ended: release held-back output (the exit code stays unknown)."""
+        rest = self._buffer if self._phase is _Phase.OUTPUT else ""
+        self._buffer = ""
+        if self._phase is not _Phase.DONE:
+            self._phase = _Phase.DONE
+        return rest.replace("\r\n", "\n")
+
+
+def _held_back(buffer: str, marker: str) -> int:
+    """Length of the longest tail of ``buffer`` that could begin ``marker`` —
+    or a ``\\r`` whose ``\\n`` may follow."""
+    for size in range(min(len(buffer), len(marker) - 1), 0, -1):
+        if marker.startswith(buffer[-size:]):
+            return size
+    return 1 if buffer.endswith("\r") else 0
+
+
+class ExecStream:
+    """A command running in a sandbox, streamed as it prints.
+
+    ``async for chunk in stream`` yields output text; afterwards
+    :attr:`exit_code` is the command's status, or ``None`` when the socket
+    ended before it was reported. Iteration always ends when the socket does.
+    """
+
+    def __init__(self, session: TerminalSession, parser: MarkerParser) -> None:
+        self._session = session
+        self._parser = parser
+        self._pending: list[str] = []
+        self._finished = False
+
+    @classmethod
+    async def start(
+        cls, core: APICore, sandbox_id: str, command: str, *, open_timeout: float | None = None
+    ) -> Self:
+        """Open a terminal without a size and type the three marker lines."""
+        session = await TerminalSession.open(
+            core, sandbox_id, rows=None, cols=None, open_timeout=open_timeout
+        )
+        parser = MarkerParser(secrets.token_hex(8))
+        stream = cls(session, parser)
+        try:
+            for line in parser.setup_lines(command):
+                await session.send(line)
+        except BaseException:
+            await session.close()
+            raise
+        return stream
+
+    @property
+    def exit_code(self) -> int | None:
+        """The command's exit status (``None`` until reported, or if never reported)."""
+        return self._parser.exit_code
+
+    @property
+    def closed(self) -> bool:
+        return self._finished
+
+    def __repr__(self) -> str:
+        return f"<ExecStream {self._session.sandbox_id} exit_code={self.exit_code}>"
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> str:
+        while not self._pending:
+            if self._finished:
+                raise StopAsyncIteration
+            await self._pull()
+        return self._pending.pop(0)
+
+    async def _pull(self) -> None:
+        try:
+            raw = await anext(self._session)
+        except StopAsyncIteration:
+            self._emit(self._parser.finish())
+            self._finished = True
+            return
+        self._emit(self._parser.feed(raw))
+        if self._parser.done:
+            self._finished = True
+            await self._session.close()
+
+    def _emit(self, text: str) -> None:
+        if text:
+            self._pending.append(text)
+
+    async def wait(self) -> int | None:
+        """Discard the remaining output; return the exit code."""
+        async for _ in self:
+            pass
+        return self.exit_code
+
+    async def text(self) -> str:
+        """Collect the remaining output as one string."""
+        return "".join([chunk async for chunk in self])
+
+    async def kill(self) -> None:
+        """Interrupt the command (``ctrl+c``); the exit code follows (usually 130).
+
+        The interrupt flushes the terminal's pending input, so the exit line
+        is typed again.
+        """
+        await self._session.send("\x03")
+        await self._session.send(self._parser.setup_lines("")[2])
+
+    async def close(self) -> None:
+        """Close the socket; iteration ends and the exit code stays as it is."""
+        self._finished = True
+        await self._session.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()

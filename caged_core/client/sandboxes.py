@@ -1,0 +1,170 @@
+"""``client.sandboxes``: lifecycle, exec, logs, ports, trust and the sockets."""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from caged_core.client._errors import invalid_request
+from caged_core.client._resource import Resource
+from caged_core.client._transport import encode_path
+from caged_core.client.realtime import ExecStream, MCPClient, TerminalSession
+from caged_core.models import (
+    ExecResult,
+    LogEntry,
+    Port,
+    Sandbox,
+    SandboxCreate,
+    TerminalSessionInfo,
+    TrustScore,
+)
+
+__all__ = ["CREATE_TIMEOUT", "EXEC_TIMEOUT", "Sandboxes"]
+
+#: Creating may pull an image and clone a repo; exec runs a whole command.
+CREATE_TIMEOUT = 360.0
+EXEC_TIMEOUT = 300.0
+
+_SANDBOX = TypeAdapter(Sandbox)
+_SANDBOXES = TypeAdapter(list[Sandbox])
+_EXEC = TypeAdapter(ExecResult)
+_LOGS = TypeAdapter(list[LogEntry])
+_PORTS = TypeAdapter(list[Port])
+_TRUST = TypeAdapter(list[TrustScore])
+_TERMINALS = TypeAdapter(list[TerminalSessionInfo])
+
+
+def create_body(template: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """Validate create fields before sending, with the server's own ranges.
+
+    A bad value raises :class:`CagedValidationError` (status 400, as the
+    server would answer) without a round trip.
+    """
+    try:
+        spec = SandboxCreate(template=template, **fields)
+    except ValidationError as err:
+        raise invalid_request("sandbox settings", err) from None
+    return spec.to_body()
+
+
+class Sandboxes(Resource):
+    """Create, inspect, run commands in and connect to sandboxes."""
+
+    async def create(
+        self, /, template: str, *, timeout: float | None = None, **fields: Any
+    ) -> Sandbox:
+        """Create a sandbox. ``fields`` are the contract's create fields
+        (``cpus``, ``memory_mb``, ``network_mode``, ``env``, ``repo``, …);
+        unset ones are omitted so the server's defaults apply. Waits up to
+        360 s by default."""
+        body = create_body(template, fields)
+        return await self._core.call(
+            "POST",
+            "/sandboxes",
+            _SANDBOX,
+            json=body,
+            timeout=CREATE_TIMEOUT if timeout is None else timeout,
+        )
+
+    async def list(self, *, timeout: float | None = None) -> builtins.list[Sandbox]:
+        """Every sandbox of the account."""
+        return await self._core.call("GET", "/sandboxes", _SANDBOXES, timeout=timeout)
+
+    async def get(self, sandbox_id: str, *, timeout: float | None = None) -> Sandbox:
+        """One sandbox."""
+        return await self._core.call(
+            "GET", encode_path("/sandboxes/{}", sandbox_id), _SANDBOX, timeout=timeout
+        )
+
+    async def destroy(self, sandbox_id: str, *, timeout: float | None = None) -> None:
+        """Destroy a sandbox and its workspace (irreversible)."""
+        await self._core.act("DELETE", encode_path("/sandboxes/{}", sandbox_id), timeout=timeout)
+
+    async def pause(self, sandbox_id: str, *, timeout: float | None = None) -> None:
+        """Pause; the platform takes an ``auto-pause`` snapshot."""
+        await self._core.act(
+            "POST", encode_path("/sandboxes/{}/pause", sandbox_id), timeout=timeout
+        )
+
+    async def resume(self, sandbox_id: str, *, timeout: float | None = None) -> None:
+        """Resume a paused sandbox."""
+        await self._core.act(
+            "POST", encode_path("/sandboxes/{}/resume", sandbox_id), timeout=timeout
+        )
+
+    async def exec(
+        self, sandbox_id: str, command: str, *, timeout: float | None = None
+    ) -> ExecResult:
+        """Run a shell command to completion (default budget 300 s). A non-zero
+        exit code is a result, not an error; never retried automatically."""
+        return await self._core.call(
+            "POST",
+            encode_path("/sandboxes/{}/exec", sandbox_id),
+            _EXEC,
+            json={"command": command},
+            timeout=EXEC_TIMEOUT if timeout is None else timeout,
+        )
+
+    async def logs(
+        self, sandbox_id: str, *, tail: int | None = None, timeout: float | None = None
+    ) -> builtins.list[LogEntry]:
+        """The last ``tail`` log entries (server default 100). Poll to follow."""
+        return await self._core.call(
+            "GET",
+            encode_path("/sandboxes/{}/logs", sandbox_id),
+            _LOGS,
+            params={"tail": tail},
+            timeout=timeout,
+        )
+
+    async def ports(
+        self, sandbox_id: str, *, timeout: float | None = None
+    ) -> builtins.list[Port]:
+        """Listening ports with their preview URLs."""
+        return await self._core.call(
+            "GET", encode_path("/sandboxes/{}/ports", sandbox_id), _PORTS, timeout=timeout
+        )
+
+    async def trust_scores(
+        self, sandbox_id: str, *, timeout: float | None = None
+    ) -> builtins.list[TrustScore]:
+        """Trust scores of the sandbox's agent sessions."""
+        return await self._core.call(
+            "GET", encode_path("/trust/sandboxes/{}", sandbox_id), _TRUST, timeout=timeout
+        )
+
+    async def terminal_sessions(
+        self, sandbox_id: str, *, timeout: float | None = None
+    ) -> builtins.list[TerminalSessionInfo]:
+        """Terminal sockets open on the sandbox right now."""
+        return await self._core.call(
+            "GET",
+            encode_path("/sandboxes/{}/terminal/sessions", sandbox_id),
+            _TERMINALS,
+            timeout=timeout,
+        )
+
+    async def terminal(
+        self,
+        sandbox_id: str,
+        *,
+        rows: int = 24,
+        cols: int = 80,
+        open_timeout: float | None = None,
+    ) -> TerminalSession:
+        """Open an interactive terminal (a login shell on a PTY)."""
+        return await TerminalSession.open(
+            self._core, sandbox_id, rows=rows, cols=cols, open_timeout=open_timeout
+        )
+
+    async def exec_stream(
+        self, sandbox_id: str, command: str, *, open_timeout: float | None = None
+    ) -> ExecStream:
+        """Run ``command`` and stream its output; read ``exit_code`` afterwards."""
+        return await ExecStream.start(self._core, sandbox_id, command, open_timeout=open_timeout)
+
+    async def mcp(self, sandbox_id: str, *, open_timeout: float | None = None) -> MCPClient:
+        """Connect to the sandbox's MCP server (already initialized)."""
+        return await MCPClient.open(self._core, sandbox_id, open_timeout=open_timeout)
