@@ -13,6 +13,18 @@ from pathlib import Path
 from typing import Protocol
 
 
+class CageError(Exception):
+    """A runtime operation failed (the message is meant for the user)."""
+
+
+class CageNotFound(CageError):
+    """No cage with that id was started under this data dir, or it is not running."""
+
+
+class CagePaused(CageError):
+    """The cage is paused (frozen): resume it before talking to it."""
+
+
 @dataclass(frozen=True, slots=True)
 class CageSpec:
     """What the runtime needs to start a cage (validated by the server already)."""
@@ -53,6 +65,8 @@ class CageStats:
 class FileChange:
     path: str  # absolute inside the cage, e.g. /workspace/a.txt
     kind: str  # created | modified | deleted | moved
+    dest: str | None = None
+    """For ``moved``: the new path (``path`` is the old one)."""
 
 
 class PtyChannel(Protocol):
@@ -91,7 +105,7 @@ class Runtime(Protocol):
 
     async def exec(
         self, sandbox_id: str, command: str, *, env: dict[str, str] | None = None,
-        timeout: float = 300.0,
+        timeout: float = 300.0,  # noqa: ASYNC109 - enforced by the runtime on the command
     ) -> ExecOutcome: ...
 
     async def open_pty(
@@ -121,3 +135,6 @@ class Runtime(Protocol):
 
     def on_network_refused(self, callback: Callable[[str, str], None]) -> None:
         """Register ``callback(sandbox_id, host)`` for refused allowlist connections."""
+
+    async def aclose(self) -> None:
+        """Release host-side listeners and proxies (server shutdown); cages keep running."""

@@ -1,0 +1,825 @@
+"""The in-cage agent: one small, stdlib-only process per sandbox.
+
+It is started by bubblewrap (so PID 1 of the cage is bwrap's init and the agent is its child)
+or, without bwrap, as a plain process.  It serves a Unix socket whose listening fd the host
+created and passed down; that way the run directory can be mounted read-only in the cage and
+the socket outlives a restart of the server.
+
+Protocol (one request per connection):
+
+1. the client sends one JSON header line, ``{"op": "...", ...}\\n``;
+2. the agent answers with one JSON line, ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``;
+3. then, depending on the op, either nothing (``ping``, ``ports``, ``stats``), frames
+   (``exec``, ``pty``, ``watch``) or raw bytes (``forward``).
+
+A frame is ``kind (1 byte) + length (4 bytes, big endian) + payload`` with kind ``D`` (data:
+output, PTY input/output) or ``C`` (control: a JSON object).  Control frames: ``exec`` ends
+with ``{"exit": code|null, "timed_out": bool}``; ``pty`` takes ``{"resize": [rows, cols]}``
+and ends with ``{"exit": code}``; ``watch`` sends ``{"events": [{"path", "kind", "dest"?}]}``.
+Closing the connection cancels: an exec's process group is killed, a PTY is hung up.
+
+Every write is a blocking ``sendall``, so a host that stops reading stops the agent reading
+the PTY or pipe: nothing is buffered without bound.
+
+This file is copied into each cage's run directory and run with the system ``python3``; it
+must import nothing outside the standard library.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import termios
+import threading
+import time
+
+# The agent's start-up time is a cage's start-up time: ``typing`` and ``json`` (which pulls in
+# ``re``) cost ~20 ms, so typing names are for the checker only and json loads in the background.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import Any
+
+PROTOCOL_VERSION = 1
+FRAME_DATA = ord("D")
+FRAME_CONTROL = ord("C")
+FRAME_HEADER = struct.Struct(">BI")
+MAX_FRAME = 64 * 1024
+MAX_HEADER_LINE = 64 * 1024
+CHUNK = 64 * 1024
+# Signals Python ignores or handles in the agent that children must get back at their default
+# (``yes | head`` relies on SIGPIPE killing ``yes``).
+_CHILD_DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGHUP)
+_WINSIZE = struct.Struct("HHHH")
+
+
+def encode_frame(kind: int, payload: bytes) -> bytes:
+    """One frame: kind byte, big-endian length, payload (at most ``MAX_FRAME`` bytes)."""
+    if len(payload) > MAX_FRAME:
+        raise ValueError("frame too large")
+    return FRAME_HEADER.pack(kind, len(payload)) + payload
+
+
+def encode_control(message: dict[str, Any]) -> bytes:
+    """A control frame carrying ``message`` as compact JSON."""
+    import json
+
+    return encode_frame(FRAME_CONTROL, json.dumps(message, separators=(",", ":")).encode())
+
+
+def encode_line(message: dict[str, Any]) -> bytes:
+    """A header or answer line."""
+    import json
+
+    return json.dumps(message, separators=(",", ":")).encode() + b"\n"
+
+
+# --------------------------------------------------------------------------- blocking socket io
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes | None:
+    """``n`` bytes, or None at a clean EOF before the first byte."""
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            if buf:
+                raise EOFError("connection closed inside a frame")
+            return None
+        buf += chunk
+    return bytes(buf)
+
+
+def _read_frame(sock: socket.socket) -> tuple[int, bytes] | None:
+    head = _recv_exact(sock, FRAME_HEADER.size)
+    if head is None:
+        return None
+    kind, length = FRAME_HEADER.unpack(head)
+    if length > MAX_FRAME:
+        raise ValueError("frame too large")
+    payload = _recv_exact(sock, length) if length else b""
+    if payload is None:
+        raise EOFError("connection closed inside a frame")
+    return kind, payload
+
+
+def _read_header_line(sock: socket.socket) -> bytes:
+    """Read exactly through the first newline, so nothing after it is consumed."""
+    buf = bytearray()
+    while True:
+        peeked = sock.recv(MAX_HEADER_LINE, socket.MSG_PEEK)
+        if not peeked:
+            raise EOFError("connection closed before the header")
+        newline = peeked.find(b"\n")
+        if newline >= 0:
+            buf += _recv_exact(sock, newline + 1) or b""
+            return bytes(buf[:-1])
+        buf += _recv_exact(sock, len(peeked)) or b""
+        if len(buf) > MAX_HEADER_LINE:
+            raise ValueError("header line too long")
+
+
+def splice(a: socket.socket, b: socket.socket) -> None:
+    """Copy bytes both ways until both directions reached EOF; closes both sockets."""
+
+    def pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while True:
+                data = src.recv(CHUNK)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        # Pass the half-close on so request/response protocols finish cleanly.
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+    other = threading.Thread(target=pump, args=(b, a), daemon=True)
+    other.start()
+    pump(a, b)
+    other.join()
+    a.close()
+    b.close()
+
+
+# ------------------------------------------------------------------------------- /proc readings
+
+
+def _read_text(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
+def all_pids() -> list[int]:
+    """Every process visible in this /proc."""
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    raw = _read_text(f"/proc/{pid}/stat")
+    if raw is None:
+        return None
+    # The command name may contain spaces and parentheses; fields restart after the last ')'.
+    return raw[raw.rfind(")") + 2 :].split()
+
+
+def descendants(root: int) -> set[int]:
+    """``root`` and every process below it (by parent pid)."""
+    children: dict[int, list[int]] = {}
+    for pid in all_pids():
+        fields = _stat_fields(pid)
+        if fields:
+            children.setdefault(int(fields[1]), []).append(pid)
+    found = {root}
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def proc_usage(pids: Iterable[int]) -> tuple[float, int]:
+    """(CPU seconds incl. reaped children, resident bytes) summed over ``pids``."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    page = os.sysconf("SC_PAGE_SIZE")
+    cpu = 0
+    rss = 0
+    for pid in pids:
+        fields = _stat_fields(pid)
+        if not fields or fields[0] == "Z":
+            continue
+        # utime, stime, cutime, cstime: reaped children count in their parent's c-times, and
+        # dead processes are no longer listed, so nothing is counted twice.
+        cpu += sum(int(v) for v in fields[11:15])
+        rss += int(fields[21]) * page
+    return cpu / ticks, rss
+
+
+def listening_ports(pids: Iterable[int], net_dir: str = "/proc/net") -> list[int]:
+    """TCP ports in LISTEN state owned by ``pids``, per the network namespace of ``net_dir``
+    (the host reads a cage's through ``/proc/<pid>/net``)."""
+    inodes: set[str] = set()
+    for pid in pids:
+        fd_dir = f"/proc/{pid}/fd"
+        try:
+            names = os.listdir(fd_dir)
+        except OSError:
+            continue
+        for name in names:
+            try:
+                target = os.readlink(f"{fd_dir}/{name}")
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    ports: set[int] = set()
+    for table in (f"{net_dir}/tcp", f"{net_dir}/tcp6"):
+        raw = _read_text(table)
+        for line in (raw or "").splitlines()[1:]:
+            parts = line.split()
+            if len(parts) > 9 and parts[3] == "0A" and parts[9] in inodes:
+                ports.add(int(parts[1].rsplit(":", 1)[1], 16))
+    return sorted(ports)
+
+
+# ------------------------------------------------------------------------------------- children
+
+
+class Reaper:
+    """The only ``waitpid`` caller: reaps every child (and adopted orphan), keeps statuses of
+    the processes the agent spawned until their waiters collect them."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._status: dict[int, int | None] = {}
+        self._wakeup = threading.Event()
+
+    def spawn(self, path: str, argv: list[str], env: dict[str, str], **kwargs: Any) -> int:
+        """``posix_spawn`` (no Python runs in the child) and start tracking the pid."""
+        # Holding the lock across spawn+register means the reaper cannot record the exit of a
+        # pid it does not know yet.
+        with self._cond:
+            pid = os.posix_spawn(
+                path, argv, env, setsigdef=_CHILD_DEFAULT_SIGNALS, setsigmask=(), **kwargs
+            )
+            self._status[pid] = None
+        self._wakeup.set()
+        return pid
+
+    def run(self) -> None:
+        while True:
+            self._wakeup.clear()
+            try:
+                pid, status = os.waitpid(-1, 0)
+            except ChildProcessError:
+                self._wakeup.wait()
+                continue
+            with self._cond:
+                if pid in self._status:
+                    self._status[pid] = os.waitstatus_to_exitcode(status)
+                    self._cond.notify_all()
+
+    def poll(self, pid: int) -> int | None:
+        with self._cond:
+            return self._status.get(pid)
+
+    def wait(self, pid: int, timeout: float | None) -> int | None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._status.get(pid) is not None, timeout)
+            return self._status.get(pid)
+
+    def forget(self, pid: int) -> None:
+        with self._cond:
+            self._status.pop(pid, None)
+
+
+def shell_exit_code(code: int) -> int:
+    """Signal deaths as a shell reports them (128 + signal)."""
+    return 128 - code if code < 0 else code
+
+
+def _killpg(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+# ----------------------------------------------------------------------------------- inotify
+
+_IN_MODIFY = 0x2
+_IN_MOVED_FROM = 0x40
+_IN_MOVED_TO = 0x80
+_IN_CREATE = 0x100
+_IN_DELETE = 0x200
+_IN_DELETE_SELF = 0x400
+_IN_Q_OVERFLOW = 0x4000
+_IN_IGNORED = 0x8000
+_IN_ISDIR = 0x40000000
+_IN_WATCH_MASK = _IN_MODIFY | _IN_MOVED_FROM | _IN_MOVED_TO | _IN_CREATE | _IN_DELETE
+_IN_EVENT = struct.Struct("iIII")
+DEBOUNCE_S = 0.2
+MAX_BATCH_DELAY_S = 1.0
+
+
+class Watcher:
+    """Recursive inotify on a directory tree, with coalesced, debounced batches."""
+
+    def __init__(self, root: str, display_root: str) -> None:
+        import ctypes  # only watchers pay for ctypes
+
+        self._libc = ctypes.CDLL(None, use_errno=True)
+        self._ctypes = ctypes
+        self.fd: int = self._libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1 failed")
+        self._root = root.rstrip("/") or "/"
+        self._display = display_root.rstrip("/") or "/"
+        self._paths: dict[int, str] = {}
+        self.pending: dict[str, dict[str, str]] = {}
+        self._moves: dict[int, str] = {}
+        self._first_at = 0.0
+        self.last_at = 0.0
+        self._add_tree(self._root, report=False)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+    def _show(self, path: str) -> str:
+        return self._display + path[len(self._root) :]
+
+    def _add_tree(self, top: str, *, report: bool) -> None:
+        for dirpath, dirnames, filenames in os.walk(top):
+            wd = self._libc.inotify_add_watch(self.fd, dirpath.encode(), _IN_WATCH_MASK)
+            if wd >= 0:
+                self._paths[wd] = dirpath
+            if report and dirpath != top:
+                self._note(dirpath, "created")
+            if report:
+                # Files that appeared before the watch on their new directory existed.
+                for name in filenames:
+                    self._note(os.path.join(dirpath, name), "created")
+            dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
+
+    def _note(self, path: str, kind: str, dest: str | None = None) -> None:
+        now = time.monotonic()
+        if not self.pending:
+            self._first_at = now
+        self.last_at = now
+        shown = self._show(path)
+        before = self.pending.get(shown, {}).get("kind")
+        if before == "created" and kind == "modified":
+            kind = "created"
+        elif before == "created" and kind == "deleted":
+            # Never seen by anyone: nothing happened.
+            self.pending.pop(shown, None)
+            return
+        elif before == "deleted" and kind == "created":
+            kind = "modified"
+        event = {"path": shown, "kind": kind}
+        if dest is not None:
+            event["dest"] = self._show(dest)
+        self.pending.pop(shown, None)  # re-insert so batches keep the order of last change
+        self.pending[shown] = event
+
+    def read_events(self) -> None:
+        """Drain the inotify fd into ``pending``."""
+        while True:
+            try:
+                data = os.read(self.fd, 64 * 1024)
+            except BlockingIOError:
+                break
+            offset = 0
+            while offset < len(data):
+                wd, mask, cookie, length = _IN_EVENT.unpack_from(data, offset)
+                offset += _IN_EVENT.size
+                name = data[offset : offset + length].rstrip(b"\0").decode(errors="surrogateescape")
+                offset += length
+                self._handle(wd, mask, cookie, name)
+        # A MOVED_FROM without its MOVED_TO left the tree.
+        for path in self._moves.values():
+            self._note(path, "deleted")
+        self._moves.clear()
+
+    def _handle(self, wd: int, mask: int, cookie: int, name: str) -> None:
+        if mask & _IN_Q_OVERFLOW:
+            self._note(self._root, "modified")
+            return
+        if mask & _IN_IGNORED:
+            self._paths.pop(wd, None)
+            return
+        base = self._paths.get(wd)
+        if base is None or mask & _IN_DELETE_SELF:
+            return
+        path = os.path.join(base, name) if name else base
+        is_dir = bool(mask & _IN_ISDIR)
+        if mask & _IN_CREATE:
+            self._note(path, "created")
+            if is_dir:
+                self._add_tree(path, report=True)
+        elif mask & _IN_MODIFY:
+            self._note(path, "modified")
+        elif mask & _IN_DELETE:
+            self._note(path, "deleted")
+        elif mask & _IN_MOVED_FROM:
+            self._moves[cookie] = path
+        elif mask & _IN_MOVED_TO:
+            source = self._moves.pop(cookie, None)
+            if source is None:
+                self._note(path, "created")
+            else:
+                self._note(source, "moved", dest=path)
+            if is_dir:
+                # Re-adding returns the same watch descriptors and re-points them at new paths.
+                self._add_tree(path, report=source is None)
+
+    def due_in(self) -> float | None:
+        """Seconds until the pending batch should be sent (None: nothing pending)."""
+        if not self.pending:
+            return None
+        now = time.monotonic()
+        return max(0.0, min(self.last_at + DEBOUNCE_S, self._first_at + MAX_BATCH_DELAY_S) - now)
+
+    def take(self) -> list[dict[str, str]]:
+        batch = list(self.pending.values())
+        self.pending.clear()
+        return batch
+
+
+# -------------------------------------------------------------------------------------- agent
+
+
+class Agent:
+    """Serves requests on an inherited listening socket, one thread per connection.
+
+    The socket is served at once; the JSON config is parsed (and the fallback limits applied)
+    by a warm-up thread, which every request but ``ping`` waits for.  So a cage counts as
+    started as soon as the interpreter is up.
+    """
+
+    def __init__(self, listen_fd: int, config_text: str) -> None:
+        self.listener = socket.socket(fileno=listen_fd)
+        self.listener.setblocking(True)
+        self.reaper = Reaper()
+        self.ready = threading.Event()
+        self._config_text = config_text
+        self.workspace = os.getcwd()
+        self.display_root = self.workspace
+        self.isolated = False
+        self.proxy: dict[str, Any] | None = None
+
+    def _warm_up(self) -> None:
+        import json
+
+        config: dict[str, Any] = json.loads(self._config_text)
+        apply_fallback_limits(config)  # before anything is spawned: children inherit them
+        self.workspace = config.get("workspace") or self.workspace
+        self.display_root = config.get("display_root") or self.workspace
+        # In its own PID namespace every visible process belongs to the cage; otherwise the
+        # cage is the agent's process tree (it is a child subreaper, so orphans stay in it).
+        self.isolated = bool(config.get("isolated"))
+        self.proxy = config.get("proxy")
+        if self.proxy:
+            threading.Thread(target=self._serve_proxy, name="proxy", daemon=True).start()
+        self.ready.set()
+
+    def cage_pids(self) -> set[int]:
+        if self.isolated:
+            return set(all_pids())
+        return descendants(os.getpid())
+
+    def serve(self) -> None:
+        threading.Thread(target=self._warm_up, name="warm-up", daemon=True).start()
+        threading.Thread(target=self.reaper.run, name="reaper", daemon=True).start()
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except InterruptedError:
+                continue
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        keep_open = False
+        try:
+            header = _read_header_line(conn)
+            if header.replace(b" ", b"") == b'{"op":"ping"}':
+                # Answered without json so that start-up waits for nothing but the interpreter.
+                conn.sendall(
+                    b'{"ok":true,"version":%d,"pid":%d}\n' % (PROTOCOL_VERSION, os.getpid())
+                )
+                return
+            self.ready.wait()
+            import json
+
+            request = json.loads(header)
+            op = request.get("op")
+            handler: Callable[[socket.socket, dict[str, Any]], bool | None] | None = (
+                getattr(self, f"_op_{op}", None)
+                if isinstance(op, str) and op.isidentifier()
+                else None
+            )
+            if handler is None:
+                conn.sendall(encode_line({"ok": False, "error": f"unknown op {op!r}"}))
+                return
+            keep_open = bool(handler(conn, request))
+        except (OSError, EOFError, ValueError) as err:
+            with contextlib.suppress(OSError):
+                conn.sendall(encode_line({"ok": False, "error": str(err)}))
+        finally:
+            if not keep_open:
+                conn.close()
+
+    # ---------------------------------------------------------------- simple request/response
+
+    def _op_ping(self, conn: socket.socket, request: dict[str, Any]) -> None:
+        conn.sendall(
+            encode_line({"ok": True, "version": PROTOCOL_VERSION, "pid": os.getpid(),
+                         "isolated": self.isolated, "workspace": self.display_root})
+        )
+
+    def _op_ports(self, conn: socket.socket, request: dict[str, Any]) -> None:
+        pids = self.cage_pids()
+        pids.discard(os.getpid())  # the agent's own proxy listener is not the cage's port
+        conn.sendall(encode_line({"ok": True, "ports": listening_ports(pids)}))
+
+    def _op_stats(self, conn: socket.socket, request: dict[str, Any]) -> None:
+        pids = self.cage_pids()
+        cpu, rss = proc_usage(pids)
+        conn.sendall(
+            encode_line({"ok": True, "cpu_seconds": cpu, "memory_bytes": rss,
+                         "processes": len(pids)})
+        )
+
+    # --------------------------------------------------------------------------------- exec
+
+    def _env(self, extra: Any) -> dict[str, str]:
+        env = dict(os.environ)
+        if isinstance(extra, dict):
+            env.update({str(k): str(v) for k, v in extra.items()})
+        return env
+
+    def _op_exec(self, conn: socket.socket, request: dict[str, Any]) -> None:
+        command = str(request["cmd"])
+        timeout = float(request.get("timeout_s") or 300.0)
+        read_fd, write_fd = os.pipe()
+        try:
+            pid = self.reaper.spawn(
+                "/bin/sh", ["sh", "-c", command], self._env(request.get("env")),
+                file_actions=[
+                    (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+                    (os.POSIX_SPAWN_DUP2, write_fd, 1),
+                    (os.POSIX_SPAWN_DUP2, write_fd, 2),
+                ],
+                setsid=True,  # its own process group, so a timeout kills the whole group
+            )
+        except OSError as err:
+            os.close(read_fd)
+            conn.sendall(encode_line({"ok": False, "error": f"cannot run: {err}"}))
+            return
+        finally:
+            os.close(write_fd)
+        started = time.monotonic()
+        deadline = started + timeout
+        timed_out = False
+        cancelled = False
+        try:
+            conn.sendall(encode_line({"ok": True, "pid": pid}))
+            pipe_open = True
+            exited_at: float | None = None
+            while True:
+                now = time.monotonic()
+                if now >= deadline:
+                    timed_out = True
+                    break
+                if exited_at is None and self.reaper.poll(pid) is not None:
+                    exited_at = now
+                if exited_at is not None and (not pipe_open or now - exited_at > 1.0):
+                    # A background child may hold the pipe open forever; do not wait for it.
+                    break
+                watch = [conn.fileno(), read_fd] if pipe_open else [conn.fileno()]
+                wait = min(deadline - now, 0.05 if exited_at is not None else 0.5)
+                readable, _, _ = select.select(watch, [], [], wait)
+                if conn.fileno() in readable and not conn.recv(CHUNK, socket.MSG_DONTWAIT):
+                    cancelled = True
+                    break
+                if read_fd in readable:
+                    data = os.read(read_fd, CHUNK)
+                    if data:
+                        conn.sendall(encode_frame(FRAME_DATA, data))
+                    else:
+                        pipe_open = False
+                        self.reaper.wait(pid, max(0.0, deadline - time.monotonic()))
+                elif exited_at is not None and not readable:
+                    break  # exited and the pipe has gone quiet
+            if timed_out or cancelled:
+                _killpg(pid, signal.SIGKILL)
+            code = self.reaper.wait(pid, 5.0)
+            if not cancelled:
+                conn.sendall(
+                    encode_control(
+                        {"exit": None if timed_out or code is None else shell_exit_code(code),
+                         "timed_out": timed_out,
+                         "duration_ms": (time.monotonic() - started) * 1000.0}
+                    )
+                )
+        finally:
+            if self.reaper.poll(pid) is None:
+                _killpg(pid, signal.SIGKILL)
+                self.reaper.wait(pid, 5.0)
+            self.reaper.forget(pid)
+            os.close(read_fd)
+
+    # ---------------------------------------------------------------------------------- pty
+
+    def _op_pty(self, conn: socket.socket, request: dict[str, Any]) -> None:
+        rows = int(request.get("rows") or 24)
+        cols = int(request.get("cols") or 80)
+        env = self._env(request.get("env"))
+        env.setdefault("TERM", "xterm-256color")
+        shell = next(
+            (p for p in ("/bin/bash", "/usr/bin/bash") if os.access(p, os.X_OK)), "/bin/sh"
+        )
+        env["SHELL"] = shell
+        master, slave = os.openpty()
+        fcntl.ioctl(master, termios.TIOCSWINSZ, _WINSIZE.pack(rows, cols, 0, 0))
+        try:
+            pid = self.reaper.spawn(
+                shell, [os.path.basename(shell), "-l"], env,
+                # setsid happens before the file actions, so opening the slave by name (without
+                # O_NOCTTY) makes it the new session's controlling terminal: job control works.
+                file_actions=[
+                    (os.POSIX_SPAWN_OPEN, 0, os.ttyname(slave), os.O_RDWR, 0),
+                    (os.POSIX_SPAWN_DUP2, 0, 1),
+                    (os.POSIX_SPAWN_DUP2, 0, 2),
+                ],
+                setsid=True,
+            )
+        except OSError as err:
+            os.close(master)
+            conn.sendall(encode_line({"ok": False, "error": f"cannot start a shell: {err}"}))
+            return
+        finally:
+            os.close(slave)
+        # The input side gets its own descriptor so neither thread can close an fd the other
+        # one is still using (and write into whatever reused that number).
+        input_fd = os.dup(master)
+        conn.sendall(encode_line({"ok": True, "pid": pid}))
+        output = threading.Thread(
+            target=self._pty_output, args=(conn, master, pid), name="pty-out", daemon=True
+        )
+        output.start()
+        try:
+            while True:
+                frame = _read_frame(conn)
+                if frame is None:
+                    break
+                kind, payload = frame
+                if kind == FRAME_DATA:
+                    view = memoryview(payload)
+                    while view:  # blocking writes: a shell not reading its input stalls us
+                        view = view[os.write(input_fd, view) :]
+                elif kind == FRAME_CONTROL:
+                    import json
+
+                    message = json.loads(payload)
+                    if "resize" in message:
+                        r, c = (int(v) for v in message["resize"])
+                        fcntl.ioctl(input_fd, termios.TIOCSWINSZ, _WINSIZE.pack(r, c, 0, 0))
+                    if message.get("hangup"):
+                        break
+        except (OSError, EOFError, ValueError):
+            pass
+        finally:
+            if self.reaper.poll(pid) is None:
+                # Hang up: the shell (session leader) and its foreground job get SIGHUP.
+                _killpg(pid, signal.SIGHUP)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)
+            output.join(10.0)
+            os.close(input_fd)
+            conn.close()
+
+    def _pty_output(self, conn: socket.socket, master: int, pid: int) -> None:
+        try:
+            readable_master = True
+            while True:
+                if readable_master:
+                    ready, _, _ = select.select([master], [], [], 0.25)
+                    if ready:
+                        try:
+                            data = os.read(master, CHUNK)
+                        except OSError as err:
+                            if err.errno != errno.EIO:
+                                raise
+                            data = b""
+                        if data:
+                            conn.sendall(encode_frame(FRAME_DATA, data))
+                            continue
+                        readable_master = False  # every slave fd closed
+                    elif self.reaper.poll(pid) is not None:
+                        break
+                else:
+                    self.reaper.wait(pid, 0.25)
+                    if self.reaper.poll(pid) is not None:
+                        break
+            code = self.reaper.wait(pid, None)
+            conn.sendall(
+                encode_control({"exit": shell_exit_code(code) if code is not None else None})
+            )
+        except OSError:
+            pass
+        finally:
+            os.close(master)
+            self.reaper.forget(pid)
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)  # wakes the input loop
+
+    # -------------------------------------------------------------------------------- watch
+
+    def _op_watch(self, conn: socket.socket, request: dict[str, Any]) -> None:
+        watcher = Watcher(self.workspace, self.display_root)
+        try:
+            conn.sendall(encode_line({"ok": True}))
+            while True:
+                due = watcher.due_in()
+                readable, _, _ = select.select([conn.fileno(), watcher.fd], [], [], due)
+                if conn.fileno() in readable and not conn.recv(CHUNK, socket.MSG_DONTWAIT):
+                    return
+                if watcher.fd in readable:
+                    watcher.read_events()
+                due = watcher.due_in()
+                if due is not None and due <= 0:
+                    conn.sendall(encode_control({"events": watcher.take()}))
+        finally:
+            watcher.close()
+
+    # ------------------------------------------------------------------------------ forward
+
+    def _op_forward(self, conn: socket.socket, request: dict[str, Any]) -> bool:
+        port = int(request["port"])
+        upstream: socket.socket | None = None
+        errors: list[str] = []
+        for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+            candidate = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                candidate.settimeout(5.0)
+                candidate.connect((host, port))
+                candidate.settimeout(None)
+                upstream = candidate
+                break
+            except OSError as err:
+                candidate.close()
+                errors.append(f"{host}: {err.strerror or err}")
+        if upstream is None:
+            conn.sendall(encode_line({"ok": False, "error": f"port {port}: {'; '.join(errors)}"}))
+            return False
+        conn.sendall(encode_line({"ok": True}))
+        splice(conn, upstream)
+        return True
+
+    # -------------------------------------------------------------------- allowlist proxy hop
+
+    def _serve_proxy(self) -> None:
+        """Listen on the cage's 127.0.0.1:<port> and hop each connection to the host proxy."""
+        assert self.proxy is not None
+        listener = socket.create_server(("127.0.0.1", int(self.proxy["port"])), backlog=64)
+        target = str(self.proxy["socket"])
+        while True:
+            client, _ = listener.accept()
+            threading.Thread(
+                target=self._proxy_hop, args=(client, target), daemon=True
+            ).start()
+
+    def _proxy_hop(self, client: socket.socket, target: str) -> None:
+        upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            upstream.connect(target)
+        except OSError:
+            upstream.close()
+            client.close()  # the host proxy is down (e.g. the server is restarting)
+            return
+        splice(client, upstream)
+
+
+def apply_fallback_limits(config: dict[str, Any]) -> None:
+    """rlimits and CPU affinity, set on the agent so every cage process inherits them."""
+    import resource
+
+    data = config.get("rlimit_data")
+    if data:
+        resource.setrlimit(resource.RLIMIT_DATA, (int(data), int(data)))
+    cpus = config.get("cpus")
+    if cpus:
+        allowed = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, allowed[: max(1, int(cpus))])
+    if config.get("subreaper"):
+        import ctypes
+
+        pr_set_child_subreaper = 36
+        ctypes.CDLL(None).prctl(pr_set_child_subreaper, 1, 0, 0, 0)
+
+
+def main(argv: list[str]) -> int:
+    """``agent.py <listening fd> '<json config>'``.
+
+    Config keys: ``workspace`` and ``display_root`` (the workspace as the agent sees it and as
+    reported in events), ``isolated`` (own PID namespace), ``proxy`` (``{"port", "socket"}``
+    for allowlist mode), ``rlimit_data``, ``cpus``, ``subreaper`` (fallback limits).
+    """
+    Agent(int(argv[1]), argv[2]).serve()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

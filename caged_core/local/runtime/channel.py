@@ -1,0 +1,192 @@
+"""The host side of the agent protocol (see :mod:`.agent` for the wire format), for asyncio.
+
+Each request is its own Unix-socket connection.  Reading is pull-based: nothing is read from
+the socket until a caller asks, and asyncio's stream buffer is bounded, so a slow consumer
+stalls the agent (and through it the PTY or pipe) instead of growing a buffer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import json
+import time
+from typing import Any
+
+from .agent import FRAME_CONTROL, FRAME_DATA, FRAME_HEADER, MAX_FRAME, encode_control, encode_frame
+from .agent import encode_line as _encode_line
+from .api import CageError, ExecOutcome
+
+STREAM_LIMIT = 2 * MAX_FRAME  # asyncio pauses reading the socket beyond twice this
+MAX_EXEC_OUTPUT = 16 * 1024 * 1024
+CONNECT_TIMEOUT_S = 10.0
+
+
+class AgentUnavailable(CageError):
+    """The agent's socket does not answer (cage stopped, crashed or frozen)."""
+
+
+async def read_frame(reader: asyncio.StreamReader) -> tuple[int, bytes] | None:
+    """The next frame, or None at EOF."""
+    try:
+        head = await reader.readexactly(FRAME_HEADER.size)
+    except asyncio.IncompleteReadError as err:
+        if err.partial:
+            raise CageError("agent connection closed inside a frame") from err
+        return None
+    kind, length = FRAME_HEADER.unpack(head)
+    if length > MAX_FRAME:
+        raise CageError("agent sent an oversized frame")
+    try:
+        payload = await reader.readexactly(length)
+    except asyncio.IncompleteReadError as err:
+        raise CageError("agent connection closed inside a frame") from err
+    return kind, payload
+
+
+class AgentLink:
+    """Talks to one cage's agent through the socket at ``socket_path``."""
+
+    def __init__(self, socket_path: str) -> None:
+        self.socket_path = socket_path
+
+    async def open(
+        self, op: str, *, answer_within: float = CONNECT_TIMEOUT_S, **args: Any
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, dict[str, Any]]:
+        """Connect, send the header, read the answer line; raise :class:`CageError` on refusal."""
+        try:
+            async with asyncio.timeout(answer_within):
+                reader, writer = await asyncio.open_unix_connection(
+                    self.socket_path, limit=STREAM_LIMIT
+                )
+        except (OSError, TimeoutError) as err:
+            raise AgentUnavailable(f"agent unreachable: {err}") from err
+        try:
+            writer.write(_encode_line({"op": op, **args}))
+            async with asyncio.timeout(answer_within):
+                line = await reader.readline()
+            if not line:
+                raise AgentUnavailable("agent closed the connection")
+            answer: dict[str, Any] = json.loads(line)
+        except BaseException as err:
+            writer.close()
+            if isinstance(err, TimeoutError | ConnectionError | ValueError):
+                raise AgentUnavailable(f"agent did not answer {op!r}: {err!r}") from err
+            raise
+        if not answer.get("ok"):
+            writer.close()
+            raise CageError(str(answer.get("error") or f"agent refused {op!r}"))
+        return reader, writer, answer
+
+    async def call(
+        self, op: str, *, answer_within: float = CONNECT_TIMEOUT_S, **args: Any
+    ) -> dict[str, Any]:
+        """A request whose whole answer is the answer line."""
+        _, writer, answer = await self.open(op, answer_within=answer_within, **args)
+        writer.close()
+        return answer
+
+    async def exec(
+        self, command: str, *, env: dict[str, str] | None, limit_s: float
+    ) -> ExecOutcome:
+        """Run ``command``; the agent kills its process group after ``limit_s`` seconds."""
+        timeout = limit_s
+        started = time.monotonic()
+        reader, writer, _ = await self.open(
+            "exec", cmd=command, env=env or {}, timeout_s=timeout
+        )
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        parts: list[str] = []
+        size = 0
+        truncated = False
+        end: dict[str, Any] | None = None
+        try:
+            # The agent enforces ``timeout``; this guard only covers an agent that stalls
+            # (e.g. frozen by a pause).
+            async with asyncio.timeout(timeout + 10.0):
+                while (frame := await read_frame(reader)) is not None:
+                    kind, payload = frame
+                    if kind == FRAME_DATA:
+                        if size < MAX_EXEC_OUTPUT:
+                            parts.append(decoder.decode(payload))
+                            size += len(payload)
+                        else:
+                            truncated = True  # keep reading: the command must not block
+                    elif kind == FRAME_CONTROL:
+                        end = json.loads(payload)
+                        break
+        except TimeoutError:
+            end = {"exit": None, "timed_out": True}
+        finally:
+            writer.close()  # on cancellation this kills the command's process group
+        parts.append(decoder.decode(b"", final=True))
+        if truncated:
+            parts.append(f"\n[output truncated at {MAX_EXEC_OUTPUT} bytes]\n")
+        if end is None:
+            raise CageError("the agent closed the exec stream without an exit status")
+        exit_code = end.get("exit")
+        return ExecOutcome(
+            output="".join(parts),
+            exit_code=int(exit_code) if exit_code is not None else None,
+            duration_ms=float(end.get("duration_ms") or (time.monotonic() - started) * 1000.0),
+            timed_out=bool(end.get("timed_out")),
+        )
+
+
+class AgentPty:
+    """A :class:`~.api.PtyChannel` over an agent ``pty`` connection."""
+
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, pid: int
+    ) -> None:
+        self._reader = reader
+        self._writer = writer
+        self.pid = pid
+        self._exit_status: int | None = None
+        self._done = False
+        self._write_lock = asyncio.Lock()
+
+    @property
+    def exit_status(self) -> int | None:
+        return self._exit_status
+
+    async def read(self) -> bytes:
+        while not self._done:
+            try:
+                frame = await read_frame(self._reader)
+            except (ConnectionError, CageError):
+                frame = None
+            if frame is None:
+                self._done = True
+                break
+            kind, payload = frame
+            if kind == FRAME_DATA:
+                return payload
+            if kind == FRAME_CONTROL:
+                message = json.loads(payload)
+                if "exit" in message:
+                    code = message["exit"]
+                    self._exit_status = int(code) if code is not None else None
+                    self._done = True
+        return b""
+
+    async def _send(self, frame: bytes) -> None:
+        async with self._write_lock:
+            if self._writer.is_closing():
+                raise CageError("the terminal is closed")
+            self._writer.write(frame)
+            await self._writer.drain()
+
+    async def write(self, data: bytes) -> None:
+        for start in range(0, len(data), MAX_FRAME):
+            await self._send(encode_frame(FRAME_DATA, data[start : start + MAX_FRAME]))
+
+    async def resize(self, rows: int, cols: int) -> None:
+        await self._send(encode_control({"resize": [int(rows), int(cols)]}))
+
+    async def close(self) -> None:
+        # Closing the connection is the hang-up: the agent SIGHUPs the shell's session.
+        self._writer.close()
+        with contextlib.suppress(ConnectionError, OSError):
+            await self._writer.wait_closed()

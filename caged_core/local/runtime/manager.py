@@ -1,0 +1,616 @@
+"""``LocalRuntime``: cages as real processes under bubblewrap, driven through their agents.
+
+Layout under the data dir::
+
+    sandboxes/<id>/workspace/   the cage's /workspace (kept by stop, removed by destroy)
+    sandboxes/<id>/home/        the cage's /root (its own persistent home)
+    sandboxes/<id>/run/         the cage's /.caged/run, read-only inside: agent.py, agent.sock,
+                                proxy.sock (allowlist)
+    sandboxes/<id>/cage.json    how the cage was started and where its processes are, so a
+                                restarted server can find and attach to it
+    sandboxes/<id>/agent.log    bwrap's and the agent's stderr
+
+Cages are started in a session of their own and without ``--die-with-parent``: they outlive
+the server.  All blocking work runs in threads; the event loop only waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import py_compile
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import agent as agent_module
+from . import isolation, procs
+from .api import (
+    CageError,
+    CageInfo,
+    CageNotFound,
+    CagePaused,
+    CageSpec,
+    CageStats,
+    ExecOutcome,
+    FileChange,
+    PtyChannel,
+)
+from .channel import AgentLink, AgentPty, read_frame
+from .limits import Cgroups, kill_and_verify, plan_limits, signal_all
+from .netproxy import AllowlistProxy
+from .preview import PortForwarder
+
+log = logging.getLogger(__name__)
+
+_SANDBOX_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+_SOCKET_PATH_MAX = 100  # sun_path is 108 bytes; longer paths go through /proc/self/fd
+START_TIMEOUT_S = 10.0
+TAG_ENV = "CAGED_CAGE"
+# Imported rather than run as a script so its bytecode cache is used.
+_AGENT_BOOT = "import sys; sys.path.insert(0, {!r}); import agent; sys.exit(agent.main(sys.argv))"
+
+
+@dataclass(slots=True)
+class CageState:
+    """What ``cage.json`` records about a started cage."""
+
+    sandbox_id: str
+    network_mode: str
+    allowlist: list[str]
+    isolation: str
+    limits: str
+    network: str
+    pid: int  # host pid of the cage's init (bwrap's PID 1) or, unisolated, of the agent
+    pid_start: int | None
+    pid_ns: int | None
+    cgroups: dict[str, Any]
+    tag: str
+    running: bool = True
+    paused: bool = False
+    started_at: float = field(default_factory=time.time)
+
+    @classmethod
+    def load(cls, path: Path) -> CageState | None:
+        try:
+            data = json.loads(path.read_text())
+            return cls(**data)
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2))
+        tmp.replace(path)
+
+    def info(self) -> CageInfo:
+        return CageInfo(self.pid, self.isolation, self.limits, self.network)
+
+
+@dataclass(slots=True)
+class _Cage:
+    """A running cage as this server process knows it."""
+
+    state: CageState
+    link: AgentLink
+    process: subprocess.Popen[bytes] | None = None
+    proxy: AllowlistProxy | None = None
+    previews: dict[int, PortForwarder] = field(default_factory=dict)
+    dir_fd: int | None = None
+
+
+class LocalRuntime:
+    """The :class:`~.api.Runtime` of the local platform (one per data dir).
+
+    ``isolation``: ``"auto"`` (bwrap when it works) or ``"none"`` (never isolate — reported
+    as such).  ``cgroups``: False forces the rlimit/affinity fallback.
+    """
+
+    def __init__(self, data_dir: Path, *, isolation: str = "auto", cgroups: bool = True) -> None:
+        self.data_dir = Path(data_dir)
+        self._want_isolation = isolation
+        self._use_cgroups = cgroups
+        self._cages: dict[str, _Cage] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._refused_callbacks: list[Callable[[str, str], None]] = []
+        digest = hashlib.sha256(str(self.data_dir.resolve()).encode()).hexdigest()[:8]
+        self._group_prefix = f"caged-{digest}"
+
+    # ------------------------------------------------------------------------------ paths
+
+    @property
+    def isolation(self) -> str:
+        if self._want_isolation == "none" or isolation.bwrap_path() is None:
+            return "none"
+        return "bwrap"
+
+    def isolation_problem(self) -> str | None:
+        """Why cages are not isolated (None when they are) — for the loud warning."""
+        if self._want_isolation == "none":
+            return "isolation disabled by configuration"
+        return isolation.bwrap_problem()
+
+    def sandbox_dir(self, sandbox_id: str) -> Path:
+        """Host directory holding everything of one sandbox."""
+        if not _SANDBOX_ID.match(sandbox_id):
+            raise CageError(f"invalid sandbox id {sandbox_id!r}")
+        return self.data_dir / "sandboxes" / sandbox_id
+
+    def workspace_dir(self, sandbox_id: str) -> Path:
+        return self.sandbox_dir(sandbox_id) / "workspace"
+
+    def _socket_path(self, cage_dir: Path, name: str, dir_fd: int | None) -> str:
+        path = cage_dir / "run" / name
+        if dir_fd is not None:
+            return f"/proc/self/fd/{dir_fd}/{name}"
+        return str(path)
+
+    @staticmethod
+    def _run_dir_fd(cage_dir: Path) -> int | None:
+        """An O_PATH fd on the run dir when its socket paths would be too long for sun_path."""
+        if len(str(cage_dir / "run" / "agent.sock")) < _SOCKET_PATH_MAX:
+            return None
+        return os.open(cage_dir / "run", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+
+    def _lock(self, sandbox_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(sandbox_id, asyncio.Lock())
+
+    # ------------------------------------------------------------------------------ start
+
+    async def start(self, spec: CageSpec) -> CageInfo:
+        cage_dir = self.sandbox_dir(spec.sandbox_id)
+        async with self._lock(spec.sandbox_id):
+            if await self._attach_locked(spec.sandbox_id):
+                raise CageError(f"{spec.sandbox_id} is already running")
+            dir_fd = await asyncio.to_thread(self._prepare_dirs, cage_dir)
+            proxy: AllowlistProxy | None = None
+            bwrap = None if self._want_isolation == "none" else isolation.bwrap_path()
+            if spec.network_mode == "allowlist" and bwrap is not None:
+                proxy = AllowlistProxy(spec.sandbox_id, spec.allowlist, self._network_refused)
+                sock = Path(self._socket_path(cage_dir, "proxy.sock", dir_fd))
+                await asyncio.to_thread(_unlink, sock)
+                await proxy.start(str(sock))
+            try:
+                state, process = await asyncio.to_thread(
+                    self._spawn, spec, cage_dir, dir_fd, bwrap
+                )
+                link = AgentLink(self._socket_path(cage_dir, "agent.sock", dir_fd))
+                cage = _Cage(state, link, process, proxy, dir_fd=dir_fd)
+                try:
+                    await link.call("ping", answer_within=START_TIMEOUT_S)
+                except CageError as err:
+                    await asyncio.to_thread(self._kill, cage)
+                    tail = await asyncio.to_thread(_tail, cage_dir / "agent.log")
+                    raise CageError(f"the cage's agent did not start: {err}; {tail}") from err
+            except BaseException:
+                if proxy is not None:
+                    await proxy.close()
+                if dir_fd is not None:
+                    os.close(dir_fd)
+                raise
+            await asyncio.to_thread(state.save, cage_dir / "cage.json")
+            self._cages[spec.sandbox_id] = cage
+            if state.isolation == "none":
+                log.warning(
+                    "sandbox %s runs WITHOUT isolation (%s)", spec.sandbox_id,
+                    self.isolation_problem(),
+                )
+            return state.info()
+
+    def _prepare_dirs(self, cage_dir: Path) -> int | None:
+        for sub in ("workspace", "home", "run"):
+            (cage_dir / sub).mkdir(parents=True, exist_ok=True)
+        # Each start gets the agent of this server version; a running cage keeps its own.
+        target = cage_dir / "run" / "agent.py"
+        shutil.copyfile(agent_module.__file__, target)
+        # A script run as __main__ is compiled on every start (~15 ms); an imported module uses
+        # this cache (only when the cage's Python has the same version; otherwise it is ignored).
+        with contextlib.suppress(OSError, py_compile.PyCompileError):
+            py_compile.compile(
+                str(target), cfile=importlib.util.cache_from_source(str(target)), doraise=True
+            )
+        return self._run_dir_fd(cage_dir)
+
+    def _spawn(
+        self, spec: CageSpec, cage_dir: Path, dir_fd: int | None, bwrap: str | None
+    ) -> tuple[CageState, subprocess.Popen[bytes]]:
+        sid = spec.sandbox_id
+        group = f"{self._group_prefix}/{sid}"
+        plan = plan_limits(
+            group, memory_mb=spec.memory_mb, cpus=spec.cpus, allow_cgroups=self._use_cgroups
+        )
+        isolated = bwrap is not None
+        python = isolation.agent_python(isolated)
+        workspace = cage_dir / "workspace"
+        home = cage_dir / "home"
+        tag = f"{self._group_prefix}/{sid}"
+        env = isolation.cage_env(
+            sandbox_id=sid,
+            network_mode=spec.network_mode,
+            home=isolation.CAGE_HOME if isolated else str(home),
+            extra={**spec.env, TAG_ENV: tag},
+        )
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        agent_sock = Path(self._socket_path(cage_dir, "agent.sock", dir_fd))
+        _unlink(agent_sock)
+        # The host creates the listening socket: the cage's run dir can then be read-only,
+        # and connections made before the agent runs simply wait in the backlog.
+        listener.bind(str(agent_sock))
+        listener.listen(64)
+        info_r, info_w = os.pipe()
+        config: dict[str, Any] = {
+            "isolated": isolated,
+            "display_root": isolation.CAGE_WORKSPACE,
+            "rlimit_data": plan.rlimit_data,
+            "cpus": plan.cpus,
+            "subreaper": not isolated,
+        }
+        if bwrap is not None:
+            config["workspace"] = isolation.CAGE_WORKSPACE
+            if spec.network_mode == "allowlist":
+                config["proxy"] = {"port": isolation.PROXY_PORT,
+                                   "socket": f"{isolation.CAGE_RUN}/proxy.sock"}
+            agent_dir = isolation.CAGE_RUN
+            prefix = isolation.bwrap_argv(
+                bwrap, sandbox_id=sid, network_mode=spec.network_mode, workspace=workspace,
+                home=home, run_dir=cage_dir / "run", data_dir=self.data_dir, python=python,
+                info_fd=info_w,
+            )
+        else:
+            config["workspace"] = str(workspace)
+            agent_dir = str(cage_dir / "run")
+            prefix = []
+        argv = plan.trampoline(
+            [*prefix, python.executable, "-I", "-S", "-c", _AGENT_BOOT.format(agent_dir),
+             str(listener.fileno()), json.dumps(config)]
+        )
+        try:
+            with open(cage_dir / "agent.log", "ab") as log_file:
+                process = subprocess.Popen(
+                    argv, env=env, cwd=workspace, stdin=subprocess.DEVNULL, stdout=log_file,
+                    stderr=log_file, pass_fds=(listener.fileno(), info_w),
+                    start_new_session=True,  # a SIGKILL of the server's group spares cages
+                )
+        except OSError:
+            plan.cgroups.remove()
+            raise
+        finally:
+            listener.close()
+            os.close(info_w)
+        try:
+            init_pid = process.pid
+            pid_ns: int | None = None
+            if isolated:
+                info = _read_bwrap_info(info_r, START_TIMEOUT_S)
+                if info is None:
+                    process.kill()
+                    process.wait()
+                    plan.cgroups.remove()
+                    raise CageError(f"bwrap failed: {_tail(cage_dir / 'agent.log')}")
+                init_pid = int(info["child-pid"])
+                pid_ns = int(info["pid-namespace"]) if "pid-namespace" in info else None
+        finally:
+            os.close(info_r)
+        if spec.network_mode == "full":
+            network = "shared host network"
+        elif spec.network_mode == "none":
+            network = "loopback only"
+        else:
+            network = f"allowlist proxy ({', '.join(spec.allowlist) or 'nothing allowed'})"
+        if not isolated:
+            network = (
+                "shared host network"
+                if spec.network_mode == "full"
+                else f"shared host network — network_mode {spec.network_mode!r} NOT enforced "
+                "(no isolation)"
+            )
+        state = CageState(
+            sandbox_id=sid, network_mode=spec.network_mode, allowlist=list(spec.allowlist),
+            isolation="bwrap" if isolated else "none", limits=plan.mechanism, network=network,
+            pid=init_pid, pid_start=procs.start_time(init_pid), pid_ns=pid_ns,
+            cgroups=plan.cgroups.to_json(), tag=tag,
+        )
+        return state, process
+
+    # ----------------------------------------------------------------------------- attach
+
+    async def attach(self, sandbox_id: str) -> bool:
+        async with self._lock(sandbox_id):
+            return await self._attach_locked(sandbox_id)
+
+    async def _attach_locked(self, sandbox_id: str) -> bool:
+        cage = self._cages.get(sandbox_id)
+        if cage is not None:
+            if await self._responsive(cage):
+                return True
+            await self._forget(sandbox_id)
+        cage_dir = self.sandbox_dir(sandbox_id)
+        state = await asyncio.to_thread(CageState.load, cage_dir / "cage.json")
+        if state is None or not state.running:
+            return False
+        dir_fd = await asyncio.to_thread(self._run_dir_fd, cage_dir)
+        cage = _Cage(state, AgentLink(self._socket_path(cage_dir, "agent.sock", dir_fd)),
+                     dir_fd=dir_fd)
+        if not await self._responsive(cage):
+            # Dead (or unreachable): clean up what is left and record it as stopped.
+            await asyncio.to_thread(self._kill, cage)
+            state.running = False
+            state.paused = False
+            await asyncio.to_thread(state.save, cage_dir / "cage.json")
+            if dir_fd is not None:
+                os.close(dir_fd)
+            return False
+        if state.network_mode == "allowlist" and state.isolation == "bwrap":
+            cage.proxy = AllowlistProxy(sandbox_id, state.allowlist, self._network_refused)
+            sock = Path(self._socket_path(cage_dir, "proxy.sock", dir_fd))
+            await asyncio.to_thread(_unlink, sock)
+            await cage.proxy.start(str(sock))
+        self._cages[sandbox_id] = cage
+        return True
+
+    async def _responsive(self, cage: _Cage) -> bool:
+        state = cage.state
+        if not procs.is_same_process(state.pid, state.pid_start):
+            return False
+        if state.paused:
+            return True  # frozen agents cannot answer; the process is there
+        try:
+            await cage.link.call("ping", answer_within=3.0)
+        except CageError:
+            return False
+        return True
+
+    async def _running(self, sandbox_id: str, *, allow_paused: bool = False) -> _Cage:
+        cage = self._cages.get(sandbox_id)
+        if cage is None:
+            async with self._lock(sandbox_id):
+                if not await self._attach_locked(sandbox_id):
+                    raise CageNotFound(f"{sandbox_id} is not running")
+            cage = self._cages[sandbox_id]
+        if cage.state.paused and not allow_paused:
+            raise CagePaused(f"{sandbox_id} is paused")
+        return cage
+
+    # ------------------------------------------------------------------------ operations
+
+    async def exec(
+        self, sandbox_id: str, command: str, *, env: dict[str, str] | None = None,
+        timeout: float = 300.0,  # noqa: ASYNC109 - the agent enforces it, not asyncio
+    ) -> ExecOutcome:
+        cage = await self._running(sandbox_id)
+        return await cage.link.exec(command, env=env, limit_s=timeout)
+
+    async def open_pty(
+        self, sandbox_id: str, *, rows: int = 24, cols: int = 80,
+        env: dict[str, str] | None = None,
+    ) -> PtyChannel:
+        cage = await self._running(sandbox_id)
+        reader, writer, answer = await cage.link.open("pty", rows=rows, cols=cols, env=env or {})
+        return AgentPty(reader, writer, int(answer.get("pid") or 0))
+
+    async def listening_ports(self, sandbox_id: str) -> list[int]:
+        cage = await self._running(sandbox_id, allow_paused=True)
+        if cage.state.paused:
+            return await asyncio.to_thread(self._host_ports, cage.state)
+        answer = await cage.link.call("ports")
+        return [int(p) for p in answer.get("ports", [])]
+
+    async def stats(self, sandbox_id: str) -> CageStats:
+        cage = await self._running(sandbox_id, allow_paused=True)
+        if cage.state.paused:
+            cpu, rss = await asyncio.to_thread(
+                lambda: agent_module.proc_usage(self._cage_pids(cage.state))
+            )
+            return CageStats(cpu, rss)
+        answer = await cage.link.call("stats")
+        return CageStats(float(answer["cpu_seconds"]), int(answer["memory_bytes"]))
+
+    async def pause(self, sandbox_id: str) -> None:
+        async with self._lock(sandbox_id):
+            cage = await self._running_locked(sandbox_id)
+            if cage.state.paused:
+                return
+            await asyncio.to_thread(self._freeze, cage.state)
+            cage.state.paused = True
+            await asyncio.to_thread(cage.state.save, self.sandbox_dir(sandbox_id) / "cage.json")
+
+    async def resume(self, sandbox_id: str) -> None:
+        async with self._lock(sandbox_id):
+            cage = await self._running_locked(sandbox_id)
+            if not cage.state.paused:
+                return
+            await asyncio.to_thread(self._thaw, cage.state)
+            cage.state.paused = False
+            await asyncio.to_thread(cage.state.save, self.sandbox_dir(sandbox_id) / "cage.json")
+
+    async def _running_locked(self, sandbox_id: str) -> _Cage:
+        if sandbox_id not in self._cages and not await self._attach_locked(sandbox_id):
+            raise CageNotFound(f"{sandbox_id} is not running")
+        return self._cages[sandbox_id]
+
+    async def stop(self, sandbox_id: str) -> None:
+        async with self._lock(sandbox_id):
+            await self._stop_locked(sandbox_id)
+
+    async def _stop_locked(self, sandbox_id: str) -> None:
+        cage_dir = self.sandbox_dir(sandbox_id)
+        cage = self._cages.pop(sandbox_id, None)
+        if cage is None:
+            state = await asyncio.to_thread(CageState.load, cage_dir / "cage.json")
+            if state is None:
+                return
+            cage = _Cage(state, AgentLink(""))
+        await self._close_host_side(cage)
+        survivors = await asyncio.to_thread(self._kill, cage)
+        cage.state.running = False
+        cage.state.paused = False
+        if cage_dir.exists():
+            await asyncio.to_thread(cage.state.save, cage_dir / "cage.json")
+        if survivors:
+            raise CageError(f"{sandbox_id}: processes survived SIGKILL: {sorted(survivors)}")
+
+    async def destroy(self, sandbox_id: str) -> None:
+        async with self._lock(sandbox_id):
+            await self._stop_locked(sandbox_id)
+            await asyncio.to_thread(
+                shutil.rmtree, self.sandbox_dir(sandbox_id), ignore_errors=True
+            )
+        self._locks.pop(sandbox_id, None)
+
+    async def preview_url(self, sandbox_id: str, port: int) -> str:
+        cage = await self._running(sandbox_id, allow_paused=True)
+        if cage.state.network_mode == "full" or cage.state.isolation == "none":
+            return f"http://127.0.0.1:{port}/"
+        forwarder = cage.previews.get(port)
+        if forwarder is None:
+            forwarder = PortForwarder(cage.link, port)
+            await forwarder.start()
+            cage.previews[port] = forwarder
+        return forwarder.url
+
+    async def watch_files(self, sandbox_id: str) -> AsyncIterator[FileChange]:
+        cage = await self._running(sandbox_id, allow_paused=True)
+        reader, writer, _ = await cage.link.open("watch")
+        try:
+            while (frame := await read_frame(reader)) is not None:
+                kind, payload = frame
+                if kind != agent_module.FRAME_CONTROL:
+                    continue
+                for event in json.loads(payload).get("events", []):
+                    yield FileChange(str(event["path"]), str(event["kind"]), event.get("dest"))
+        finally:
+            writer.close()
+
+    def on_network_refused(self, callback: Callable[[str, str], None]) -> None:
+        self._refused_callbacks.append(callback)
+
+    def _network_refused(self, sandbox_id: str, host: str) -> None:
+        log.info("sandbox %s: network access to %s refused", sandbox_id, host)
+        for callback in list(self._refused_callbacks):
+            try:
+                callback(sandbox_id, host)
+            except Exception:
+                log.exception("on_network_refused callback failed")
+
+    async def aclose(self) -> None:
+        for sandbox_id in list(self._cages):
+            await self._forget(sandbox_id)
+
+    def cage_pids(self, sandbox_id: str) -> set[int]:
+        """Host pids of every process of the cage (blocking; for diagnostics and tests)."""
+        cage = self._cages.get(sandbox_id)
+        state = cage.state if cage else CageState.load(self.sandbox_dir(sandbox_id) / "cage.json")
+        return self._cage_pids(state) if state is not None else set()
+
+    # ---------------------------------------------------------------------- host-side work
+
+    async def _forget(self, sandbox_id: str) -> None:
+        cage = self._cages.pop(sandbox_id, None)
+        if cage is not None:
+            await self._close_host_side(cage)
+
+    async def _close_host_side(self, cage: _Cage) -> None:
+        if cage.proxy is not None:
+            await cage.proxy.close()
+            cage.proxy = None
+        for forwarder in cage.previews.values():
+            await forwarder.close()
+        cage.previews.clear()
+        if cage.dir_fd is not None:
+            os.close(cage.dir_fd)
+            cage.dir_fd = None
+
+    def _cage_pids(self, state: CageState) -> set[int]:
+        cgroups = Cgroups.from_json(state.cgroups)
+        found = cgroups.pids()
+        if state.pid_ns is not None:
+            found |= procs.pids_in_namespace(state.pid_ns)
+        if procs.is_same_process(state.pid, state.pid_start):
+            found |= procs.tree(state.pid)
+        if state.isolation == "none" and not cgroups.active:
+            # Nothing contains an unisolated cage; its environment tag is the last resort.
+            found |= procs.pids_with_env(TAG_ENV, state.tag)
+        return procs.live(found)
+
+    def _host_ports(self, state: CageState) -> list[int]:
+        pids = self._cage_pids(state)
+        return agent_module.listening_ports(pids, f"/proc/{state.pid}/net")
+
+    def _freeze(self, state: CageState) -> None:
+        if not Cgroups.from_json(state.cgroups).freeze():
+            # No freezer: stop every process; loop because a fork may race the first pass.
+            for _ in range(3):
+                signal_all(self._cage_pids(state), signal.SIGSTOP)
+
+    def _thaw(self, state: CageState) -> None:
+        if not Cgroups.from_json(state.cgroups).thaw():
+            signal_all(self._cage_pids(state), signal.SIGCONT)
+
+    def _kill(self, cage: _Cage) -> set[int]:
+        """SIGKILL every process of the cage, verify, reap, remove its cgroups."""
+        state = cage.state
+        cgroups = Cgroups.from_json(state.cgroups)
+        if procs.is_same_process(state.pid, state.pid_start):
+            # The PID namespace's init: when it dies the kernel kills everything in it.
+            signal_all([state.pid], signal.SIGKILL)
+        survivors = kill_and_verify(lambda: self._cage_pids(state), cgroups)
+        if cage.process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                cage.process.wait(5.0)
+        deadline = time.monotonic() + 2.0
+        while not cgroups.remove() and time.monotonic() < deadline:
+            time.sleep(0.01)  # tasks leave the cgroup a moment after they die
+        with contextlib.suppress(OSError):
+            (self.sandbox_dir(state.sandbox_id) / "run" / "agent.sock").unlink()
+        return survivors
+
+
+def _unlink(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+def _tail(path: Path, limit: int = 800) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return "(no agent log)"
+    return text[-limit:].strip() or "(empty agent log)"
+
+
+def _read_bwrap_info(fd: int, timeout: float) -> dict[str, Any] | None:
+    """bwrap's ``--info-fd`` JSON (host pid of the cage's init, namespace inodes)."""
+    import select
+
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            break
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        buf += chunk
+        try:
+            data: dict[str, Any] = json.loads(buf)
+            return data
+        except ValueError:
+            continue
+    try:
+        data = json.loads(buf)
+        return data
+    except ValueError:
+        return None
