@@ -1,0 +1,56 @@
+"""``python -m caged_core.local serve [--host] [--port] [--data-dir] [--status] [--stop]``.
+
+``caged-tui serve ...`` calls :func:`main` with the same arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from caged_core.local import service
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="caged-tui serve",
+        description="Run the embedded Caged-compatible platform (loopback only by default).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port to bind (default: a free one)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help=f"where sandboxes, keys and the database live (default {service.default_data_dir()})",
+    )
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--status", action="store_true", help="say whether a server runs, exit")
+    action.add_argument("--stop", action="store_true", help="stop the running server, exit")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; ``argv`` may start with ``serve`` or not. Returns the exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["serve"]:
+        args_list = args_list[1:]
+    args = _parser().parse_args(args_list)
+    if args.status:
+        running, url, pid = service.status(args.data_dir)
+        print(f"running at {url} (pid {pid})" if running else "not running")
+        return 0 if running else 1
+    if args.stop:
+        stopped = service.stop(args.data_dir)
+        print("stopped" if stopped else "not running")
+        return 0
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return service.serve(args.host, args.port, args.data_dir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

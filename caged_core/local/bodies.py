@@ -1,0 +1,71 @@
+"""Request bodies of the local platform's endpoints that ``caged_core.models`` does not define.
+
+Strict like the models' own request bodies: unknown fields are refused and
+ranges enforced, so a bad request gets a 400 naming the field.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from caged_core.models import KeyScope, RequestModel
+
+__all__ = [
+    "CheckoutRequest",
+    "ExecRequest",
+    "FileWrite",
+    "KeyCreate",
+    "SnapshotCreate",
+    "SnapshotRestore",
+]
+
+#: Longest command accepted by ``POST /exec`` (a shell string, not a script upload).
+MAX_COMMAND_CHARS = 128 * 1024
+
+
+class ExecRequest(RequestModel):
+    """``POST /sandboxes/{id}/exec``."""
+
+    command: str = Field(min_length=1, max_length=MAX_COMMAND_CHARS)
+    timeout: float | None = Field(default=None, gt=0, le=3600)
+
+
+class FileWrite(RequestModel):
+    """``PUT /sandboxes/{id}/files/content``; legacy 0.2 clients put the path in the body."""
+
+    content: str
+    path: str | None = None
+
+
+class SnapshotCreate(RequestModel):
+    """``POST /sandboxes/{id}/snapshots``."""
+
+    name: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class SnapshotRestore(RequestModel):
+    """``POST /snapshots/{sid}/restore``."""
+
+    target_sandbox_id: str = Field(min_length=1)
+
+
+class KeyCreate(RequestModel):
+    """``POST /account/keys``."""
+
+    name: str = Field(min_length=1, max_length=100)
+    scope: KeyScope = KeyScope.FULL
+
+    @field_validator("scope")
+    @classmethod
+    def _known_scope(cls, value: KeyScope) -> KeyScope:
+        # KeyScope keeps unknown values (tolerant parsing); a new key needs a real one.
+        if value not in (KeyScope.FULL, KeyScope.READ_ONLY):
+            raise ValueError("scope must be 'full' or 'read_only'")
+        return value
+
+
+class CheckoutRequest(RequestModel):
+    """``POST /billing/checkout`` (validated even though the local platform refuses it)."""
+
+    plan_id: str

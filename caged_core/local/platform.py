@@ -1,0 +1,88 @@
+"""The local platform's configuration and the shared state its lifespan owns."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from caged_core.local.auth import Keys
+from caged_core.local.connections import Connections
+from caged_core.local.first_key import ensure_first_key
+from caged_core.local.runtime.api import Runtime
+from caged_core.local.sandboxes import SandboxService
+from caged_core.local.snapshot_service import SnapshotService
+from caged_core.local.store import Store
+
+__all__ = ["Platform", "PlatformConfig", "default_runtime"]
+
+_log = logging.getLogger(__name__)
+
+
+def default_runtime(data_dir: Path) -> Runtime:
+    """The real sandbox runtime (bubblewrap cages), imported only when a server starts."""
+    from caged_core.local.runtime.manager import LocalRuntime
+
+    return LocalRuntime(data_dir)
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformConfig:
+    """How to run the platform.
+
+    ``pinned_key``: an API key (``CAGED_API_KEY``) to accept with full scope, so
+    that tests and scripts know the key in advance. ``tick_seconds``: how often
+    idle sandboxes are looked for. ``runtime_factory``: builds the runtime for
+    the data dir (the real bubblewrap runtime unless a caller swaps it).
+    """
+
+    data_dir: Path
+    pinned_key: str | None = None
+    rate_limit_per_minute: int = 6000
+    tick_seconds: float = 5.0
+    runtime_factory: Callable[[Path], Runtime] = default_runtime
+
+
+@dataclass(slots=True)
+class Platform:
+    """Everything a request handler may use; built and torn down by the app's lifespan."""
+
+    config: PlatformConfig
+    store: Store
+    keys: Keys
+    runtime: Runtime
+    connections: Connections
+    snapshots: SnapshotService
+    sandboxes: SandboxService
+
+    @classmethod
+    async def open(cls, config: PlatformConfig) -> Platform:
+        """Open the database, build the runtime and reattach to surviving sandboxes."""
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        store = Store(config.data_dir / "platform.db")
+        await store.open()
+        # The runtime gets the whole data dir: it hides it from every cage (keys, database).
+        runtime = config.runtime_factory(config.data_dir)
+        connections = Connections()
+        snapshots = SnapshotService(store, runtime, config.data_dir / "snapshots")
+        platform = cls(
+            config=config,
+            store=store,
+            keys=Keys(store),
+            runtime=runtime,
+            connections=connections,
+            snapshots=snapshots,
+            sandboxes=SandboxService(store, runtime, snapshots, connections),
+        )
+        await ensure_first_key(platform.keys, config.data_dir, config.pinned_key)
+        await platform.sandboxes.recover()
+        return platform
+
+    async def close(self) -> None:
+        """Stop background work and close the database (sandboxes keep running)."""
+        await self.sandboxes.shutdown()
+        for conn in self.connections.all():
+            await conn.close(1001, "the platform is shutting down")
+        await self.runtime.aclose()
+        await self.store.close()

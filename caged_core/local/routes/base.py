@@ -1,0 +1,133 @@
+"""The route table's building blocks: an :class:`Operation` per method+path, and the
+:class:`Call` a handler receives once the request is authenticated.
+
+One table drives the router, the read-only scope check and the OpenAPI
+document, so the three cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from caged_core.local.auth import Principal
+from caged_core.local.platform import Platform
+from caged_core.local.problems import Problem
+
+__all__ = ["Call", "Handler", "Operation", "json_response", "no_content", "not_available"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(slots=True)
+class Call:
+    """An authenticated request, with the platform it runs against."""
+
+    request: Request
+    platform: Platform
+    principal: Principal
+
+    def param(self, name: str) -> str:
+        """A path parameter (already percent-decoded by the router)."""
+        return str(self.request.path_params[name])
+
+    def query(self, name: str) -> str | None:
+        return self.request.query_params.get(name)
+
+    def query_int(self, name: str, default: int, *, low: int, high: int) -> int:
+        """An integer query parameter within [low, high]; 400 naming it otherwise."""
+        raw = self.request.query_params.get(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise Problem(400, f"query parameter {name!r} must be an integer") from None
+        if not low <= value <= high:
+            raise Problem(400, f"query parameter {name!r} must be between {low} and {high}")
+        return value
+
+    async def json(self) -> Any:
+        """The request body parsed as JSON (400 when it is not JSON)."""
+        raw = await self.request.body()
+        if not raw.strip():
+            raise Problem(400, "a JSON request body is required")
+        try:
+            return json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise Problem(400, f"the request body is not valid JSON: {exc}") from None
+
+    async def body(self, model: type[M], *, optional: bool = False) -> M:
+        """The JSON body validated by ``model`` (400 naming the field when it is wrong).
+
+        ``optional``: an empty body means ``{}`` (for endpoints whose fields are all optional).
+        """
+        if optional and not (await self.request.body()).strip():
+            data: Any = {}
+        else:
+            data = await self.json()
+        if not isinstance(data, dict):
+            raise Problem(400, "the request body must be a JSON object")
+        return model.model_validate(data)
+
+
+Handler = Callable[[Call], Awaitable[Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One method on one path of the REST API (paths relative to ``/v1``).
+
+    ``write`` marks operations a ``read_only`` key may not call (by default every
+    method but GET). ``request``/``response`` feed the OpenAPI document;
+    ``response_many`` says the response is an array of ``response``.
+    """
+
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    status: int = 200
+    request: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    response_many: bool = False
+    write: bool | None = None
+    max_body_size: int | None = None
+    tag: str = ""
+
+    @property
+    def needs_write(self) -> bool:
+        return self.method != "GET" if self.write is None else self.write
+
+
+def json_response(
+    value: BaseModel | Sequence[BaseModel] | dict[str, Any], status: int = 200
+) -> Response:
+    """Serialise a model, a list of models or a plain mapping as JSON."""
+    if isinstance(value, BaseModel):
+        content: Any = value.model_dump(mode="json")
+    elif isinstance(value, dict):
+        content = value
+    else:
+        content = [item.model_dump(mode="json") for item in value]
+    return JSONResponse(content, status_code=status)
+
+
+def no_content() -> Response:
+    """The 204 answer of deletes and actions."""
+    return Response(status_code=204)
+
+
+def not_available(what: str, why: str) -> Handler:
+    """A handler answering an honest 501 for a feature the local platform lacks."""
+
+    async def handler(call: Call) -> Response:
+        raise Problem(501, f"{what} {why}")
+
+    return handler

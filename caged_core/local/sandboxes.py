@@ -1,0 +1,484 @@
+"""Sandbox lifecycle of the local platform: create, provision, pause, resume, destroy.
+
+Statuses only move along the contract's graph (:data:`TRANSITIONS`); any other
+request is a 409 problem. Every lifecycle operation on one sandbox holds that
+sandbox's lock, so a pause cannot interleave with a destroy.
+
+Compute cost accrues per second while a sandbox is ``running``: finished
+running segments are summed in ``compute_seconds`` and the open one starts at
+``running_since``, so the cost is always derived, never ticked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import shlex
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from caged_core.errors import redact
+from caged_core.local.connections import Connections
+from caged_core.local.problems import Problem
+from caged_core.local.runtime.api import CageSpec, Runtime
+from caged_core.local.snapshot_service import SnapshotService
+from caged_core.local.store import Row, Store, utcnow
+from caged_core.models import ExecResult, Port, Sandbox, SandboxConfig, SandboxCreate
+
+__all__ = [
+    "DEFAULT_IDLE_TIMEOUT",
+    "TRANSITIONS",
+    "SandboxService",
+    "compute_cost",
+]
+
+_log = logging.getLogger(__name__)
+
+DEFAULT_IDLE_TIMEOUT = 900
+DEFAULT_EXEC_TIMEOUT = 300.0
+PROVISION_STEP_TIMEOUT = 900.0
+# Terminal close code when the sandbox goes away under an open socket ("going away").
+CLOSE_GOING_AWAY = 1001
+
+#: Where each status may go next.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "pending": frozenset({"running", "error", "stopped", "destroyed"}),
+    "running": frozenset({"paused", "stopped", "error", "destroyed"}),
+    "paused": frozenset({"running", "stopped", "error", "destroyed"}),
+    "stopped": frozenset({"destroyed"}),
+    "error": frozenset({"destroyed"}),
+    "destroyed": frozenset(),
+}
+LIVE_STATUSES = ("pending", "running", "paused")
+
+# The contract's compute price, per second of a running sandbox.
+_USD_PER_VCPU_SECOND = 0.01 / 3600
+_USD_PER_GB_SECOND = 0.005 / 3600
+
+_PACKAGE_INSTALLERS = {
+    "python": "python3 -m pip install --user --disable-pip-version-check --no-input",
+    "node": 'npm install --global --prefix "$HOME/.npm-global"',
+}
+
+
+def _family(template: str) -> str:
+    return template.split("-", 1)[0]
+
+
+def _seconds_running(row: Row, now: datetime) -> float:
+    total = float(row["compute_seconds"])
+    if row["running_since"]:
+        total += max(0.0, (now - datetime.fromisoformat(row["running_since"])).total_seconds())
+    return total
+
+
+def compute_cost(row: Row, now: datetime) -> float:
+    """Compute USD a sandbox has accrued so far (per second while running)."""
+    rate = row["cpus"] * _USD_PER_VCPU_SECOND + row["memory_mb"] / 1024 * _USD_PER_GB_SECOND
+    return float(_seconds_running(row, now) * rate)
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One provisioning command: what the log calls it and how to run it."""
+
+    label: str
+    command: str
+    env: dict[str, str] | None = None
+
+
+class ProvisionError(Exception):
+    """A provisioning step failed; the message says which and why."""
+
+
+class SandboxService:
+    """Owns sandbox rows and drives the runtime through the lifecycle."""
+
+    def __init__(
+        self,
+        store: Store,
+        runtime: Runtime,
+        snapshots: SnapshotService,
+        connections: Connections,
+    ) -> None:
+        self._store = store
+        self._runtime = runtime
+        self._snapshots = snapshots
+        self._connections = connections
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._provisioning: dict[str, asyncio.Task[None]] = {}
+        # Activity is noted in memory (terminal input is frequent) and flushed by the ticker.
+        self._activity: dict[str, datetime] = {}
+        self._ports_seen: dict[tuple[str, int], datetime] = {}
+
+    # ------------------------------------------------------------------ reading
+
+    def _lock(self, sandbox_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(sandbox_id, asyncio.Lock())
+
+    async def row(self, sandbox_id: str) -> Row:
+        """The sandbox's row, or a 404 problem."""
+        row = await self._store.get("sandboxes", sandbox_id)
+        if row is None:
+            raise Problem(404, f"sandbox {sandbox_id!r} not found")
+        return row
+
+    async def live_row(self, sandbox_id: str) -> Row:
+        """The row of a sandbox that has not been destroyed (404 otherwise)."""
+        row = await self.row(sandbox_id)
+        if row["status"] == "destroyed":
+            raise Problem(404, f"sandbox {sandbox_id!r} has been destroyed")
+        return row
+
+    async def running_row(self, sandbox_id: str, doing: str) -> Row:
+        """The row of a running sandbox; 409 naming its status otherwise."""
+        row = await self.live_row(sandbox_id)
+        if row["status"] != "running":
+            raise Problem(
+                409, f"sandbox {sandbox_id!r} is {row['status']}, so it cannot {doing}"
+            )
+        return row
+
+    def model(self, row: Row) -> Sandbox:
+        """The wire shape of a sandbox row, with its cost as of now."""
+        now = utcnow()
+        cost = round(compute_cost(row, now), 6)
+        config = SandboxConfig.model_validate(json.loads(row["config"])) if row["config"] else None
+        activity = self._activity.get(row["id"]) or row["last_activity_at"]
+        return Sandbox.model_validate(
+            {
+                **row,
+                "allowlist": json.loads(row["allowlist"]),
+                "config": config,
+                "cost": cost,
+                "llm_cost": 0.0,
+                "total_cost": cost,
+                "last_activity_at": activity,
+            }
+        )
+
+    async def listing(self) -> list[Sandbox]:
+        """Every sandbox that has not been destroyed, newest first."""
+        rows = await self._store.sandboxes(statuses=(*LIVE_STATUSES, "stopped", "error"))
+        return [self.model(r) for r in rows]
+
+    async def compute_seconds(self) -> float:
+        """Running seconds of every sandbox ever, the open segments included."""
+        now = utcnow()
+        return sum(_seconds_running(r, now) for r in await self._store.sandboxes())
+
+    # ------------------------------------------------------------------ transitions
+
+    async def _move(self, row: Row, to: str, **fields: object) -> Row:
+        """Change a sandbox's status along the graph, closing/opening its compute segment."""
+        current = row["status"]
+        if to not in TRANSITIONS.get(current, frozenset()):
+            raise Problem(409, f"sandbox {row['id']!r} is {current} and cannot become {to}")
+        now = utcnow()
+        changes: dict[str, object] = {"status": to, **fields}
+        if current == "running":
+            changes["compute_seconds"] = _seconds_running(row, now)
+            changes["running_since"] = None
+        if to == "running":
+            changes["running_since"] = now
+            if row["started_at"] is None:
+                changes["started_at"] = now
+        if to in ("stopped", "error", "destroyed"):
+            changes["stopped_at"] = now
+        await self._store.update("sandboxes", row["id"], **changes)
+        return await self.row(row["id"])
+
+    async def log(self, sandbox_id: str, kind: str, message: str) -> None:
+        """Add a log entry (secrets redacted)."""
+        await self._store.add_log(sandbox_id, kind, redact(message))
+
+    # ------------------------------------------------------------------ create and provision
+
+    async def create(self, body: SandboxCreate) -> Sandbox:
+        """Record a new sandbox as ``pending`` and provision it in the background."""
+        if body.template == "desktop":
+            raise Problem(
+                400,
+                "the desktop template is not available on the local platform; "
+                "use minimal, node-22, node-20, python-312, python-311 or go-122",
+            )
+        if body.packages and _family(body.template) not in _PACKAGE_INSTALLERS:
+            raise Problem(
+                400,
+                f"packages cannot be installed on the {body.template} template; "
+                "use a python or node template",
+            )
+        sandbox_id = "cage-" + secrets.token_hex(4)
+        row: Row = {
+            "id": sandbox_id,
+            "status": "pending",
+            "template": body.template,
+            "cpus": body.cpus or 2,
+            "memory_mb": body.memory_mb or 512,
+            "disk_gb": body.disk_gb or 5,
+            "network_mode": str(body.network_mode or "full"),
+            "allowlist": json.dumps(body.allowlist or []),
+            "repo_url": body.repo,
+            "budget": body.budget,
+            "init_script": body.init_script,
+            "timeout": DEFAULT_IDLE_TIMEOUT if body.timeout is None else body.timeout,
+            "config": json.dumps({"source": "flags"}),
+            "created_at": utcnow(),
+        }
+        await self._store.insert("sandboxes", row)
+        await self.log(sandbox_id, "lifecycle", f"created from template {body.template}")
+        task = asyncio.create_task(
+            self._provision(sandbox_id, body), name=f"provision {sandbox_id}"
+        )
+        self._provisioning[sandbox_id] = task
+        task.add_done_callback(lambda _t: self._provisioning.pop(sandbox_id, None))
+        return self.model(await self.row(sandbox_id))
+
+    def _steps(self, body: SandboxCreate) -> Iterator[_Step]:
+        if body.repo:
+            yield from self._clone_steps(body)
+        if body.packages:
+            installer = _PACKAGE_INSTALLERS[_family(body.template)]
+            packages = " ".join(shlex.quote(p) for p in body.packages)
+            yield _Step("install packages", f"{installer} {packages}")
+        if body.init_script:
+            yield _Step("init script", body.init_script)
+
+    @staticmethod
+    def _clone_steps(body: SandboxCreate) -> Iterator[_Step]:
+        assert body.repo is not None
+        env = {"GIT_TERMINAL_PROMPT": "0"}
+        helper = ""
+        if body.repo_token:
+            # The token reaches git through the environment and an inline credential
+            # helper: it never appears in a command line, a log or .git/config.
+            env["CAGED_REPO_TOKEN"] = body.repo_token
+            helper = (
+                "-c credential.helper= -c 'credential.helper=!f() { "
+                'echo username=x-access-token; echo "password=$CAGED_REPO_TOKEN"; }; f\' '
+            )
+        branch = f"--branch {shlex.quote(body.repo_branch)} " if body.repo_branch else ""
+        yield _Step(
+            f"clone {body.repo}",
+            f"git {helper}clone --quiet {branch}-- {shlex.quote(body.repo)} .",
+            env,
+        )
+        if body.repo_commit:
+            yield _Step(
+                f"checkout {body.repo_commit}",
+                f"git checkout --quiet {shlex.quote(body.repo_commit)}",
+            )
+        if body.repo_subdir:
+            subdir = shlex.quote(body.repo_subdir)
+            yield _Step(
+                f"check subdirectory {body.repo_subdir}",
+                f"test -d {subdir} || {{ echo 'repo_subdir {subdir} is not in the repository'; "
+                "exit 1; }",
+            )
+
+    async def _provision(self, sandbox_id: str, body: SandboxCreate) -> None:
+        try:
+            await self._start_and_configure(sandbox_id, body)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            reason = redact(str(exc) or type(exc).__name__)
+            if not isinstance(exc, ProvisionError):
+                _log.exception("provisioning %s failed", sandbox_id)
+            await self.log(sandbox_id, "lifecycle", f"provisioning failed: {reason}")
+            async with self._lock(sandbox_id):
+                row = await self.row(sandbox_id)
+                if row["status"] == "pending":
+                    await self._move(row, "error", last_error=reason)
+            with contextlib.suppress(Exception):
+                await self._runtime.stop(sandbox_id)
+
+    async def _start_and_configure(self, sandbox_id: str, body: SandboxCreate) -> None:
+        row = await self.row(sandbox_id)
+        spec = CageSpec(
+            sandbox_id=sandbox_id,
+            cpus=row["cpus"],
+            memory_mb=row["memory_mb"],
+            network_mode=row["network_mode"],
+            allowlist=tuple(json.loads(row["allowlist"])),
+            env=dict(body.env or {}),
+        )
+        info = await self._runtime.start(spec)
+        config = {
+            "source": "flags",
+            "isolation": info.isolation,
+            "limits": info.limits,
+            "network": info.network,
+        }
+        await self._store.update("sandboxes", sandbox_id, config=json.dumps(config))
+        await self.log(
+            sandbox_id,
+            "lifecycle",
+            f"cage started (isolation: {info.isolation}; limits: {info.limits}; "
+            f"network: {info.network})",
+        )
+        if info.isolation == "none":
+            await self.log(
+                sandbox_id,
+                "system",
+                "WARNING: this sandbox is NOT isolated (bubblewrap is unavailable): its "
+                "processes run directly on this machine with your user's permissions",
+            )
+        for note in self._unsupported(body):
+            await self.log(sandbox_id, "system", note)
+        for step in self._steps(body):
+            await self.log(sandbox_id, "init", f"{step.label}…")
+            outcome = await self._runtime.exec(
+                sandbox_id, step.command, env=step.env, timeout=PROVISION_STEP_TIMEOUT
+            )
+            if outcome.output:
+                await self.log(sandbox_id, "init", outcome.output.rstrip("\n"))
+            if outcome.timed_out:
+                raise ProvisionError(f"{step.label} timed out after {PROVISION_STEP_TIMEOUT:.0f} s")
+            if outcome.exit_code != 0:
+                raise ProvisionError(f"{step.label} failed with exit code {outcome.exit_code}")
+        async with self._lock(sandbox_id):
+            row = await self.row(sandbox_id)
+            if row["status"] == "pending":
+                self._activity[sandbox_id] = utcnow()
+                await self._move(row, "running", last_activity_at=self._activity[sandbox_id])
+                await self.log(sandbox_id, "lifecycle", "running")
+
+    @staticmethod
+    def _unsupported(body: SandboxCreate) -> Iterator[str]:
+        """Notes for create fields the local platform accepts but cannot honour."""
+        if body.secrets:
+            yield "secrets are not available on the local platform; pass values with env instead"
+        if body.agents:
+            yield "agents are not preinstalled on the local platform; install them with packages"
+        if body.disk_gb:
+            yield "disk_gb is recorded but not enforced on the local platform"
+
+    # ------------------------------------------------------------------ actions
+
+    def touch(self, sandbox_id: str) -> None:
+        """Note activity (exec, terminal input, MCP call, file write): resets the idle clock."""
+        self._activity[sandbox_id] = utcnow()
+
+    async def exec(self, sandbox_id: str, command: str, budget: float | None) -> ExecResult:
+        """Run a shell command within ``budget`` seconds (default 300).
+
+        A non-zero exit is a result, not an error.
+        """
+        await self.running_row(sandbox_id, "run commands; resume it first")
+        self.touch(sandbox_id)
+        budget = budget or DEFAULT_EXEC_TIMEOUT
+        await self.log(sandbox_id, "exec", f"$ {command}")
+        try:
+            outcome = await self._runtime.exec(sandbox_id, command, timeout=budget)
+        except Exception as exc:
+            # The command never ran (the cage's agent is gone, for instance).
+            await self.log(sandbox_id, "exec", f"could not run: {exc}")
+            return ExecResult(output="", exit_code=None, error=redact(str(exc)))
+        error = f"the command timed out after {budget:g} s" if outcome.timed_out else None
+        await self.log(
+            sandbox_id,
+            "exec",
+            error or f"exit {outcome.exit_code} after {outcome.duration_ms:.0f} ms",
+        )
+        return ExecResult(output=outcome.output, exit_code=outcome.exit_code, error=error)
+
+    async def pause(self, sandbox_id: str, *, reason: str = "paused") -> None:
+        """Snapshot the workspace (trigger ``auto-pause``), then freeze every process."""
+        async with self._lock(sandbox_id):
+            row = await self.running_row(sandbox_id, "be paused")
+            await self._snapshots.create(sandbox_id, trigger="auto-pause")
+            await self._runtime.pause(sandbox_id)
+            await self._move(row, "paused", last_activity_at=self._activity.get(sandbox_id))
+            await self.log(sandbox_id, "lifecycle", reason)
+        await self._connections.close_sandbox(sandbox_id, CLOSE_GOING_AWAY, "sandbox paused")
+
+    async def resume(self, sandbox_id: str) -> None:
+        """Thaw a paused sandbox."""
+        async with self._lock(sandbox_id):
+            row = await self.live_row(sandbox_id)
+            if row["status"] != "paused":
+                raise Problem(409, f"sandbox {sandbox_id!r} is {row['status']}, not paused")
+            await self._runtime.resume(sandbox_id)
+            self.touch(sandbox_id)
+            await self._move(row, "running", last_activity_at=self._activity[sandbox_id])
+            await self.log(sandbox_id, "lifecycle", "resumed")
+
+    async def destroy(self, sandbox_id: str) -> None:
+        """Kill everything in the sandbox and delete its data; the row stays as ``destroyed``."""
+        task = self._provisioning.get(sandbox_id)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        async with self._lock(sandbox_id):
+            row = await self.live_row(sandbox_id)
+            await self._connections.close_sandbox(sandbox_id, CLOSE_GOING_AWAY, "sandbox destroyed")
+            await self._runtime.destroy(sandbox_id)
+            await self._move(row, "destroyed")
+            await self.log(sandbox_id, "lifecycle", "destroyed")
+        self._activity.pop(sandbox_id, None)
+
+    async def ports(self, sandbox_id: str) -> list[Port]:
+        """Ports listening inside a running sandbox, with preview URLs and first sighting."""
+        await self.running_row(sandbox_id, "report ports")
+        found = sorted(set(await self._runtime.listening_ports(sandbox_id)))
+        ports = []
+        for port in found:
+            detected = self._ports_seen.setdefault((sandbox_id, port), utcnow())
+            url = await self._runtime.preview_url(sandbox_id, port)
+            ports.append(Port(port=port, preview_url=url, protocol="http", detected_at=detected))
+        return ports
+
+    # ------------------------------------------------------------------ background work
+
+    async def recover(self) -> None:
+        """After a (re)start: reattach to the cages the database says are alive."""
+        for row in await self._store.sandboxes(statuses=LIVE_STATUSES):
+            sandbox_id = row["id"]
+            alive = await self._runtime.attach(sandbox_id)
+            if row["status"] == "pending":
+                # Provisioning was interrupted midway: the sandbox is in an unknown state.
+                reason = "the platform stopped while this sandbox was being provisioned"
+                if alive:
+                    await self._runtime.stop(sandbox_id)
+                await self._move(row, "error", last_error=reason)
+                await self.log(sandbox_id, "lifecycle", reason)
+            elif alive:
+                await self.log(sandbox_id, "lifecycle", "reattached after a platform restart")
+                if row["last_activity_at"]:
+                    self._activity[sandbox_id] = datetime.fromisoformat(row["last_activity_at"])
+            else:
+                reason = "its processes were gone when the platform restarted"
+                await self._move(row, "stopped", last_error=reason)
+                await self.log(sandbox_id, "lifecycle", f"stopped: {reason}")
+
+    async def tick(self) -> None:
+        """Flush activity times and auto-pause sandboxes idle for longer than their timeout."""
+        now = utcnow()
+        for row in await self._store.sandboxes(statuses=("running",)):
+            sandbox_id = row["id"]
+            last = self._activity.get(sandbox_id)
+            if last is None:
+                last = self._activity[sandbox_id] = now
+            if last.isoformat() != row["last_activity_at"]:
+                await self._store.update("sandboxes", sandbox_id, last_activity_at=last)
+            timeout = row["timeout"]
+            if timeout and (now - last).total_seconds() >= timeout:
+                try:
+                    await self.pause(sandbox_id, reason=f"paused after {timeout} s idle")
+                except Problem as exc:
+                    # It changed status meanwhile (destroyed, paused by hand): nothing to do.
+                    _log.info("idle pause of %s skipped: %s", sandbox_id, exc.detail)
+
+    async def shutdown(self) -> None:
+        """Cancel provisioning still in flight (the server is stopping)."""
+        for task in list(self._provisioning.values()):
+            task.cancel()
+        for task in list(self._provisioning.values()):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

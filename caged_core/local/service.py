@@ -1,0 +1,245 @@
+"""Running the local platform: in the foreground, or as a background server the TUI finds.
+
+One server per data dir. ``DATA_DIR/server.lock`` is held with ``flock`` for
+as long as a server runs and records its pid and URL, so a second server
+refuses to share the data dir and :func:`status` can tell a live server from
+a stale file (a ``kill -9``-ed server leaves the file but not the lock).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import ipaddress
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO, NamedTuple
+
+import httpx
+import platformdirs
+import uvicorn
+
+from caged_core.errors import CagedConnectionError, CagedError
+from caged_core.local.first_key import KEY_FILE_NAME
+from caged_core.local.platform import PlatformConfig
+from caged_core.local.server import create_app
+
+__all__ = [
+    "ServerStatus",
+    "default_data_dir",
+    "ensure_running",
+    "serve",
+    "status",
+    "stop",
+]
+
+LOCK_FILE = "server.lock"
+LOG_FILE = "server.log"
+#: The WebSocket per-message limit of the contract.
+WS_MAX_MESSAGE = 1024 * 1024
+ENV_API_KEY = "CAGED_API_KEY"
+
+
+def default_data_dir() -> Path:
+    """Where the platform keeps its data unless told otherwise."""
+    return Path(platformdirs.user_data_dir("caged")) / "local"
+
+
+class ServerStatus(NamedTuple):
+    """Whether a server runs for a data dir, and where (unpacks as a triple)."""
+
+    running: bool
+    url: str | None = None
+    pid: int | None = None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _hold_lock(data_dir: Path) -> IO[str]:
+    handle = open(data_dir / LOCK_FILE, "a+")  # noqa: SIM115 — held for the server's life
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        running = status(data_dir)
+        raise CagedError(
+            f"another local platform already uses {data_dir} (pid {running.pid}, {running.url})"
+        ) from None
+    return handle
+
+
+def _record(handle: IO[str], url: str) -> None:
+    handle.seek(0)
+    handle.truncate()
+    handle.write(json.dumps({"pid": os.getpid(), "url": url}))
+    handle.flush()
+    os.fsync(handle.fileno())
+
+
+def serve(host: str = "127.0.0.1", port: int = 0, data_dir: Path | None = None) -> int:
+    """Run the platform in the foreground until SIGINT/SIGTERM; returns the exit code.
+
+    The first line on stdout is ``Caged local platform listening on <url>``
+    (``port=0`` picks a free port). ``CAGED_API_KEY``, when set, is accepted
+    as a full-scope key.
+    """
+    data_dir = data_dir or default_data_dir()
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        lock = _hold_lock(data_dir)
+    except CagedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        # Bound before the app starts so that the URL is known (and printed) first;
+        # clients connecting early simply wait in the backlog until startup is done.
+        sock = socket.create_server((host, port), family=family)
+        bound_port = sock.getsockname()[1]
+        url = f"http://[{host}]:{bound_port}" if family == socket.AF_INET6 else (
+            f"http://{host}:{bound_port}"
+        )
+        _record(lock, url)
+        print(f"Caged local platform listening on {url}", flush=True)
+        print(f"Data dir: {data_dir}", flush=True)
+        if not _is_loopback(host):
+            print(
+                f"WARNING: listening on {host}, which is not loopback: anyone who can reach "
+                "this machine and holds a key can run commands in your sandboxes",
+                file=sys.stderr,
+                flush=True,
+            )
+        config = PlatformConfig(data_dir=data_dir, pinned_key=os.environ.get(ENV_API_KEY) or None)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(config),
+                log_level="warning",
+                ws_max_size=WS_MAX_MESSAGE,
+                server_header=False,
+                proxy_headers=False,
+            )
+        )
+        server.run(sockets=[sock])
+        return 0
+    finally:
+        with contextlib.suppress(OSError):
+            lock.seek(0)
+            lock.truncate()
+        lock.close()
+
+
+def status(data_dir: Path | None = None) -> ServerStatus:
+    """Is a server running for ``data_dir``? Unpacks as ``(running, url, pid)``."""
+    path = (data_dir or default_data_dir()) / LOCK_FILE
+    try:
+        handle = open(path)  # noqa: SIM115 — closed below on every path
+    except FileNotFoundError:
+        return ServerStatus(False)
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pass  # held: a server is running
+        else:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return ServerStatus(False)
+        try:
+            record = json.loads(handle.read() or "{}")
+        except json.JSONDecodeError:
+            record = {}
+    # The lock is held but the record may not be written yet (the server is starting).
+    return ServerStatus(True, record.get("url"), record.get("pid"))
+
+
+def stop(data_dir: Path | None = None, *, timeout: float = 15.0) -> bool:
+    """Stop the server of ``data_dir`` (SIGTERM, then SIGKILL); False if none was running."""
+    current = status(data_dir)
+    if not current.running or current.pid is None:
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(current.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not status(data_dir).running:
+            return True
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(current.pid, signal.SIGKILL)
+    return True
+
+
+def _read_key(data_dir: Path) -> str:
+    pinned = os.environ.get(ENV_API_KEY)
+    if pinned:
+        return pinned
+    try:
+        return (data_dir / KEY_FILE_NAME).read_text().strip()
+    except FileNotFoundError:
+        raise CagedError(f"the platform's key file {data_dir / KEY_FILE_NAME} is missing") from None
+
+
+def _answers(url: str, key: str) -> bool:
+    try:
+        response = httpx.get(
+            f"{url}/v1/account", headers={"Authorization": f"Bearer {key}"}, timeout=5.0
+        )
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200
+
+
+def _log_tail(path: Path, lines: int = 10) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return ""
+
+
+def ensure_running(data_dir: Path | None = None, *, timeout: float = 30.0) -> tuple[str, str]:
+    """The ``(url, api_key)`` of the platform for ``data_dir``, starting it if needed.
+
+    A server started here runs detached (``python -m caged_core.local serve``,
+    its own session, output in ``DATA_DIR/server.log``) and outlives the caller.
+    Raises :class:`~caged_core.errors.CagedConnectionError` if it does not come up.
+    """
+    data_dir = data_dir or default_data_dir()
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    child: subprocess.Popen[bytes] | None = None
+    if not status(data_dir).running:
+        with open(data_dir / LOG_FILE, "ab") as log:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "caged_core.local", "serve", "--data-dir", str(data_dir)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+            )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        current = status(data_dir)
+        if current.running and current.url:
+            with contextlib.suppress(CagedError):
+                key = _read_key(data_dir)
+                if _answers(current.url, key):
+                    return current.url, key
+        if child is not None and child.poll() is not None and not current.running:
+            break
+        time.sleep(0.2)
+    raise CagedConnectionError(
+        f"the local platform did not start within {timeout:g} s; "
+        f"last lines of {data_dir / LOG_FILE}:\n{_log_tail(data_dir / LOG_FILE)}"
+    )

@@ -1,0 +1,335 @@
+"""SQLite persistence for the local platform.
+
+One database file per data dir, in WAL mode with ``synchronous=FULL`` so a
+write that was acknowledged survives a ``kill -9`` of the server (and a power
+cut). The schema evolves through :data:`MIGRATIONS`, applied in order and
+recorded in ``schema_version``; add a step, never edit a shipped one.
+
+sqlite3 blocks, so every query runs on one dedicated worker thread that owns
+the only connection: the event loop never waits on disk, and statements are
+serialised without any locking of our own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+__all__ = ["MIGRATIONS", "Row", "Store", "utcnow"]
+
+Row = dict[str, Any]
+T = TypeVar("T")
+
+#: Schema steps; index + 1 is the version each one brings the database to.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        secret_hash TEXT NOT NULL UNIQUE,
+        scope TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        last_used TEXT,
+        revoked_at TEXT
+    );
+    CREATE TABLE tickets (
+        ticket_hash TEXT PRIMARY KEY,
+        key_id TEXT NOT NULL REFERENCES keys(id),
+        expires_at TEXT NOT NULL,
+        used INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE sandboxes (
+        id TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        template TEXT NOT NULL,
+        cpus INTEGER NOT NULL,
+        memory_mb INTEGER NOT NULL,
+        disk_gb INTEGER NOT NULL,
+        network_mode TEXT NOT NULL,
+        allowlist TEXT NOT NULL DEFAULT '[]',
+        repo_url TEXT,
+        budget REAL,
+        init_script TEXT,
+        timeout INTEGER NOT NULL,
+        config TEXT,
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        stopped_at TEXT,
+        compute_seconds REAL NOT NULL DEFAULT 0,
+        running_since TEXT,
+        last_activity_at TEXT,
+        last_error TEXT
+    );
+    CREATE TABLE logs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        sandbox_id TEXT NOT NULL,
+        timestamp TEXT NOT NULL,
+        type TEXT NOT NULL,
+        message TEXT NOT NULL
+    );
+    CREATE INDEX logs_by_sandbox ON logs (sandbox_id, id);
+    CREATE TABLE snapshots (
+        id TEXT PRIMARY KEY,
+        sandbox_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        description TEXT NOT NULL,
+        status TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        size_bytes INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        completed_at TEXT
+    );
+    CREATE INDEX snapshots_by_sandbox ON snapshots (sandbox_id, created_at);
+    """,
+)
+
+# Tables and the columns callers may write through the generic helpers; checked so
+# that a column name never comes from anywhere but this module.
+_COLUMNS: dict[str, frozenset[str]] = {
+    "keys": frozenset(
+        {"id", "name", "prefix", "secret_hash", "scope", "created_at", "last_used", "revoked_at"}
+    ),
+    "sandboxes": frozenset(
+        {
+            "id", "status", "template", "cpus", "memory_mb", "disk_gb", "network_mode",
+            "allowlist", "repo_url", "budget", "init_script", "timeout", "config",
+            "created_at", "started_at", "stopped_at", "compute_seconds", "running_since",
+            "last_activity_at", "last_error",
+        }
+    ),
+    "snapshots": frozenset(
+        {
+            "id", "sandbox_id", "name", "description", "status", "trigger", "size_bytes",
+            "created_at", "completed_at",
+        }
+    ),
+}
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC (what every stored timestamp uses)."""
+    return datetime.now(UTC)
+
+
+def _checked(table: str, columns: Iterable[str]) -> list[str]:
+    allowed = _COLUMNS[table]
+    names = list(columns)
+    unknown = [name for name in names if name not in allowed]
+    if unknown:
+        raise ValueError(f"unknown columns for {table}: {unknown}")
+    return names
+
+
+def _adapt(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+class Store:
+    """The platform's database; open it with :meth:`open`, close with :meth:`close`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._executor: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None
+
+    # ------------------------------------------------------------------ plumbing
+
+    async def open(self) -> None:
+        """Connect on the worker thread and bring the schema up to date."""
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="caged-store")
+        await self.call(self._connect)
+
+    async def close(self) -> None:
+        """Close the connection and stop the worker thread."""
+        if self._executor is None:
+            return
+        await self.call(lambda conn: conn.close())
+        self._executor.shutdown(wait=True)
+        self._executor = None
+        self._conn = None
+
+    async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn(connection)`` on the store's thread and return its result."""
+        if self._executor is None:
+            raise RuntimeError("the store is not open")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._with_connection, fn)
+
+    def _with_connection(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        conn = self._conn
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=True)
+            conn.row_factory = sqlite3.Row
+            self._conn = conn
+        return fn(conn)
+
+    @staticmethod
+    def _connect(conn: sqlite3.Connection) -> None:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=5000")
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        current = int(row[0] or 0)
+        for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
+            # executescript commits first, so wrap the step and its version bump ourselves;
+            # a failing step leaves the database exactly at the previous version.
+            try:
+                conn.executescript(
+                    f"BEGIN;\n{script}\n"
+                    f"INSERT INTO schema_version (version) VALUES ({version});\nCOMMIT;"
+                )
+            except sqlite3.Error:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    async def schema_version(self) -> int:
+        """The version the database is at (the number of migrations applied)."""
+        row = await self._one("SELECT MAX(version) AS v FROM schema_version", ())
+        return int(row["v"] or 0) if row else 0
+
+    async def _all(self, sql: str, params: tuple[Any, ...]) -> list[Row]:
+        def run(conn: sqlite3.Connection) -> list[Row]:
+            return [dict(r) for r in conn.execute(sql, params).fetchall()]
+
+        return await self.call(run)
+
+    async def _one(self, sql: str, params: tuple[Any, ...]) -> Row | None:
+        rows = await self._all(sql, params)
+        return rows[0] if rows else None
+
+    async def _execute(self, sql: str, params: tuple[Any, ...]) -> int:
+        """Run one write statement; returns the number of rows it changed."""
+        return await self.call(lambda conn: conn.execute(sql, params).rowcount)
+
+    async def insert(self, table: str, row: Row) -> None:
+        """Insert ``row`` into ``table`` (one of keys, sandboxes, snapshots)."""
+        names = _checked(table, row)
+        sql = (
+            f"INSERT INTO {table} ({', '.join(names)}) "
+            f"VALUES ({', '.join('?' for _ in names)})"
+        )
+        await self._execute(sql, tuple(_adapt(row[n]) for n in names))
+
+    async def update(self, table: str, row_id: str, **fields: Any) -> int:
+        """Set ``fields`` on the row of ``table`` with id ``row_id``."""
+        names = _checked(table, fields)
+        assignments = ", ".join(f"{n} = ?" for n in names)
+        params = (*(_adapt(fields[n]) for n in names), row_id)
+        return await self._execute(f"UPDATE {table} SET {assignments} WHERE id = ?", params)
+
+    async def get(self, table: str, row_id: str) -> Row | None:
+        """The row of ``table`` with id ``row_id``, or None."""
+        _checked(table, ())
+        return await self._one(f"SELECT * FROM {table} WHERE id = ?", (row_id,))
+
+    async def delete(self, table: str, row_id: str) -> bool:
+        """Delete the row of ``table`` with id ``row_id``; whether it existed."""
+        _checked(table, ())
+        return await self._execute(f"DELETE FROM {table} WHERE id = ?", (row_id,)) > 0
+
+    # ------------------------------------------------------------------ keys and tickets
+
+    async def keys_with_prefix(self, prefix: str) -> list[Row]:
+        """Live (not revoked) keys whose displayed prefix is ``prefix``."""
+        return await self._all(
+            "SELECT * FROM keys WHERE prefix = ? AND revoked_at IS NULL", (prefix,)
+        )
+
+    async def live_keys(self) -> list[Row]:
+        """Every key not revoked, oldest first."""
+        return await self._all(
+            "SELECT * FROM keys WHERE revoked_at IS NULL ORDER BY created_at, id", ()
+        )
+
+    async def add_ticket(self, ticket_hash: str, key_id: str, expires_at: datetime) -> None:
+        """Record a socket ticket for ``key_id``; purges expired ones on the way."""
+        now = utcnow().isoformat()
+
+        def run(conn: sqlite3.Connection) -> None:
+            with conn:
+                conn.execute("DELETE FROM tickets WHERE expires_at < ?", (now,))
+                conn.execute(
+                    "INSERT INTO tickets (ticket_hash, key_id, expires_at) VALUES (?, ?, ?)",
+                    (ticket_hash, key_id, expires_at.isoformat()),
+                )
+
+        await self.call(run)
+
+    async def consume_ticket(self, ticket_hash: str) -> str | None:
+        """Use a ticket up: the key id it was issued for, or None if unknown/used/expired."""
+        now = utcnow().isoformat()
+
+        def run(conn: sqlite3.Connection) -> str | None:
+            with conn:
+                changed = conn.execute(
+                    "UPDATE tickets SET used = 1 "
+                    "WHERE ticket_hash = ? AND used = 0 AND expires_at >= ?",
+                    (ticket_hash, now),
+                ).rowcount
+                if changed != 1:
+                    return None
+                row = conn.execute(
+                    "SELECT key_id FROM tickets WHERE ticket_hash = ?", (ticket_hash,)
+                ).fetchone()
+                return str(row["key_id"])
+
+        return await self.call(run)
+
+    # ------------------------------------------------------------------ sandboxes
+
+    async def sandboxes(self, *, statuses: Iterable[str] | None = None) -> list[Row]:
+        """Sandboxes, newest first; only those in ``statuses`` when given."""
+        if statuses is None:
+            return await self._all("SELECT * FROM sandboxes ORDER BY created_at DESC", ())
+        wanted = tuple(statuses)
+        marks = ", ".join("?" for _ in wanted)
+        return await self._all(
+            f"SELECT * FROM sandboxes WHERE status IN ({marks}) ORDER BY created_at DESC", wanted
+        )
+
+    async def compute_seconds(self) -> float:
+        """Compute seconds of every sandbox, finished runs only (no open segment)."""
+        row = await self._one("SELECT COALESCE(SUM(compute_seconds), 0) AS s FROM sandboxes", ())
+        return float(row["s"]) if row else 0.0
+
+    # ------------------------------------------------------------------ logs
+
+    async def add_log(self, sandbox_id: str, kind: str, message: str) -> None:
+        """Append a log entry for a sandbox, stamped now."""
+        await self._execute(
+            "INSERT INTO logs (sandbox_id, timestamp, type, message) VALUES (?, ?, ?, ?)",
+            (sandbox_id, utcnow().isoformat(), kind, message),
+        )
+
+    async def tail_logs(self, sandbox_id: str, tail: int) -> list[Row]:
+        """The last ``tail`` log entries of a sandbox, oldest first."""
+        rows = await self._all(
+            "SELECT timestamp, type, message FROM logs WHERE sandbox_id = ? "
+            "ORDER BY id DESC LIMIT ?",
+            (sandbox_id, tail),
+        )
+        rows.reverse()
+        return rows
+
+    # ------------------------------------------------------------------ snapshots
+
+    async def snapshots_of(self, sandbox_id: str) -> list[Row]:
+        """Snapshots of a sandbox, newest first."""
+        return await self._all(
+            "SELECT * FROM snapshots WHERE sandbox_id = ? ORDER BY created_at DESC, id DESC",
+            (sandbox_id,),
+        )
+
+    async def snapshot_bytes(self) -> int:
+        """Total size of every stored snapshot (the per-account quota)."""
+        row = await self._one("SELECT COALESCE(SUM(size_bytes), 0) AS s FROM snapshots", ())
+        return int(row["s"]) if row else 0

@@ -1,0 +1,197 @@
+"""The terminal WebSocket: ``/v1/sandboxes/{id}/terminal`` — a shell on a PTY.
+
+Frames are JSON text (contract §3): ``input``/``resize``/``ping`` in,
+``output``/``pong`` out. The local platform adds flow control (contract §4):
+its first frame is ``{"type": "flow", "window": 262144}``; once a client sends
+``{"type": "ack", "bytes": N}`` the PTY is not read while more than a window of
+output is unacknowledged, so a flood cannot bury a ``ctrl+c``. A client that
+never acks gets TCP backpressure (every send is awaited).
+
+Closes with 1000 when the shell exits, 1001 when the sandbox pauses or is
+destroyed; the handshake codes are in :mod:`caged_core.local.sockets`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import json
+import logging
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from caged_core.local.connections import Connection
+from caged_core.local.runtime.api import PtyChannel
+from caged_core.local.sandboxes import SandboxService
+from caged_core.local.sockets import (
+    CLOSE_BAD_REQUEST,
+    CLOSE_NORMAL,
+    Closing,
+    client_identity,
+    close_quietly,
+    open_socket,
+)
+
+__all__ = ["FLOW_WINDOW", "terminal_endpoint"]
+
+_log = logging.getLogger(__name__)
+
+FLOW_WINDOW = 262144
+# Output frames stay far below the 1 MiB message limit.
+_MAX_OUTPUT_CHARS = 64 * 1024
+_MAX_DIMENSION = 1000
+CLOSE_INTERNAL_ERROR = 1011
+
+
+def _dimension(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= _MAX_DIMENSION:
+        raise ValueError(f"{name} must be an integer between 1 and {_MAX_DIMENSION}")
+    return value
+
+
+def _requested_size(websocket: WebSocket) -> tuple[int, int] | None:
+    """``rows``/``cols`` from the query; None when absent (a plain, pipe-like session)."""
+    rows, cols = websocket.query_params.get("rows"), websocket.query_params.get("cols")
+    if rows is None and cols is None:
+        return None
+    try:
+        return _dimension(int(rows or 24), "rows"), _dimension(int(cols or 80), "cols")
+    except ValueError as exc:
+        raise ValueError(f"bad terminal size: {exc}") from None
+
+
+class _TerminalSession:
+    """Pumps one socket ⇄ one PTY until either side ends or a close is requested."""
+
+    def __init__(
+        self, websocket: WebSocket, pty: PtyChannel, sandboxes: SandboxService, conn: Connection
+    ) -> None:
+        self._ws = websocket
+        self._pty = pty
+        self._sandboxes = sandboxes
+        self._conn = conn
+        self._send_lock = asyncio.Lock()
+        self._sent = 0
+        self._acked: int | None = None  # None until the client first acks
+        self._ack_arrived = asyncio.Event()
+
+    async def _send(self, frame: dict[str, Any]) -> None:
+        async with self._send_lock:
+            await self._ws.send_text(json.dumps(frame))
+
+    async def run(self, closing: Closing) -> None:
+        await self._send({"type": "flow", "window": FLOW_WINDOW})
+        output = asyncio.create_task(self._pump_output())
+        incoming = asyncio.create_task(self._pump_input())
+        stop = asyncio.create_task(closing.requested.wait())
+        done, pending = await asyncio.wait(
+            {output, incoming, stop}, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        failed = next((t.exception() for t in done if t.exception() is not None), None)
+        if stop in done:
+            await close_quietly(self._ws, closing.code, closing.reason)
+        elif failed is not None:
+            _log.warning("terminal %s failed: %s", self._conn.id, failed)
+            await close_quietly(self._ws, CLOSE_INTERNAL_ERROR, "the terminal failed")
+        elif output in done:
+            await close_quietly(self._ws, CLOSE_NORMAL, "the shell exited")
+
+    async def _pump_output(self) -> None:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        while True:
+            while self._acked is not None and self._sent - self._acked > FLOW_WINDOW:
+                self._ack_arrived.clear()
+                await self._ack_arrived.wait()
+            chunk = await self._pty.read()
+            text = decoder.decode(chunk, final=not chunk)
+            for start in range(0, len(text), _MAX_OUTPUT_CHARS):
+                piece = text[start : start + _MAX_OUTPUT_CHARS]
+                self._sent += len(piece.encode())
+                await self._send({"type": "output", "data": piece})
+            if not chunk:
+                return
+
+    async def _pump_input(self) -> None:
+        while True:
+            message = await self._ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("bytes") is not None:
+                await self._input(message["bytes"])
+            elif message.get("text") is not None:
+                await self._frame(message["text"])
+
+    async def _input(self, data: bytes) -> None:
+        self._sandboxes.touch(self._conn.sandbox_id)
+        await self._pty.write(data)
+
+    async def _frame(self, text: str) -> None:
+        try:
+            frame = json.loads(text)
+        except ValueError:
+            frame = None
+        if not isinstance(frame, dict):
+            # Not a JSON frame: legacy clients type raw text.
+            await self._input(text.encode())
+            return
+        kind = frame.get("type")
+        if kind == "input" and isinstance(frame.get("data"), str):
+            await self._input(frame["data"].encode())
+        elif kind == "resize":
+            try:
+                rows = _dimension(frame.get("rows"), "rows")
+                cols = _dimension(frame.get("cols"), "cols")
+            except ValueError:
+                return  # a bad resize is ignored: the terminal keeps its size
+            self._conn.rows, self._conn.cols = rows, cols
+            self._sandboxes.touch(self._conn.sandbox_id)
+            await self._pty.resize(rows, cols)
+        elif kind == "ping":
+            await self._send({"type": "pong"})
+        elif kind == "ack" and isinstance(frame.get("bytes"), int):
+            self._acked = max(self._acked or 0, frame["bytes"])
+            self._ack_arrived.set()
+
+
+async def terminal_endpoint(websocket: WebSocket) -> None:
+    """``/v1/sandboxes/{id}/terminal``: accept, authenticate, then bridge to a PTY."""
+    # Legacy 0.2 clients ask for the "mcp" subprotocol on the terminal too.
+    opened = await open_socket(websocket, subprotocols=("terminal", "mcp"), allow_read_only=False)
+    if opened is None:
+        return
+    try:
+        size = _requested_size(websocket)
+    except ValueError as exc:
+        await close_quietly(websocket, CLOSE_BAD_REQUEST, str(exc))
+        return
+    platform, sandbox_id = opened.platform, opened.sandbox["id"]
+    rows, cols = size or (24, 80)
+    try:
+        pty = await platform.runtime.open_pty(sandbox_id, rows=rows, cols=cols)
+    except Exception as exc:
+        _log.warning("could not open a PTY in %s: %s", sandbox_id, exc)
+        await close_quietly(websocket, CLOSE_INTERNAL_ERROR, "could not start a shell")
+        return
+    closing = Closing()
+    user_agent, address = client_identity(websocket)
+    conn = platform.connections.add(
+        "terminal",
+        sandbox_id,
+        user_agent=user_agent,
+        address=address,
+        close=closing.request,
+        rows=size[0] if size else None,
+        cols=size[1] if size else None,
+    )
+    platform.sandboxes.touch(sandbox_id)
+    try:
+        await _TerminalSession(websocket, pty, platform.sandboxes, conn).run(closing)
+    finally:
+        platform.connections.remove(conn.id)
+        with contextlib.suppress(Exception):
+            await pty.close()
