@@ -599,6 +599,10 @@ class ReplayEvent(CagedModel):
     data: dict[str, Any] = Field(
         default_factory=dict, validation_alias=AliasChoices("data", "payload")
     )
+    # Local-platform extensions: where the event happened, and the event's meta
+    # (an ingested type outside the contract's list is kept as meta["original_type"]).
+    sandbox_id: str = ""
+    meta: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("data", mode="before")
     @classmethod

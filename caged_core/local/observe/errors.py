@@ -1,0 +1,39 @@
+"""Errors the observability package raises to its caller (the server).
+
+::
+
+    ObserveError        anything raised on purpose by ``caged_core.local.observe``
+    ├── NotFound        no such session / alert / rule / notification for this account → 404
+    └── Invalid         a request the package refuses (bad parameter, wrong type) → 400
+
+Both carry a one-sentence message fit for a problem+json ``detail``. Per-event
+ingest failures are *not* raised: they are counted in ``IngestResult.errors``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Invalid", "NotFound", "ObserveError"]
+
+
+class ObserveError(Exception):
+    """Base class of the errors the observe package raises on purpose."""
+
+    #: The HTTP status the server should answer with.
+    status: int = 500
+
+    @property
+    def detail(self) -> str:
+        """The one-sentence message, for a problem+json ``detail``."""
+        return str(self)
+
+
+class NotFound(ObserveError):
+    """The thing asked for does not exist, or belongs to another account."""
+
+    status = 404
+
+
+class Invalid(ObserveError):
+    """The request is malformed or out of range; the message says which field and why."""
+
+    status = 400

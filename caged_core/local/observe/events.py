@@ -1,0 +1,202 @@
+"""Validation and normalisation of events, ingested or recorded by the platform.
+
+Every event is checked on its own: a bad one is reported (its index and why)
+and never causes the good ones around it to be refused. The rules:
+
+- ``type`` must be a non-empty string; a type outside the contract's list is
+  stored as ``other`` with the original kept in ``meta["original_type"]``;
+- ``timestamp`` is required, an RFC 3339 string (no timezone → UTC);
+- ``payload`` (or the 0.2 name ``data``) must be an object; its JSON form is
+  capped at :data:`MAX_PAYLOAD_BYTES` (64 KiB) — larger events are refused, not
+  truncated, so nothing stored is silently altered;
+- ``id``, ``session_id``, ``sandbox_id``, ``process_id`` are strings of at most
+  :data:`MAX_ID_CHARS`; ``meta`` is a ``{str: str}`` object (scalars are
+  turned into strings) of at most :data:`MAX_META_ENTRIES` entries;
+- ``duration_ns`` is a non-negative integer;
+- any ``account_id`` in the event is ignored: the account is the key's.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from caged_core.models import EventType
+
+__all__ = [
+    "KNOWN_TYPES",
+    "MAX_BATCH",
+    "MAX_ID_CHARS",
+    "MAX_META_ENTRIES",
+    "MAX_META_VALUE_CHARS",
+    "MAX_PAYLOAD_BYTES",
+    "EventError",
+    "NewEvent",
+    "from_us",
+    "new_id",
+    "normalise",
+    "parse_event",
+    "to_us",
+]
+
+#: At most this many events per ``POST /events/ingest`` (the contract's limit).
+MAX_BATCH = 1000
+#: Cap on one event's payload, measured as compact UTF-8 JSON.
+MAX_PAYLOAD_BYTES = 64 * 1024
+MAX_ID_CHARS = 128
+MAX_META_ENTRIES = 64
+MAX_META_VALUE_CHARS = 1024
+MAX_TYPE_CHARS = 64
+
+#: The contract's event types; anything else is stored as ``other``.
+KNOWN_TYPES: frozenset[str] = frozenset(member.value for member in EventType)
+
+
+class EventError(ValueError):
+    """Why one event was refused (the message names the field)."""
+
+
+def new_id(prefix: str) -> str:
+    """A fresh opaque id in the docs' style, e.g. ``evt-3f9c0a1b2d4e``."""
+    return f"{prefix}-{secrets.token_hex(6)}"
+
+
+def to_us(moment: datetime) -> int:
+    """Microseconds since the epoch: exact, and an integer orders cheaply in SQLite."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_us(value: int) -> datetime:
+    """The inverse of :func:`to_us`, in UTC."""
+    return datetime.fromtimestamp(value // 1_000_000, tz=UTC).replace(microsecond=value % 1_000_000)
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """One validated event, ready to be stored."""
+
+    type: str
+    ts_us: int
+    payload: dict[str, Any]
+    payload_json: str  # serialised once: it is both the size check and what is stored
+    id: str | None = None
+    session_id: str | None = None
+    sandbox_id: str | None = None
+    process_id: str | None = None
+    duration_ms: float | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+    #: True for events the platform recorded itself, False for ingested ones.
+    recorded: bool = False
+
+
+def _optional_id(raw: dict[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise EventError(f"{key} must be a string")
+    if len(value) > MAX_ID_CHARS:
+        raise EventError(f"{key} is longer than {MAX_ID_CHARS} characters")
+    return value
+
+
+def _timestamp(raw: dict[str, Any]) -> int:
+    value = raw.get("timestamp")
+    if value is None or value == "":
+        raise EventError("timestamp is required (RFC 3339)")
+    if isinstance(value, datetime):
+        return to_us(value)
+    if not isinstance(value, str):
+        raise EventError("timestamp must be an RFC 3339 string")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise EventError(f"timestamp {value[:40]!r} is not RFC 3339") from None
+    return to_us(parsed)
+
+
+def _meta(raw: dict[str, Any]) -> dict[str, str]:
+    value = raw.get("meta")
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise EventError("meta must be an object of strings")
+    if len(value) > MAX_META_ENTRIES:
+        raise EventError(f"meta has more than {MAX_META_ENTRIES} entries")
+    meta: dict[str, str] = {}
+    for key, item in value.items():
+        if isinstance(item, dict | list):
+            raise EventError(f"meta[{key!r}] must be a string")
+        text = item if isinstance(item, str) else json.dumps(item)
+        if len(text) > MAX_META_VALUE_CHARS:
+            raise EventError(f"meta[{key!r}] is longer than {MAX_META_VALUE_CHARS} characters")
+        meta[str(key)] = text
+    return meta
+
+
+def _duration_ms(raw: dict[str, Any]) -> float | None:
+    value = raw.get("duration_ns")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise EventError("duration_ns must be a non-negative integer")
+    if not math.isfinite(value) or value < 0:
+        raise EventError("duration_ns must be a non-negative integer")
+    return float(value) / 1_000_000
+
+
+def encode_payload(payload: Any) -> tuple[dict[str, Any], str]:
+    """Check a payload is a JSON object within the cap; return it and its JSON text."""
+    if payload is None:
+        payload = {}
+    if not isinstance(payload, dict):
+        raise EventError("payload must be an object")
+    try:
+        text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise EventError(f"payload is not representable as JSON: {err}") from None
+    size = len(text.encode("utf-8"))
+    if size > MAX_PAYLOAD_BYTES:
+        raise EventError(f"payload is {size} bytes; the cap is {MAX_PAYLOAD_BYTES} bytes")
+    return payload, text
+
+
+def normalise(type_: str, meta: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """Map a type outside the contract's list to ``other``, keeping the original in meta."""
+    if type_ in KNOWN_TYPES:
+        return type_, meta
+    return EventType.OTHER.value, {**meta, "original_type": type_}
+
+
+def parse_event(raw: Any) -> NewEvent:
+    """Validate one ingested event (see the module docstring); raise :class:`EventError`."""
+    if not isinstance(raw, dict):
+        raise EventError("an event must be a JSON object")
+    type_ = raw.get("type")
+    if not isinstance(type_, str) or not type_.strip():
+        raise EventError("type is required (a non-empty string)")
+    if len(type_) > MAX_TYPE_CHARS:
+        raise EventError(f"type is longer than {MAX_TYPE_CHARS} characters")
+    ts_us = _timestamp(raw)
+    # The 0.2 SDK sent the payload as "data"; "payload" wins when both are present.
+    payload, payload_json = encode_payload(raw["payload"] if "payload" in raw else raw.get("data"))
+    stored_type, meta = normalise(type_.strip(), _meta(raw))
+    return NewEvent(
+        type=stored_type,
+        ts_us=ts_us,
+        payload=payload,
+        payload_json=payload_json,
+        id=_optional_id(raw, "id"),
+        session_id=_optional_id(raw, "session_id"),
+        sandbox_id=_optional_id(raw, "sandbox_id"),
+        process_id=_optional_id(raw, "process_id"),
+        duration_ms=_duration_ms(raw),
+        meta=meta,
+    )

@@ -1,0 +1,694 @@
+"""The facade the server calls: :class:`Observer`.
+
+It owns ``observe.db``, the alert engine, the notifier and two background
+tasks — the terminal-output flusher and the timer that evaluates time-based
+rules (stuck agents, idle sessions, budgets growing with compute time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from caged_core.models import (
+    AgentSession,
+    Alert,
+    AlertPage,
+    AlertRule,
+    IngestResult,
+    Notification,
+    NotificationConfig,
+    NotificationPage,
+    Pagination,
+    ReplayEvent,
+    ReplayPage,
+    ReplaySummary,
+    SessionPage,
+    TrustScore,
+)
+
+from . import alerts, notify, replay, sessions
+from .errors import Invalid, NotFound
+from .events import (
+    KNOWN_TYPES,
+    MAX_BATCH,
+    EventError,
+    NewEvent,
+    encode_payload,
+    from_us,
+    parse_event,
+    to_us,
+)
+from .hooks import PlatformHooks
+from .store import Database
+from .terminal import CHUNK_BYTES, OUTPUT_CAP_BYTES, LineAssembler, OutputBuffer
+
+__all__ = ["Observer"]
+
+_log = logging.getLogger(__name__)
+
+#: The database file, in the platform's data dir.
+DB_NAME = "observe.db"
+#: The contract's default idle timeout, for sessions whose sandbox the platform does not know.
+DEFAULT_IDLE_TIMEOUT = 900.0
+# Per-event error messages returned by ingest (the count is always complete).
+_MAX_MESSAGES = 50
+# Strings in platform-recorded payloads are clipped to this, so a huge command line
+# cannot push an event over the payload cap.
+_RECORD_STRING_CHARS = 16 * 1024
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _clip(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > _RECORD_STRING_CHARS:
+        return value[:_RECORD_STRING_CHARS] + "…[truncated]"
+    if isinstance(value, dict):
+        return {key: _clip(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_clip(item) for item in value]
+    return value
+
+
+def _int_param(name: str, value: Any, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid(f"{name} must be an integer")
+    if value < low or (high is not None and value > high):
+        bound = f"from {low} to {high}" if high is not None else f"at least {low}"
+        raise Invalid(f"{name} must be {bound}")
+    return value
+
+
+@dataclass(slots=True)
+class _Terminal:
+    """A live terminal session's input assembly and output buffer."""
+
+    account_id: str
+    sandbox_id: str
+    lines: LineAssembler = field(default_factory=LineAssembler)
+    output: OutputBuffer = field(default_factory=OutputBuffer)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class Observer:
+    """Events → sessions → replay → trust → alerts → notifications, for the local platform.
+
+    ``hooks`` is the server's side of the bargain (:class:`PlatformHooks`);
+    ``http`` the client webhooks are posted with (one is made and owned when not
+    given); ``clock`` answers "now" (tests move it); ``smtp`` enables email;
+    ``delivery`` sets webhook retries; ``tick_seconds`` is the period of the
+    timer for time-based rules; ``flush_seconds`` how long terminal output may
+    wait before it is stored.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        hooks: PlatformHooks,
+        http: httpx.AsyncClient | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+        smtp: notify.SmtpSettings | None = None,
+        delivery: notify.DeliveryPolicy | None = None,
+        tick_seconds: float = 30.0,
+        flush_seconds: float = 0.1,
+        terminal_output_cap: int = OUTPUT_CAP_BYTES,
+    ) -> None:
+        self._db = Database(Path(data_dir) / DB_NAME)
+        self._hooks = hooks
+        self._own_http = http is None
+        self._http = http or httpx.AsyncClient()
+        self._clock = clock
+        self._tick_seconds = tick_seconds
+        self._flush_seconds = flush_seconds
+        self._output_cap = terminal_output_cap
+        self._notifier = notify.Notifier(
+            self._db,
+            self._http,
+            smtp=smtp,
+            policy=delivery or notify.DeliveryPolicy(),
+            now_us=self._now_us,
+        )
+        self._engine = alerts.AlertEngine(
+            self._db,
+            hooks,
+            raised=self._on_alert,
+            llm_cost=self.llm_cost,
+            now_us=self._now_us,
+        )
+        self._llm_costs: dict[str, float] = {}
+        # Sessions whose agent is connected to this process (their end is the disconnect).
+        self._live: set[str] = set()
+        self._terminals: dict[str, _Terminal] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _now_us(self) -> int:
+        return to_us(self._clock())
+
+    async def start(self) -> None:
+        """Open the database and start the timers.
+
+        Sessions left active by a previous run whose agent was connected by
+        socket are ended (completed): their sockets died with that process.
+        """
+        await self._db.open()
+        self._llm_costs = await self._db.run(sessions.sandbox_llm_costs)
+        for row in await self._db.run(sessions.sessions_to_end):
+            if row.origin == "socket":
+                await self._end(row.id, failed=False, reason="the platform restarted")
+        self._tasks = [
+            asyncio.create_task(self._every(self._tick_seconds, self.tick)),
+            asyncio.create_task(self._every(self._flush_seconds, self._flush_due)),
+        ]
+
+    async def close(self) -> None:
+        """Stop the timers, store pending terminal output, and close everything."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        for session_id in list(self._terminals):
+            await self._flush(session_id, final=True)
+        await self._notifier.close()
+        if self._own_http:
+            await self._http.aclose()
+        await self._db.close()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def _every(self, seconds: float, job: Callable[[], Any]) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await job()
+            except Exception:  # a failing round must not stop the timer
+                _log.exception("observe timer job failed")
+
+    async def wait_idle(self) -> None:
+        """Wait for notification deliveries in flight (tests; orderly shutdown)."""
+        await self._notifier.wait_idle()
+
+    # ------------------------------------------------------------------ events
+
+    async def ingest(self, account_id: str, raw_events: Any) -> IngestResult:
+        """``POST /events/ingest``: validate each event, store the good ones durably.
+
+        Raises :class:`Invalid` only for the batch as a whole (not an array, or
+        more than 1000 events); a bad event is counted in ``errors`` with a
+        message and never affects the others. Returns once stored (committed).
+        """
+        if not isinstance(raw_events, list):
+            raise Invalid("events must be an array of event objects")
+        if len(raw_events) > MAX_BATCH:
+            raise Invalid(f"a batch holds at most {MAX_BATCH} events; got {len(raw_events)}")
+        errors: list[tuple[int, str]] = []
+        items: list[tuple[int, NewEvent]] = []
+        for index, raw in enumerate(raw_events):
+            try:
+                items.append((index, parse_event(raw)))
+            except EventError as err:
+                errors.append((index, str(err)))
+        items, refused, compute_now = self._check_sandboxes(account_id, items)
+        errors.extend(refused)
+        result = await self._db.run(
+            sessions.append_events,
+            account_id,
+            items,
+            now_us=self._now_us(),
+            compute_now=compute_now,
+        )
+        errors.extend(result.errors)
+        await self._after_append(account_id, result)
+        errors.sort()
+        return IngestResult(
+            accepted=result.accepted,
+            errors=len(errors),
+            messages=[f"event {index}: {why}" for index, why in errors[:_MAX_MESSAGES]],
+        )
+
+    def _check_sandboxes(
+        self, account_id: str, items: list[tuple[int, NewEvent]]
+    ) -> tuple[list[tuple[int, NewEvent]], list[tuple[int, str]], dict[str, float]]:
+        """Refuse events naming another account's sandbox; note known sandboxes' compute."""
+        compute_now: dict[str, float] = {}
+        foreign: set[str] = set()
+        for sandbox_id in {event.sandbox_id for _, event in items if event.sandbox_id}:
+            info = self._hooks.sandbox_info(sandbox_id)
+            if info is None:
+                continue  # not a sandbox of this platform: stored, but no costs apply
+            if info.account_id != account_id:
+                foreign.add(sandbox_id)
+            else:
+                compute_now[sandbox_id] = info.compute_cost
+        kept = [(i, e) for i, e in items if e.sandbox_id not in foreign]
+        refused = [
+            (i, f"sandbox_id {e.sandbox_id!r} is not one of this account's sandboxes")
+            for i, e in items
+            if e.sandbox_id in foreign
+        ]
+        return kept, refused, compute_now
+
+    async def record(
+        self,
+        account_id: str,
+        sandbox_id: str,
+        type: str,
+        payload: dict[str, Any],
+        *,
+        session_id: str | None = None,
+        duration_ms: float | None = None,
+        timestamp: datetime | None = None,
+    ) -> ReplayEvent:
+        """Store an event the platform observed itself (exec, MCP call, file change …).
+
+        Without ``session_id`` it joins the sandbox's newest active session, or
+        is stored outside any session when there is none. Long strings in
+        ``payload`` are clipped so the event stays under the payload cap.
+        Raises :class:`Invalid` for an unknown type or a non-JSON payload and
+        :class:`NotFound` for an unknown ``session_id``.
+        """
+        if type not in KNOWN_TYPES:
+            raise Invalid(f"unknown event type {type!r}")
+        try:
+            clean, text = encode_payload(_clip(payload))
+        except EventError as err:
+            raise Invalid(str(err)) from None
+        event = NewEvent(
+            type=type,
+            ts_us=to_us(timestamp) if timestamp else self._now_us(),
+            payload=clean,
+            payload_json=text,
+            session_id=session_id,
+            sandbox_id=sandbox_id or None,
+            duration_ms=duration_ms,
+            recorded=True,
+        )
+        info = self._hooks.sandbox_info(sandbox_id) if sandbox_id else None
+        result = await self._db.run(
+            sessions.append_events,
+            account_id,
+            [(0, event)],
+            now_us=self._now_us(),
+            compute_now={sandbox_id: info.compute_cost} if info else {},
+            create_sessions=False,
+        )
+        if result.errors:
+            raise NotFound(result.errors[0][1])
+        await self._after_append(account_id, result)
+        return result.events[0]
+
+    async def _after_append(self, account_id: str, result: sessions.AppendResult) -> None:
+        """Evaluate the rules an appended batch may have tripped (never fails the write)."""
+        for sandbox_id, added in result.llm_added.items():
+            self._llm_costs[sandbox_id] = self._llm_costs.get(sandbox_id, 0.0) + added
+        try:
+            for session_id, why in result.deducted.items():
+                await self._engine.check_trust(result.sessions[session_id], why)
+            for sandbox_id, session_id in sorted(result.error_subjects):
+                await self._engine.check_errors(account_id, sandbox_id, session_id)
+            for sandbox_id in result.llm_added:
+                await self._engine.check_budget(sandbox_id)
+            for session_id in result.llm_sessions:
+                row = result.sessions[session_id]
+                await self._engine.check_anomaly(row, self._compute_of(row.sandbox_id))
+        except Exception:  # the events are stored; a failing rule is logged, not raised
+            _log.exception("evaluating alert rules failed")
+
+    async def _on_alert(self, alert: Alert) -> None:
+        await self._notifier.dispatch(alert)
+
+    def llm_cost(self, sandbox_id: str) -> float:
+        """LLM cost (USD) recorded for a sandbox so far — for its ``llm_cost`` field."""
+        return self._llm_costs.get(sandbox_id, 0.0)
+
+    def _compute_of(self, sandbox_id: str) -> float | None:
+        info = self._hooks.sandbox_info(sandbox_id) if sandbox_id else None
+        return info.compute_cost if info else None
+
+    # ------------------------------------------------------------------ sessions
+
+    async def open_session(
+        self,
+        account_id: str,
+        sandbox_id: str,
+        *,
+        agent_type: str | None = None,
+        client: str | None = None,
+        channel: str = "terminal",
+    ) -> str:
+        """An agent connected (``channel`` ``"terminal"`` or ``"mcp"``): start its session.
+
+        Records a ``lifecycle`` open event and returns the session id. For a
+        terminal, :meth:`terminal_input` and :meth:`terminal_output` then record
+        its traffic.
+        """
+        row = await self._db.run(
+            sessions.create_session,
+            account_id,
+            sandbox_id,
+            agent_type=agent_type,
+            client=client,
+            now_us=self._now_us(),
+            compute_base=self._compute_of(sandbox_id),
+        )
+        self._live.add(row.id)
+        if channel == "terminal":
+            self._terminals[row.id] = _Terminal(
+                account_id, sandbox_id, output=OutputBuffer(self._output_cap)
+            )
+        await self.record(
+            account_id,
+            sandbox_id,
+            "lifecycle",
+            {"action": "open", "channel": channel, "client": client, "agent_type": agent_type},
+            session_id=row.id,
+        )
+        return row.id
+
+    async def close_session(
+        self, session_id: str, *, failed: bool = False, reason: str = "disconnected"
+    ) -> AgentSession:
+        """The agent disconnected: store pending output, record the close, end the session.
+
+        ``failed`` when it ended by an error or a kill. Closing an ended session
+        changes nothing. Raises :class:`NotFound` for an unknown session.
+        """
+        row = await self._end(session_id, failed=failed, reason=reason)
+        if row is None:
+            raise NotFound(f"no session {session_id!r}")
+        return row.to_model(self._compute_of(row.sandbox_id), self._now_us())
+
+    async def _end(
+        self, session_id: str, *, failed: bool, reason: str
+    ) -> sessions.SessionRow | None:
+        terminal = self._terminals.get(session_id)
+        if terminal is not None:
+            await self._flush(session_id, final=True)
+            self._terminals.pop(session_id, None)
+        self._live.discard(session_id)
+        current = await self._db.run(sessions.get_session_any, session_id)
+        if current is None:
+            return None
+        if current.status == "active":
+            await self.record(
+                current.account_id,
+                current.sandbox_id,
+                "lifecycle",
+                {"action": "close", "reason": reason, "failed": failed},
+                session_id=session_id,
+            )
+        row = await self._db.run(
+            sessions.end_session,
+            session_id,
+            failed=failed,
+            reason=reason,
+            now_us=self._now_us(),
+            sandbox_compute_now=self._compute_of(current.sandbox_id),
+        )
+        if row is not None and current.status == "active":
+            try:
+                await self._engine.check_anomaly(row, None)
+            except Exception:
+                _log.exception("evaluating the cost-anomaly rule failed")
+        return row
+
+    async def end_sandbox_sessions(
+        self, sandbox_id: str, *, failed: bool, reason: str
+    ) -> list[str]:
+        """End every active session of a sandbox (it was killed, destroyed or failed)."""
+        ended = []
+        for row in await self._db.run(sessions.sessions_to_end):
+            if row.sandbox_id == sandbox_id:
+                await self._end(row.id, failed=failed, reason=reason)
+                ended.append(row.id)
+        return ended
+
+    async def list_sessions(
+        self, account_id: str, page: int = 1, per_page: int = 20
+    ) -> SessionPage:
+        """``GET /sessions``: newest first, paginated (``per_page`` 1-100)."""
+        page = _int_param("page", page, 1)
+        per_page = _int_param("per_page", per_page, 1, 100)
+        rows, total = await self._db.run(
+            sessions.list_sessions, account_id, limit=per_page, offset=(page - 1) * per_page
+        )
+        now = self._now_us()
+        return SessionPage(
+            data=[r.to_model(self._compute_of(r.sandbox_id), now) for r in rows],
+            pagination=Pagination(
+                page=page,
+                per_page=per_page,
+                total=total,
+                total_pages=(total + per_page - 1) // per_page,
+            ),
+        )
+
+    async def sessions_for_sandbox(self, account_id: str, sandbox_id: str) -> list[AgentSession]:
+        """``GET /sandboxes/{id}/sessions``: the sandbox's sessions, newest first."""
+        rows, _ = await self._db.run(sessions.list_sessions, account_id, sandbox_id=sandbox_id)
+        now = self._now_us()
+        return [r.to_model(self._compute_of(r.sandbox_id), now) for r in rows]
+
+    async def _session(self, account_id: str, session_id: str) -> sessions.SessionRow:
+        row = await self._db.run(sessions.get_session, account_id, session_id)
+        if row is None:
+            raise NotFound(f"no session {session_id!r}")
+        return row
+
+    async def get_session(self, account_id: str, session_id: str) -> AgentSession:
+        """``GET /sessions/{sid}``; :class:`NotFound` for an unknown session."""
+        row = await self._session(account_id, session_id)
+        return row.to_model(self._compute_of(row.sandbox_id), self._now_us())
+
+    # ------------------------------------------------------------------ replay
+
+    async def replay(
+        self,
+        account_id: str,
+        session_id: str,
+        *,
+        after_seq: int = 0,
+        limit: int = 100,
+        type: str | None = None,
+    ) -> ReplayPage:
+        """``GET /sessions/{sid}/replay``: events after ``after_seq`` in sequence order."""
+        replay.validate_page(after_seq, limit, type)
+        row = await self._session(account_id, session_id)
+        return await self._db.run(
+            replay.replay_page,
+            session_id,
+            after_seq=after_seq,
+            limit=limit,
+            type_=type,
+            event_count=row.event_count,
+        )
+
+    async def replay_summary(self, account_id: str, session_id: str) -> ReplaySummary:
+        """``GET /sessions/{sid}/replay/summary``: counts per type and the time span."""
+        row = await self._session(account_id, session_id)
+        compute = row.compute_share(self._compute_of(row.sandbox_id))
+        return await self._db.run(replay.summary, session_id, cost_usd=row.llm_cost + compute)
+
+    # ------------------------------------------------------------------ terminal
+
+    async def terminal_input(self, session_id: str, data: str) -> None:
+        """Typed input of a terminal session; each completed line becomes a ``command`` event.
+
+        Input for a session that is not an open terminal is ignored (it may
+        race with the close).
+        """
+        terminal = self._terminals.get(session_id)
+        if terminal is None:
+            return
+        lines = terminal.lines.feed(data)
+        if not lines:
+            return
+        # Output shown before Enter belongs before the command in the recording.
+        await self._flush(session_id)
+        for line in lines:
+            if line.strip():
+                await self.record(
+                    terminal.account_id,
+                    terminal.sandbox_id,
+                    "command",
+                    {"command": line, "source": "terminal"},
+                    session_id=session_id,
+                )
+
+    async def terminal_output(self, session_id: str, data: bytes) -> None:
+        """Output a terminal session showed; stored as chunks (see :mod:`.terminal`)."""
+        terminal = self._terminals.get(session_id)
+        if terminal is None:
+            return
+        terminal.output.add(data, time.monotonic())
+        if terminal.output.pending_bytes >= CHUNK_BYTES:
+            await self._flush(session_id)
+
+    async def _flush_due(self) -> None:
+        now = time.monotonic()
+        for session_id, terminal in list(self._terminals.items()):
+            since = terminal.output.pending_since
+            if since is not None and now - since >= self._flush_seconds:
+                await self._flush(session_id)
+
+    async def _flush(self, session_id: str, *, final: bool = False) -> None:
+        terminal = self._terminals.get(session_id)
+        if terminal is None:
+            return
+        async with terminal.lock:
+            chunk = terminal.output.take(final=final)
+            if chunk is not None:
+                text, offset = chunk
+                await self.record(
+                    terminal.account_id,
+                    terminal.sandbox_id,
+                    "other",
+                    {"kind": "terminal_output", "data": text, "offset": offset},
+                    session_id=session_id,
+                )
+            if final and terminal.output.dropped:
+                await self.record(
+                    terminal.account_id,
+                    terminal.sandbox_id,
+                    "other",
+                    {
+                        "kind": "terminal_output_truncated",
+                        "dropped_bytes": terminal.output.dropped,
+                        "cap_bytes": self._output_cap,
+                    },
+                    session_id=session_id,
+                )
+                terminal.output.dropped = 0
+
+    # ------------------------------------------------------------------ timer
+
+    async def tick(self) -> None:
+        """One round of time-based rules (the timer calls it; tests may too).
+
+        Ends sessions idle past their sandbox's idle timeout (those whose agent
+        is not connected here), raises agent-stuck alerts, and runs the budget
+        guard on running sandboxes, whose compute cost grows with time.
+        """
+        now = self._now_us()
+        for row in await self._db.run(sessions.sessions_to_end):
+            info = self._hooks.sandbox_info(row.sandbox_id) if row.sandbox_id else None
+            timeout = info.idle_timeout if info else DEFAULT_IDLE_TIMEOUT
+            idle_us = now - row.last_activity
+            if row.id not in self._live and timeout > 0 and idle_us >= timeout * 1_000_000:
+                await self._end(row.id, failed=False, reason="idle timeout")
+                continue
+            await self._engine.check_stuck(row)
+        for sandbox_id in list(self._hooks.running_sandboxes()):
+            await self._engine.check_budget(sandbox_id)
+
+    # ------------------------------------------------------------------ trust
+
+    async def trust_for_sandbox(self, account_id: str, sandbox_id: str) -> list[TrustScore]:
+        """``GET /trust/sandboxes/{id}``: each session's score with its deductions."""
+        rows, _ = await self._db.run(sessions.list_sessions, account_id, sandbox_id=sandbox_id)
+        found = await self._db.run(replay.deductions, [r.id for r in rows])
+        scores = []
+        for row in rows:
+            deductions = found[row.id]
+            updated = deductions[-1].timestamp if deductions else from_us(row.started_at)
+            scores.append(
+                TrustScore(
+                    session_id=row.id,
+                    score=row.trust_score,
+                    updated_at=updated,
+                    sandbox_id=sandbox_id,
+                    deductions=deductions,
+                )
+            )
+        return scores
+
+    # ------------------------------------------------------------------ alerts
+
+    async def list_alerts(self, account_id: str, limit: int = 50, offset: int = 0) -> AlertPage:
+        """``GET /alerts``: newest first (``limit`` 1-500)."""
+        limit = _int_param("limit", limit, 1, 500)
+        offset = _int_param("offset", offset, 0)
+        found, total = await self._db.run(alerts.list_alerts, account_id, limit, offset)
+        return AlertPage(alerts=found, total=total, limit=limit, offset=offset)
+
+    async def get_alert(self, account_id: str, alert_id: str) -> Alert:
+        """``GET /alerts/{id}``; :class:`NotFound` for an unknown alert."""
+        return await self._db.run(alerts.get_alert, account_id, alert_id)
+
+    async def resolve_alert(self, account_id: str, alert_id: str) -> None:
+        """``POST /alerts/{id}/resolve``."""
+        await self._db.run(alerts.resolve_alert, account_id, alert_id, self._now_us())
+
+    async def list_rules(self, account_id: str) -> list[AlertRule]:
+        """``GET /alerts/rules``: the account's five rules (created with defaults)."""
+        rules = await self._db.run(alerts.ensure_rules, account_id, self._now_us())
+        return [rule.to_model() for rule in rules]
+
+    async def update_rule(self, account_id: str, rule_id: str, body: Any) -> AlertRule:
+        """``PUT /alerts/rules/{id}`` with ``{"enabled"?, "config"?}``; applies at once.
+
+        Raises :class:`Invalid` naming the offending field for a wrong type,
+        an unknown setting or an out-of-range value.
+        """
+        return await self._db.run(alerts.update_rule, account_id, rule_id, body, self._now_us())
+
+    # ------------------------------------------------------------------ notifications
+
+    async def list_notifications(
+        self, account_id: str, limit: int = 50, unread: bool = False
+    ) -> NotificationPage:
+        """``GET /notifications``: newest first (``limit`` 1-500), optionally unread only."""
+        limit = _int_param("limit", limit, 1, 500)
+        found, count = await self._db.run(notify.list_notifications, account_id, limit, unread)
+        return NotificationPage(notifications=found, unread_count=count)
+
+    async def unread_count(self, account_id: str) -> int:
+        """``GET /notifications/unread-count``."""
+        return await self._db.run(notify.unread_count, account_id)
+
+    async def mark_read(self, account_id: str, notification_id: str) -> None:
+        """``POST /notifications/{id}/read``; :class:`NotFound` for an unknown one."""
+        await self._db.run(notify.mark_read, account_id, notification_id)
+
+    async def mark_all_read(self, account_id: str) -> None:
+        """``POST /notifications/read-all``."""
+        await self._db.run(notify.mark_all_read, account_id)
+
+    async def get_config(self, account_id: str) -> NotificationConfig:
+        """``GET /notifications/config``: credentials only as ``...abcd`` hints."""
+        return await self._db.run(notify.get_config, account_id)
+
+    async def update_config(self, account_id: str, body: Any) -> NotificationConfig:
+        """``PUT /notifications/config``: only the fields given; ``"__clear__"`` removes a
+        webhook. Raises :class:`Invalid` for an unknown field or a bad value."""
+        return await self._db.run(notify.update_config, account_id, body)
+
+    async def notifications_for_alert(self, account_id: str, alert_id: str) -> list[Notification]:
+        """Every notification (all channels, with delivery outcomes) of one alert."""
+        return await self._db.run(notify.for_alert, account_id, alert_id)

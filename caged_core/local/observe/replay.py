@@ -1,0 +1,112 @@
+"""Replay: a session's events paged by sequence, its summary and its trust deductions.
+
+Pages are read through the ``(session_id, sequence)`` index (or
+``(session_id, type, sequence)`` with a type filter), so a page costs the same
+at the start or the end of a 100k-event session. ``next_seq`` is the last
+sequence returned — or ``after_seq`` itself on an empty page — so a client
+following a live session keeps asking with ``after_seq = next_seq`` and sees new
+events as they are written.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from caged_core.models import ReplayPage, ReplaySummary, TrustDeduction
+
+from .errors import Invalid
+from .events import KNOWN_TYPES, from_us
+from .sessions import row_to_event
+
+__all__ = ["MAX_PAGE", "deductions", "replay_page", "summary", "validate_page"]
+
+#: The largest replay page (the contract's limit).
+MAX_PAGE = 1000
+
+
+def validate_page(after_seq: int, limit: int, type_: str | None) -> None:
+    """Refuse out-of-range paging parameters with a message naming the parameter."""
+    if isinstance(after_seq, bool) or not isinstance(after_seq, int) or after_seq < 0:
+        raise Invalid("after_seq must be a non-negative integer")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+        raise Invalid(f"limit must be an integer from 1 to {MAX_PAGE}")
+    if type_ is not None and type_ not in KNOWN_TYPES:
+        valid = ", ".join(sorted(KNOWN_TYPES))
+        raise Invalid(f"unknown event type {type_!r}; valid types: {valid}")
+
+
+def replay_page(
+    conn: sqlite3.Connection,
+    session_id: str,
+    *,
+    after_seq: int,
+    limit: int,
+    type_: str | None,
+    event_count: int,
+) -> ReplayPage:
+    """One page of a session's events after ``after_seq``, in sequence order."""
+    if type_ is None:
+        rows = conn.execute(
+            "SELECT * FROM events WHERE session_id = ? AND sequence > ? ORDER BY sequence LIMIT ?",
+            (session_id, after_seq, limit + 1),
+        ).fetchall()
+        total = event_count
+    else:
+        rows = conn.execute(
+            "SELECT * FROM events WHERE session_id = ? AND type = ? AND sequence > ?"
+            " ORDER BY sequence LIMIT ?",
+            (session_id, type_, after_seq, limit + 1),
+        ).fetchall()
+        total = conn.execute(
+            "SELECT COUNT(*) FROM events WHERE session_id = ? AND type = ?", (session_id, type_)
+        ).fetchone()[0]
+    has_more = len(rows) > limit
+    events = [row_to_event(row) for row in rows[:limit]]
+    next_seq = events[-1].sequence if events else after_seq
+    return ReplayPage(events=events, has_more=has_more, next_seq=next_seq, total=int(total))
+
+
+def summary(conn: sqlite3.Connection, session_id: str, *, cost_usd: float) -> ReplaySummary:
+    """Counts per type and the time span of a session's events."""
+    types = {
+        row["type"]: int(row["n"])
+        for row in conn.execute(
+            "SELECT type, COUNT(*) AS n FROM events WHERE session_id = ? GROUP BY type",
+            (session_id,),
+        )
+    }
+    span = conn.execute(
+        "SELECT MIN(ts) AS start, MAX(ts) AS end FROM events WHERE session_id = ?", (session_id,)
+    ).fetchone()
+    start, end = span["start"], span["end"]
+    return ReplaySummary(
+        session_id=session_id,
+        event_count=sum(types.values()),
+        start_time=from_us(start) if start is not None else None,
+        end_time=from_us(end) if end is not None else None,
+        duration_ms=(end - start) / 1000 if start is not None else 0.0,
+        types=types,
+        cost_usd=round(cost_usd, 6),
+    )
+
+
+def deductions(conn: sqlite3.Connection, session_ids: list[str]) -> dict[str, list[TrustDeduction]]:
+    """Each session's trust deductions, oldest first, with the event that caused each."""
+    found: dict[str, list[TrustDeduction]] = {sid: [] for sid in session_ids}
+    for start in range(0, len(session_ids), 500):  # stay under SQLite's parameter limit
+        chunk = session_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in conn.execute(
+            f"SELECT * FROM deductions WHERE session_id IN ({marks}) ORDER BY pk", chunk
+        ):
+            found[row["session_id"]].append(
+                TrustDeduction(
+                    rule=row["rule"],
+                    points=row["points"],
+                    reason=row["reason"],
+                    event_id=row["event_id"],
+                    sequence=row["sequence"],
+                    timestamp=from_us(row["ts"]),
+                )
+            )
+    return found

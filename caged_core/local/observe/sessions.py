@@ -1,0 +1,519 @@
+"""Agent sessions and the one write path for events.
+
+A session is one agent's interaction with a sandbox. It starts when an agent
+connects (a terminal or MCP socket: :func:`open_session`) or with the first
+ingested event naming a new ``session_id``; it ends on disconnect, on the
+sandbox's idle timeout, or when the sandbox is killed (``failed``).
+
+Everything a session reports is derived from its events as they are written:
+:func:`append_events` allocates each event's per-session ``sequence``, adds
+``llm_call`` tokens and cost (:mod:`.pricing`), applies the trust rules
+(:mod:`.trust`) and stores each deduction with the event that caused it — all
+in the same transaction as the events, so the aggregates never disagree with
+the events. Functions taking a ``sqlite3.Connection`` run on the database
+thread (see :mod:`.store`).
+
+Compute cost: a session's share of its sandbox's running time is the compute
+cost the sandbox accrued while the session was open (the sandbox's compute
+cost now, or at the session's end, minus what it was when the session began).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from caged_core.models import AgentSession, ReplayEvent, SessionStatus
+
+from . import trust
+from .events import NewEvent, from_us, new_id
+from .pricing import llm_usage
+from .store import transaction
+
+__all__ = [
+    "AppendResult",
+    "SessionRow",
+    "append_events",
+    "completed_costs",
+    "create_session",
+    "end_session",
+    "get_session",
+    "get_session_any",
+    "list_sessions",
+    "mark_auto_paused",
+    "row_to_event",
+    "sandbox_llm_costs",
+    "sessions_to_end",
+]
+
+
+@dataclass(slots=True)
+class SessionRow:
+    """A ``sessions`` row, mutable while a batch is being applied to it."""
+
+    id: str
+    account_id: str
+    sandbox_id: str
+    status: str
+    origin: str
+    agent_type: str | None
+    client: str | None
+    model: str | None
+    tokens_in: int
+    tokens_out: int
+    llm_cost: float
+    compute_base: float | None
+    compute_cost: float
+    trust_score: int
+    trust_state: trust.TrustState
+    event_count: int
+    last_seq: int
+    started_at: int
+    last_activity: int
+    last_ts: int
+    ended_at: int | None
+    end_reason: str | None
+    auto_paused: bool
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> SessionRow:
+        return cls(
+            id=row["id"],
+            account_id=row["account_id"],
+            sandbox_id=row["sandbox_id"],
+            status=row["status"],
+            origin=row["origin"],
+            agent_type=row["agent_type"],
+            client=row["client"],
+            model=row["model"],
+            tokens_in=row["tokens_in"],
+            tokens_out=row["tokens_out"],
+            llm_cost=row["llm_cost"],
+            compute_base=row["compute_base"],
+            compute_cost=row["compute_cost"],
+            trust_score=row["trust_score"],
+            trust_state=trust.TrustState.from_json(json.loads(row["trust_state"])),
+            event_count=row["event_count"],
+            last_seq=row["last_seq"],
+            started_at=row["started_at"],
+            last_activity=row["last_activity"],
+            last_ts=row["last_ts"],
+            ended_at=row["ended_at"],
+            end_reason=row["end_reason"],
+            auto_paused=bool(row["auto_paused"]),
+        )
+
+    def compute_share(self, sandbox_compute_now: float | None) -> float:
+        """Compute cost accrued while this session was open (see the module docstring)."""
+        if self.status != SessionStatus.ACTIVE.value:
+            return self.compute_cost
+        if self.compute_base is None or sandbox_compute_now is None:
+            return self.compute_cost
+        return max(0.0, sandbox_compute_now - self.compute_base)
+
+    def to_model(self, sandbox_compute_now: float | None, now_us: int) -> AgentSession:
+        """The wire model; ``sandbox_compute_now`` prices an active session's compute."""
+        compute = self.compute_share(sandbox_compute_now)
+        if self.origin == "ingest":
+            # Ingested events carry the agent's clock: measure the session by it too.
+            end = max(self.last_ts, self.started_at)
+        else:
+            end = self.ended_at if self.ended_at is not None else now_us
+        return AgentSession(
+            id=self.id,
+            sandbox_id=self.sandbox_id,
+            status=SessionStatus(self.status),
+            agent_type=self.agent_type,
+            model=self.model,
+            tokens_in=self.tokens_in,
+            tokens_out=self.tokens_out,
+            llm_cost=round(self.llm_cost, 6),
+            compute_cost=round(compute, 6),
+            total_cost=round(self.llm_cost + compute, 6),
+            cost_usd=round(self.llm_cost + compute, 6),
+            trust_score=self.trust_score,
+            event_count=self.event_count,
+            duration_ms=max(0, end - self.started_at) / 1000,
+            started_at=from_us(self.started_at),
+            ended_at=from_us(self.ended_at) if self.ended_at is not None else None,
+        )
+
+
+def _load(conn: sqlite3.Connection, session_id: str) -> SessionRow | None:
+    row = conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    return SessionRow.from_row(row) if row else None
+
+
+def _insert_session(conn: sqlite3.Connection, s: SessionRow) -> None:
+    conn.execute(
+        "INSERT INTO sessions (id, account_id, sandbox_id, status, origin, agent_type, client,"
+        " compute_base, started_at, last_activity, last_ts) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        (s.id, s.account_id, s.sandbox_id, s.status, s.origin, s.agent_type, s.client,
+         s.compute_base, s.started_at, s.last_activity, s.last_ts),
+    )  # fmt: skip
+
+
+def _new_row(
+    session_id: str,
+    account_id: str,
+    sandbox_id: str,
+    *,
+    origin: str,
+    started_at: int,
+    now_us: int,
+    compute_base: float | None,
+    agent_type: str | None = None,
+    client: str | None = None,
+) -> SessionRow:
+    return SessionRow(
+        id=session_id, account_id=account_id, sandbox_id=sandbox_id,
+        status=SessionStatus.ACTIVE.value, origin=origin, agent_type=agent_type, client=client,
+        model=None, tokens_in=0, tokens_out=0, llm_cost=0.0, compute_base=compute_base,
+        compute_cost=0.0, trust_score=trust.START_SCORE, trust_state=trust.TrustState(),
+        event_count=0, last_seq=0, started_at=started_at, last_activity=now_us,
+        last_ts=started_at, ended_at=None,
+        end_reason=None, auto_paused=False,
+    )  # fmt: skip
+
+
+def create_session(
+    conn: sqlite3.Connection,
+    account_id: str,
+    sandbox_id: str,
+    *,
+    agent_type: str | None,
+    client: str | None,
+    now_us: int,
+    compute_base: float | None,
+) -> SessionRow:
+    """A new active session for an agent that has just connected."""
+    row = _new_row(
+        new_id("sess"), account_id, sandbox_id, origin="socket", started_at=now_us,
+        now_us=now_us, compute_base=compute_base, agent_type=agent_type, client=client,
+    )  # fmt: skip
+    with transaction(conn):
+        _insert_session(conn, row)
+    return row
+
+
+@dataclass(slots=True)
+class AppendResult:
+    """What a batch changed, for the alert engine and the caller."""
+
+    accepted: int = 0
+    #: (index in the batch, why) for every refused event.
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    #: Stored events in batch order (duplicates of already-stored ids are not repeated).
+    events: list[ReplayEvent] = field(default_factory=list)
+    #: Sessions touched by the batch, as they are after it.
+    sessions: dict[str, SessionRow] = field(default_factory=dict)
+    #: Sessions that received trust deductions in this batch → the latest reason.
+    deducted: dict[str, str] = field(default_factory=dict)
+    #: Sessions whose LLM cost went up in this batch.
+    llm_sessions: set[str] = field(default_factory=set)
+    #: Sandboxes whose LLM cost went up in this batch → by how much.
+    llm_added: dict[str, float] = field(default_factory=dict)
+    #: (sandbox_id, session_id) pairs that received ``error`` events.
+    error_subjects: set[tuple[str, str]] = field(default_factory=set)
+
+
+class _Batch:
+    """Caches of one batch's transaction: sessions, the sandboxes' latest session, ids seen."""
+
+    def __init__(self, conn: sqlite3.Connection, account_id: str) -> None:
+        self.conn = conn
+        self.account_id = account_id
+        self.sessions: dict[str, SessionRow] = {}
+        self.latest: dict[str, SessionRow | None] = {}
+        self.ids: set[str] = set()
+
+    def session(self, session_id: str) -> SessionRow | None:
+        if session_id not in self.sessions:
+            row = _load(self.conn, session_id)
+            if row is None:
+                return None
+            self.sessions[session_id] = row
+        return self.sessions[session_id]
+
+    def latest_active(self, sandbox_id: str) -> SessionRow | None:
+        """The sandbox's newest active session of this account (events without a session)."""
+        if sandbox_id not in self.latest:
+            row = self.conn.execute(
+                "SELECT id FROM sessions WHERE sandbox_id = ? AND account_id = ? AND status = ?"
+                " ORDER BY started_at DESC LIMIT 1",
+                (sandbox_id, self.account_id, SessionStatus.ACTIVE.value),
+            ).fetchone()
+            self.latest[sandbox_id] = self.session(row["id"]) if row else None
+        return self.latest[sandbox_id]
+
+    def duplicate(self, event_id: str) -> bool:
+        if event_id in self.ids:
+            return True
+        self.ids.add(event_id)
+        found = self.conn.execute(
+            "SELECT 1 FROM events WHERE account_id = ? AND id = ?", (self.account_id, event_id)
+        ).fetchone()
+        return found is not None
+
+
+def _resolve_session(
+    batch: _Batch,
+    event: NewEvent,
+    *,
+    now_us: int,
+    compute_now: dict[str, float],
+    create: bool,
+) -> SessionRow | None:
+    if event.session_id is None:
+        return batch.latest_active(event.sandbox_id) if event.sandbox_id else None
+    row = batch.session(event.session_id)
+    if row is not None:
+        if row.account_id != batch.account_id:
+            raise ValueError(f"session_id {event.session_id!r} belongs to another account")
+        return row
+    if not create:
+        raise ValueError(f"unknown session_id {event.session_id!r}")
+    sandbox_id = event.sandbox_id or ""
+    row = _new_row(
+        event.session_id, batch.account_id, sandbox_id, origin="ingest",
+        started_at=min(event.ts_us, now_us), now_us=now_us,
+        compute_base=compute_now.get(sandbox_id),
+    )  # fmt: skip
+    _insert_session(batch.conn, row)
+    batch.sessions[row.id] = row
+    return row
+
+
+def append_events(
+    conn: sqlite3.Connection,
+    account_id: str,
+    items: Sequence[tuple[int, NewEvent]],
+    *,
+    now_us: int,
+    compute_now: dict[str, float],
+    create_sessions: bool = True,
+) -> AppendResult:
+    """Store a batch in one transaction, updating sessions, usage and trust.
+
+    ``items`` pairs each event with its index in the request (for error
+    messages); ``compute_now`` is each known sandbox's compute cost now, the
+    base of a new session's compute share. With ``create_sessions`` false an
+    unknown ``session_id`` is an error instead of the start of a session. An
+    event whose ``id`` is already stored for this account is acknowledged again
+    but not stored twice, so a client may safely retry a batch.
+    """
+    result = AppendResult()
+    with transaction(conn):
+        batch = _Batch(conn, account_id)
+        usage: dict[str, list[float]] = {}
+        rows: list[tuple[Any, ...]] = []
+        deductions: list[tuple[Any, ...]] = []
+        for index, event in items:
+            if event.id is not None and batch.duplicate(event.id):
+                result.accepted += 1
+                continue
+            try:
+                session = _resolve_session(
+                    batch, event, now_us=now_us, compute_now=compute_now, create=create_sessions
+                )
+            except ValueError as err:
+                result.errors.append((index, str(err)))
+                continue
+            event_id = event.id or new_id("evt")
+            sandbox_id = event.sandbox_id or (session.sandbox_id if session else "")
+            sequence: int | None = None
+            if session is not None:
+                session.last_seq += 1
+                session.event_count += 1
+                session.last_activity = now_us
+                session.last_ts = max(session.last_ts, event.ts_us)
+                sequence = session.last_seq
+                result.sessions[session.id] = session
+                for finding in trust.assess(event, session.trust_state):
+                    session.trust_score = trust.score_after(
+                        trust.START_SCORE - session.trust_score + finding.points
+                    )
+                    deductions.append(
+                        (session.id, finding.rule, finding.points, finding.reason, event_id,
+                         sequence, event.ts_us)
+                    )  # fmt: skip
+                    result.deducted[session.id] = finding.reason
+            if event.type == "llm_call":
+                used = llm_usage(event.payload)
+                if session is not None:
+                    session.tokens_in += used.tokens_in
+                    session.tokens_out += used.tokens_out
+                    session.llm_cost += used.cost_usd
+                    session.model = used.model or session.model
+                    if used.cost_usd > 0:
+                        result.llm_sessions.add(session.id)
+                if sandbox_id:
+                    totals = usage.setdefault(sandbox_id, [0.0, 0, 0])
+                    totals[0] += used.cost_usd
+                    totals[1] += used.tokens_in
+                    totals[2] += used.tokens_out
+                    if used.cost_usd > 0:
+                        result.llm_added[sandbox_id] = (
+                            result.llm_added.get(sandbox_id, 0.0) + used.cost_usd
+                        )
+            if event.type == "error":
+                result.error_subjects.add((sandbox_id, session.id if session else ""))
+            meta_json = json.dumps(event.meta, separators=(",", ":"))
+            rows.append(
+                (event_id, account_id, session.id if session else None, sequence, sandbox_id,
+                 event.type, event.ts_us, now_us, event.duration_ms, event.process_id,
+                 meta_json, event.payload_json)
+            )  # fmt: skip
+            result.events.append(
+                ReplayEvent(
+                    id=event_id,
+                    session_id=session.id if session else "",
+                    sequence=sequence or 0,
+                    type=event.type,
+                    timestamp=from_us(event.ts_us),
+                    duration_ms=event.duration_ms,
+                    data=event.payload,
+                    sandbox_id=sandbox_id,
+                    meta=event.meta,
+                )
+            )
+            result.accepted += 1
+        conn.executemany(
+            "INSERT INTO events (id, account_id, session_id, sequence, sandbox_id, type, ts,"
+            " received_at, duration_ms, process_id, meta, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
+        conn.executemany(
+            "INSERT INTO deductions (session_id, rule, points, reason, event_id, sequence, ts)"
+            " VALUES (?,?,?,?,?,?,?)",
+            deductions,
+        )
+        for sandbox_id, (cost, tokens_in, tokens_out) in usage.items():
+            conn.execute(
+                "INSERT INTO sandbox_usage (sandbox_id, account_id, llm_cost, tokens_in,"
+                " tokens_out) VALUES (?,?,?,?,?) ON CONFLICT(sandbox_id) DO UPDATE SET"
+                " llm_cost = llm_cost + excluded.llm_cost,"
+                " tokens_in = tokens_in + excluded.tokens_in,"
+                " tokens_out = tokens_out + excluded.tokens_out",
+                (sandbox_id, account_id, cost, int(tokens_in), int(tokens_out)),
+            )
+        for s in result.sessions.values():
+            conn.execute(
+                "UPDATE sessions SET model = ?, tokens_in = ?, tokens_out = ?, llm_cost = ?,"
+                " trust_score = ?, trust_state = ?, event_count = ?, last_seq = ?,"
+                " last_activity = ?, last_ts = ? WHERE id = ?",
+                (s.model, s.tokens_in, s.tokens_out, s.llm_cost, s.trust_score,
+                 json.dumps(s.trust_state.to_json()), s.event_count, s.last_seq,
+                 s.last_activity, s.last_ts, s.id),
+            )  # fmt: skip
+    return result
+
+
+def end_session(
+    conn: sqlite3.Connection,
+    session_id: str,
+    *,
+    failed: bool,
+    reason: str,
+    now_us: int,
+    sandbox_compute_now: float | None,
+) -> SessionRow | None:
+    """End an active session (no-op on an ended one); freeze its compute share."""
+    with transaction(conn):
+        row = _load(conn, session_id)
+        if row is None or row.status != SessionStatus.ACTIVE.value:
+            return row
+        row.compute_cost = row.compute_share(sandbox_compute_now)
+        row.status = (SessionStatus.FAILED if failed else SessionStatus.COMPLETED).value
+        row.ended_at = now_us
+        row.end_reason = reason
+        conn.execute(
+            "UPDATE sessions SET status = ?, compute_cost = ?, ended_at = ?, end_reason = ?"
+            " WHERE id = ?",
+            (row.status, row.compute_cost, row.ended_at, row.end_reason, row.id),
+        )
+    return row
+
+
+def mark_auto_paused(conn: sqlite3.Connection, session_id: str) -> bool:
+    """Flag a session whose sandbox was paused for low trust; False if it already was."""
+    with transaction(conn):
+        cursor = conn.execute(
+            "UPDATE sessions SET auto_paused = 1 WHERE id = ? AND auto_paused = 0", (session_id,)
+        )
+    return cursor.rowcount == 1
+
+
+def get_session_any(conn: sqlite3.Connection, session_id: str) -> SessionRow | None:
+    """The session whatever its account (for the platform's own calls), or None."""
+    return _load(conn, session_id)
+
+
+def get_session(conn: sqlite3.Connection, account_id: str, session_id: str) -> SessionRow | None:
+    """The session, or None when it does not exist or belongs to another account."""
+    row = _load(conn, session_id)
+    return row if row is not None and row.account_id == account_id else None
+
+
+def list_sessions(
+    conn: sqlite3.Connection,
+    account_id: str,
+    *,
+    sandbox_id: str | None = None,
+    limit: int = -1,
+    offset: int = 0,
+) -> tuple[list[SessionRow], int]:
+    """Sessions newest first, and how many there are in all."""
+    where, args = "account_id = ?", [account_id]
+    if sandbox_id is not None:
+        where += " AND sandbox_id = ?"
+        args.append(sandbox_id)
+    total = conn.execute(f"SELECT COUNT(*) FROM sessions WHERE {where}", args).fetchone()[0]
+    rows = conn.execute(
+        f"SELECT * FROM sessions WHERE {where} ORDER BY started_at DESC, rowid DESC"
+        " LIMIT ? OFFSET ?",
+        [*args, limit, offset],
+    ).fetchall()
+    return [SessionRow.from_row(r) for r in rows], int(total)
+
+
+def sessions_to_end(conn: sqlite3.Connection) -> list[SessionRow]:
+    """Every active session (the caller decides which have timed out)."""
+    rows = conn.execute(
+        "SELECT * FROM sessions WHERE status = ?", (SessionStatus.ACTIVE.value,)
+    ).fetchall()
+    return [SessionRow.from_row(r) for r in rows]
+
+
+def sandbox_llm_costs(conn: sqlite3.Connection) -> dict[str, float]:
+    """LLM cost per sandbox, to seed the in-memory view at start-up."""
+    rows = conn.execute("SELECT sandbox_id, llm_cost FROM sandbox_usage").fetchall()
+    return {r["sandbox_id"]: float(r["llm_cost"]) for r in rows}
+
+
+def completed_costs(conn: sqlite3.Connection, account_id: str, exclude: str) -> list[float]:
+    """Total costs of the account's ended sessions that cost anything (cost-anomaly baseline)."""
+    rows = conn.execute(
+        "SELECT llm_cost + compute_cost AS total FROM sessions WHERE account_id = ?"
+        " AND status != ? AND id != ? AND llm_cost + compute_cost > 0",
+        (account_id, SessionStatus.ACTIVE.value, exclude),
+    ).fetchall()
+    return [float(r["total"]) for r in rows]
+
+
+def row_to_event(row: sqlite3.Row) -> ReplayEvent:
+    """An ``events`` row as the wire model."""
+    return ReplayEvent(
+        id=row["id"],
+        session_id=row["session_id"] or "",
+        sequence=row["sequence"] or 0,
+        type=row["type"],
+        timestamp=from_us(row["ts"]),
+        duration_ms=row["duration_ms"],
+        data=json.loads(row["data"]),
+        sandbox_id=row["sandbox_id"],
+        meta=json.loads(row["meta"]),
+    )
