@@ -1,0 +1,87 @@
+"""Pure text formatting for the screens: durations, ages, costs, sizes.
+
+Kept free of Textual so the rules are unit-testable and identical everywhere.
+Every function takes ``now`` explicitly: screens pass the app's injected clock,
+which is what keeps snapshot tests deterministic.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from caged_core.models import Sandbox
+
+#: Shown where a value is unknown or does not apply.
+DASH = "–"  # noqa: RUF001 - the en dash is the intended glyph
+
+
+def duration(seconds: float) -> str:
+    """A compact duration: ``42s``, ``5m``, ``3h12m``, ``2d4h``."""
+    total = max(0, int(seconds))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d{hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h{minutes:02d}m" if minutes else f"{hours}h"
+    if minutes:
+        return f"{minutes}m{secs:02d}s" if secs and minutes < 10 else f"{minutes}m"
+    return f"{secs}s"
+
+
+def since(moment: datetime | None, now: datetime) -> str:
+    """How long ago ``moment`` was, or a dash when it is unknown."""
+    if moment is None:
+        return DASH
+    return duration((now - moment).total_seconds())
+
+
+def until(moment: datetime | None, now: datetime) -> str:
+    """How long until ``moment``, ``now`` when it has passed, a dash when unknown."""
+    if moment is None:
+        return DASH
+    seconds = (moment - now).total_seconds()
+    return duration(seconds) if seconds > 0 else "now"
+
+
+def money(amount: float) -> str:
+    """USD with cents, or four decimals below one cent so small costs stay visible."""
+    if 0 < amount < 0.01:
+        return f"${amount:.4f}"
+    return f"${amount:.2f}"
+
+
+def cost(sandbox: Sandbox) -> str:
+    """The sandbox's total cost, as ``x/budget`` when a budget is set."""
+    spent = money(sandbox.total_cost)
+    if sandbox.budget is None:
+        return spent
+    return f"{spent}/{money(sandbox.budget)}"
+
+
+def resources(sandbox: Sandbox) -> str:
+    """``cpus/memory/disk`` in one short cell, e.g. ``2c/512M/5G``."""
+    return f"{sandbox.cpus}c/{sandbox.memory_mb}M/{sandbox.disk_gb}G"
+
+
+def uptime(sandbox: Sandbox, now: datetime) -> str:
+    """Time running since the last start; a dash unless it is running."""
+    if not sandbox.is_active or sandbox.started_at is None:
+        return DASH
+    return since(sandbox.started_at, now)
+
+
+def timestamp(moment: datetime | None) -> str:
+    """An absolute UTC timestamp for detail views."""
+    if moment is None:
+        return DASH
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def one_line(text: str | None, limit: int = 60) -> str:
+    """The first line of ``text``, shortened to ``limit`` characters."""
+    if not text:
+        return DASH
+    line = text.strip().splitlines()[0] if text.strip() else DASH
+    return line if len(line) <= limit else line[: limit - 1] + "…"

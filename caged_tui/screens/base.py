@@ -1,0 +1,98 @@
+"""What every full screen shares: header, isolation banner, ``:`` prompt, footer.
+
+Also the one place worker failures leave a screen: :meth:`CagedScreen.on_worker_state_changed`
+hands every failed worker to the app's central handler, so no screen shows a
+traceback and every failure gets the same treatment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Footer
+from textual.worker import Worker
+
+from caged_tui.status import PlatformStatus
+from caged_tui.widgets.command_line import CommandLine
+from caged_tui.widgets.header import CagedHeader, IsolationBanner
+
+if TYPE_CHECKING:
+    from caged_core.client import AsyncCaged
+    from caged_tui.app import CagedApp
+
+
+ResultT = TypeVar("ResultT")
+
+
+class CagedScreen(Screen[ResultT]):
+    """Base of the app's full screens. Subclasses implement :meth:`compose_body`."""
+
+    #: Shown in the header and used by the help screen and the palette.
+    SCREEN_TITLE: ClassVar[str] = ""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(":", "command_line", "Go to…", key_display=":", id="screen.command_line"),
+    ]
+
+    @property
+    def caged(self) -> CagedApp:
+        """The app, typed."""
+        from caged_tui.app import CagedApp
+
+        return cast(CagedApp, self.app)
+
+    @property
+    def client(self) -> AsyncCaged:
+        """The app's current client (it changes when the profile does)."""
+        return self.caged.client
+
+    @property
+    def now(self) -> Callable[[], datetime]:
+        """The app's clock (frozen in snapshot tests)."""
+        return self.caged.now
+
+    def compose(self) -> ComposeResult:
+        yield CagedHeader()
+        yield IsolationBanner()
+        yield from self.compose_body()
+        yield CommandLine(self.caged.destinations())
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        """The screen's own widgets, between the header and the footer."""
+        yield from ()
+
+    def on_mount(self) -> None:
+        header = self.query_one(CagedHeader)
+        header.screen_title = self.SCREEN_TITLE
+        header.profile_label = self.caged.settings.profile_label
+        header.local = self.caged.settings.local
+        self.watch(self.caged, "status", self._status_changed)
+        self.watch(self.caged, "settings", self._settings_changed, init=False)
+
+    def _status_changed(self, status: PlatformStatus) -> None:
+        self.query_one(CagedHeader).status = status
+        self.query_one(IsolationBanner).unisolated = status.unisolated
+
+    def _settings_changed(self) -> None:
+        header = self.query_one(CagedHeader)
+        header.profile_label = self.caged.settings.profile_label
+        header.local = self.caged.settings.local
+
+    def action_command_line(self) -> None:
+        """Open the ``:`` prompt."""
+        self.query_one(CommandLine).open()
+
+    @on(CommandLine.Entered)
+    def _command_entered(self, event: CommandLine.Entered) -> None:
+        self.caged.go(event.command)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Hand failed workers to the app's central error handler."""
+        self.caged.report_worker_failure(event.worker)

@@ -1,0 +1,377 @@
+"""The home screen: every sandbox, live.
+
+Polls the platform every ``settings.refresh_seconds`` while the app is in the
+foreground and the platform is reachable (the app's status poll owns the
+reconnection backoff and this screen reloads as soon as it reports online).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Input, Static
+
+from caged_core.errors import CagedConnectionError
+from caged_core.models import Sandbox, SandboxStatus
+from caged_tui.messages import PlatformUnreachable, SandboxChanged, SandboxesLoaded
+from caged_tui.screens.base import CagedScreen
+from caged_tui.status import Connection, PlatformStatus
+from caged_tui.widgets.dialogs import ConfirmDialog
+from caged_tui.widgets.sandbox_table import SORTABLE, SandboxTable
+
+
+class ListState(StrEnum):
+    """What the body shows; each value is also a CSS class (``-ready`` …)."""
+
+    LOADING = "loading"
+    READY = "ready"
+    EMPTY = "empty"
+    UNREACHABLE = "unreachable"
+
+
+@dataclass
+class SandboxesFailed(Message):
+    """Loading the list failed because the platform is unreachable."""
+
+    reason: str
+
+
+def matches(sandbox: Sandbox, query: str) -> bool:
+    """Whether ``query`` (case-insensitive) occurs in the id, template or status."""
+    needle = query.strip().lower()
+    haystack = (sandbox.id, sandbox.template, sandbox.status.value)
+    return not needle or any(needle in field.lower() for field in haystack)
+
+
+class SandboxesScreen(CagedScreen[None]):
+    """All sandboxes in a live table, with bulk actions on marked rows."""
+
+    SCREEN_TITLE = "Sandboxes"
+    CSS_PATH = "sandboxes.tcss"
+    AUTO_FOCUS = "#sandboxes-table"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "new", "New", id="sandboxes.new"),
+        Binding("t", "terminal", "Terminal", id="sandboxes.terminal"),
+        Binding("x", "exec", "Exec", id="sandboxes.exec"),
+        Binding("l", "logs", "Logs", id="sandboxes.logs"),
+        Binding("p", "pause_resume", "Pause/resume", id="sandboxes.pause_resume"),
+        Binding("d", "destroy", "Destroy", id="sandboxes.destroy"),
+        Binding("y", "copy_id", "Copy id", id="sandboxes.copy_id"),
+        Binding("space", "mark", "Mark", id="sandboxes.mark"),
+        Binding("slash", "filter", "Filter", key_display="/", id="sandboxes.filter"),
+        Binding("S", "sort", "Sort column", id="sandboxes.sort"),
+        Binding("O", "reverse", "Reverse order", id="sandboxes.reverse"),
+        Binding("r,ctrl+r", "refresh", "Refresh", id="sandboxes.refresh"),
+        Binding("escape", "clear", "Clear marks/filter", show=False, id="sandboxes.clear"),
+    ]
+
+    state: reactive[ListState] = reactive(ListState.LOADING, init=False)
+    filter_text: reactive[str] = reactive("", init=False)
+    sort_index: reactive[int] = reactive(-1, init=False)
+    sort_reverse: reactive[bool] = reactive(False, init=False)
+    marked: reactive[frozenset[str]] = reactive(frozenset, init=False)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._sandboxes: list[Sandbox] = []
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="sandboxes-body"):
+            yield Input(placeholder="filter by id, template or status", id="sandboxes-filter")
+            yield Static(id="sandboxes-info")
+            yield SandboxTable(id="sandboxes-table")
+            yield Static(id="sandboxes-message")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.set_class(True, f"-{self.state.value}")
+        self._render_message()
+        self._render_info()
+        self.set_interval(self.caged.settings.refresh_seconds, self._tick)
+        self.watch(self.caged, "theme", self._restyle, init=False)
+        self.watch(self.caged, "settings", self._profile_changed, init=False)
+        self.load()
+
+    # ------------------------------------------------------------------ loading
+
+    def _tick(self) -> None:
+        if self.caged.in_foreground and self.caged.status.connection is not Connection.OFFLINE:
+            self.load()
+
+    def _status_changed(self, status: PlatformStatus) -> None:
+        recovering = self.state is ListState.UNREACHABLE
+        super()._status_changed(status)
+        if status.connection is Connection.OFFLINE:
+            self.state = ListState.UNREACHABLE
+            self._render_message()
+        elif recovering and status.connection is Connection.ONLINE:
+            self.load()
+
+    def _profile_changed(self) -> None:
+        self._sandboxes = []
+        self.marked = frozenset()
+        self.state = ListState.LOADING
+        self._show(force=True)
+        self.load()
+
+    @work(
+        exclusive=True, group="sandboxes.load", exit_on_error=False, description="Loading sandboxes"
+    )
+    async def load(self) -> None:
+        """Fetch every sandbox and post :class:`SandboxesLoaded`."""
+        try:
+            sandboxes = await self.client.sandboxes.list()
+        except CagedConnectionError as error:
+            self.post_message(SandboxesFailed(str(error)))
+            return
+        self.post_message(SandboxesLoaded(sandboxes))
+
+    @on(SandboxesLoaded)
+    def _loaded(self, event: SandboxesLoaded) -> None:
+        # Not stopped: the app reads the same message for the header's isolation.
+        self._sandboxes = event.sandboxes
+        self.marked = self.marked & {sb.id for sb in event.sandboxes}
+        self.state = ListState.READY if event.sandboxes else ListState.EMPTY
+        self._show()
+
+    @on(SandboxesFailed)
+    def _failed(self, event: SandboxesFailed) -> None:
+        self.state = ListState.UNREACHABLE
+        self.post_message(PlatformUnreachable(event.reason))
+
+    @on(SandboxChanged)
+    def _changed(self) -> None:
+        self.load()
+
+    # ------------------------------------------------------------------ rendering
+
+    def watch_state(self, old: ListState, new: ListState) -> None:
+        self.remove_class(f"-{old.value}")
+        self.add_class(f"-{new.value}")
+        self._render_message()
+
+    def watch_filter_text(self) -> None:
+        self._show()
+
+    def watch_sort_index(self) -> None:
+        self._show()
+
+    def watch_sort_reverse(self) -> None:
+        self._show()
+
+    def watch_marked(self) -> None:
+        self._show()
+
+    def _restyle(self) -> None:
+        self._show(force=True)
+
+    def shown_sandboxes(self) -> list[Sandbox]:
+        """The sandboxes passing the filter, in the chosen order."""
+        shown = [sb for sb in self._sandboxes if matches(sb, self.filter_text)]
+        if self.sort_index >= 0:
+            sort_key = SORTABLE[self.sort_index].sort_key
+            assert sort_key is not None
+            shown.sort(key=sort_key, reverse=self.sort_reverse)
+        elif self.sort_reverse:
+            shown.reverse()
+        return shown
+
+    def _show(self, force: bool = False) -> None:
+        if not self.is_mounted:
+            return
+        self.query_one(SandboxTable).show(
+            self.shown_sandboxes(), now=self.now(), marked=set(self.marked), force=force
+        )
+        self._render_info()
+
+    def _render_info(self) -> None:
+        total = len(self._sandboxes)
+        running = sum(1 for sb in self._sandboxes if sb.status == SandboxStatus.RUNNING)
+        parts = [f"{total} sandboxes, {running} running"]
+        if self.filter_text:
+            parts.append(f"filter: {self.filter_text!r} ({len(self.shown_sandboxes())} shown)")
+        if self.sort_index >= 0:
+            arrow = "↑" if self.sort_reverse else "↓"
+            parts.append(f"sorted by {SORTABLE[self.sort_index].label.lower()} {arrow}")
+        if self.marked:
+            parts.append(f"{len(self.marked)} marked")
+        self.query_one("#sandboxes-info", Static).update(" · ".join(parts))
+
+    def _render_message(self) -> None:
+        if not self.is_mounted:
+            return
+        status = self.caged.status
+        messages = {
+            ListState.LOADING: "Loading sandboxes…",
+            ListState.EMPTY: "No sandboxes yet. Press n to create one.",
+            ListState.READY: "",
+            ListState.UNREACHABLE: (
+                f"Cannot reach the platform ({self.caged.settings.profile_label}).\n"
+                f"{status.reason}\nRetrying automatically — the list comes back by itself."
+            ),
+        }
+        self.query_one("#sandboxes-message", Static).update(messages[self.state])
+
+    # ------------------------------------------------------------------ selection
+
+    def _current(self) -> Sandbox | None:
+        current = self.query_one(SandboxTable).current_id
+        return next((sb for sb in self._sandboxes if sb.id == current), None)
+
+    def _targets(self) -> list[Sandbox]:
+        """Marked sandboxes, or the one under the cursor when none is marked."""
+        if self.marked:
+            return [sb for sb in self._sandboxes if sb.id in self.marked]
+        current = self._current()
+        return [current] if current else []
+
+    def _require_current(self) -> Sandbox | None:
+        current = self._current()
+        if current is None:
+            self.notify("No sandbox selected.", severity="warning")
+        return current
+
+    # ------------------------------------------------------------------ actions
+
+    def action_refresh(self) -> None:
+        """Reload the list now."""
+        self.load()
+
+    def action_filter(self) -> None:
+        """Show the filter box and focus it."""
+        box = self.query_one("#sandboxes-filter", Input)
+        box.add_class("-open")
+        box.focus()
+
+    @on(Input.Changed, "#sandboxes-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value
+
+    @on(Input.Submitted, "#sandboxes-filter")
+    def _filter_submitted(self) -> None:
+        self.query_one(SandboxTable).focus()
+
+    def action_clear(self) -> None:
+        """Clear the marks first, then the filter."""
+        if self.marked:
+            self.marked = frozenset()
+            return
+        box = self.query_one("#sandboxes-filter", Input)
+        box.value = ""
+        box.remove_class("-open")
+        self.query_one(SandboxTable).focus()
+
+    def action_sort(self) -> None:
+        """Cycle the sort column (id, status, template, age, cost, then none)."""
+        self.sort_index = (self.sort_index + 2) % (len(SORTABLE) + 1) - 1
+
+    def action_reverse(self) -> None:
+        """Reverse the order."""
+        self.sort_reverse = not self.sort_reverse
+
+    def action_mark(self) -> None:
+        """Mark or unmark the sandbox under the cursor for a bulk action."""
+        current = self._require_current()
+        if current is None:
+            return
+        self.marked = self.marked ^ {current.id}
+        self.query_one(SandboxTable).action_cursor_down()
+
+    def action_copy_id(self) -> None:
+        """Copy the sandbox id to the clipboard (OSC 52)."""
+        if current := self._require_current():
+            self.app.copy_to_clipboard(current.id)
+            self.notify(f"Copied {current.id}")
+
+    def action_new(self) -> None:
+        """Open the create form."""
+        from caged_tui.screens.create import CreateScreen
+
+        self.app.push_screen(CreateScreen(), callback=self._created)
+
+    def _created(self, sandbox_id: str | None) -> None:
+        if sandbox_id is not None:
+            self.load()
+
+    def action_open(self, tab: str = "overview") -> None:
+        """Open the sandbox's detail screen."""
+        from caged_tui.screens.detail import SandboxDetailScreen
+
+        if current := self._require_current():
+            self.app.push_screen(SandboxDetailScreen(current.id, tab=tab))
+
+    def action_exec(self) -> None:
+        """Run a command in the sandbox (the detail screen's exec tab)."""
+        self.action_open("exec")
+
+    def action_logs(self) -> None:
+        """Show the sandbox's logs."""
+        self.action_open("logs")
+
+    def action_terminal(self) -> None:
+        """Open a terminal into the sandbox, as a new tab of the terminals screen."""
+        if current := self._require_current():
+            self.caged.open_terminal(current.id)
+
+    def action_pause_resume(self) -> None:
+        """Pause running sandboxes and resume paused ones (marked, or the current)."""
+        targets = [
+            sb
+            for sb in self._targets()
+            if sb.status in (SandboxStatus.RUNNING, SandboxStatus.PAUSED)
+        ]
+        if not targets:
+            self.notify(
+                "Only running or paused sandboxes can be paused or resumed.", severity="warning"
+            )
+            return
+        self.pause_resume(targets)
+
+    @work(group="sandboxes.action", exit_on_error=False, description="Pause/resume")
+    async def pause_resume(self, targets: list[Sandbox]) -> None:
+        """Pause or resume each target, one after the other."""
+        for sandbox in targets:
+            if sandbox.status == SandboxStatus.RUNNING:
+                await self.client.sandboxes.pause(sandbox.id)
+                self.notify(f"Paused {sandbox.id}")
+            else:
+                await self.client.sandboxes.resume(sandbox.id)
+                self.notify(f"Resumed {sandbox.id}")
+            self.post_message(SandboxChanged(sandbox.id, "paused/resumed"))
+
+    def action_destroy(self) -> None:
+        """Destroy the marked sandboxes (or the current one) after confirmation."""
+        targets = self._targets()
+        if not targets:
+            self.notify("No sandbox selected.", severity="warning")
+            return
+        names = ", ".join(sb.id for sb in targets)
+        noun = "sandbox" if len(targets) == 1 else f"{len(targets)} sandboxes"
+        dialog = ConfirmDialog(
+            f"Destroy {noun}?",
+            f"{names}\n\nThis deletes the sandbox and its files. It cannot be undone.",
+        )
+
+        def confirmed(answer: bool | None) -> None:
+            if answer:
+                self.destroy_sandboxes(targets)
+
+        self.app.push_screen(dialog, callback=confirmed)
+
+    @work(group="sandboxes.action", exit_on_error=False, description="Destroy")
+    async def destroy_sandboxes(self, targets: list[Sandbox]) -> None:
+        """Destroy each target."""
+        for sandbox in targets:
+            await self.client.sandboxes.destroy(sandbox.id)
+            self.notify(f"Destroyed {sandbox.id}")
+            self.post_message(SandboxChanged(sandbox.id, "destroyed"))
+        self.marked = self.marked - {sb.id for sb in targets}

@@ -1,0 +1,213 @@
+"""Terminals into sandboxes, one tab each (several per sandbox are fine).
+
+Keys typed while a terminal has the focus go to the shell; ``ctrl+]`` leaves
+it, and then this screen's keys work (switch tab, close, new, back). A closed
+socket keeps the tab with a "disconnected" banner; ``r`` reconnects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import count
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import Static, TabbedContent, TabPane
+
+from caged_tui.screens.base import CagedScreen
+from caged_tui.terminal_adapter import SessionTransport
+from caged_tui.widgets.terminal import TerminalView
+
+
+@dataclass
+class TerminalConnected(Message):
+    """A terminal socket opened for the tab ``pane_id``."""
+
+    pane_id: str
+    transport: SessionTransport
+
+
+@dataclass
+class TerminalFailed(Message):
+    """Opening a terminal socket failed."""
+
+    pane_id: str
+    reason: str
+
+
+class TerminalTab(TabPane):
+    """A tab holding one terminal and remembering which sandbox it is on."""
+
+    def __init__(self, sandbox_id: str, number: int) -> None:
+        super().__init__(f"{number}: {sandbox_id}", TerminalView(), id=f"term-{number}")
+        self.sandbox_id = sandbox_id
+        self.number = number
+        self.transport: SessionTransport | None = None
+
+    @property
+    def view(self) -> TerminalView:
+        """The terminal widget of this tab."""
+        return self.query_one(TerminalView)
+
+
+class TerminalsScreen(CagedScreen[None]):
+    """Terminals as tabs, across sandboxes."""
+
+    SCREEN_TITLE = "Terminals"
+    CSS_PATH = "terminals.tcss"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back to sandboxes", id="terminals.back"),
+        Binding("enter,i", "focus_terminal", "Focus terminal", id="terminals.focus"),
+        Binding(
+            "left_square_bracket",
+            "switch(-1)",
+            "Previous tab",
+            key_display="[",
+            id="terminals.previous",
+        ),
+        Binding(
+            "right_square_bracket", "switch(1)", "Next tab", key_display="]", id="terminals.next"
+        ),
+        Binding("n", "new", "Another terminal here", id="terminals.new"),
+        Binding("w", "close", "Close tab", id="terminals.close"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._numbers = count(1)
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("No terminals open. Press t on a sandbox to open one.", id="terminals-empty")
+        yield TabbedContent(id="terminals-tabs")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._update_empty()
+
+    def _tabs(self) -> list[TerminalTab]:
+        return list(self.query(TerminalTab))
+
+    def _current(self) -> TerminalTab | None:
+        active = self.query_one(TabbedContent).active_pane
+        return active if isinstance(active, TerminalTab) else None
+
+    def _update_empty(self) -> None:
+        self.set_class(not self._tabs(), "-empty")
+
+    # ------------------------------------------------------------------ opening
+
+    async def add_terminal(self, sandbox_id: str) -> None:
+        """Open a new tab with a terminal into ``sandbox_id`` and focus it."""
+        tab = TerminalTab(sandbox_id, next(self._numbers))
+        tabs = self.query_one(TabbedContent)
+        await tabs.add_pane(tab)
+        tabs.active = tab.id or ""
+        self._update_empty()
+        tab.view.focus()
+        self.connect(tab)
+
+    def connect(self, tab: TerminalTab) -> None:
+        """Open the socket for ``tab`` (first time or reconnect) at the view's size."""
+        size = tab.view.size
+        rows, cols = (size.height, size.width) if size.area else (24, 80)
+        self._open_socket(tab.id or "", tab.sandbox_id, rows, cols)
+
+    @work(group="terminals.connect", exit_on_error=False, description="Opening a terminal")
+    async def _open_socket(self, pane_id: str, sandbox_id: str, rows: int, cols: int) -> None:
+        try:
+            session = await self.client.sandboxes.terminal(sandbox_id, rows=rows, cols=cols)
+        except Exception as error:
+            # Any failure leaves the tab open and reconnectable; the toast says why.
+            self.post_message(TerminalFailed(pane_id, str(error)))
+            raise
+        self.post_message(TerminalConnected(pane_id, SessionTransport(session)))
+
+    def _tab(self, pane_id: str) -> TerminalTab | None:
+        matches = [tab for tab in self._tabs() if tab.id == pane_id]
+        return matches[0] if matches else None
+
+    @on(TerminalConnected)
+    async def _connected(self, event: TerminalConnected) -> None:
+        tab = self._tab(event.pane_id)
+        if tab is None:  # the tab was closed while connecting
+            await event.transport.close()
+            return
+        tab.transport = event.transport
+        tab.view.attach(event.transport)
+        self._label(tab, connected=True)
+
+    @on(TerminalFailed)
+    def _failed(self, event: TerminalFailed) -> None:
+        if tab := self._tab(event.pane_id):
+            self._label(tab, connected=False)
+            tab.view.feed(f"\r\nCould not open the terminal: {event.reason}\r\n".encode())
+
+    @on(TerminalView.Disconnected)
+    def _disconnected(self, event: TerminalView.Disconnected) -> None:
+        for tab in self._tabs():
+            if tab.view is event.terminal:
+                self._label(tab, connected=False)
+                self.notify(
+                    f"Terminal {tab.number} on {tab.sandbox_id} disconnected (r reconnects).",
+                    severity="warning",
+                )
+
+    @on(TerminalView.ReconnectRequested)
+    def _reconnect(self, event: TerminalView.ReconnectRequested) -> None:
+        for tab in self._tabs():
+            if tab.view is event.terminal:
+                self.connect(tab)
+
+    @on(TerminalView.FocusReleased)
+    def _focus_released(self) -> None:
+        self.query_one(TabbedContent).query_one("Tabs").focus()
+
+    def _label(self, tab: TerminalTab, *, connected: bool) -> None:
+        mark = "" if connected else " ✖"
+        self.query_one(TabbedContent).get_tab(tab).label = f"{tab.number}: {tab.sandbox_id}{mark}"
+
+    # ------------------------------------------------------------------ actions
+
+    def action_back(self) -> None:
+        """Back to the sandboxes list (the terminals stay open)."""
+        self.app.switch_mode("sandboxes")
+
+    def action_focus_terminal(self) -> None:
+        """Give the keyboard to the terminal in front."""
+        if tab := self._current():
+            tab.view.focus()
+
+    def action_switch(self, step: int) -> None:
+        """Show the previous or next tab."""
+        tabs = self._tabs()
+        current = self._current()
+        if not tabs or current is None:
+            return
+        index = (tabs.index(current) + step) % len(tabs)
+        self.query_one(TabbedContent).active = tabs[index].id or ""
+
+    def action_new(self) -> None:
+        """Open another terminal into the sandbox of the tab in front."""
+        if tab := self._current():
+            self.run_worker(
+                self.add_terminal(tab.sandbox_id), group="terminals.add", exit_on_error=False
+            )
+
+    async def action_close(self) -> None:
+        """Close the tab in front and its socket."""
+        tab = self._current()
+        if tab is None:
+            return
+        if tab.transport is not None:
+            await tab.transport.close()
+        await self.query_one(TabbedContent).remove_pane(tab.id or "")
+        self._update_empty()
+
+    async def on_unmount(self) -> None:
+        for tab in self._tabs():
+            if tab.transport is not None:
+                await tab.transport.close()

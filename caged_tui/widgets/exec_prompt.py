@@ -1,0 +1,76 @@
+"""The exec prompt (an Input with shell-like history) and a line buffer for
+streamed output."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import Input
+
+
+class LineBuffer:
+    """Cut a stream of text chunks into complete lines.
+
+    PTY output arrives in arbitrary pieces; a log widget writes one line per
+    call, so a partial line is held until its newline arrives (or :meth:`flush`).
+    Carriage returns are dropped: ``\\r\\n`` is the PTY's line ending.
+    """
+
+    def __init__(self) -> None:
+        self._partial = ""
+
+    def feed(self, text: str) -> list[str]:
+        """Add ``text``; return the lines it completed."""
+        *lines, self._partial = (self._partial + text.replace("\r", "")).split("\n")
+        return lines
+
+    def flush(self) -> str:
+        """Return and forget the incomplete last line."""
+        rest, self._partial = self._partial, ""
+        return rest
+
+
+class ExecPrompt(Input):
+    """A command prompt: ``enter`` runs, ``↑``/``↓`` walk the history,
+    ``ctrl+c`` interrupts the running command (the screen's ``interrupt``)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "history(-1)", "Previous command", id="exec.history_previous"),
+        Binding("down", "history(1)", "Next command", id="exec.history_next"),
+        Binding("ctrl+c", "screen.interrupt", "Interrupt", id="exec.interrupt"),
+    ]
+
+    @dataclass
+    class CommandEntered(Message):
+        """The user submitted a command (never empty)."""
+
+        command: str
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(placeholder="command to run in the sandbox, e.g. ls -la", id=id)
+        self.history: list[str] = []
+        self._position = 0
+
+    def action_history(self, step: int) -> None:
+        """Show the previous (-1) or next (+1) command of the history."""
+        if not self.history:
+            return
+        self._position = max(0, min(len(self.history), self._position + step))
+        self.value = self.history[self._position] if self._position < len(self.history) else ""
+        self.cursor_position = len(self.value)
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        command = event.value.strip()
+        if not command:
+            return
+        if not self.history or self.history[-1] != command:
+            self.history.append(command)
+        self._position = len(self.history)
+        self.value = ""
+        self.post_message(self.CommandEntered(command))

@@ -1,0 +1,133 @@
+"""The app header: profile, connection, notifications, alerts and isolation."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import Static
+
+from caged_tui.formatting import DASH
+from caged_tui.status import Connection, PlatformStatus
+
+
+def _count(value: int | None) -> str:
+    return DASH if value is None else str(value)
+
+
+class CagedHeader(Widget):
+    """One line at the top of every screen, bound to the app's ``status``.
+
+    Appearance follows state: the connection and alert levels are CSS classes
+    (``-offline``, ``-alerts``…) styled by the theme, never inline colours.
+    """
+
+    DEFAULT_CSS = """
+    CagedHeader {
+        dock: top;
+        height: 1;
+        background: $panel;
+        color: $foreground;
+    }
+    CagedHeader Horizontal { height: 1; }
+    CagedHeader Static { width: auto; padding: 0 1; }
+    CagedHeader #header-title { text-style: bold; color: $accent; }
+    CagedHeader #header-screen { width: 1fr; color: $text-muted; }
+    CagedHeader #header-profile { text-style: bold; }
+    CagedHeader #header-connection { color: $success; }
+    CagedHeader.-connecting #header-connection { color: $warning; }
+    CagedHeader.-offline #header-connection { color: $error; text-style: bold; }
+    CagedHeader.-unauthorized #header-connection { color: $error; text-style: bold; }
+    CagedHeader.-unread #header-unread { color: $warning; text-style: bold; }
+    CagedHeader.-alerts #header-alerts { color: $error; text-style: bold; }
+    CagedHeader.-unisolated #header-isolation { color: $error; text-style: bold; }
+    """
+
+    CONNECTION_CLASSES: ClassVar[dict[Connection, str]] = {
+        Connection.CONNECTING: "-connecting",
+        Connection.ONLINE: "-online",
+        Connection.OFFLINE: "-offline",
+        Connection.UNAUTHORIZED: "-unauthorized",
+    }
+
+    status: reactive[PlatformStatus] = reactive(PlatformStatus, init=False)
+    profile_label: reactive[str] = reactive("", init=False)
+    local: reactive[bool] = reactive(True, init=False)
+    screen_title: reactive[str] = reactive("", init=False)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Static("caged", id="header-title")
+            yield Static(id="header-screen")
+            yield Static(id="header-profile")
+            yield Static(id="header-connection")
+            yield Static(id="header-isolation")
+            yield Static(id="header-unread")
+            yield Static(id="header-alerts")
+
+    def on_mount(self) -> None:
+        self._render_all()
+
+    def watch_status(self) -> None:
+        self._render_all()
+
+    def watch_profile_label(self) -> None:
+        self._render_all()
+
+    def watch_screen_title(self) -> None:
+        self._render_all()
+
+    def watch_local(self) -> None:
+        self._render_all()
+
+    def _render_all(self) -> None:
+        if not self.is_mounted:
+            return
+        status = self.status
+        self.query_one("#header-screen", Static).update(self.screen_title)
+        self.query_one("#header-profile", Static).update(self.profile_label)
+        connection = status.connection.value
+        if status.connection is Connection.OFFLINE and status.retry_in is not None:
+            connection = f"offline · retry in {status.retry_in:.0f}s"
+        self.query_one("#header-connection", Static).update(f"● {connection}")
+        isolation = self.query_one("#header-isolation", Static)
+        isolation.display = self.local
+        isolation.update("isolation: " + ("/".join(status.isolation) or DASH))
+        self.query_one("#header-unread", Static).update(f"✉ {_count(status.unread)}")
+        self.query_one("#header-alerts", Static).update(f"⚠ {_count(status.open_alerts)}")
+        for state, css_class in self.CONNECTION_CLASSES.items():
+            self.set_class(status.connection is state, css_class)
+        self.set_class(bool(status.unread), "-unread")
+        self.set_class(bool(status.open_alerts), "-alerts")
+        self.set_class(bool(status.unisolated), "-unisolated")
+
+
+class IsolationBanner(Static):
+    """A warning line shown while any sandbox runs without isolation."""
+
+    DEFAULT_CSS = """
+    IsolationBanner {
+        dock: top;
+        height: auto;
+        display: none;
+        background: $error 30%;
+        color: $text;
+        padding: 0 1;
+        text-style: bold;
+    }
+    IsolationBanner.-visible { display: block; }
+    """
+
+    unisolated: reactive[tuple[str, ...]] = reactive((), init=False)
+
+    def watch_unisolated(self, unisolated: tuple[str, ...]) -> None:
+        self.set_class(bool(unisolated), "-visible")
+        if unisolated:
+            names = ", ".join(unisolated[:4]) + (" …" if len(unisolated) > 4 else "")
+            self.update(
+                f"⚠ NOT ISOLATED: {names} run without bubblewrap — processes can see and "
+                "change your files. Install bubblewrap (bwrap) to isolate sandboxes."
+            )

@@ -1,0 +1,158 @@
+"""The sandboxes table: rows keyed by sandbox id, updated in place.
+
+A refresh never clears the table unless rows appeared, vanished or moved: each
+cell is compared with what is on screen and only changed cells are rewritten,
+so the cursor, the scroll position and the marks survive every poll.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist, RowKey
+
+from caged_core.models import Sandbox
+from caged_tui import formatting as fmt
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column: its key, header and how a sandbox renders into it."""
+
+    key: str
+    label: str
+    render: Callable[[Sandbox, datetime], str]
+    sort_key: Callable[[Sandbox], str | float] | None = None
+
+
+def _created(sandbox: Sandbox) -> float:
+    return sandbox.created_at.timestamp() if sandbox.created_at else 0.0
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("id", "ID", lambda sb, _: sb.id, lambda sb: sb.id),
+    Column("status", "STATUS", lambda sb, _: sb.status.value, lambda sb: sb.status.value),
+    Column("template", "TEMPLATE", lambda sb, _: sb.template, lambda sb: sb.template),
+    Column("resources", "CPU/MEM/DISK", lambda sb, _: fmt.resources(sb)),
+    Column("network", "NET", lambda sb, _: sb.network_mode.value),
+    Column("age", "AGE", lambda sb, now: fmt.since(sb.created_at, now), lambda sb: -_created(sb)),
+    Column("uptime", "UPTIME", fmt.uptime),
+    Column("cost", "COST", lambda sb, _: fmt.cost(sb), lambda sb: sb.total_cost),
+    Column("idle", "IDLE IN", lambda sb, now: fmt.until(sb.idle_deadline, now)),
+    Column("error", "LAST ERROR", lambda sb, _: fmt.one_line(sb.last_error, 48)),
+)
+
+#: Columns that ``S`` cycles through, in order.
+SORTABLE: tuple[Column, ...] = tuple(col for col in COLUMNS if col.sort_key is not None)
+MARK_COLUMN = "mark"
+
+
+class SandboxTable(DataTable[Text]):
+    """A DataTable of sandboxes whose status colours come from the theme via CSS
+    component classes (``sandbox-table--running`` …)."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "sandbox-table--running",
+        "sandbox-table--pending",
+        "sandbox-table--paused",
+        "sandbox-table--stopped",
+        "sandbox-table--error",
+        "sandbox-table--other",
+        "sandbox-table--marked",
+        "sandbox-table--problem",
+    }
+
+    DEFAULT_CSS = """
+    SandboxTable > .sandbox-table--running { color: $success; text-style: bold; }
+    SandboxTable > .sandbox-table--pending { color: $warning; }
+    SandboxTable > .sandbox-table--paused { color: $secondary; }
+    SandboxTable > .sandbox-table--stopped { color: $text-muted; }
+    SandboxTable > .sandbox-table--error { color: $error; text-style: bold; }
+    SandboxTable > .sandbox-table--other { color: $text-muted; }
+    SandboxTable > .sandbox-table--marked { color: $accent; text-style: bold; }
+    SandboxTable > .sandbox-table--problem { color: $error; }
+    """
+
+    # ``enter`` opens the sandbox; the screen owns the action so it also works
+    # from the palette.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "screen.open", "Open", id="sandboxes.open"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self._shown: dict[str, tuple[Text, ...]] = {}
+
+    def on_mount(self) -> None:
+        self.add_column(" ", key=MARK_COLUMN, width=1)
+        for column in COLUMNS:
+            self.add_column(column.label, key=column.key)
+
+    @property
+    def current_id(self) -> str | None:
+        """The id of the sandbox under the cursor, if any."""
+        if not self.row_count:
+            return None
+        try:
+            row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        except CellDoesNotExist:
+            return None
+        return row_key.value
+
+    def show(
+        self,
+        sandboxes: Sequence[Sandbox],
+        *,
+        now: datetime,
+        marked: set[str],
+        force: bool = False,
+    ) -> None:
+        """Make the table show ``sandboxes`` in this order, touching only what changed."""
+        rows = {sb.id: self._cells(sb, now, sb.id in marked) for sb in sandboxes}
+        if force or list(rows) != list(self._shown):
+            self._rebuild(rows)
+            return
+        for sandbox_id, cells in rows.items():
+            previous = self._shown[sandbox_id]
+            for index, (old, new) in enumerate(zip(previous, cells, strict=True)):
+                if old != new:
+                    self.update_cell(sandbox_id, self._column_key(index), new)
+        self._shown = rows
+
+    def _rebuild(self, rows: dict[str, tuple[Text, ...]]) -> None:
+        current = self.current_id
+        self.clear()
+        for sandbox_id, cells in rows.items():
+            self.add_row(*cells, key=sandbox_id)
+        self._shown = rows
+        if current in rows:
+            self.move_cursor(row=self.get_row_index(RowKey(current)), animate=False)
+
+    @staticmethod
+    def _column_key(index: int) -> str:
+        return MARK_COLUMN if index == 0 else COLUMNS[index - 1].key
+
+    def _cells(self, sandbox: Sandbox, now: datetime, marked: bool) -> tuple[Text, ...]:
+        mark = Text("●" if marked else " ", style=self._style("marked"))
+        cells = [mark]
+        for column in COLUMNS:
+            text = Text(column.render(sandbox, now))
+            if column.key == "status":
+                text.stylize(self._status_style(sandbox.status.value))
+            elif column.key == "error" and sandbox.last_error:
+                text.stylize(self._style("problem"))
+            cells.append(text)
+        return tuple(cells)
+
+    def _status_style(self, status: str) -> str:
+        known = ("running", "pending", "paused", "stopped", "error")
+        return self._style(status if status in known else "other")
+
+    def _style(self, name: str) -> str:
+        return str(self.get_component_rich_style(f"sandbox-table--{name}", partial=True))
