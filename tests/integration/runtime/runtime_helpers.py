@@ -1,0 +1,73 @@
+"""Helpers shared by the sandbox runtime tests (imported by module name, as pytest puts this
+directory on sys.path)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from caged_core.local.runtime.api import CageError
+from caged_core.local.runtime.isolation import bwrap_problem
+from caged_core.local.runtime.manager import LocalRuntime
+
+BWRAP_PROBLEM = bwrap_problem()
+needs_bwrap = pytest.mark.skipif(
+    BWRAP_PROBLEM is not None, reason=f"needs working bubblewrap: {BWRAP_PROBLEM}"
+)
+
+StartCage = Callable[..., Awaitable[str]]
+
+
+async def destroy_all(rt: LocalRuntime) -> None:
+    """Destroy every cage under the runtime's data dir (even ones started by other runtimes)."""
+    sandboxes = rt.data_dir / "sandboxes"
+    if sandboxes.is_dir():
+        for child in sandboxes.iterdir():
+            with contextlib.suppress(CageError):
+                await rt.destroy(child.name)
+    await rt.aclose()
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], *, within: float = 5.0, every: float = 0.05
+) -> bool:
+    """Poll an async condition until it holds or time runs out."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if await check():
+            return True
+        await asyncio.sleep(every)
+    return await check()
+
+
+def processes_of(ns_inode: int | None, cgroup_marker: str) -> set[int]:
+    """Host pids in the PID namespace ``ns_inode`` or in a cgroup path containing the marker."""
+    found: set[int] = set()
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        pid = int(name)
+        try:
+            if ns_inode is not None and os.readlink(f"/proc/{pid}/ns/pid") == f"pid:[{ns_inode}]":
+                found.add(pid)
+                continue
+            if cgroup_marker in Path(f"/proc/{pid}/cgroup").read_text():
+                found.add(pid)
+        except OSError:
+            continue
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Is ``pid`` a running (not zombie) process?"""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2] not in "ZX"

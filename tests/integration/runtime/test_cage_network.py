@@ -1,0 +1,125 @@
+"""Network modes: none, allowlist through the filtering proxy, and preview URLs."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from runtime_helpers import StartCage, eventually, needs_bwrap
+
+from caged_core.local.runtime.manager import LocalRuntime
+
+pytestmark = [pytest.mark.integration, needs_bwrap]
+
+
+class _Hello(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = f"hello from the host, path={self.path}".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def host_http_server() -> Iterator[int]:
+    """A plain HTTP server on the host's 127.0.0.1; yields its port."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_none_cannot_reach_a_host_listener_but_full_can(
+    runtime: LocalRuntime, start_cage: StartCage
+) -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    probe = (
+        f"python3 -c \"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=2);"
+        " print('connected')\" 2>&1 | tail -1"
+    )
+    try:
+        caged = await start_cage(network_mode="none")
+        shared = await start_cage(network_mode="full")
+        refused = await runtime.exec(caged, probe)
+        assert "connected" not in refused.output
+        assert "Connection refused" in refused.output or "unreachable" in refused.output
+        reached = await runtime.exec(shared, probe)
+        assert reached.output.strip() == "connected"
+        interfaces = await runtime.exec(caged, "tail -n +3 /proc/net/dev | cut -d: -f1")
+        assert interfaces.output.split() == ["lo"]
+    finally:
+        listener.close()
+
+
+async def test_allowlist_admits_listed_hosts_only(
+    runtime: LocalRuntime, start_cage: StartCage, host_http_server: int
+) -> None:
+    port = host_http_server
+    refused: list[tuple[str, str]] = []
+    runtime.on_network_refused(lambda sid, host: refused.append((sid, host)))
+    sid = await start_cage(network_mode="allowlist", allowlist=(f"127.0.0.1:{port}",))
+    # NO_PROXY keeps the cage's own loopback local by default; these requests target the
+    # host's server, so they must go through the proxy.
+    curl = "NO_PROXY= no_proxy= curl -s -m 5 -o - -w ' status=%{http_code}' "
+
+    allowed = await runtime.exec(sid, curl + f"http://127.0.0.1:{port}/x")
+    assert allowed.output == "hello from the host, path=/x status=200", allowed.output
+
+    tunnelled = await runtime.exec(sid, curl + f"--proxytunnel http://127.0.0.1:{port}/t")
+    assert tunnelled.output == "hello from the host, path=/t status=200", tunnelled.output
+
+    denied = await runtime.exec(sid, curl + f"http://localhost:{port}/x")
+    assert denied.output.endswith("status=403"), denied.output
+    assert "not on this sandbox's network allowlist" in denied.output
+    assert (sid, "localhost") in refused
+
+    urllib_denied = await runtime.exec(
+        sid,
+        "NO_PROXY= no_proxy= python3 -c \"import urllib.request as u\n"
+        f"try: u.urlopen('http://localhost:{port}/', timeout=5)\n"
+        "except Exception as e: print(getattr(e, 'code', e))\"",
+    )
+    assert urllib_denied.output.strip() == "403"
+
+    # Without the proxy there is no way out at all.
+    direct = await runtime.exec(sid, f"curl -s -m 3 --noproxy '*' http://127.0.0.1:{port}/")
+    assert direct.exit_code != 0
+
+
+async def test_preview_url_reaches_a_server_inside_a_none_cage(
+    runtime: LocalRuntime, start_cage: StartCage
+) -> None:
+    sid = await start_cage(network_mode="none")
+    await runtime.exec(
+        sid,
+        "echo served-from-the-cage > index.html;"
+        " nohup python3 -m http.server 8000 --bind 127.0.0.1 > /dev/null 2>&1 &",
+    )
+
+    async def listening() -> bool:
+        return 8000 in await runtime.listening_ports(sid)
+
+    assert await eventually(listening, within=10.0)
+    url = await runtime.preview_url(sid, 8000)
+    assert url.startswith("http://127.0.0.1:") and not url.startswith("http://127.0.0.1:8000/")
+    assert await runtime.preview_url(sid, 8000) == url  # cached
+
+    def fetch() -> str:
+        with urllib.request.urlopen(url + "index.html", timeout=5) as response:
+            return str(response.read().decode())
+
+    assert (await asyncio.to_thread(fetch)).strip() == "served-from-the-cage"
