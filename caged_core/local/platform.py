@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +66,11 @@ class Platform:
         # The runtime gets the whole data dir: it hides it from every cage (keys, database).
         runtime = config.runtime_factory(config.data_dir)
         connections = Connections()
-        snapshots = SnapshotService(store, runtime, config.data_dir / "snapshots")
+        # Signs snapshot download links; kept in the database so links survive a restart.
+        link_secret = await store.setting("download_link_secret", lambda: secrets.token_hex(32))
+        snapshots = SnapshotService(
+            store, runtime, config.data_dir / "snapshots", bytes.fromhex(link_secret)
+        )
         platform = cls(
             config=config,
             store=store,

@@ -1,8 +1,9 @@
 """RFC 7807 problem details: the one shape every error of the local platform takes.
 
 Handlers raise :class:`Problem`; :func:`handle_exception` (the app's single
-exception handler) turns it — and the router's 404/405, body-size 413s,
-validation errors and anything unexpected — into ``application/problem+json``.
+exception handler) turns it — and the router's 404/405, the content and
+runtime modules' typed errors, validation errors and anything unexpected —
+into ``application/problem+json``.
 """
 
 from __future__ import annotations
@@ -98,7 +99,6 @@ def describe_validation_error(error: ValidationError) -> str:
 _ROUTER_DETAILS = {
     404: "no such endpoint",
     405: "method not allowed on this endpoint",
-    413: "the request body is too large",
 }
 
 
@@ -118,7 +118,7 @@ async def handle_exception(request: Request, exc: Exception) -> Response:
     if isinstance(exc, ValidationError):
         return problem_response(400, describe_validation_error(exc))
     if isinstance(exc, HTTPException):
-        # Router errors (unknown path, wrong method) and Starlette's body-size limit.
+        # Router errors: an unknown path or a method the path does not have.
         detail = _ROUTER_DETAILS.get(exc.status_code) or str(exc.detail)
         return problem_response(exc.status_code, detail, headers=dict(exc.headers or {}))
     _log.exception("unhandled error on %s %s", request.method, request.url.path)

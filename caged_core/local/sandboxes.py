@@ -423,6 +423,25 @@ class SandboxService:
             await self.log(sandbox_id, "lifecycle", "destroyed")
         self._activity.pop(sandbox_id, None)
 
+    async def restore(self, snapshot_id: str, target_id: str) -> None:
+        """Overwrite a sandbox's workspace with a snapshot, its processes frozen meanwhile."""
+        snapshot = await self._snapshots.completed(snapshot_id)
+        async with self._lock(target_id):
+            row = await self.live_row(target_id)
+            if row["status"] == "pending":
+                raise Problem(409, f"sandbox {target_id!r} is still being provisioned")
+            running = row["status"] == "running"
+            # Frozen processes cannot see the workspace half swapped.
+            if running:
+                await self._runtime.pause(target_id)
+            try:
+                await self._snapshots.restore_into(snapshot["id"], target_id)
+            finally:
+                if running:
+                    await self._runtime.resume(target_id)
+            self.touch(target_id)
+        await self.log(target_id, "lifecycle", f"workspace restored from snapshot {snapshot_id}")
+
     async def ports(self, sandbox_id: str) -> list[Port]:
         """Ports listening inside a running sandbox, with preview URLs and first sighting."""
         await self.running_row(sandbox_id, "report ports")

@@ -6,7 +6,8 @@ refuses writes by ``read_only`` keys and calls the operation's handler; the
 two WebSocket routes authenticate with ``?token=`` themselves. The lifespan
 owns the shared state (:class:`~caged_core.local.platform.Platform`) and the
 idle ticker. Every error — raised by a handler, the router, the body limit or
-validation — goes through the one problem+json handler.
+validation — goes through the one problem+json handler. Request bodies are
+size-limited as they are read (:meth:`Call.raw_body`), per operation.
 """
 
 from __future__ import annotations
@@ -36,12 +37,10 @@ from caged_core.local.routes import OPERATIONS
 from caged_core.local.routes.base import Call, Operation
 from caged_core.local.runtime.api import CageError
 
-__all__ = ["MAX_JSON_BODY", "create_app"]
+__all__ = ["create_app"]
 
 _log = logging.getLogger(__name__)
 
-#: Default request-body limit; routes that take files raise it for themselves.
-MAX_JSON_BODY = 2 * 1024 * 1024
 API_VERSION = "0.3-local"
 
 
@@ -74,7 +73,7 @@ def _path_endpoint(operations: dict[str, Operation]) -> Any:
                 403,
                 f"this key has the read_only scope, which cannot call {op.method} /v1{op.path}",
             )
-        return await op.handler(Call(request, platform, principal))
+        return await op.handler(Call(request, platform, principal, body_limit=op.max_body_size))
 
     return endpoint
 
@@ -83,18 +82,10 @@ def _rest_routes(operations: tuple[Operation, ...]) -> list[BaseRoute]:
     by_path: dict[str, dict[str, Operation]] = {}
     for op in operations:
         by_path.setdefault(op.path, {})[op.method] = op
-    routes: list[BaseRoute] = []
-    for path, ops in by_path.items():
-        limits = [op.max_body_size for op in ops.values() if op.max_body_size is not None]
-        routes.append(
-            Route(
-                "/v1" + path,
-                _path_endpoint(ops),
-                methods=list(ops),
-                max_body_size=max(limits) if limits else None,
-            )
-        )
-    return routes
+    return [
+        Route("/v1" + path, _path_endpoint(ops), methods=list(ops))
+        for path, ops in by_path.items()
+    ]
 
 
 def _openapi_route(operations: tuple[Operation, ...]) -> Route:
@@ -147,5 +138,4 @@ def create_app(config: PlatformConfig) -> Starlette:
         lifespan=lifespan,
         exception_handlers=handlers,
         middleware=[Middleware(RateLimitMiddleware, limit=config.rate_limit_per_minute)],
-        max_body_size=MAX_JSON_BODY,
     )

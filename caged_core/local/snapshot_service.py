@@ -1,27 +1,27 @@
 """Snapshot records and their archives: the bookkeeping around ``local.snapshots``.
 
-The archive work itself (tar.gz create, atomic restore, streaming) lives in
-:mod:`caged_core.local.snapshots`; this module owns the database rows, the
-contract's limits and where the archives are kept (``DATA_DIR/snapshots``).
+The archive work itself (limits, tar.gz create, restore, streaming, signed
+download links) lives in :mod:`caged_core.local.snapshots`, which blocks, so
+it runs on worker threads here. This module owns the database rows and where
+the archives are kept (``DATA_DIR/snapshots``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from caged_core.local import snapshots as archives
+from caged_core.local.content_errors import LimitReached
 from caged_core.local.problems import Problem
 from caged_core.local.runtime.api import Runtime
 from caged_core.local.store import Row, Store, utcnow
 from caged_core.models import Snapshot
 
-__all__ = ["MAX_PER_SANDBOX", "SnapshotService", "snapshot_model"]
+__all__ = ["SnapshotService", "snapshot_model"]
 
-MAX_PER_SANDBOX = 20
-MAX_ARCHIVE_BYTES = 2 * 1024**3
-MAX_TOTAL_BYTES = 10 * 1024**3
 AUTO_TRIGGERS = frozenset({"auto-pause"})
 
 
@@ -33,10 +33,11 @@ def snapshot_model(row: Row) -> Snapshot:
 class SnapshotService:
     """Creates, lists, restores and deletes snapshots of sandbox workspaces."""
 
-    def __init__(self, store: Store, runtime: Runtime, root: Path) -> None:
+    def __init__(self, store: Store, runtime: Runtime, root: Path, link_secret: bytes) -> None:
         self._store = store
         self._runtime = runtime
         self._root = root
+        self._link_secret = link_secret
 
     def archive_path(self, snapshot_id: str) -> Path:
         return self._root / f"{snapshot_id}.tar.gz"
@@ -51,48 +52,52 @@ class SnapshotService:
     async def of_sandbox(self, sandbox_id: str) -> list[Row]:
         return await self._store.snapshots_of(sandbox_id)
 
+    async def _budget(self, sandbox_id: str, trigger: str) -> int:
+        """Bytes the new archive may take; automatic snapshots make room for themselves."""
+        while True:
+            existing = await self._store.snapshots_of(sandbox_id)
+            total = await self._store.snapshot_bytes()
+            try:
+                return archives.check_limits(len(existing), total, sandbox_id=sandbox_id)
+            except LimitReached:
+                automatic = [r for r in existing if r["trigger"] in AUTO_TRIGGERS]
+                # A pause must not fail for want of room: drop the oldest automatic snapshot.
+                if trigger not in AUTO_TRIGGERS or not automatic:
+                    raise
+                await self.delete(automatic[-1]["id"])
+
     async def create(
         self, sandbox_id: str, *, name: str = "", description: str = "", trigger: str = "manual"
     ) -> Row:
-        """Archive a sandbox's workspace now; returns the completed (or failed) row."""
-        existing = await self._store.snapshots_of(sandbox_id)
-        if len(existing) >= MAX_PER_SANDBOX:
-            automatic = [r for r in existing if r["trigger"] in AUTO_TRIGGERS]
-            if trigger not in AUTO_TRIGGERS or not automatic:
-                raise Problem(
-                    409,
-                    f"sandbox {sandbox_id!r} already has {MAX_PER_SANDBOX} snapshots, the limit; "
-                    "delete one first",
-                )
-            # Automatic snapshots make room for themselves by dropping the oldest automatic one.
-            await self.delete(automatic[-1]["id"])
-        if await self._store.snapshot_bytes() >= MAX_TOTAL_BYTES:
-            raise Problem(409, "the 10 GB snapshot quota is used up; delete snapshots first")
+        """Archive a sandbox's workspace now; returns the completed row."""
+        budget = await self._budget(sandbox_id, trigger)
         self._root.mkdir(parents=True, exist_ok=True)
+        now = utcnow()
         row: Row = {
             "id": "snap-" + secrets.token_hex(4),
             "sandbox_id": sandbox_id,
-            "name": name or f"{trigger} {utcnow():%Y-%m-%d %H:%M:%S}",
+            "name": name or f"{trigger} {now:%Y-%m-%d %H:%M:%S}",
             "description": description,
             "status": "pending",
             "trigger": trigger,
             "size_bytes": 0,
-            "created_at": utcnow(),
+            "created_at": now,
             "completed_at": None,
         }
         await self._store.insert("snapshots", row)
         path = self.archive_path(row["id"])
         try:
-            size = await archives.create_archive(self._runtime.workspace_dir(sandbox_id), path)
+            size = await asyncio.to_thread(
+                archives.create_archive,
+                self._runtime.workspace_dir(sandbox_id),
+                path,
+                max_bytes=budget,
+            )
         except BaseException:
             # Whatever went wrong (even a cancellation), the row must not stay pending.
             path.unlink(missing_ok=True)
             await self._store.update("snapshots", row["id"], status="failed")
             raise
-        if size > MAX_ARCHIVE_BYTES:
-            path.unlink(missing_ok=True)
-            await self._store.update("snapshots", row["id"], status="failed", size_bytes=size)
-            raise Problem(413, "the workspace archive exceeds the 2 GB snapshot limit")
         row.update(status="completed", size_bytes=size, completed_at=utcnow())
         await self._store.update(
             "snapshots",
@@ -109,22 +114,35 @@ class SnapshotService:
         self.archive_path(snapshot_id).unlink(missing_ok=True)
         await self._store.delete("snapshots", snapshot_id)
 
-    async def restore(self, snapshot_id: str, target_sandbox_id: str) -> None:
-        """Replace the target sandbox's workspace with the snapshot's content."""
+    async def completed(self, snapshot_id: str) -> Row:
+        """The row of a snapshot whose archive is usable (409 otherwise)."""
         row = await self.get(snapshot_id)
         if row["status"] != "completed":
             raise Problem(409, f"snapshot {snapshot_id!r} is {row['status']}, not completed")
-        await archives.restore_archive(
-            self.archive_path(snapshot_id), self._runtime.workspace_dir(target_sandbox_id)
+        return row
+
+    async def restore_into(self, snapshot_id: str, sandbox_id: str) -> None:
+        """Replace a workspace's contents with the archive (the caller quiesces the cage)."""
+        await asyncio.to_thread(
+            archives.restore_archive,
+            self.archive_path(snapshot_id),
+            self._runtime.workspace_dir(sandbox_id),
         )
 
-    async def open_archive(self, snapshot_id: str) -> tuple[Row, AsyncIterator[bytes]]:
-        """The snapshot row and its archive's bytes as a stream.
+    def download_url(self, snapshot_id: str) -> str:
+        """The API-relative, signed, expiring link to the archive."""
+        return archives.download_url(snapshot_id, self._link_secret)
+
+    async def open_archive(
+        self, snapshot_id: str, signature: str | None
+    ) -> tuple[Row, Iterator[bytes]]:
+        """The snapshot row and its archive as a (blocking) chunk iterator.
 
         Checked before streaming starts, so that an unusable snapshot is a clean
-        problem answer rather than a response cut off midway.
+        problem answer rather than a response cut off midway. A signature, when
+        the link carries one, must be valid and unexpired.
         """
-        row = await self.get(snapshot_id)
-        if row["status"] != "completed":
-            raise Problem(409, f"snapshot {snapshot_id!r} is {row['status']}, not completed")
-        return row, archives.stream_archive(self.archive_path(snapshot_id))
+        row = await self.completed(snapshot_id)
+        if signature is not None:
+            archives.verify_download_token(snapshot_id, signature, self._link_secret)
+        return row, archives.iter_archive(self.archive_path(snapshot_id))

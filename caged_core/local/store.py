@@ -87,6 +87,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX snapshots_by_sandbox ON snapshots (sandbox_id, created_at);
     """,
+    """
+    CREATE TABLE settings (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
 )
 
 # Tables and the columns callers may write through the generic helpers; checked so
@@ -235,6 +241,19 @@ class Store:
         """Delete the row of ``table`` with id ``row_id``; whether it existed."""
         _checked(table, ())
         return await self._execute(f"DELETE FROM {table} WHERE id = ?", (row_id,)) > 0
+
+    async def setting(self, name: str, make: Callable[[], str]) -> str:
+        """A persistent install-wide value, created with ``make()`` the first time."""
+
+        def run(conn: sqlite3.Connection) -> str:
+            with conn:
+                conn.execute(
+                    "INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)", (name, make())
+                )
+                row = conn.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
+                return str(row["value"])
+
+        return await self.call(run)
 
     # ------------------------------------------------------------------ keys and tickets
 

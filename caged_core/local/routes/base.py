@@ -20,9 +20,21 @@ from caged_core.local.auth import Principal
 from caged_core.local.platform import Platform
 from caged_core.local.problems import Problem
 
-__all__ = ["Call", "Handler", "Operation", "json_response", "no_content", "not_available"]
+__all__ = [
+    "MAX_JSON_BODY",
+    "Call",
+    "Handler",
+    "Operation",
+    "json_response",
+    "no_content",
+    "not_available",
+]
 
 M = TypeVar("M", bound=BaseModel)
+
+
+#: Default request-body limit; operations that take files raise it for themselves.
+MAX_JSON_BODY = 2 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -32,6 +44,8 @@ class Call:
     request: Request
     platform: Platform
     principal: Principal
+    body_limit: int = MAX_JSON_BODY
+    _raw: bytes | None = None
 
     def param(self, name: str) -> str:
         """A path parameter (already percent-decoded by the router)."""
@@ -53,9 +67,29 @@ class Call:
             raise Problem(400, f"query parameter {name!r} must be between {low} and {high}")
         return value
 
+    async def raw_body(self) -> bytes:
+        """The request body, refused with 413 past :attr:`body_limit` (checked as it streams)."""
+        if self._raw is not None:
+            return self._raw
+        too_large = Problem(
+            413, f"the request body exceeds this endpoint's limit of {self.body_limit} bytes"
+        )
+        declared = self.request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.body_limit:
+            raise too_large
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in self.request.stream():
+            size += len(chunk)
+            if size > self.body_limit:
+                raise too_large
+            chunks.append(chunk)
+        self._raw = b"".join(chunks)
+        return self._raw
+
     async def json(self) -> Any:
         """The request body parsed as JSON (400 when it is not JSON)."""
-        raw = await self.request.body()
+        raw = await self.raw_body()
         if not raw.strip():
             raise Problem(400, "a JSON request body is required")
         try:
@@ -68,7 +102,7 @@ class Call:
 
         ``optional``: an empty body means ``{}`` (for endpoints whose fields are all optional).
         """
-        if optional and not (await self.request.body()).strip():
+        if optional and not (await self.raw_body()).strip():
             data: Any = {}
         else:
             data = await self.json()
@@ -98,7 +132,7 @@ class Operation:
     response: type[BaseModel] | None = None
     response_many: bool = False
     write: bool | None = None
-    max_body_size: int | None = None
+    max_body_size: int = MAX_JSON_BODY
     tag: str = ""
 
     @property

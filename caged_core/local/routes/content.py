@@ -17,6 +17,7 @@ from caged_core.local.bodies import FileWrite, SnapshotCreate, SnapshotRestore
 from caged_core.local.problems import Problem
 from caged_core.local.routes.base import Call, Operation, json_response, no_content
 from caged_core.local.snapshot_service import snapshot_model
+from caged_core.local.snapshots import DOWNLOAD_TTL
 from caged_core.models import FileEntry, GitDiff, Snapshot, SnapshotDownload
 
 __all__ = ["OPERATIONS"]
@@ -25,7 +26,6 @@ WORKSPACE = "/workspace"
 #: JSON-escaping can double text (and \\u escapes sextuple control bytes), so a file write
 #: may carry a body well above the 1 MB file limit that the files module enforces.
 MAX_FILE_WRITE_BODY = 8 * 1024 * 1024
-DOWNLOAD_LINK_TTL = 3600
 
 
 async def _workspace(call: Call) -> tuple[str, str]:
@@ -92,14 +92,16 @@ async def delete_snapshot(call: Call) -> Response:
 
 
 async def download_link(call: Call) -> Response:
-    row = await call.platform.snapshots.get(call.param("sid"))
-    # A filesystem store hands out the API-relative path; fetching it needs the API key.
-    url = f"/v1/snapshots/{row['id']}/download/content"
-    return json_response(SnapshotDownload(url=url, expires_in_seconds=DOWNLOAD_LINK_TTL))
+    row = await call.platform.snapshots.completed(call.param("sid"))
+    # A filesystem store hands out an API-relative path (signed, expiring); fetching it
+    # still needs the API key.
+    url = call.platform.snapshots.download_url(row["id"])
+    return json_response(SnapshotDownload(url=url, expires_in_seconds=DOWNLOAD_TTL))
 
 
 async def download_content(call: Call) -> Response:
-    row, chunks = await call.platform.snapshots.open_archive(call.param("sid"))
+    snapshots = call.platform.snapshots
+    row, chunks = await snapshots.open_archive(call.param("sid"), call.query("sig"))
     return StreamingResponse(
         chunks,
         media_type="application/gzip",
@@ -112,12 +114,7 @@ async def download_content(call: Call) -> Response:
 
 async def restore_snapshot(call: Call) -> Response:
     body = await call.body(SnapshotRestore)
-    snapshot = await call.platform.snapshots.get(call.param("sid"))
-    target = await call.platform.sandboxes.live_row(body.target_sandbox_id)
-    await call.platform.snapshots.restore(snapshot["id"], target["id"])
-    await call.platform.sandboxes.log(
-        target["id"], "lifecycle", f"workspace restored from snapshot {snapshot['id']}"
-    )
+    await call.platform.sandboxes.restore(call.param("sid"), body.target_sandbox_id)
     return no_content()
 
 

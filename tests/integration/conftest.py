@@ -1,0 +1,116 @@
+"""The real local platform, for every integration test.
+
+``platform`` (session scope) starts ``python -m caged_core.local serve`` as a
+subprocess on 127.0.0.1, port 0, with a temporary data dir and a pinned key
+(``CAGED_API_KEY``), parses the URL it prints, and stops it in ``finally``.
+Tests talk to it over real loopback HTTP and WebSockets.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+_BANNER = "Caged local platform listening on "
+_START_TIMEOUT = 30.0
+
+
+@dataclass
+class RunningPlatform:
+    """A platform subprocess: where it listens, its key, its data dir.
+
+    ``restart()`` stops it (``kill=True``: SIGKILL, as a crash would) and
+    starts it again on the same data dir and port, so ``url`` stays valid.
+    """
+
+    data_dir: Path
+    api_key: str
+    url: str = ""
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def ws_url(self) -> str:
+        return "ws" + self.url.removeprefix("http")
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+    @property
+    def output(self) -> Path:
+        return self.data_dir.parent / "platform-output.log"
+
+    def start(self, port: int = 0) -> None:
+        with self.output.open("ab") as out:
+            offset = out.tell()
+            self.process = subprocess.Popen(
+                [
+                    sys.executable, "-m", "caged_core.local", "serve",
+                    "--data-dir", str(self.data_dir), "--port", str(port),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "CAGED_API_KEY": self.api_key},
+            )
+        deadline = time.monotonic() + _START_TIMEOUT
+        while time.monotonic() < deadline:
+            with self.output.open("rb") as out:
+                out.seek(offset)
+                for line in out.read().decode(errors="replace").splitlines():
+                    if line.startswith(_BANNER):
+                        self.url = line.removeprefix(_BANNER).strip()
+                        return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError(f"the platform did not start:\n{self.output.read_text()[-3000:]}")
+
+    def stop(self, *, kill: bool = False) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def restart(self, *, kill: bool = False) -> None:
+        port = int(self.url.rsplit(":", 1)[1])
+        self.stop(kill=kill)
+        self.start(port)
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
+    """The local platform, running for the whole test session."""
+    root = tmp_path_factory.mktemp("platform")
+    running = RunningPlatform(
+        data_dir=root / "data", api_key="caged_sk_test_" + secrets.token_urlsafe(24)
+    )
+    running.start()
+    try:
+        yield running
+    finally:
+        _destroy_all(running)
+        running.stop()
+
+
+def _destroy_all(running: RunningPlatform) -> None:
+    """Destroy every sandbox left: cages outlive the server, they must not outlive the tests."""
+    if running.process is None or running.process.poll() is not None:
+        return
+    with httpx.Client(base_url=running.url, headers=running.headers, timeout=60) as client:
+        for sandbox in client.get("/v1/sandboxes").json():
+            client.delete(f"/v1/sandboxes/{sandbox['id']}")
