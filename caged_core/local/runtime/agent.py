@@ -367,6 +367,11 @@ class Watcher:
             return
         elif before == "deleted" and kind == "created":
             kind = "modified"
+        elif before == "created" and kind == "moved" and dest is not None:
+            # Created and renamed within one batch: only the new name ever existed.
+            self.pending.pop(shown, None)
+            self._note(dest, "created")
+            return
         event = {"path": shown, "kind": kind}
         if dest is not None:
             event["dest"] = self._show(dest)
