@@ -45,8 +45,8 @@ async def test_pty_echoes_resizes_and_reports_exit(
         await pty.write(b"sleep 30\n")
         await asyncio.sleep(0.3)
         started = time.monotonic()
-        await pty.write(b"\x03echo after-interrupt\n")
-        await read_until(pty, b"after-interrupt\r\n")
+        await pty.write(b"\x03echo after-$((1))-interrupt\n")
+        await read_until(pty, b"after-1-interrupt\r\n")
         assert time.monotonic() - started < 5
 
         await pty.write(b"exit 3\n")
@@ -61,8 +61,8 @@ async def test_pty_echoes_resizes_and_reports_exit(
 async def test_pty_close_hangs_up_the_shell(runtime: LocalRuntime, start_cage: StartCage) -> None:
     sid = await start_cage(network_mode="none")
     pty = await runtime.open_pty(sid)
-    await pty.write(b"echo $$ > shell.pid; echo ready\n")
-    await read_until(pty, b"ready\r\n")
+    await pty.write(b"echo $$ > shell.pid; echo re''ady\n")
+    await read_until(pty, b"ready\r\n")  # quoted so the echoed command line does not match
     shell_pid = (runtime.workspace_dir(sid) / "shell.pid").read_text().strip()
     await pty.close()
 
