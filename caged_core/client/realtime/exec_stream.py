@@ -23,6 +23,7 @@ from typing import Self
 
 from caged_core.client._transport import APICore
 from caged_core.client.realtime.terminal import TerminalSession
+from caged_core.errors import CagedConnectionError
 
 __all__ = ["ExecStream", "MarkerParser"]
 
@@ -166,6 +167,10 @@ class ExecStream:
         try:
             for line in parser.setup_lines(command):
                 await session.send(line)
+        except CagedConnectionError:
+            # Closed under us (sandbox paused, unknown sandbox): the stream just
+            # ends at once — the same outcome as a close a moment later.
+            pass
         except BaseException:
             await session.close()
             raise
@@ -179,6 +184,11 @@ class ExecStream:
     @property
     def closed(self) -> bool:
         return self._finished
+
+    @property
+    def close_code(self) -> int | None:
+        """The socket's close code (see :attr:`TerminalSession.close_code`)."""
+        return self._session.close_code
 
     def __repr__(self) -> str:
         return f"<ExecStream {self._session.sandbox_id} exit_code={self.exit_code}>"
