@@ -41,7 +41,7 @@ class PlatformConfig:
     data_dir: Path
     pinned_key: str | None = None
     rate_limit_per_minute: int = 6000
-    tick_seconds: float = 5.0
+    tick_seconds: float = 1.0
     runtime_factory: Callable[[Path], Runtime] = default_runtime
 
 
