@@ -71,7 +71,6 @@ class StatusPolled(Message):
 
     connection: Connection
     reason: str = ""
-    retry_in: float | None = None
     #: (unread notifications, open alerts); None keeps the last known counts.
     counts: tuple[int | None, int | None] | None = None
 
@@ -283,7 +282,7 @@ class CagedApp(App[None]):
             try:
                 counts = await self._fetch_counts()
             except CagedConnectionError as error:
-                self.post_message(StatusPolled(Connection.OFFLINE, str(error), retry_in=delay))
+                self.post_message(StatusPolled(Connection.OFFLINE, str(error)))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BACKOFF_CAP)
                 continue
@@ -318,7 +317,6 @@ class CagedApp(App[None]):
             self.status,
             connection=event.connection,
             reason=event.reason,
-            retry_in=event.retry_in,
             unread=unread,
             open_alerts=open_alerts,
         )
@@ -333,7 +331,6 @@ class CagedApp(App[None]):
             self.status,
             connection=connection,
             reason="",
-            retry_in=None,
             isolation=isolation,
             unisolated=unisolated,
         )

@@ -165,4 +165,12 @@ def load(directory: Path) -> FormDefaults:
         return FormDefaults(warnings=(f"{path}: expected a mapping at the top level",))
     known = {f.name for f in fields(FormDefaults)}
     values: dict[str, Any] = {key: val for key, val in parse(data).items() if key in known}
-    return replace(FormDefaults(), source=str(path), **values)
+    return replace(FormDefaults(), source=_shown(path), **values)
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is inside it (shorter)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

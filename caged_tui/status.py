@@ -28,7 +28,6 @@ class PlatformStatus:
     Attributes:
         connection: whether the last request reached the platform.
         reason: why the platform is not reachable (empty when online).
-        retry_in: seconds until the next reconnection attempt, when offline.
         unread: unread notifications, ``None`` when the platform lacks the feature.
         open_alerts: open alerts, ``None`` when the platform lacks the feature.
         isolation: isolation modes in use on the local platform (e.g. ``bwrap``).
@@ -37,7 +36,6 @@ class PlatformStatus:
 
     connection: Connection = Connection.CONNECTING
     reason: str = ""
-    retry_in: float | None = None
     unread: int | None = None
     open_alerts: int | None = None
     isolation: tuple[str, ...] = ()

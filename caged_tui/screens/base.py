@@ -37,7 +37,9 @@ class CagedScreen(Screen[ResultT]):
     SCREEN_TITLE: ClassVar[str] = ""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(":", "command_line", "Go to…", key_display=":", id="screen.command_line"),
+        Binding(
+            ":", "command_line", "Go to…", key_display=":", show=False, id="screen.command_line"
+        ),
     ]
 
     @property

@@ -90,8 +90,8 @@ class CagedHeader(Widget):
         self.query_one("#header-screen", Static).update(self.screen_title)
         self.query_one("#header-profile", Static).update(self.profile_label)
         connection = status.connection.value
-        if status.connection is Connection.OFFLINE and status.retry_in is not None:
-            connection = f"offline · retry in {status.retry_in:.0f}s"
+        if status.connection is Connection.OFFLINE:
+            connection = "offline · retrying"
         self.query_one("#header-connection", Static).update(f"● {connection}")
         isolation = self.query_one("#header-isolation", Static)
         isolation.display = self.local
@@ -110,7 +110,6 @@ class IsolationBanner(Static):
 
     DEFAULT_CSS = """
     IsolationBanner {
-        dock: top;
         height: auto;
         display: none;
         background: $error 30%;

@@ -6,6 +6,7 @@ Everything is deterministic: fixed ids, fixed timestamps, and a frozen clock
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -76,24 +77,41 @@ def _sandbox(
 
 SANDBOXES: list[dict[str, Any]] = [
     _sandbox(
-        "cage-0a1b2c3d", "running", "python-312",
-        created="2026-11-27T09:30:00Z", started="2026-11-27T09:30:05Z",
-        activity="2026-11-27T11:55:00Z", cost=0.42, budget=5.0,
-        memory_mb=2048, cpus=4,
+        "cage-0a1b2c3d",
+        "running",
+        "python-312",
+        created="2026-11-27T09:30:00Z",
+        started="2026-11-27T09:30:05Z",
+        activity="2026-11-27T11:55:00Z",
+        cost=0.42,
+        budget=5.0,
+        memory_mb=2048,
+        cpus=4,
     ),
     _sandbox(
-        "cage-4e5f6a7b", "paused", "node-22",
-        created="2026-11-26T18:00:00Z", cost=1.37,
+        "cage-4e5f6a7b",
+        "paused",
+        "node-22",
+        created="2026-11-26T18:00:00Z",
+        cost=1.37,
     ),
     _sandbox(
-        "cage-8c9d0e1f", "running", "minimal",
-        created="2026-11-27T11:40:00Z", started="2026-11-27T11:40:02Z",
-        activity="2026-11-27T11:59:30Z", network_mode="allowlist",
-        allowlist=["pypi.org", "github.com"], cost=0.0031,
+        "cage-8c9d0e1f",
+        "running",
+        "minimal",
+        created="2026-11-27T11:40:00Z",
+        started="2026-11-27T11:40:02Z",
+        activity="2026-11-27T11:59:30Z",
+        network_mode="allowlist",
+        allowlist=["pypi.org", "github.com"],
+        cost=0.0031,
     ),
     _sandbox(
-        "cage-2a3b4c5d", "error", "desktop",
-        created="2026-11-27T08:00:00Z", cost=0.05,
+        "cage-2a3b4c5d",
+        "error",
+        "desktop",
+        created="2026-11-27T08:00:00Z",
+        cost=0.05,
         last_error="init script exited with status 127: apt-get: not found",
     ),
 ]
@@ -101,30 +119,57 @@ SANDBOXES: list[dict[str, Any]] = [
 LOGS = [
     {"timestamp": "2026-11-27T09:30:00Z", "type": "lifecycle", "message": "sandbox created"},
     {"timestamp": "2026-11-27T09:30:01Z", "type": "system", "message": "isolation: bwrap"},
-    {"timestamp": "2026-11-27T09:30:02Z", "type": "stdout",
-     "message": "Collecting requests==2.32.3"},
-    {"timestamp": "2026-11-27T09:30:04Z", "type": "stdout",
-     "message": "Successfully installed requests-2.32.3 urllib3-2.2.3"},
-    {"timestamp": "2026-11-27T09:30:05Z", "type": "stderr",
-     "message": "WARNING: Running pip as the 'root' user"},
+    {
+        "timestamp": "2026-11-27T09:30:02Z",
+        "type": "stdout",
+        "message": "Collecting requests==2.32.3",
+    },
+    {
+        "timestamp": "2026-11-27T09:30:04Z",
+        "type": "stdout",
+        "message": "Successfully installed requests-2.32.3 urllib3-2.2.3",
+    },
+    {
+        "timestamp": "2026-11-27T09:30:05Z",
+        "type": "stderr",
+        "message": "WARNING: Running pip as the 'root' user",
+    },
     {"timestamp": "2026-11-27T09:30:05Z", "type": "lifecycle", "message": "sandbox running"},
 ]
 
 PORTS = [
-    {"port": 8000, "preview_url": "http://8000-cage-0a1b2c3d.localhost:7777", "protocol": "http",
-     "protected": False, "detected_at": "2026-11-27T11:50:00Z"},
-    {"port": 5432, "preview_url": None, "protocol": "tcp", "protected": True,
-     "detected_at": "2026-11-27T10:00:00Z"},
+    {
+        "port": 8000,
+        "preview_url": "http://8000-cage-0a1b2c3d.localhost:7777",
+        "protocol": "http",
+        "protected": False,
+        "detected_at": "2026-11-27T11:50:00Z",
+    },
+    {
+        "port": 5432,
+        "preview_url": None,
+        "protocol": "tcp",
+        "protected": True,
+        "detected_at": "2026-11-27T10:00:00Z",
+    },
 ]
 
 TRUST = [
-    {"session_id": "sess-11aa22bb", "score": 92, "updated_at": "2026-11-27T11:00:00Z",
-     "deductions": []},
-    {"session_id": "sess-33cc44dd", "score": 64, "updated_at": "2026-11-27T11:30:00Z",
-     "deductions": [
-         {"rule": "network_denied", "points": 20, "reason": "blocked request to evil.example"},
-         {"rule": "error_spike", "points": 16, "reason": "8 failed commands in 5 minutes"},
-     ]},
+    {
+        "session_id": "sess-11aa22bb",
+        "score": 92,
+        "updated_at": "2026-11-27T11:00:00Z",
+        "deductions": [],
+    },
+    {
+        "session_id": "sess-33cc44dd",
+        "score": 64,
+        "updated_at": "2026-11-27T11:30:00Z",
+        "deductions": [
+            {"rule": "network_denied", "points": 20, "reason": "blocked request to evil.example"},
+            {"rule": "error_spike", "points": 16, "reason": "8 failed commands in 5 minutes"},
+        ],
+    },
 ]
 
 
@@ -132,12 +177,13 @@ class FakePlatform:
     """Serves the fixed data; ``sandboxes`` can be swapped per test."""
 
     def __init__(self, sandboxes: list[dict[str, Any]] | None = None) -> None:
-        self.sandboxes = list(SANDBOXES if sandboxes is None else sandboxes)
+        self.sandboxes = copy.deepcopy(SANDBOXES if sandboxes is None else sandboxes)
         self.requests: list[httpx.Request] = []
 
     def _json(self, data: Any, status: int = 200) -> httpx.Response:
-        return httpx.Response(status, content=json.dumps(data),
-                              headers={"content-type": "application/json"})
+        return httpx.Response(
+            status, content=json.dumps(data), headers={"content-type": "application/json"}
+        )
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         """Route one request."""
@@ -149,14 +195,27 @@ class FakePlatform:
         if path == "/notifications/unread-count":
             return self._json({"unread_count": 3})
         if path == "/alerts":
-            return self._json({"alerts": [{"id": "alert-1", "state": "open",
-                                           "severity": "warning", "title": "budget 82%"}],
-                               "total": 1, "limit": 50, "offset": 0})
+            return self._json(
+                {
+                    "alerts": [
+                        {
+                            "id": "alert-1",
+                            "state": "open",
+                            "severity": "warning",
+                            "title": "budget 82%",
+                        }
+                    ],
+                    "total": 1,
+                    "limit": 50,
+                    "offset": 0,
+                }
+            )
         if parts[0] == "sandboxes" and len(parts) >= 2:
             found = [sb for sb in self.sandboxes if sb["id"] == parts[1]]
             if not found:
-                return self._json({"title": "Not Found", "status": 404,
-                                   "detail": f"no sandbox {parts[1]}"}, 404)
+                return self._json(
+                    {"title": "Not Found", "status": 404, "detail": f"no sandbox {parts[1]}"}, 404
+                )
             if len(parts) == 2:
                 return self._json(found[0])
             if parts[2] == "logs":
@@ -180,8 +239,8 @@ def fake_app(
 ) -> CagedApp:
     """The real app on a mock transport, with the frozen clock."""
     transport = httpx.MockTransport(handler or FakePlatform().handle)
-    client = AsyncCaged(api_key="caged_sk_test", base_url=BASE_URL, transport=transport,
-                        max_retries=0)
-    settings = Settings(base_url=BASE_URL, local=local, theme="textual-dark",
-                        refresh_seconds=3600)
+    client = AsyncCaged(
+        api_key="caged_sk_test", base_url=BASE_URL, transport=transport, max_retries=0
+    )
+    settings = Settings(base_url=BASE_URL, local=local, theme="textual-dark", refresh_seconds=3600)
     return make_app(client, settings, now=frozen_now)

@@ -1,0 +1,174 @@
+"""Snapshot tests of every screen, against the fixed mock platform.
+
+Deterministic by construction: fixed JSON (ids, times), the clock frozen by
+``make_app(now=...)``, the cursor blink off, the user's config kept out (see
+conftest). Regenerate with ``pytest tests/tui --snapshot-update`` and look at
+the SVGs before committing them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from fake_platform import FakePlatform, fake_app, unreachable
+from textual.pilot import Pilot
+from textual.widgets import Input, TextArea
+
+from caged_tui.app import CagedApp
+from caged_tui.screens.sandboxes import SandboxesScreen
+from caged_tui.status import Connection
+
+SIZE = (140, 40)
+
+Snap = Callable[..., bool]
+
+
+async def settle(pilot: Pilot[Any], *, online: bool = True) -> None:
+    """Wait for the first loads (or the first failure), then freeze the cursors."""
+    app = pilot.app
+    assert isinstance(app, CagedApp)
+
+    def ready() -> bool:
+        if not online:
+            return app.status.connection is Connection.OFFLINE
+        loaded = not app.screen.has_class("-loading")
+        return (
+            app.status.connection is Connection.ONLINE and app.status.unread is not None and loaded
+        )
+
+    for _ in range(100):
+        if ready():
+            break
+        await pilot.pause(0.05)
+    await pilot.pause(0.1)
+    for widget in app.screen.query("Input, TextArea"):
+        if isinstance(widget, Input | TextArea):
+            widget.cursor_blink = False
+    await pilot.pause()
+
+
+def run(*keys: str, online: bool = True) -> Callable[[Pilot[Any]], Awaitable[None]]:
+    """A ``run_before`` that waits for the data, presses ``keys`` and settles again."""
+
+    async def before(pilot: Pilot[Any]) -> None:
+        await settle(pilot, online=online)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot, online=online)
+
+    return before
+
+
+class TestSandboxesScreen:
+    def test_several(self, snap_compare: Snap) -> None:
+        assert snap_compare(fake_app(), terminal_size=SIZE, run_before=run())
+
+    def test_empty(self, snap_compare: Snap) -> None:
+        app = fake_app(FakePlatform(sandboxes=[]).handle)
+        assert snap_compare(app, terminal_size=SIZE, run_before=run())
+
+    def test_unreachable(self, snap_compare: Snap) -> None:
+        app = fake_app(unreachable)
+        assert snap_compare(app, terminal_size=SIZE, run_before=run(online=False))
+
+    def test_filtered(self, snap_compare: Snap) -> None:
+        before = run("slash", "r", "u", "n", "enter")
+        assert snap_compare(fake_app(), terminal_size=SIZE, run_before=before)
+
+    def test_sorted_and_marked(self, snap_compare: Snap) -> None:
+        before = run("S", "S", "S", "S", "space", "space")
+        assert snap_compare(fake_app(), terminal_size=SIZE, run_before=before)
+
+    def test_unisolated_banner(self, snap_compare: Snap) -> None:
+        fake = FakePlatform()
+        fake.sandboxes[0]["config"]["isolation"] = "none"
+        assert snap_compare(fake_app(fake.handle), terminal_size=SIZE, run_before=run())
+
+
+def test_create_form(snap_compare: Snap, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".caged.yaml").write_text(
+        "template: python-312\ncpus: 4\nmemory: 2g\nnetwork:\n  mode: allowlist\n"
+        "  allowlist: [pypi.org, github.com]\nenv:\n  DEBUG: '1'\n"
+        "init_script: |\n  pip install -r requirements.txt\ntimeout: 30m\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert snap_compare(fake_app(), terminal_size=SIZE, run_before=run("n"))
+
+
+def test_create_form_invalid(snap_compare: Snap) -> None:
+    before = run("n", "tab", "tab", "9", "tab", "6", "4")
+    assert snap_compare(fake_app(), terminal_size=SIZE, run_before=before)
+
+
+@pytest.mark.parametrize("tab", ["overview", "logs", "ports", "trust", "exec"])
+def test_detail_tab(snap_compare: Snap, tab: str) -> None:
+    async def before(pilot: Pilot[Any]) -> None:
+        await run("enter")(pilot)
+        pilot.app.screen.query_one("TabbedContent").active = tab  # type: ignore[attr-defined]
+        await settle(pilot)
+
+    assert snap_compare(fake_app(), terminal_size=SIZE, run_before=before)
+
+
+def test_help_screen(snap_compare: Snap) -> None:
+    assert snap_compare(fake_app(), terminal_size=SIZE, run_before=run("question_mark"))
+
+
+def test_destroy_confirmation(snap_compare: Snap) -> None:
+    assert snap_compare(fake_app(), terminal_size=SIZE, run_before=run("d"))
+
+
+class ColourSession:
+    """A terminal session that prints coloured output once and stays open."""
+
+    OUTPUT = (
+        "\x1b[1;32muser@cage-0a1b2c3d\x1b[0m:\x1b[1;34m/workspace\x1b[0m$ ls --color\r\n"
+        "\x1b[1;34msrc\x1b[0m  \x1b[1;32mrun.sh\x1b[0m  README.md  \x1b[31mcore.dump\x1b[0m\r\n"
+        "\x1b[1;32muser@cage-0a1b2c3d\x1b[0m:\x1b[1;34m/workspace\x1b[0m$ "
+        "printf '\\e[41m red \\e[42m green \\e[44m blue \\e[0m\\n'\r\n"
+        "\x1b[41m red \x1b[42m green \x1b[44m blue \x1b[0m\r\n"
+        "\x1b[1;32muser@cage-0a1b2c3d\x1b[0m:\x1b[1;34m/workspace\x1b[0m$ "
+    )
+
+    def __init__(self) -> None:
+        self.closed = False
+        self.sent: list[str] = []
+
+    async def send(self, data: str) -> None:
+        self.sent.append(data)
+
+    async def resize(self, rows: int, cols: int) -> None:
+        self.sent.append(f"resize {rows}x{cols}")
+
+    async def ack(self, nbytes: int) -> None:
+        return None
+
+    async def iter_bytes(self) -> AsyncIterator[bytes]:
+        yield self.OUTPUT.encode()
+        await asyncio.Event().wait()
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+def test_terminal_coloured_output(snap_compare: Snap) -> None:
+    app = fake_app()
+
+    async def terminal(sandbox_id: str, **_: Any) -> ColourSession:
+        return ColourSession()
+
+    async def before(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        app.client.sandboxes.terminal = terminal  # type: ignore[method-assign]
+        await pilot.press("t")
+        await pilot.pause(0.5)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=before)
+
+
+def test_sandboxes_screen_class() -> None:
+    """The home screen is the sandboxes screen (a cheap guard for the snapshots above)."""
+    assert CagedApp.MODES["sandboxes"] is SandboxesScreen
