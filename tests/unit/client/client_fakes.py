@@ -4,7 +4,8 @@ and an in-process WebSocket peer (fixtures in ``conftest.py``)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,3 +102,132 @@ def pick_subprotocol(ws: ServerConnection, offered: Any) -> Any:
 
 def output(data: str) -> str:
     return json.dumps({"type": "output", "data": data})
+
+
+# --------------------------------------------------------------------------- the marker protocol
+_PIECES = re.compile(r"printf '%s%s(?:%s)?\\n' '([^']+)' '([^']+)'")
+
+
+def markers(frames: Sequence[str]) -> tuple[str, str]:
+    """The begin and exit markers the frames print (each typed as two pieces)."""
+    begin = _PIECES.search(frames[0])
+    end = _PIECES.search(frames[2])
+    assert begin and end
+    return "".join(begin.groups()), "".join(end.groups())
+
+
+def emulate(frames: Sequence[str], out: str, code: int) -> str:
+    """What a login shell on a PTY prints for the three frames: banner, the
+    echo of every typed line (before ``stty -echo`` took effect), then the run."""
+    begin, end = markers(frames)
+    echo = "".join(frames).replace("\n", "\r\n")
+    return (
+        "Welcome to your cage\r\n$ "
+        + echo
+        + begin
+        + "\r\n"
+        + out.replace("\n", "\r\n")
+        + end
+        + str(code)
+        + "\r\nlogout\r\n"
+    )
+
+
+# --------------------------------------------------------------------------- MCP
+
+TOOLS = [
+    {
+        "name": "filesystem_read",
+        "description": "Read a file",
+        "inputSchema": {"type": "object", "properties": {"path": {"type": "string"}}},
+    },
+    {"name": "terminal_exec", "description": "Run a command", "inputSchema": {"type": "object"}},
+]
+
+
+class MCPPeer:
+    """Answers like the platform's MCP server; records what it received."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.client_answers: list[dict[str, Any]] = []
+
+    def answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        if method == "initialize":
+            return {
+                "result": {
+                    "protocolVersion": "2024-11-05",
+                    "serverInfo": {"name": "caged-mcp", "version": "1"},
+                    "capabilities": {"tools": {"listChanged": False}},
+                }
+            }
+        if method == "tools/list":
+            if params.get("cursor") == "page2":
+                return {"result": {"tools": TOOLS[1:]}}
+            return {"result": {"tools": TOOLS[:1], "nextCursor": "page2"}}
+        if method == "tools/call":
+            name, args = params["name"], params.get("arguments", {})
+            if name == "terminal_exec":
+                failed = args.get("command") == "false"
+                return {
+                    "result": {
+                        "content": [
+                            {"type": "text", "text": "ok\n" if not failed else "STDERR:\nboom"}
+                        ],
+                        **({"isError": True} if failed else {}),
+                    }
+                }
+            return {"error": {"code": -32602, "message": f"unknown tool: {name}"}}
+        if method == "ping":
+            return {"result": {}}
+        if method == "prompts/list":
+            return {"result": {"prompts": [{"name": "review"}]}}
+        if method == "prompts/get":
+            return {"result": {"messages": [{"role": "user"}]}}
+        if method == "resources/read":
+            return {"result": {"contents": [{"uri": params["uri"], "text": "x"}]}}
+        return {
+            "error": {
+                "code": -32601,
+                "message": f"method not found: {method}",
+                "data": {"method": method},
+            }
+        }
+
+    async def __call__(self, ws: ServerConnection) -> None:
+        async for raw in ws:
+            message = json.loads(raw)
+            if "method" not in message:
+                self.client_answers.append(message)
+                continue
+            self.received.append(message)
+            if "id" not in message:
+                continue
+            method = message["method"]
+            if method == "tools/call" and message["params"]["name"] == "hang":
+                continue
+            if method == "tools/call" and message["params"]["name"] == "drop":
+                ws.transport.abort()
+                return
+            if method == "tools/call" and message["params"]["name"] == "notify_me":
+                await ws.send(
+                    json.dumps({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})
+                )
+                await ws.send(json.dumps({"jsonrpc": "2.0", "id": "srv-1", "method": "ping"}))
+                await ws.send(
+                    json.dumps(
+                        {"jsonrpc": "2.0", "id": "srv-2", "method": "sampling/createMessage"}
+                    )
+                )
+                await ws.send("not json")
+                await ws.send(json.dumps({"jsonrpc": "2.0", "id": 999, "result": {}}))
+                await ws.send(
+                    json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": {"content": []}})
+                )
+                continue
+            reply = {
+                "jsonrpc": "2.0",
+                "id": message["id"],
+                **self.answer(method, message.get("params") or {}),
+            }
+            await ws.send(json.dumps(reply))

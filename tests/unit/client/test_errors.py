@@ -8,6 +8,7 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 import pytest
+from client_fakes import SECRET, FakeAPI
 
 from caged_core.client import AsyncCaged
 from caged_core.client._errors import error_from_response, retry_after_seconds
@@ -21,8 +22,6 @@ from caged_core.errors import (
     CagedServerError,
     CagedValidationError,
 )
-
-from client_fakes import SECRET, FakeAPI
 
 PROBLEM = "application/problem+json"
 
@@ -38,19 +37,57 @@ def problem(status: int, title: str, detail: str = "", **extra: object) -> httpx
 @pytest.mark.parametrize(
     ("response", "cls", "message"),
     [
-        (problem(400, "Bad Request", "unknown template 'x'"), CagedValidationError, "unknown template 'x'"),
-        (problem(422, "Unprocessable Entity", "cpus out of range"), CagedValidationError, "cpus out of range"),
+        (
+            problem(400, "Bad Request", "unknown template 'x'"),
+            CagedValidationError,
+            "unknown template 'x'",
+        ),
+        (
+            problem(422, "Unprocessable Entity", "cpus out of range"),
+            CagedValidationError,
+            "cpus out of range",
+        ),
         (problem(401, "Unauthorized", "invalid API key"), CagedAuthError, "invalid API key"),
-        (problem(403, "Forbidden", "key scope read_only cannot write"), CagedAuthError, "key scope read_only cannot write"),
-        (problem(404, "Not Found", "sandbox cage-1 not found"), CagedNotFoundError, "sandbox cage-1 not found"),
+        (
+            problem(403, "Forbidden", "key scope read_only cannot write"),
+            CagedAuthError,
+            "key scope read_only cannot write",
+        ),
+        (
+            problem(404, "Not Found", "sandbox cage-1 not found"),
+            CagedNotFoundError,
+            "sandbox cage-1 not found",
+        ),
         (problem(409, "Conflict", "sandbox is paused"), CagedAPIError, "sandbox is paused"),
-        (problem(500, "Internal Server Error"), CagedServerError, "Internal Server Error (HTTP 500)"),
-        (problem(501, "Not Implemented", "billing is only available on the hosted Caged platform"), CagedServerError, "billing is only available on the hosted Caged platform"),
-        (httpx.Response(400, json={"error": "template is required"}), CagedValidationError, "template is required"),
+        (
+            problem(500, "Internal Server Error"),
+            CagedServerError,
+            "Internal Server Error (HTTP 500)",
+        ),
+        (
+            problem(
+                501, "Not Implemented", "billing is only available on the hosted Caged platform"
+            ),
+            CagedServerError,
+            "billing is only available on the hosted Caged platform",
+        ),
+        (
+            httpx.Response(400, json={"error": "template is required"}),
+            CagedValidationError,
+            "template is required",
+        ),
         (httpx.Response(404, json={"error": "not found"}), CagedNotFoundError, "not found"),
         (httpx.Response(404, text="404 page not found"), CagedNotFoundError, "404 page not found"),
-        (httpx.Response(400, text="invalid after_seq\n"), CagedValidationError, "invalid after_seq"),
-        (httpx.Response(502, text="<html><body>Bad gateway</body></html>"), CagedServerError, "HTTP 502"),
+        (
+            httpx.Response(400, text="invalid after_seq\n"),
+            CagedValidationError,
+            "invalid after_seq",
+        ),
+        (
+            httpx.Response(502, text="<html><body>Bad gateway</body></html>"),
+            CagedServerError,
+            "HTTP 502",
+        ),
         (httpx.Response(500, text="x" * 500), CagedServerError, "HTTP 500"),
         (httpx.Response(503), CagedServerError, "HTTP 503"),
         (httpx.Response(418), CagedAPIError, "HTTP 418"),

@@ -5,45 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import contextlib
 import fcntl
 import json
 import os
 import pty
-import re
 import shutil
-import subprocess
 import termios
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from client_fakes import WSServer, output
+from client_fakes import WSServer, emulate, markers, output
 from websockets.asyncio.server import ServerConnection
 
 from caged_core.client import AsyncCaged, ExecStream
 from caged_core.client.realtime import MarkerParser
 
 NONCE = "0123456789abcdef"
-_PIECES = re.compile(r"printf '%s%s(?:%s)?\\n' '([^']+)' '([^']+)'")
-
-
-def markers(frames: Sequence[str]) -> tuple[str, str]:
-    """The begin and exit markers the frames print (each typed as two pieces)."""
-    begin = _PIECES.search(frames[0])
-    end = _PIECES.search(frames[2])
-    assert begin and end
-    return "".join(begin.groups()), "".join(end.groups())
-
-
-def emulate(frames: Sequence[str], out: str, code: int) -> str:
-    """What a login shell on a PTY prints for the three frames: banner, the
-    echo of every typed line (before ``stty -echo`` took effect), then the run."""
-    begin, end = markers(frames)
-    echo = "".join(frames).replace("\n", "\r\n")
-    return (
-        "Welcome to your cage\r\n$ " + echo + begin + "\r\n"
-        + out.replace("\n", "\r\n") + end + str(code) + "\r\nlogout\r\n"
-    )
 
 
 # --------------------------------------------------------------------------- the parser
@@ -204,8 +183,8 @@ def shell_peer(argv: Sequence[str], home: Path):  # type: ignore[no-untyped-def]
 
     async def serve(ws: ServerConnection) -> None:
         master, slave = pty.openpty()
-        proc = subprocess.Popen(
-            list(argv),
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
             stdin=slave,
             stdout=slave,
             stderr=slave,
@@ -243,8 +222,9 @@ def shell_peer(argv: Sequence[str], home: Path):  # type: ignore[no-untyped-def]
             await ws.close()
         finally:
             typer.cancel()
-            proc.kill()
-            proc.wait()
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
             os.close(master)
 
     return serve

@@ -36,7 +36,11 @@ SANDBOX = {
 async def test_create_sends_only_set_fields(api: FakeAPI, client: AsyncCaged) -> None:
     api.route("POST", "/v1/sandboxes", httpx.Response(201, json=SANDBOX | {"status": "creating"}))
     sandbox = await client.sandboxes.create(
-        template="node", memory_mb=1024, env={"A": "1"}, network_mode="allowlist", allowlist=["pypi.org"]
+        template="node",
+        memory_mb=1024,
+        env={"A": "1"},
+        network_mode="allowlist",
+        allowlist=["pypi.org"],
     )
     assert api.json_body() == {
         "template": "node-22",
@@ -90,11 +94,13 @@ async def test_sandbox_lifecycle_calls(api: FakeAPI, client: AsyncCaged) -> None
 
 
 async def test_exec_result_shapes(api: FakeAPI, client: AsyncCaged) -> None:
-    answers = iter([
-        {"output": "hello world\n", "exit_code": 0},
-        {"output": "", "exit_code": 2},
-        {"output": "", "exit_code": -1, "error": "sandbox is paused"},
-    ])
+    answers = iter(
+        [
+            {"output": "hello world\n", "exit_code": 0},
+            {"output": "", "exit_code": 2},
+            {"output": "", "exit_code": -1, "error": "sandbox is paused"},
+        ]
+    )
     api.route("POST", "/v1/sandboxes/s/exec", lambda _r: httpx.Response(200, json=next(answers)))
     ok = await client.sandboxes.exec("s", "echo 'hello world'")
     assert api.json_body() == {"command": "echo 'hello world'"}
@@ -106,8 +112,24 @@ async def test_exec_result_shapes(api: FakeAPI, client: AsyncCaged) -> None:
 
 
 async def test_logs_ports_trust_terminal_sessions(api: FakeAPI, client: AsyncCaged) -> None:
-    api.route("GET", "/v1/sandboxes/s/logs", [{"timestamp": "2026-11-27T10:00:00Z", "type": "stdout", "message": "hi"}])
-    api.route("GET", "/v1/sandboxes/s/terminal/sessions", [{"id": "t1", "rows": 24, "cols": 80, "created_at": "2026-11-27T10:00:00Z", "client": "caged-tui/0.1.0"}])
+    api.route(
+        "GET",
+        "/v1/sandboxes/s/logs",
+        [{"timestamp": "2026-11-27T10:00:00Z", "type": "stdout", "message": "hi"}],
+    )
+    api.route(
+        "GET",
+        "/v1/sandboxes/s/terminal/sessions",
+        [
+            {
+                "id": "t1",
+                "rows": 24,
+                "cols": 80,
+                "created_at": "2026-11-27T10:00:00Z",
+                "client": "caged-tui/0.1.0",
+            }
+        ],
+    )
     logs = await client.sandboxes.logs("s", tail=5)
     assert dict(api.last.url.params) == {"tail": "5"} and logs[0].message == "hi"
     await client.sandboxes.logs("s")
@@ -119,12 +141,22 @@ async def test_logs_ports_trust_terminal_sessions(api: FakeAPI, client: AsyncCag
 @pytest.mark.parametrize(
     "body",
     [
-        [{"port": 3000, "preview_url": "https://3000-s.caged.dev", "protocol": "http", "protected": False, "detected_at": "2026-11-27T10:00:00Z"}],
+        [
+            {
+                "port": 3000,
+                "preview_url": "https://3000-s.caged.dev",
+                "protocol": "http",
+                "protected": False,
+                "detected_at": "2026-11-27T10:00:00Z",
+            }
+        ],
         [{"port": 3000, "protocol": "tcp", "state": "open", "url": "https://3000-s.caged.dev"}],
     ],
     ids=["hosted", "legacy"],
 )
-async def test_ports_shapes(api: FakeAPI, client: AsyncCaged, body: list[dict[str, object]]) -> None:
+async def test_ports_shapes(
+    api: FakeAPI, client: AsyncCaged, body: list[dict[str, object]]
+) -> None:
     api.route("GET", "/v1/sandboxes/s/ports", body)
     ports = await client.sandboxes.ports("s")
     assert ports[0].port == 3000 and ports[0].preview_url == "https://3000-s.caged.dev"
@@ -138,7 +170,9 @@ async def test_ports_shapes(api: FakeAPI, client: AsyncCaged, body: list[dict[st
     ],
     ids=["hosted", "legacy"],
 )
-async def test_trust_score_shapes(api: FakeAPI, client: AsyncCaged, body: list[dict[str, object]]) -> None:
+async def test_trust_score_shapes(
+    api: FakeAPI, client: AsyncCaged, body: list[dict[str, object]]
+) -> None:
     api.route("GET", "/v1/trust/sandboxes/s", body)
     scores = await client.sandboxes.trust_scores("s")
     assert scores[0].score == 87
@@ -150,8 +184,20 @@ async def test_trust_score_shapes(api: FakeAPI, client: AsyncCaged, body: list[d
 @pytest.mark.parametrize(
     "entry",
     [
-        {"name": "src", "path": "/workspace/src", "type": "directory", "size": 0, "mod_time": "2026-11-27T10:00:00Z"},
-        {"name": "src", "path": "/workspace/src", "type": "dir", "size": 0, "modified": "2026-11-27T10:00:00Z"},
+        {
+            "name": "src",
+            "path": "/workspace/src",
+            "type": "directory",
+            "size": 0,
+            "mod_time": "2026-11-27T10:00:00Z",
+        },
+        {
+            "name": "src",
+            "path": "/workspace/src",
+            "type": "dir",
+            "size": 0,
+            "modified": "2026-11-27T10:00:00Z",
+        },
     ],
     ids=["hosted", "legacy"],
 )
@@ -206,7 +252,9 @@ SNAPSHOT = {
 
 
 async def test_snapshot_calls(api: FakeAPI, client: AsyncCaged) -> None:
-    api.route("GET", "/v1/sandboxes/cage-0001/snapshots", [SNAPSHOT, SNAPSHOT | {"trigger": "auto-pause"}])
+    api.route(
+        "GET", "/v1/sandboxes/cage-0001/snapshots", [SNAPSHOT, SNAPSHOT | {"trigger": "auto-pause"}]
+    )
     api.route("POST", "/v1/sandboxes/cage-0001/snapshots", httpx.Response(201, json=SNAPSHOT))
     api.route("GET", "/v1/snapshots/snap-0001", SNAPSHOT)
     api.route("DELETE", "/v1/snapshots/snap-0001", httpx.Response(204))
@@ -220,7 +268,11 @@ async def test_snapshot_calls(api: FakeAPI, client: AsyncCaged) -> None:
 
 
 async def test_snapshot_download_and_expiry(api: FakeAPI, client: AsyncCaged) -> None:
-    api.route("GET", "/v1/snapshots/snap-1/download", {"url": "https://s3.test/a.tar.gz?sig=abc", "expires_in_seconds": 3600})
+    api.route(
+        "GET",
+        "/v1/snapshots/snap-1/download",
+        {"url": "https://s3.test/a.tar.gz?sig=abc", "expires_in_seconds": 3600},
+    )
     link = await client.snapshots.download("snap-1")
     assert link.url.startswith("https://s3.test/") and not link.expired
     assert (link.expires_at - link.fetched_at).total_seconds() == 3600
@@ -230,13 +282,21 @@ async def test_snapshot_download_and_expiry(api: FakeAPI, client: AsyncCaged) ->
 async def test_download_to_relative_url_sends_the_key(
     api: FakeAPI, client: AsyncCaged, tmp_path: Path
 ) -> None:
-    api.route("GET", "/v1/snapshots/snap-1/download", {"url": "/v1/snapshots/snap-1/download/content", "expires_in_seconds": 3600})
-    api.route("GET", "/v1/snapshots/snap-1/download/content", httpx.Response(200, content=b"\x1f\x8barchive"))
+    api.route(
+        "GET",
+        "/v1/snapshots/snap-1/download",
+        {"url": "/v1/snapshots/snap-1/download/content", "expires_in_seconds": 3600},
+    )
+    api.route(
+        "GET",
+        "/v1/snapshots/snap-1/download/content",
+        httpx.Response(200, content=b"\x1f\x8barchive"),
+    )
     target = await client.snapshots.download_to("snap-1", tmp_path / "snap.tar.gz")
     assert target.read_bytes() == b"\x1f\x8barchive"
     assert api.last.headers["authorization"] == f"Bearer {SECRET}"
     assert str(api.last.url) == "https://api.test/v1/snapshots/snap-1/download/content"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["snap.tar.gz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["snap.tar.gz"]  # noqa: ASYNC240 - tiny
 
 
 async def test_download_to_presigned_url_sends_no_key(
@@ -246,7 +306,11 @@ async def test_download_to_presigned_url_sends_no_key(
         assert request.url.host == "s3.test"
         return httpx.Response(200, content=b"data")
 
-    api.route("GET", "/v1/snapshots/snap-1/download", {"url": "https://s3.test/b/a.tar.gz?X-Amz-Signature=s", "expires_in_seconds": 3600})
+    api.route(
+        "GET",
+        "/v1/snapshots/snap-1/download",
+        {"url": "https://s3.test/b/a.tar.gz?X-Amz-Signature=s", "expires_in_seconds": 3600},
+    )
     api.route("GET", "/b/a.tar.gz", s3)
     await client.snapshots.download_to("snap-1", tmp_path / "a.tar.gz")
     assert "authorization" not in api.last.headers
@@ -261,14 +325,22 @@ async def test_download_to_broken_stream_leaves_no_file(
             yield b"part"
             raise httpx.ReadError("connection reset")
 
-    api.route("GET", "/v1/snapshots/snap-1/download", {"url": "/v1/snapshots/snap-1/download/content"})
-    api.route("GET", "/v1/snapshots/snap-1/download/content", lambda _r: httpx.Response(200, stream=Broken()))
+    api.route(
+        "GET", "/v1/snapshots/snap-1/download", {"url": "/v1/snapshots/snap-1/download/content"}
+    )
+    api.route(
+        "GET",
+        "/v1/snapshots/snap-1/download/content",
+        lambda _r: httpx.Response(200, stream=Broken()),
+    )
     with pytest.raises(CagedConnectionError, match="download of snapshot snap-1"):
         await client.snapshots.download_to("snap-1", tmp_path / "x.tar.gz")
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []  # noqa: ASYNC240 - a test-sized directory
 
 
-async def test_restore_defaults_to_the_snapshots_own_sandbox(api: FakeAPI, client: AsyncCaged) -> None:
+async def test_restore_defaults_to_the_snapshots_own_sandbox(
+    api: FakeAPI, client: AsyncCaged
+) -> None:
     api.route("GET", "/v1/snapshots/snap-0001", SNAPSHOT)
     api.route("POST", "/v1/snapshots/snap-0001/restore", httpx.Response(204))
     await client.snapshots.restore("snap-0001")
@@ -295,11 +367,26 @@ AGENT_SESSION = {
 
 
 def replay_event(seq: int) -> dict[str, object]:
-    return {"id": f"evt-{seq}", "session_id": "sess-1", "sequence": seq, "type": "llm_call", "timestamp": "2026-11-27T10:00:00Z", "duration_ms": 1.5, "data": {"model": "claude-4"}}
+    return {
+        "id": f"evt-{seq}",
+        "session_id": "sess-1",
+        "sequence": seq,
+        "type": "llm_call",
+        "timestamp": "2026-11-27T10:00:00Z",
+        "duration_ms": 1.5,
+        "data": {"model": "claude-4"},
+    }
 
 
 async def test_sessions_list_paged_and_by_sandbox(api: FakeAPI, client: AsyncCaged) -> None:
-    api.route("GET", "/v1/sessions", {"data": [AGENT_SESSION], "pagination": {"page": 2, "per_page": 1, "total": 5, "total_pages": 5}})
+    api.route(
+        "GET",
+        "/v1/sessions",
+        {
+            "data": [AGENT_SESSION],
+            "pagination": {"page": 2, "per_page": 1, "total": 5, "total_pages": 5},
+        },
+    )
     api.route("GET", "/v1/sandboxes/cage-0001/sessions", [AGENT_SESSION])
     api.route("GET", "/v1/sessions/sess-1", AGENT_SESSION)
     page = await client.sessions.list(page=2, per_page=1)
@@ -313,7 +400,12 @@ async def test_sessions_list_paged_and_by_sandbox(api: FakeAPI, client: AsyncCag
 @pytest.mark.parametrize(
     "body",
     [
-        {"events": [replay_event(1), replay_event(2)], "has_more": False, "next_seq": 2, "total": 2},
+        {
+            "events": [replay_event(1), replay_event(2)],
+            "has_more": False,
+            "next_seq": 2,
+            "total": 2,
+        },
         [replay_event(1), replay_event(2)],
     ],
     ids=["hosted", "legacy"],
@@ -328,7 +420,7 @@ async def test_replay_shapes(api: FakeAPI, client: AsyncCaged, body: object) -> 
 
 async def test_replay_plain_text_error(api: FakeAPI, client: AsyncCaged) -> None:
     api.route("GET", "/v1/sessions/sess-1/replay", httpx.Response(400, text="invalid limit"))
-    with pytest.raises(CagedValidationError, match="^invalid limit$"):
+    with pytest.raises(CagedValidationError, match=r"^invalid limit$"):
         await client.sessions.replay("sess-1", limit=5000)
 
 
@@ -336,7 +428,15 @@ async def test_iter_replay_follows_next_seq(api: FakeAPI, client: AsyncCaged) ->
     def pages(request: httpx.Request) -> httpx.Response:
         after = int(request.url.params.get("after_seq", "0"))
         events = [replay_event(s) for s in range(after + 1, min(after + 2, 5) + 1)]
-        return httpx.Response(200, json={"events": events, "has_more": after + 2 < 5, "next_seq": events[-1]["sequence"], "total": 5})
+        return httpx.Response(
+            200,
+            json={
+                "events": events,
+                "has_more": after + 2 < 5,
+                "next_seq": events[-1]["sequence"],
+                "total": 5,
+            },
+        )
 
     api.route("GET", "/v1/sessions/sess-1/replay", pages)
     seqs = [e.sequence async for e in client.sessions.iter_replay("sess-1", limit=2)]
@@ -345,13 +445,28 @@ async def test_iter_replay_follows_next_seq(api: FakeAPI, client: AsyncCaged) ->
 
 
 async def test_iter_replay_stops_on_a_stuck_cursor(api: FakeAPI, client: AsyncCaged) -> None:
-    api.route("GET", "/v1/sessions/sess-1/replay", {"events": [replay_event(1)], "has_more": True, "next_seq": 1})
+    api.route(
+        "GET",
+        "/v1/sessions/sess-1/replay",
+        {"events": [replay_event(1)], "has_more": True, "next_seq": 1},
+    )
     events = [e async for e in client.sessions.iter_replay("sess-1", after_seq=1)]
     assert len(events) == 1 and len(api.requests) == 1
 
 
 async def test_replay_summary(api: FakeAPI, client: AsyncCaged) -> None:
-    api.route("GET", "/v1/sessions/sess-1/replay/summary", {"session_id": "sess-1", "event_count": 3, "start_time": "2026-11-27T10:00:00Z", "end_time": "2026-11-27T10:01:00Z", "duration_ms": 60000, "types": {"llm_call": 3}})
+    api.route(
+        "GET",
+        "/v1/sessions/sess-1/replay/summary",
+        {
+            "session_id": "sess-1",
+            "event_count": 3,
+            "start_time": "2026-11-27T10:00:00Z",
+            "end_time": "2026-11-27T10:01:00Z",
+            "duration_ms": 60000,
+            "types": {"llm_call": 3},
+        },
+    )
     summary = await client.sessions.replay_summary("sess-1")
     assert summary.duration_ms == 60000 and summary.types == {"llm_call": 3}
     assert f"{summary.cost_usd:.4f}" == "0.0000"
@@ -362,10 +477,16 @@ async def test_replay_summary(api: FakeAPI, client: AsyncCaged) -> None:
 
 async def test_ingest_models_and_dicts(api: FakeAPI, client: AsyncCaged) -> None:
     api.route("POST", "/v1/events/ingest", {"accepted": 2, "errors": 0})
-    result = await client.events.ingest([
-        EventPayload(type="llm_call", sandbox_id="s", data={"model": "claude-4", "tokens_in": 500, "tokens_out": 200}),
-        {"type": "command", "timestamp": "2026-11-27T10:00:00Z", "payload": {"cmd": "ls"}},
-    ])
+    result = await client.events.ingest(
+        [
+            EventPayload(
+                type="llm_call",
+                sandbox_id="s",
+                data={"model": "claude-4", "tokens_in": 500, "tokens_out": 200},
+            ),
+            {"type": "command", "timestamp": "2026-11-27T10:00:00Z", "payload": {"cmd": "ls"}},
+        ]
+    )
     sent = api.json_body()["events"]
     assert sent[0]["payload"] == {"model": "claude-4", "tokens_in": 500, "tokens_out": 200}
     assert "timestamp" in sent[0] and sent[1]["payload"] == {"cmd": "ls"}
@@ -375,7 +496,7 @@ async def test_ingest_models_and_dicts(api: FakeAPI, client: AsyncCaged) -> None
 async def test_ingest_splits_batches_and_sums(api: FakeAPI, client: AsyncCaged) -> None:
     def count(request: httpx.Request) -> httpx.Response:
         n = len(json.loads(request.content)["events"])
-        return httpx.Response(200, json={"accepted": n - 1, "errors": [f"bad event"]})
+        return httpx.Response(200, json={"accepted": n - 1, "errors": ["bad event"]})
 
     api.route("POST", "/v1/events/ingest", count)
     result = await client.events.ingest([{"type": "command"}] * 2500)
@@ -393,8 +514,26 @@ async def test_ingest_rejects_a_bad_event_before_sending(api: FakeAPI, client: A
 
 # --------------------------------------------------------------------------- alerts
 
-ALERT = {"id": "alert-1", "rule_id": "r1", "rule_type": "budget_exceeded", "severity": "warning", "state": "open", "title": "Budget 82%", "message": "82% of budget used", "sandbox_id": "s", "meta": {"percent": "82"}, "created_at": "2026-11-27T10:00:00Z"}
-LEGACY_ALERT = {"id": "alert-1", "type": "budget_exceeded", "severity": "high", "resolved": True, "message": "over", "meta": {"percent": 101}}
+ALERT = {
+    "id": "alert-1",
+    "rule_id": "r1",
+    "rule_type": "budget_exceeded",
+    "severity": "warning",
+    "state": "open",
+    "title": "Budget 82%",
+    "message": "82% of budget used",
+    "sandbox_id": "s",
+    "meta": {"percent": "82"},
+    "created_at": "2026-11-27T10:00:00Z",
+}
+LEGACY_ALERT = {
+    "id": "alert-1",
+    "type": "budget_exceeded",
+    "severity": "high",
+    "resolved": True,
+    "message": "over",
+    "meta": {"percent": 101},
+}
 
 
 async def test_alerts_hosted_envelope(api: FakeAPI, client: AsyncCaged) -> None:
@@ -408,16 +547,29 @@ async def test_alerts_hosted_envelope(api: FakeAPI, client: AsyncCaged) -> None:
 async def test_alerts_legacy_array(api: FakeAPI, client: AsyncCaged) -> None:
     api.route("GET", "/v1/alerts", [LEGACY_ALERT])
     page = await client.alerts.list()
-    assert page[0].severity == "critical" and page[0].resolved and page[0].rule_type == "budget_exceeded"
+    assert (
+        page[0].severity == "critical"
+        and page[0].resolved
+        and page[0].rule_type == "budget_exceeded"
+    )
     assert page[0].meta == {"percent": "101"}
 
 
 async def test_alert_get_resolve_rules(api: FakeAPI, client: AsyncCaged) -> None:
-    rule = {"id": "r1", "type": "budget_exceeded", "enabled": True, "config": {"threshold_percent": 80}}
+    rule = {
+        "id": "r1",
+        "type": "budget_exceeded",
+        "enabled": True,
+        "config": {"threshold_percent": 80},
+    }
     api.route("GET", "/v1/alerts/alert-1", ALERT)
     api.route("POST", "/v1/alerts/alert-1/resolve", httpx.Response(204))
     api.route("GET", "/v1/alerts/rules", [rule, {"id": "r2", "type": "new_kind", "config": None}])
-    api.route("PUT", "/v1/alerts/rules/r1", lambda r: httpx.Response(200, json=rule | json.loads(r.content)))
+    api.route(
+        "PUT",
+        "/v1/alerts/rules/r1",
+        lambda r: httpx.Response(200, json=rule | json.loads(r.content)),
+    )
     assert (await client.alerts.get("alert-1")).title == "Budget 82%"
     await client.alerts.resolve("alert-1")
     rules = await client.alerts.list_rules()
@@ -430,14 +582,22 @@ async def test_alert_get_resolve_rules(api: FakeAPI, client: AsyncCaged) -> None
 
 # --------------------------------------------------------------------------- notifications
 
-NOTE = {"id": "ntf-1", "alert_id": "alert-1", "channel": "in_app", "title": "Budget", "message": "82%", "read": False, "created_at": "2026-11-27T10:00:00Z"}
+NOTE = {
+    "id": "ntf-1",
+    "alert_id": "alert-1",
+    "channel": "in_app",
+    "title": "Budget",
+    "message": "82%",
+    "read": False,
+    "created_at": "2026-11-27T10:00:00Z",
+}
 
 
 @pytest.mark.parametrize(
     "body",
     [
         {"notifications": [NOTE], "unread_count": 1},
-        [NOTE | {"body": "82%", "message": None} ],
+        [NOTE | {"body": "82%", "message": None}],
     ],
     ids=["hosted", "legacy"],
 )
@@ -463,7 +623,13 @@ async def test_notification_unread_and_counts(api: FakeAPI, client: AsyncCaged) 
 
 
 async def test_notification_actions_and_config(api: FakeAPI, client: AsyncCaged) -> None:
-    config = {"account_id": "a", "enabled_channels": ["in_app", "slack"], "slack_channel_id": None, "slack_webhook_configured": True, "slack_webhook_hint": "...abcd"}
+    config = {
+        "account_id": "a",
+        "enabled_channels": ["in_app", "slack"],
+        "slack_channel_id": None,
+        "slack_webhook_configured": True,
+        "slack_webhook_hint": "...abcd",
+    }
     api.route("POST", "/v1/notifications/ntf-1/read", httpx.Response(204))
     api.route("POST", "/v1/notifications/read-all", httpx.Response(204))
     api.route("GET", "/v1/notifications/config", config)
@@ -472,7 +638,9 @@ async def test_notification_actions_and_config(api: FakeAPI, client: AsyncCaged)
     await client.notifications.mark_all_read()
     read = await client.notifications.get_config()
     assert read.slack_webhook_hint == "...abcd" and read.slack_channel_id == ""
-    await client.notifications.update_config(slack_webhook_url="__clear__", enabled_channels=["in_app"])
+    await client.notifications.update_config(
+        slack_webhook_url="__clear__", enabled_channels=["in_app"]
+    )
     assert api.json_body() == {"slack_webhook_url": "__clear__", "enabled_channels": ["in_app"]}
     with pytest.raises(CagedValidationError):
         await client.notifications.update_config(pager="x")
@@ -480,15 +648,31 @@ async def test_notification_actions_and_config(api: FakeAPI, client: AsyncCaged)
 
 # --------------------------------------------------------------------------- account
 
-KEY_INFO = {"id": "key-1", "name": "ci", "prefix": "caged_sk_abcd", "scope": "read_only", "created_at": "2026-11-27T10:00:00Z"}
+KEY_INFO = {
+    "id": "key-1",
+    "name": "ci",
+    "prefix": "caged_sk_abcd",
+    "scope": "read_only",
+    "created_at": "2026-11-27T10:00:00Z",
+}
 
 
 async def test_account_calls(api: FakeAPI, client: AsyncCaged) -> None:
-    api.route("GET", "/v1/account", {"id": "acct-1", "email": "a@b.c", "name": "A", "tier": "pro", "email_verified": True})
+    api.route(
+        "GET",
+        "/v1/account",
+        {"id": "acct-1", "email": "a@b.c", "name": "A", "tier": "pro", "email_verified": True},
+    )
     api.route("GET", "/v1/account/keys", [KEY_INFO])
-    api.route("POST", "/v1/account/keys", httpx.Response(201, json={"key": SECRET, "info": KEY_INFO}))
+    api.route(
+        "POST", "/v1/account/keys", httpx.Response(201, json={"key": SECRET, "info": KEY_INFO})
+    )
     api.route("DELETE", "/v1/account/keys/key-1", httpx.Response(204))
-    api.route("GET", "/v1/account/sessions", [{"id": "as-1", "user_agent": "caged-tui/0.1.0", "ip": "127.0.0.1"}])
+    api.route(
+        "GET",
+        "/v1/account/sessions",
+        [{"id": "as-1", "user_agent": "caged-tui/0.1.0", "ip": "127.0.0.1"}],
+    )
     api.route("DELETE", "/v1/account/sessions/as-1", httpx.Response(204))
     assert (await client.account.get()).tier == "pro"
     assert (await client.account.list_keys())[0].scope is KeyScope.READ_ONLY
@@ -507,13 +691,21 @@ async def test_account_calls(api: FakeAPI, client: AsyncCaged) -> None:
 
 @pytest.mark.parametrize("key", ["tier", "plan"], ids=["hosted", "legacy"])
 async def test_subscription_shapes(api: FakeAPI, client: AsyncCaged, key: str) -> None:
-    api.route("GET", "/v1/billing/subscription", {key: "pro", "status": "active", "cancel_at_period_end": False})
+    api.route(
+        "GET",
+        "/v1/billing/subscription",
+        {key: "pro", "status": "active", "cancel_at_period_end": False},
+    )
     sub = await client.billing.get_subscription()
     assert f"Plan: {sub.plan}, Status: {sub.status}" == "Plan: pro, Status: active"
 
 
 async def test_billing_calls(api: FakeAPI, client: AsyncCaged) -> None:
-    api.route("GET", "/v1/billing/usage", {"compute_minutes": 12.5, "reported_minutes": 10, "pending_seconds": 30})
+    api.route(
+        "GET",
+        "/v1/billing/usage",
+        {"compute_minutes": 12.5, "reported_minutes": 10, "pending_seconds": 30},
+    )
     api.route("POST", "/v1/billing/checkout", {"url": "https://checkout.stripe.test/c"})
     api.route("POST", "/v1/billing/portal", {"url": "https://billing.stripe.test/p"})
     api.route("POST", "/v1/billing/cancel", httpx.Response(204))
@@ -527,6 +719,10 @@ async def test_billing_calls(api: FakeAPI, client: AsyncCaged) -> None:
 
 async def test_socket_ticket_hides_itself(api: FakeAPI, client: AsyncCaged) -> None:
     ticket = "caged_wst_abcdefSECRET"
-    api.route("POST", "/v1/auth/socket-ticket", {"ticket": ticket, "expires_in": 60, "expires_at": "2026-11-27T10:01:00Z"})
+    api.route(
+        "POST",
+        "/v1/auth/socket-ticket",
+        {"ticket": ticket, "expires_in": 60, "expires_at": "2026-11-27T10:01:00Z"},
+    )
     got = await client.socket_ticket()
     assert got.ticket == ticket and ticket not in repr(got) and ticket not in str(got)

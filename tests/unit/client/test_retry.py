@@ -16,7 +16,9 @@ from caged_core.errors import (
 )
 
 
-def sequence(*responses: httpx.Response | type[Exception]) -> Callable[[httpx.Request], httpx.Response]:
+def sequence(
+    *responses: httpx.Response | type[Exception],
+) -> Callable[[httpx.Request], httpx.Response]:
     """A handler answering with ``responses`` in turn (an exception class is raised)."""
     queue = list(responses)
 
@@ -31,7 +33,11 @@ def sequence(*responses: httpx.Response | type[Exception]) -> Callable[[httpx.Re
 
 @pytest.mark.parametrize("status", [502, 503, 504])
 async def test_get_retries_gateway_errors_with_backoff(api: FakeAPI, status: int) -> None:
-    api.route("GET", "/v1/sandboxes", sequence(httpx.Response(status), httpx.Response(status), httpx.Response(200, json=[])))
+    api.route(
+        "GET",
+        "/v1/sandboxes",
+        sequence(httpx.Response(status), httpx.Response(status), httpx.Response(200, json=[])),
+    )
     async with make_client(api) as caged:
         assert await caged.sandboxes.list() == []
     assert len(api.requests) == 3
@@ -63,7 +69,11 @@ async def test_500_is_not_retried(api: FakeAPI) -> None:
 
 
 async def test_put_and_delete_retry_too(api: FakeAPI) -> None:
-    api.route("PUT", "/v1/alerts/rules/r", sequence(httpx.Response(502), httpx.Response(200, json={"id": "r"})))
+    api.route(
+        "PUT",
+        "/v1/alerts/rules/r",
+        sequence(httpx.Response(502), httpx.Response(200, json={"id": "r"})),
+    )
     api.route("DELETE", "/v1/snapshots/s", sequence(httpx.Response(504), httpx.Response(204)))
     async with make_client(api) as caged:
         await caged.alerts.update_rule("r", enabled=False)
@@ -84,7 +94,9 @@ async def test_post_is_never_retried(api: FakeAPI, status: int) -> None:
 
 
 async def test_post_connection_error_is_not_retried(api: FakeAPI) -> None:
-    api.route("POST", "/v1/sandboxes/s/exec", sequence(httpx.ConnectError, httpx.Response(200, json={})))
+    api.route(
+        "POST", "/v1/sandboxes/s/exec", sequence(httpx.ConnectError, httpx.Response(200, json={}))
+    )
     async with make_client(api) as caged:
         with pytest.raises(CagedConnectionError):
             await caged.sandboxes.exec("s", "true")
@@ -92,14 +104,22 @@ async def test_post_connection_error_is_not_retried(api: FakeAPI) -> None:
 
 
 async def test_get_connection_error_is_retried(api: FakeAPI) -> None:
-    api.route("GET", "/v1/account", sequence(httpx.ConnectError, httpx.ReadError, httpx.Response(200, json={"id": "a"})))
+    api.route(
+        "GET",
+        "/v1/account",
+        sequence(httpx.ConnectError, httpx.ReadError, httpx.Response(200, json={"id": "a"})),
+    )
     async with make_client(api) as caged:
         assert (await caged.account.get()).id == "a"
     assert len(api.requests) == 3 and len(api.sleeps) == 2
 
 
 async def test_429_honours_retry_after(api: FakeAPI) -> None:
-    api.route("GET", "/v1/alerts", sequence(httpx.Response(429, headers={"Retry-After": "12"}), httpx.Response(200, json=[])))
+    api.route(
+        "GET",
+        "/v1/alerts",
+        sequence(httpx.Response(429, headers={"Retry-After": "12"}), httpx.Response(200, json=[])),
+    )
     async with make_client(api) as caged:
         await caged.alerts.list()
     assert api.sleeps == [12.0]
@@ -107,14 +127,24 @@ async def test_429_honours_retry_after(api: FakeAPI) -> None:
 
 async def test_429_honours_ratelimit_reset(api: FakeAPI, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("caged_core.client._errors.time.time", lambda: 1_000.0)
-    api.route("GET", "/v1/alerts", sequence(httpx.Response(429, headers={"X-RateLimit-Reset": "1030"}), httpx.Response(200, json=[])))
+    api.route(
+        "GET",
+        "/v1/alerts",
+        sequence(
+            httpx.Response(429, headers={"X-RateLimit-Reset": "1030"}), httpx.Response(200, json=[])
+        ),
+    )
     async with make_client(api) as caged:
         await caged.alerts.list()
     assert api.sleeps == [30.0]
 
 
 async def test_429_beyond_the_cap_raises_at_once(api: FakeAPI) -> None:
-    api.route("GET", "/v1/alerts", httpx.Response(429, headers={"Retry-After": "61"}, json={"error": "slow down"}))
+    api.route(
+        "GET",
+        "/v1/alerts",
+        httpx.Response(429, headers={"Retry-After": "61"}, json={"error": "slow down"}),
+    )
     async with make_client(api) as caged:
         with pytest.raises(CagedRateLimitError) as info:
             await caged.alerts.list()

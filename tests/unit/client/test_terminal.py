@@ -51,7 +51,9 @@ async def collect_until(session: object, needle: str, *, limit: float = 5) -> st
     return seen
 
 
-async def test_url_ticket_subprotocol(ws_client: AsyncCaged, ws_server: WSServer, api: FakeAPI) -> None:
+async def test_url_ticket_subprotocol(
+    ws_client: AsyncCaged, ws_server: WSServer, api: FakeAPI
+) -> None:
     ws_server.handler = echo_peer
     async with await ws_client.sandboxes.terminal("cage/1", rows=40, cols=120) as term:
         await collect_until(term, "$ ")
@@ -62,7 +64,9 @@ async def test_url_ticket_subprotocol(ws_client: AsyncCaged, ws_server: WSServer
     assert api.requests[0].url.path == "/v1/auth/socket-ticket"
 
 
-async def test_each_socket_gets_a_fresh_ticket(ws_client: AsyncCaged, ws_server: WSServer, api: FakeAPI) -> None:
+async def test_each_socket_gets_a_fresh_ticket(
+    ws_client: AsyncCaged, ws_server: WSServer, api: FakeAPI
+) -> None:
     ws_server.handler = echo_peer
     for _ in range(2):
         term = await ws_client.sandboxes.terminal("s")
@@ -79,7 +83,9 @@ async def test_ticket_404_falls_back_to_the_api_key(api: FakeAPI, ws_server: WSS
 
 
 async def test_other_ticket_errors_are_raised(api: FakeAPI, ws_server: WSServer) -> None:
-    api.route("POST", "/v1/auth/socket-ticket", httpx.Response(401, json={"error": "invalid API key"}))
+    api.route(
+        "POST", "/v1/auth/socket-ticket", httpx.Response(401, json={"error": "invalid API key"})
+    )
     async with make_client(api, base_url=ws_server.base_url) as caged:
         with pytest.raises(CagedAuthError):
             await caged.sandboxes.terminal("s")
@@ -225,7 +231,9 @@ async def test_handshake_refusal_maps_status_and_hides_the_token(api: FakeAPI) -
     assert TICKET not in _full_text(info.value)
 
 
-async def test_unreachable_socket_hides_the_token(api: FakeAPI, caplog: pytest.LogCaptureFixture) -> None:
+async def test_unreachable_socket_hides_the_token(
+    api: FakeAPI, caplog: pytest.LogCaptureFixture
+) -> None:
     api.route("POST", "/v1/auth/socket-ticket", httpx.Response(404))
     async with make_client(api, base_url="http://127.0.0.1:9") as caged:
         with caplog.at_level(logging.DEBUG), pytest.raises(CagedConnectionError) as info:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from client_fakes import SECRET, FakeAPI, make_client
 
 from caged_core.client import AsyncCaged
 from caged_core.client._version import USER_AGENT
 from caged_core.errors import CagedConnectionError, CagedProtocolError, CagedTimeoutError
-
-from client_fakes import SECRET, FakeAPI, make_client
 
 
 async def test_headers_auth_and_prefix(api: FakeAPI, client: AsyncCaged) -> None:
@@ -123,7 +122,11 @@ async def test_unexpected_body_is_a_protocol_error(api: FakeAPI, client: AsyncCa
 
 async def test_rate_limit_view_follows_the_last_headers(api: FakeAPI, client: AsyncCaged) -> None:
     assert client.rate_limit.limit is None
-    headers = {"X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "59", "X-RateLimit-Reset": "1900000000"}
+    headers = {
+        "X-RateLimit-Limit": "60",
+        "X-RateLimit-Remaining": "59",
+        "X-RateLimit-Reset": "1900000000",
+    }
     api.route("GET", "/v1/sandboxes", httpx.Response(200, json=[], headers=headers))
     api.route("GET", "/v1/account", {"id": "acct"})
     await client.sandboxes.list()
