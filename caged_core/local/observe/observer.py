@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import Any, Self
 
 import httpx
 
+from caged_core.local.runtime.api import FileChange
 from caged_core.models import (
     AgentSession,
     Alert,
@@ -153,6 +154,9 @@ class Observer:
         self._live: set[str] = set()
         self._terminals: dict[str, _Terminal] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        # Fire-and-forget recordings (refused network attempts), kept so they are not lost.
+        self._pending: set[asyncio.Task[Any]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -165,6 +169,7 @@ class Observer:
         Sessions left active by a previous run whose agent was connected by
         socket are ended (completed): their sockets died with that process.
         """
+        self._loop = asyncio.get_running_loop()
         await self._db.open()
         self._llm_costs = await self._db.run(sessions.sandbox_llm_costs)
         for row in await self._db.run(sessions.sessions_to_end):
@@ -183,6 +188,7 @@ class Observer:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        await asyncio.gather(*list(self._pending), return_exceptions=True)
         for session_id in list(self._terminals):
             await self._flush(session_id, final=True)
         await self._notifier.close()
@@ -322,6 +328,43 @@ class Observer:
             raise NotFound(result.errors[0][1])
         await self._after_append(account_id, result)
         return result.events[0]
+
+    async def follow_file_changes(
+        self, account_id: str, sandbox_id: str, changes: AsyncIterable[FileChange]
+    ) -> None:
+        """Record each change from ``runtime.watch_files(sandbox_id)`` as a ``file_op`` event.
+
+        Runs until the iterator ends (the cage stopped); the server runs one
+        such task per running sandbox.
+        """
+        async for change in changes:
+            payload: dict[str, Any] = {"path": change.path, "kind": change.kind}
+            if change.dest:
+                payload["dest"] = change.dest
+            payload["source"] = "sandbox"
+            try:
+                await self.record(account_id, sandbox_id, "file_op", payload)
+            except Exception:  # one unrecordable change must not end the watch
+                _log.exception("recording a file change in %s failed", sandbox_id)
+
+    def network_refused(self, sandbox_id: str, host: str) -> None:
+        """``runtime.on_network_refused`` callback: record the refused attempt.
+
+        Safe to call from any thread; the ``network`` event is written in the
+        background (and awaited by :meth:`close`).
+        """
+        loop = self._loop
+        info = self._hooks.sandbox_info(sandbox_id)
+        if loop is None or info is None:
+            return
+        payload = {"host": host, "allowed": False, "reason": "refused by the network policy"}
+
+        def schedule() -> None:
+            task = loop.create_task(self.record(info.account_id, sandbox_id, "network", payload))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+
+        loop.call_soon_threadsafe(schedule)
 
     async def _after_append(self, account_id: str, result: sessions.AppendResult) -> None:
         """Evaluate the rules an appended batch may have tripped (never fails the write)."""
@@ -513,7 +556,13 @@ class Observer:
         """``GET /sessions/{sid}/replay/summary``: counts per type and the time span."""
         row = await self._session(account_id, session_id)
         compute = row.compute_share(self._compute_of(row.sandbox_id))
-        return await self._db.run(replay.summary, session_id, cost_usd=row.llm_cost + compute)
+        return await self._db.run(
+            replay.summary,
+            session_id,
+            first_ts=row.first_ts,
+            last_ts=row.last_ts,
+            cost_usd=row.llm_cost + compute,
+        )
 
     # ------------------------------------------------------------------ terminal
 
@@ -547,7 +596,7 @@ class Observer:
         if terminal is None:
             return
         terminal.output.add(data, time.monotonic())
-        if terminal.output.pending_bytes >= CHUNK_BYTES:
+        if terminal.output.pending_chars >= CHUNK_BYTES:
             await self._flush(session_id)
 
     async def _flush_due(self) -> None:
@@ -562,8 +611,7 @@ class Observer:
         if terminal is None:
             return
         async with terminal.lock:
-            chunk = terminal.output.take(final=final)
-            if chunk is not None:
+            while (chunk := terminal.output.take(final=final)) is not None:
                 text, offset = chunk
                 await self.record(
                     terminal.account_id,

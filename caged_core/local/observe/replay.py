@@ -57,34 +57,39 @@ def replay_page(
             " ORDER BY sequence LIMIT ?",
             (session_id, type_, after_seq, limit + 1),
         ).fetchall()
-        total = conn.execute(
-            "SELECT COUNT(*) FROM events WHERE session_id = ? AND type = ?", (session_id, type_)
-        ).fetchone()[0]
+        found = conn.execute(
+            "SELECT count FROM session_types WHERE session_id = ? AND type = ?",
+            (session_id, type_),
+        ).fetchone()
+        total = found[0] if found else 0
     has_more = len(rows) > limit
     events = [row_to_event(row) for row in rows[:limit]]
     next_seq = events[-1].sequence if events else after_seq
     return ReplayPage(events=events, has_more=has_more, next_seq=next_seq, total=int(total))
 
 
-def summary(conn: sqlite3.Connection, session_id: str, *, cost_usd: float) -> ReplaySummary:
-    """Counts per type and the time span of a session's events."""
+def summary(
+    conn: sqlite3.Connection,
+    session_id: str,
+    *,
+    first_ts: int | None,
+    last_ts: int,
+    cost_usd: float,
+) -> ReplaySummary:
+    """Counts per type and the time span of a session's events (kept as they are written)."""
     types = {
-        row["type"]: int(row["n"])
+        row["type"]: int(row["count"])
         for row in conn.execute(
-            "SELECT type, COUNT(*) AS n FROM events WHERE session_id = ? GROUP BY type",
+            "SELECT type, count FROM session_types WHERE session_id = ? ORDER BY type",
             (session_id,),
         )
     }
-    span = conn.execute(
-        "SELECT MIN(ts) AS start, MAX(ts) AS end FROM events WHERE session_id = ?", (session_id,)
-    ).fetchone()
-    start, end = span["start"], span["end"]
     return ReplaySummary(
         session_id=session_id,
         event_count=sum(types.values()),
-        start_time=from_us(start) if start is not None else None,
-        end_time=from_us(end) if end is not None else None,
-        duration_ms=(end - start) / 1000 if start is not None else 0.0,
+        start_time=from_us(first_ts) if first_ts is not None else None,
+        end_time=from_us(last_ts) if first_ts is not None else None,
+        duration_ms=(last_ts - first_ts) / 1000 if first_ts is not None else 0.0,
         types=types,
         cost_usd=round(cost_usd, 6),
     )

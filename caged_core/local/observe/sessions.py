@@ -73,6 +73,7 @@ class SessionRow:
     last_seq: int
     started_at: int
     last_activity: int
+    first_ts: int | None
     last_ts: int
     ended_at: int | None
     end_reason: str | None
@@ -100,6 +101,7 @@ class SessionRow:
             last_seq=row["last_seq"],
             started_at=row["started_at"],
             last_activity=row["last_activity"],
+            first_ts=row["first_ts"],
             last_ts=row["last_ts"],
             ended_at=row["ended_at"],
             end_reason=row["end_reason"],
@@ -174,7 +176,7 @@ def _new_row(
         model=None, tokens_in=0, tokens_out=0, llm_cost=0.0, compute_base=compute_base,
         compute_cost=0.0, trust_score=trust.START_SCORE, trust_state=trust.TrustState(),
         event_count=0, last_seq=0, started_at=started_at, last_activity=now_us,
-        last_ts=started_at, ended_at=None,
+        first_ts=None, last_ts=started_at, ended_at=None,
         end_reason=None, auto_paused=False,
     )  # fmt: skip
 
@@ -309,6 +311,7 @@ def append_events(
     with transaction(conn):
         batch = _Batch(conn, account_id)
         usage: dict[str, list[float]] = {}
+        type_counts: dict[tuple[str, str], int] = {}
         rows: list[tuple[Any, ...]] = []
         deductions: list[tuple[Any, ...]] = []
         for index, event in items:
@@ -330,6 +333,10 @@ def append_events(
                 session.event_count += 1
                 session.last_activity = now_us
                 session.last_ts = max(session.last_ts, event.ts_us)
+                if session.first_ts is None or event.ts_us < session.first_ts:
+                    session.first_ts = event.ts_us
+                key = (session.id, event.type)
+                type_counts[key] = type_counts.get(key, 0) + 1
                 sequence = session.last_seq
                 result.sessions[session.id] = session
                 for finding in trust.assess(event, session.trust_state):
@@ -400,14 +407,19 @@ def append_events(
                 " tokens_out = tokens_out + excluded.tokens_out",
                 (sandbox_id, account_id, cost, int(tokens_in), int(tokens_out)),
             )
+        conn.executemany(
+            "INSERT INTO session_types (session_id, type, count) VALUES (?,?,?)"
+            " ON CONFLICT(session_id, type) DO UPDATE SET count = count + excluded.count",
+            [(sid, type_, n) for (sid, type_), n in type_counts.items()],
+        )
         for s in result.sessions.values():
             conn.execute(
                 "UPDATE sessions SET model = ?, tokens_in = ?, tokens_out = ?, llm_cost = ?,"
                 " trust_score = ?, trust_state = ?, event_count = ?, last_seq = ?,"
-                " last_activity = ?, last_ts = ? WHERE id = ?",
+                " last_activity = ?, first_ts = ?, last_ts = ? WHERE id = ?",
                 (s.model, s.tokens_in, s.tokens_out, s.llm_cost, s.trust_score,
                  json.dumps(s.trust_state.to_json()), s.event_count, s.last_seq,
-                 s.last_activity, s.last_ts, s.id),
+                 s.last_activity, s.first_ts, s.last_ts, s.id),
             )  # fmt: skip
     return result
 
@@ -515,5 +527,6 @@ def row_to_event(row: sqlite3.Row) -> ReplayEvent:
         duration_ms=row["duration_ms"],
         data=json.loads(row["data"]),
         sandbox_id=row["sandbox_id"],
-        meta=json.loads(row["meta"]),
+        # Most events have no meta: skip parsing the constant "{}".
+        meta=json.loads(row["meta"]) if row["meta"] != "{}" else {},
     )

@@ -51,6 +51,7 @@ MIGRATIONS: tuple[str, ...] = (
         last_seq      INTEGER NOT NULL DEFAULT 0,
         started_at    INTEGER NOT NULL,
         last_activity INTEGER NOT NULL,         -- server clock, for idle timeouts
+        first_ts      INTEGER,                  -- earliest event timestamp (client clock)
         last_ts       INTEGER NOT NULL DEFAULT 0,  -- latest event timestamp (client clock)
         ended_at      INTEGER,
         end_reason    TEXT,
@@ -79,6 +80,15 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE UNIQUE INDEX events_replay ON events(session_id, sequence);
     CREATE INDEX events_by_type ON events(session_id, type, sequence);
     CREATE INDEX events_recent ON events(account_id, type, received_at);
+
+    -- Events per (session, type), kept with the events: replay totals and summaries
+    -- then cost a lookup instead of a count over a 100k-event session.
+    CREATE TABLE session_types (
+        session_id TEXT NOT NULL,
+        type       TEXT NOT NULL,
+        count      INTEGER NOT NULL,
+        PRIMARY KEY (session_id, type)
+    ) WITHOUT ROWID;
 
     CREATE TABLE deductions (
         pk         INTEGER PRIMARY KEY,

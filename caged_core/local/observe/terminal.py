@@ -24,7 +24,7 @@ import codecs
 
 __all__ = ["CHUNK_BYTES", "OUTPUT_CAP_BYTES", "LineAssembler", "OutputBuffer"]
 
-#: Largest output chunk stored as one event.
+#: Largest output chunk stored as one event (in characters, i.e. at least this many bytes).
 CHUNK_BYTES = 16 * 1024
 #: Output stored per terminal session (the rest is counted, not stored).
 OUTPUT_CAP_BYTES = 8 * 1024 * 1024
@@ -88,40 +88,46 @@ class OutputBuffer:
     def __init__(self, cap_bytes: int = OUTPUT_CAP_BYTES) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._cap = cap_bytes
-        self._pending: list[str] = []
-        self.pending_bytes = 0
-        #: Monotonic time the oldest pending byte arrived (None when nothing is pending).
+        self._pending = ""
+        #: Monotonic time the oldest pending output arrived (None when nothing is pending).
         self.pending_since: float | None = None
-        #: Bytes of output stored or pending, i.e. the offset of the next chunk.
-        self.offset = 0
-        self._taken = 0
+        self._received = 0  # raw bytes accepted (counted against the cap)
+        self._emitted = 0  # UTF-8 bytes of text handed out so far: the next chunk's offset
         #: Bytes over the cap, counted but not stored.
         self.dropped = 0
 
+    @property
+    def pending_chars(self) -> int:
+        return len(self._pending)
+
     def add(self, data: bytes, now: float) -> None:
         """Buffer output; whatever lies past the cap is only counted."""
-        room = self._cap - self.offset
-        if room <= 0:
-            self.dropped += len(data)
-            return
+        room = self._cap - self._received
         if len(data) > room:
-            self.dropped += len(data) - room
-            data = data[:room]
-        text = self._decoder.decode(data)
+            self.dropped += len(data) - max(room, 0)
+            data = data[: max(room, 0)]
+        if not data:
+            return
+        self._received += len(data)
+        self._pending += self._decoder.decode(data)
         if self.pending_since is None:
             self.pending_since = now
-        self._pending.append(text)
-        self.pending_bytes += len(data)
-        self.offset += len(data)
 
     def take(self, *, final: bool = False) -> tuple[str, int] | None:
-        """The pending text and its byte offset, or None; ``final`` flushes a split character."""
+        """The next chunk of at most :data:`CHUNK_BYTES` characters and its offset, or None.
+
+        The offset counts UTF-8 bytes of the text recorded before the chunk (for
+        valid UTF-8 output, exactly the bytes the terminal showed before it).
+        ``final`` also flushes a character left incomplete by the last read.
+        """
         if final:
-            self._pending.append(self._decoder.decode(b"", final=True))
-        text = "".join(self._pending)
-        offset = self._taken
-        self._pending.clear()
-        self._taken += self.pending_bytes
-        self.pending_bytes = 0
-        self.pending_since = None
-        return (text, offset) if text else None
+            self._pending += self._decoder.decode(b"", final=True)
+        if not self._pending:
+            self.pending_since = None
+            return None
+        head, self._pending = self._pending[:CHUNK_BYTES], self._pending[CHUNK_BYTES:]
+        offset = self._emitted
+        self._emitted += len(head.encode("utf-8"))
+        if not self._pending:
+            self.pending_since = None
+        return head, offset

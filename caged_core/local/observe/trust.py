@@ -45,6 +45,7 @@ __all__ = [
     "KNOWN_PACKAGES",
     "RULES",
     "Finding",
+    "Observed",
     "Rule",
     "TrustState",
     "assess",
@@ -92,7 +93,20 @@ class TrustState:
         )
 
 
-Classifier = Callable[[NewEvent, TrustState], Finding | None]
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """An event with what the rules look at extracted once: its command and file."""
+
+    event: NewEvent
+    command: str | None
+    touched: tuple[str, str] | None  # (path, kind)
+
+    @classmethod
+    def of(cls, event: NewEvent) -> Observed:
+        return cls(event, command_text(event), _path_and_kind(event))
+
+
+Classifier = Callable[[Observed, TrustState], Finding | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,29 +233,29 @@ def _path_and_kind(event: NewEvent) -> tuple[str, str] | None:
     return None
 
 
-def _pipe_to_shell(event: NewEvent, state: TrustState) -> Finding | None:
-    command = command_text(event)
+def _pipe_to_shell(seen: Observed, state: TrustState) -> Finding | None:
+    command = seen.command
     if command and any(pattern.search(command) for pattern in _PIPE_TO_SHELL):
         return Finding("pipe_to_shell", 25, "downloaded a script and piped it into a shell")
     return None
 
 
-def _system_file_modified(event: NewEvent, state: TrustState) -> Finding | None:
-    command = command_text(event)
+def _system_file_modified(seen: Observed, state: TrustState) -> Finding | None:
+    command = seen.command
     if command and _SYSTEM_WRITE.search(command):
         return Finding("system_file_modified", 30, "modified a system file or directory")
-    touched = _path_and_kind(event)
+    touched = seen.touched
     if touched and touched[1] in _WRITE_KINDS and _SYSTEM_PATH.match(touched[0]):
         return Finding("system_file_modified", 30, f"modified the system file {touched[0]}")
     return None
 
 
-def _sensitive_file_read(event: NewEvent, state: TrustState) -> Finding | None:
-    command = command_text(event)
+def _sensitive_file_read(seen: Observed, state: TrustState) -> Finding | None:
+    command = seen.command
     # A write to /etc/passwd is the (bigger) system-file rule's business, not a read.
     if command and _SENSITIVE.search(command) and not _SYSTEM_WRITE.search(command):
         return Finding("sensitive_file_read", 20, "read the system account database")
-    touched = _path_and_kind(event)
+    touched = seen.touched
     if touched and touched[1] not in _WRITE_KINDS and _SENSITIVE.search(touched[0]):
         return Finding("sensitive_file_read", 20, f"read {touched[0]}")
     return None
@@ -268,10 +282,10 @@ def _is_known_host(host: str) -> bool:
     return any(host == known or host.endswith("." + known) for known in KNOWN_HOSTS)
 
 
-def _unknown_host(event: NewEvent, state: TrustState) -> Finding | None:
-    if event.type != "network":
+def _unknown_host(seen: Observed, state: TrustState) -> Finding | None:
+    if seen.event.type != "network":
         return None
-    host = _host_of(event.payload)
+    host = _host_of(seen.event.payload)
     if host is None or _is_known_host(host) or host in state.hosts:
         return None
     state.hosts.add(host)
@@ -304,8 +318,8 @@ def _package_names(args: str) -> list[str]:
     return names
 
 
-def _unknown_package(event: NewEvent, state: TrustState) -> Finding | None:
-    command = command_text(event)
+def _unknown_package(seen: Observed, state: TrustState) -> Finding | None:
+    command = seen.command
     if not command:
         return None
     unknown: list[str] = []
@@ -319,16 +333,16 @@ def _unknown_package(event: NewEvent, state: TrustState) -> Finding | None:
     return Finding("unknown_package", 5, "installed unknown packages: " + ", ".join(unknown))
 
 
-def _mass_delete(event: NewEvent, state: TrustState) -> Finding | None:
+def _mass_delete(seen: Observed, state: TrustState) -> Finding | None:
     room = _MASS_DELETE_CAP - state.mass_delete_points
     if room <= 0:
         return None
-    command = command_text(event)
+    command = seen.command
     if command and _BROAD_RM.search(command):
         points = min(10, room)
         state.mass_delete_points += points
         return Finding("mass_delete", points, "recursively deleted a whole tree")
-    touched = _path_and_kind(event)
+    touched = seen.touched
     if not touched or touched[1] not in _DELETE_KINDS:
         return None
     state.deletes += 1
@@ -352,9 +366,12 @@ RULES: tuple[Rule, ...] = (
 
 def assess(event: NewEvent, state: TrustState) -> list[Finding]:
     """Every finding the rule table makes about ``event`` (updating ``state``)."""
+    seen = Observed.of(event)
+    if seen.command is None and seen.touched is None and event.type != "network":
+        return []  # most events (LLM calls, output, lifecycle) concern no rule
     findings = []
     for rule in RULES:
-        finding = rule.classify(event, state)
+        finding = rule.classify(seen, state)
         if finding is not None:
             findings.append(finding)
     return findings
