@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -40,20 +39,21 @@ async def terminal(
         yield ws
 
 
-async def read_until(ws: ClientConnection, needle: str, timeout: float = 10.0) -> str:
-    """Output text received until ``needle`` shows up."""
+async def read_until(ws: ClientConnection, needle: str) -> str:
+    """Output text received until ``needle`` shows up (10 s at most)."""
     seen = ""
-    deadline = time.monotonic() + timeout
-    while needle not in seen:
-        frame = json.loads(await asyncio.wait_for(ws.recv(), deadline - time.monotonic()))
-        if frame["type"] == "output":
-            seen += frame["data"]
+    async with asyncio.timeout(10):
+        while needle not in seen:
+            frame = json.loads(await ws.recv())
+            if frame["type"] == "output":
+                seen += frame["data"]
     return seen
 
 
-async def closed_with(ws: ClientConnection, timeout: float = 10.0) -> int | None:
+async def closed_with(ws: ClientConnection) -> int | None:
+    """The close code, once the server has closed the socket (10 s at most)."""
     with pytest.raises(ConnectionClosed):
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(10):
             while True:
                 await ws.recv()
     return ws.close_code
@@ -110,7 +110,8 @@ async def test_flow_control_holds_output_until_acked(
 ) -> None:
     async with terminal(platform, client, shared_sandbox["id"]) as ws:
         await ws.send(json.dumps({"type": "ack", "bytes": 0}))  # opt in to flow control
-        await ws.send(json.dumps({"type": "input", "data": "stty -echo; yes flood | head -c 3000000\n"}))
+        flood = "stty -echo; yes flood | head -c 3000000\n"
+        await ws.send(json.dumps({"type": "input", "data": flood}))
         received = 0
 
         async def drain(seconds: float) -> int:

@@ -1,0 +1,61 @@
+"""Sandboxes outlive the platform: a SIGKILL-ed server restarts and finds them running;
+idle sandboxes pause themselves."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+import httpx
+import pytest
+from platform_helpers import create_running, wait_for_status
+
+pytestmark = pytest.mark.integration
+
+
+def test_sandboxes_survive_a_killed_platform(platform: Any) -> None:
+    marker = f"{8_000_000 + secrets.randbelow(999_999)}"
+    with httpx.Client(base_url=platform.url, headers=platform.headers, timeout=60) as client:
+        sandbox_id = create_running(client)["id"]
+        started = client.post(
+            f"/v1/sandboxes/{sandbox_id}/exec",
+            json={"command": f"nohup sleep {marker} >/dev/null 2>&1 & echo $! > sleeper.pid"},
+        )
+        assert started.json()["exit_code"] == 0
+        key = client.post("/v1/account/keys", json={"name": "survivor"}).json()
+    platform.restart(kill=True)
+    try:
+        with httpx.Client(base_url=platform.url, headers=platform.headers, timeout=60) as client:
+            sandbox = client.get(f"/v1/sandboxes/{sandbox_id}").json()
+            assert sandbox["status"] == "running"
+            alive = client.post(
+                f"/v1/sandboxes/{sandbox_id}/exec",
+                json={"command": "kill -0 $(cat sleeper.pid) && echo alive"},
+            ).json()
+            assert alive["output"] == "alive\n"
+            logs = client.get(f"/v1/sandboxes/{sandbox_id}/logs").json()
+            assert "reattached after a platform restart" in [e["message"] for e in logs]
+            # Acknowledged writes survived the kill: the key created just before still works.
+            assert client.get(
+                "/v1/account", headers={"Authorization": f"Bearer {key['key']}"}
+            ).status_code == 200
+    finally:
+        with httpx.Client(base_url=platform.url, headers=platform.headers, timeout=60) as client:
+            client.delete(f"/v1/sandboxes/{sandbox_id}")
+            client.delete(f"/v1/account/keys/{key['info']['id']}")
+
+
+def test_idle_sandbox_pauses_itself(sync_client: Any) -> None:
+    sandbox = create_running(sync_client, timeout=2)
+    try:
+        began = time.monotonic()
+        paused = wait_for_status(sync_client, sandbox["id"], "paused", timeout=15)
+        assert time.monotonic() - began >= 1.0
+        assert paused["last_activity_at"] is not None
+        logs = sync_client.get(f"/v1/sandboxes/{sandbox['id']}/logs").json()
+        assert "paused after 2 s idle" in [e["message"] for e in logs]
+        snapshots = sync_client.get(f"/v1/sandboxes/{sandbox['id']}/snapshots").json()
+        assert [s["trigger"] for s in snapshots] == ["auto-pause"]
+    finally:
+        sync_client.delete(f"/v1/sandboxes/{sandbox['id']}")
