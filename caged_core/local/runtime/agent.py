@@ -463,12 +463,14 @@ class Agent:
         self.display_root = self.workspace
         self.isolated = False
         self.proxy: dict[str, Any] | None = None
+        self.cpu_set: list[int] | None = None
 
     def _warm_up(self) -> None:
         import json
 
         config: dict[str, Any] = json.loads(self._config_text)
-        apply_fallback_limits(config)  # before anything is spawned: children inherit them
+        # Before anything is spawned: children inherit them.
+        self.cpu_set = apply_fallback_limits(config)
         self.workspace = config.get("workspace") or self.workspace
         self.display_root = config.get("display_root") or self.workspace
         # In its own PID namespace every visible process belongs to the cage; otherwise the
@@ -505,6 +507,8 @@ class Agent:
                 )
                 return
             self.ready.wait()
+            if self.cpu_set is not None:
+                os.sched_setaffinity(0, self.cpu_set)  # this thread may predate the warm-up
             import json
 
             request = json.loads(header)
@@ -797,8 +801,12 @@ class Agent:
         splice(client, upstream)
 
 
-def apply_fallback_limits(config: dict[str, Any]) -> None:
-    """rlimits and CPU affinity, set on the agent so every cage process inherits them."""
+def apply_fallback_limits(config: dict[str, Any]) -> list[int] | None:
+    """rlimits and CPU affinity, set on the agent so every cage process inherits them.
+
+    Returns the CPU set, if restricted: affinity is per thread, so a thread that was already
+    running must apply it again before it spawns anything.
+    """
     import resource
 
     data = config.get("rlimit_data")
@@ -806,13 +814,21 @@ def apply_fallback_limits(config: dict[str, Any]) -> None:
         resource.setrlimit(resource.RLIMIT_DATA, (int(data), int(data)))
     cpus = config.get("cpus")
     if cpus:
-        allowed = sorted(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, allowed[: max(1, int(cpus))])
+        allowed = sorted(os.sched_getaffinity(0))[: max(1, int(cpus))]
+        # Affinity is per thread and this runs in the warm-up thread: set it on every thread
+        # (threads started later inherit it from the main thread).
+        for tid in os.listdir("/proc/self/task"):
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(int(tid), allowed)
+        cpu_set: list[int] | None = allowed
+    else:
+        cpu_set = None
     if config.get("subreaper"):
         import ctypes
 
         pr_set_child_subreaper = 36
         ctypes.CDLL(None).prctl(pr_set_child_subreaper, 1, 0, 0, 0)
+    return cpu_set
 
 
 def main(argv: list[str]) -> int:

@@ -30,10 +30,10 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import agent as agent_module
 from . import isolation, procs
@@ -47,6 +47,7 @@ from .api import (
     ExecOutcome,
     FileChange,
     PtyChannel,
+    Runtime,
 )
 from .channel import AgentLink, AgentPty, read_frame
 from .limits import Cgroups, kill_and_verify, plan_limits, signal_all
@@ -183,13 +184,18 @@ class LocalRuntime:
                 await asyncio.to_thread(_unlink, sock)
                 await proxy.start(str(sock))
             try:
-                state, process = await asyncio.to_thread(
+                state, process, info_fd = await asyncio.to_thread(
                     self._spawn, spec, cage_dir, dir_fd, bwrap
                 )
                 link = AgentLink(self._socket_path(cage_dir, "agent.sock", dir_fd))
                 cage = _Cage(state, link, process, proxy, dir_fd=dir_fd)
                 try:
-                    await link.call("ping", answer_within=START_TIMEOUT_S)
+                    waits: list[Awaitable[object]] = [
+                        link.call("ping", answer_within=START_TIMEOUT_S)
+                    ]
+                    if info_fd is not None:
+                        waits.append(asyncio.to_thread(self._learn_init, state, info_fd))
+                    await asyncio.gather(*waits)
                 except CageError as err:
                     await asyncio.to_thread(self._kill, cage)
                     tail = await asyncio.to_thread(_tail, cage_dir / "agent.log")
@@ -225,7 +231,8 @@ class LocalRuntime:
 
     def _spawn(
         self, spec: CageSpec, cage_dir: Path, dir_fd: int | None, bwrap: str | None
-    ) -> tuple[CageState, subprocess.Popen[bytes]]:
+    ) -> tuple[CageState, subprocess.Popen[bytes], int | None]:
+        """Launch the cage; returns its state, the launcher process and bwrap's info fd."""
         sid = spec.sandbox_id
         group = f"{self._group_prefix}/{sid}"
         plan = plan_limits(
@@ -289,20 +296,6 @@ class LocalRuntime:
         finally:
             listener.close()
             os.close(info_w)
-        try:
-            init_pid = process.pid
-            pid_ns: int | None = None
-            if isolated:
-                info = _read_bwrap_info(info_r, START_TIMEOUT_S)
-                if info is None:
-                    process.kill()
-                    process.wait()
-                    plan.cgroups.remove()
-                    raise CageError(f"bwrap failed: {_tail(cage_dir / 'agent.log')}")
-                init_pid = int(info["child-pid"])
-                pid_ns = int(info["pid-namespace"]) if "pid-namespace" in info else None
-        finally:
-            os.close(info_r)
         if spec.network_mode == "full":
             network = "shared host network"
         elif spec.network_mode == "none":
@@ -319,10 +312,26 @@ class LocalRuntime:
         state = CageState(
             sandbox_id=sid, network_mode=spec.network_mode, allowlist=list(spec.allowlist),
             isolation="bwrap" if isolated else "none", limits=plan.mechanism, network=network,
-            pid=init_pid, pid_start=procs.start_time(init_pid), pid_ns=pid_ns,
+            pid=process.pid, pid_start=procs.start_time(process.pid), pid_ns=None,
             cgroups=plan.cgroups.to_json(), tag=tag,
         )
-        return state, process
+        if not isolated:
+            os.close(info_r)
+            return state, process, None
+        return state, process, info_r
+
+    def _learn_init(self, state: CageState, info_fd: int) -> None:
+        """Read bwrap's info (the host pid of the cage's init, its PID namespace) into
+        ``state``; runs while the agent is starting, since neither waits for the other."""
+        try:
+            info = _read_bwrap_info(info_fd, START_TIMEOUT_S)
+        finally:
+            os.close(info_fd)
+        if info is None or "child-pid" not in info:
+            raise CageError("bwrap did not report the cage's init process")
+        state.pid = int(info["child-pid"])
+        state.pid_start = procs.start_time(state.pid)
+        state.pid_ns = int(info["pid-namespace"]) if "pid-namespace" in info else None
 
     # ----------------------------------------------------------------------------- attach
 
@@ -614,3 +623,8 @@ def _read_bwrap_info(fd: int, timeout: float) -> dict[str, Any] | None:
         return data
     except ValueError:
         return None
+
+
+if TYPE_CHECKING:
+    # mypy proves the runtime satisfies the contract the server codes against.
+    _conforms: Runtime = LocalRuntime(Path())

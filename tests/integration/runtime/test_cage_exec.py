@@ -5,13 +5,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
-from runtime_helpers import StartCage, alive, destroy_all, needs_bwrap
+from runtime_helpers import StartCage, alive, destroy_all, eventually, needs_bwrap
 
 from caged_core.local.runtime.api import CageSpec
 from caged_core.local.runtime.manager import LocalRuntime
@@ -48,6 +49,23 @@ async def test_exec_timeout_kills_the_process_group(
     # The backgrounded child was in the same group: nothing is left running.
     ps = await runtime.exec(sid, "ps -eo args= | grep -c '[s]leep 30' || true")
     assert ps.output.strip() == "0"
+
+
+async def test_cancelling_an_exec_kills_the_command(
+    runtime: LocalRuntime, start_cage: StartCage
+) -> None:
+    sid = await start_cage(network_mode="none")
+    task = asyncio.create_task(runtime.exec(sid, "sleep 41; echo never"))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    async def gone() -> bool:
+        ps = await runtime.exec(sid, "ps -eo args= | grep -c '[s]leep 41' || true")
+        return ps.output.strip() == "0"
+
+    assert await eventually(gone)
 
 
 async def test_start_latency(runtime: LocalRuntime, start_cage: StartCage) -> None:

@@ -13,7 +13,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from runtime_helpers import StartCage, alive, eventually, needs_bwrap, processes_of
+from runtime_helpers import (
+    StartCage,
+    alive,
+    destroy_all,
+    eventually,
+    needs_bwrap,
+    processes_of,
+)
 
 from caged_core.local.runtime.api import CageError, CageNotFound, CagePaused, CageSpec
 from caged_core.local.runtime.manager import LocalRuntime
@@ -85,6 +92,41 @@ async def test_pause_freezes_and_resume_continues(
 
     assert await eventually(moved_on)
     assert (await runtime.exec(sid, "echo ok")).output == "ok\n"
+
+
+async def test_rlimit_affinity_and_sigstop_fallback(tmp_path: Path) -> None:
+    """Without cgroups: RLIMIT_DATA, CPU affinity and SIGSTOP pause, reported as such."""
+    runtime = LocalRuntime(tmp_path / "data", cgroups=False)
+    try:
+        info = await runtime.start(CageSpec("cage-rl", network_mode="none", cpus=1,
+                                            memory_mb=128))
+        assert info.limits == "rlimit-data + cpu-affinity + sigstop-pause"
+        assert (await runtime.exec("cage-rl", "nproc")).output == "1\n"
+        big = await runtime.exec(
+            "cage-rl", "python3 -c \"b = b'x' * (400 << 20); print('allocated')\" 2>&1"
+        )
+        assert "MemoryError" in big.output and big.exit_code != 0
+        await runtime.exec("cage-rl", "nohup sh -c 'while :; do date +%s%N > t; sleep 0.02;"
+                                      " done' > /dev/null 2>&1 &")
+        ticks = runtime.workspace_dir("cage-rl") / "t"
+
+        async def ticking() -> bool:
+            return ticks.exists() and ticks.stat().st_size > 0
+
+        assert await eventually(ticking)
+        await runtime.pause("cage-rl")
+        await asyncio.sleep(0.1)
+        frozen = ticks.stat().st_mtime_ns
+        await asyncio.sleep(0.3)
+        assert ticks.stat().st_mtime_ns == frozen
+        await runtime.resume("cage-rl")
+
+        async def ticking_again() -> bool:
+            return ticks.stat().st_mtime_ns != frozen
+
+        assert await eventually(ticking_again)
+    finally:
+        await destroy_all(runtime)
 
 
 async def test_stats_and_ports(runtime: LocalRuntime, start_cage: StartCage) -> None:

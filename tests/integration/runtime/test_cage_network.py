@@ -95,6 +95,23 @@ async def test_allowlist_admits_listed_hosts_only(
     )
     assert urllib_denied.output.strip() == "403"
 
+    # A tunnel to an allowed host cannot carry a TLS handshake for another one (SNI).
+    sni = await runtime.exec(
+        sid,
+        "python3 - <<'EOF'\n"
+        "import socket, ssl\n"
+        "s = socket.create_connection(('127.0.0.1', 3128), timeout=5)\n"
+        f"s.sendall(b'CONNECT 127.0.0.1:{port} HTTP/1.1\\r\\n\\r\\n')\n"
+        "print(s.recv(100).split(b'\\r\\n')[0].decode())\n"
+        "try:\n"
+        "    ssl.create_default_context().wrap_socket(s, server_hostname='evil.test')\n"
+        "except (OSError, ssl.SSLError) as e:\n"
+        "    print('handshake failed')\n"
+        "EOF",
+    )
+    assert sni.output == "HTTP/1.1 200 Connection established\nhandshake failed\n", sni.output
+    assert (sid, "evil.test") in refused
+
     # Without the proxy there is no way out at all.
     direct = await runtime.exec(sid, f"curl -s -m 3 --noproxy '*' http://127.0.0.1:{port}/")
     assert direct.exit_code != 0
