@@ -3,14 +3,16 @@ and an in-process WebSocket peer (fixtures in ``conftest.py``)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from websockets.asyncio.server import Server, ServerConnection
+from websockets.asyncio.server import Server, ServerConnection, serve
 
 from caged_core.client import AsyncCaged, RetryPolicy
 
@@ -231,3 +233,37 @@ class MCPPeer:
                 **self.answer(method, message.get("params") or {}),
             }
             await ws.send(json.dumps(reply))
+
+
+# ------------------------------------------------------------------- a server on its own thread
+
+
+class ThreadedWSServer:
+    """A WebSocket server on a private event loop thread, for code that runs its
+    own loop (``asyncio.run`` in the seed's examples)."""
+
+    def __init__(self, handler: SocketHandler) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+        self.server: Server = asyncio.run_coroutine_threadsafe(
+            self._start(handler), self.loop
+        ).result()
+
+    async def _start(self, handler: SocketHandler) -> Server:
+        return await serve(handler, "127.0.0.1", 0, select_subprotocol=pick_subprotocol)
+
+    @property
+    def base_url(self) -> str:
+        host, port = next(iter(self.server.sockets)).getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    def close(self) -> None:
+        async def stop() -> None:
+            self.server.close()
+            await self.server.wait_closed()
+
+        asyncio.run_coroutine_threadsafe(stop(), self.loop).result()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join()
+        self.loop.close()
