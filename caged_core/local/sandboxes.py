@@ -459,7 +459,12 @@ class SandboxService:
         """After a (re)start: reattach to the cages the database says are alive."""
         for row in await self._store.sandboxes(statuses=LIVE_STATUSES):
             sandbox_id = row["id"]
-            alive = await self._runtime.attach(sandbox_id)
+            try:
+                alive = await self._runtime.attach(sandbox_id)
+            except Exception:
+                # One unreadable cage must not keep the platform from starting.
+                _log.exception("reattaching %s failed", sandbox_id)
+                alive = False
             if row["status"] == "pending":
                 # Provisioning was interrupted midway: the sandbox is in an unknown state.
                 reason = "the platform stopped while this sandbox was being provisioned"

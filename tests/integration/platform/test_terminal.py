@@ -91,10 +91,17 @@ async def test_sessions_list_open_sockets_and_delete_disconnects(
     platform: Any, client: httpx.AsyncClient, shared_sandbox: dict[str, Any]
 ) -> None:
     sandbox_id = shared_sandbox["id"]
-    async with terminal(platform, client, sandbox_id, query="rows=30&cols=100") as ws:
+    async with (
+        terminal(platform, client, sandbox_id, query="rows=30&cols=100") as ws,
+        terminal(platform, client, sandbox_id, user_agent="caged-tests/second") as second,
+    ):
         listed = (await client.get(f"/v1/sandboxes/{sandbox_id}/terminal/sessions")).json()
+        assert {s["client"] for s in listed} >= {"caged-tests/terminal", "caged-tests/second"}
         mine = [s for s in listed if s["client"] == "caged-tests/terminal"]
         assert len(mine) == 1 and (mine[0]["rows"], mine[0]["cols"]) == (30, 100)
+        # Both shells work side by side.
+        await second.send(json.dumps({"type": "input", "data": "echo second-$((2*3))\n"}))
+        await read_until(second, "second-6")
         sessions = (await client.get("/v1/account/sessions")).json()
         account = next(s for s in sessions if s["id"] == mine[0]["id"])
         assert account["ip"] == "127.0.0.1" and account["user_agent"] == "caged-tests/terminal"
@@ -160,6 +167,14 @@ async def test_terminal_closes_1001_on_pause_and_destroy(
             assert await closed_with(ws) == 1001
     finally:
         await client.delete(f"/v1/sandboxes/{sandbox_id}")
+
+
+async def test_oversized_frames_close_the_socket(
+    platform: Any, client: httpx.AsyncClient, shared_sandbox: dict[str, Any]
+) -> None:
+    async with terminal(platform, client, shared_sandbox["id"]) as ws:
+        await ws.send(json.dumps({"type": "input", "data": "x" * (1024 * 1024 + 1)}))
+        assert await closed_with(ws) == 1009  # message too big
 
 
 async def test_read_only_keys_get_no_terminal(
