@@ -1,0 +1,49 @@
+"""Fixtures for the observe package over real loopback: webhook receivers, an Observer.
+
+The receivers (``webhook_receiver.py``) are a real HTTP server on 127.0.0.1, port 0:
+the webhook traffic is ours to make, so it goes over a real socket.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from webhook_receiver import Receiver, serve_receiver
+
+# The observe test helpers (RecordingHooks, Clock, event builders) live with the unit tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "observe"))
+
+from observe_helpers import Clock, RecordingHooks
+
+from caged_core.local.observe import DeliveryPolicy, Observer
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    async with serve_receiver() as state:
+        yield state
+
+
+@pytest.fixture
+def hooks() -> RecordingHooks:
+    return RecordingHooks()
+
+
+@pytest.fixture
+async def observer(tmp_path: Path, hooks: RecordingHooks) -> AsyncIterator[Observer]:
+    obs = Observer(
+        tmp_path / "data",
+        hooks=hooks,
+        clock=Clock(),
+        tick_seconds=3600,
+        flush_seconds=0.05,
+        delivery=DeliveryPolicy(attempts=4, base_delay=0.05, max_delay=0.2, timeout=5),
+    )
+    await obs.start()
+    try:
+        yield obs
+    finally:
+        await obs.close()

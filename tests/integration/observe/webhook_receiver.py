@@ -1,0 +1,62 @@
+"""A webhook receiver on loopback for the observe integration tests (imported by module name)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+
+@dataclass
+class Receiver:
+    """What each path of the webhook receiver got, and how it should answer.
+
+    ``failures[path]`` answers that many requests with HTTP 500 before succeeding.
+    """
+
+    url: str = ""
+    received: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    attempts: dict[str, int] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)
+    status: dict[str, int] = field(default_factory=dict)
+
+    async def handle(self, request: Request) -> Response:
+        path = request.url.path
+        self.attempts[path] = self.attempts.get(path, 0) + 1
+        if self.failures.get(path, 0) > 0:
+            self.failures[path] -= 1
+            return JSONResponse({"error": "try again"}, status_code=500)
+        if path in self.status:
+            return Response("no such webhook", status_code=self.status[path])
+        self.received.setdefault(path, []).append(await request.json())
+        # Slack answers "ok" as text; Discord 204 — both are success.
+        return Response("ok", media_type="text/plain")
+
+
+@contextlib.asynccontextmanager
+async def serve_receiver() -> AsyncIterator[Receiver]:
+    """A real HTTP server (Starlette under uvicorn) on 127.0.0.1, port 0."""
+    state = Receiver()
+    app = Starlette(routes=[Route("/{path:path}", state.handle, methods=["POST"])])
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    state.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:  # noqa: ASYNC110 - uvicorn only exposes a flag
+            await asyncio.sleep(0.01)
+        yield state
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
