@@ -100,6 +100,9 @@ class Cell(NamedTuple):
 
 Line = StaticDefaultDict[int, Cell]
 
+_BLANK = Cell(" ")
+_BLANK_REVERSE = Cell(" ", reverse=True)
+
 # SGR codes that switch one boolean attribute: code -> (field, value).
 _SGR_FLAGS: dict[int, tuple[str, bool]] = {
     1: ("bold", True),
@@ -148,6 +151,8 @@ class TerminalScreen(pyte.Screen):
         # Flyweight cells: one ``Cell`` object per (attributes, character) pair, so a full
         # screen and the scrollback share a few hundred tuples instead of owning one per cell.
         self._cells: dict[Cell, dict[str, Cell]] = {}
+        self._last_attrs: Cell | None = None
+        self._last_cells: dict[str, Cell] = {}
         self._saved_primary: tuple[defaultdict[int, Line], Margins | None] | None = None
         self._saved_1049_cursor: Savepoint | None = None
         super().__init__(columns, lines)
@@ -158,7 +163,8 @@ class TerminalScreen(pyte.Screen):
     @property
     def default_char(self) -> Cell:  # type: ignore[override]  # Cell extends pyte's Char
         """A blank cell with default colours (reverse when DECSCNM is set)."""
-        return Cell(" ", reverse=mo.DECSCNM in self.mode)
+        # Shared constants: every new row asks for one, and a flood creates a row per line.
+        return _BLANK_REVERSE if mo.DECSCNM in self.mode else _BLANK
 
     @property
     def app_cursor_keys(self) -> bool:
@@ -465,10 +471,16 @@ class TerminalScreen(pyte.Screen):
         row = buffer.pop(top, None)
         if top == 0 and not self.in_alternate:
             self._push_history(row)
-        for y in range(top + 1, bottom + 1):
-            row = buffer.pop(y, None)
-            if row is not None:
-                buffer[y - 1] = row
+        if top == 0 and bottom == self.lines - 1:
+            # Full-screen scroll (every line of a flood): re-key all rows in one pass.
+            moved = {y - 1: line for y, line in buffer.items() if y <= bottom}
+            buffer.clear()
+            buffer.update(moved)
+        else:
+            for y in range(top + 1, bottom + 1):
+                row = buffer.pop(y, None)
+                if row is not None:
+                    buffer[y - 1] = row
         self.dirty.update(range(top, bottom + 1))
 
     def reverse_index(self) -> None:
@@ -505,12 +517,15 @@ class TerminalScreen(pyte.Screen):
 
     def _flyweights(self) -> dict[str, Cell]:
         attrs = self._attrs()
+        if attrs is self._last_attrs:
+            return self._last_cells  # Hashing an 11-field tuple per draw() adds up.
         cells = self._cells.get(attrs)
         if cells is None:
             if len(self._cells) > 4096:
                 # Programs cycling through truecolour would grow this forever.
                 self._cells.clear()
             cells = self._cells[attrs] = {}
+        self._last_attrs, self._last_cells = attrs, cells
         return cells
 
     def _wrap_if_pending(self) -> None:

@@ -547,12 +547,16 @@ class TerminalView(Widget, can_focus=True):
         )
 
     def _own_keys(self) -> set[str]:
-        """Keys bound to this widget's actions, after the app's keymap."""
+        """Keys bound to this widget's enabled actions, after the app's keymap."""
         bindings = self._bindings.copy()
         keymap = self.app._keymap  # Textual keeps the active keymap here.
         if keymap:
             bindings.apply_keymap(keymap)
-        return set(bindings.key_to_bindings)
+        return {
+            key
+            for key, key_bindings in bindings.key_to_bindings.items()
+            if any(self.check_action(b.action.partition("(")[0], ()) for b in key_bindings)
+        }
 
     async def on_key(self, event: events.Key) -> None:
         """Send the key to the PTY (and keep the app from acting on it)."""

@@ -1,0 +1,133 @@
+"""The receive → buffer → parse → ack pipeline under a fast producer.
+
+A local PTY hands over at most 4 KiB per read and paces itself, so it never fills the buffer.
+``RecordedTransport`` plays recorded output back as fast as the widget pulls it (like a replay
+of a session over a fast socket), which is what the high-water mark and the acks are for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+
+from terminal_app import TerminalTestApp
+from textual.pilot import Pilot
+
+from caged_tui.widgets.terminal import TerminalView
+
+CHUNK = 64 * 1024
+
+
+class RecordedTransport:
+    """Replays ``data`` in ``CHUNK``-sized frames; records what the widget sends back."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.sent: list[str] = []
+        self.acks: list[int] = []
+        self.sizes: list[tuple[int, int]] = []
+        self.pulled = 0
+        self._closed = False
+        self.release = asyncio.Event()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def send(self, data: str) -> None:
+        self.sent.append(data)
+
+    async def resize(self, rows: int, cols: int) -> None:
+        self.sizes.append((rows, cols))
+
+    async def ack(self, nbytes: int) -> None:
+        self.acks.append(nbytes)
+
+    async def _frames(self) -> AsyncIterator[bytes]:
+        for start in range(0, len(self.data), CHUNK):
+            frame = self.data[start : start + CHUNK]
+            self.pulled += len(frame)
+            yield frame
+        await self.release.wait()  # Stay connected until the test lets go.
+        self._closed = True
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._frames()
+
+    async def close(self) -> None:
+        self._closed = True
+        self.release.set()
+
+
+def flood(lines: int) -> bytes:
+    return b"".join(b"\x1b[32m%08d\x1b[0m some coloured output line\r\n" % i for i in range(lines))
+
+
+async def settle(pilot: Pilot[None], view: TerminalView, total: int) -> None:
+    for _ in range(3000):
+        if view.parsed_bytes >= total:
+            return
+        await pilot.pause(0.01)
+    raise AssertionError(f"parsed {view.parsed_bytes} of {total}")
+
+
+async def test_high_water_mark_bounds_the_buffer_and_acks_are_cumulative() -> None:
+    data = flood(30_000)  # ~1.3 MB
+    transport = RecordedTransport(data)
+    high, low = 128 * 1024, 32 * 1024
+    app = TerminalTestApp(high_water=high, low_water=low)
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.view
+        view.attach(transport)
+        await pilot.pause(0.05)
+        # The producer is far ahead of the parser, yet the widget stopped pulling.
+        assert transport.pulled < len(data)
+        assert view.buffered_bytes <= high + CHUNK
+        await settle(pilot, view, len(data))
+        assert view.peak_buffered_bytes >= high  # The mark was actually reached...
+        assert view.peak_buffered_bytes <= high + CHUNK  # ...and never overrun by > a frame.
+        # Acks: cumulative, increasing, every 32 KiB of parsed output.
+        assert transport.acks == sorted(transport.acks)
+        assert transport.acks[0] == 32 * 1024
+        assert {b - a for a, b in itertools.pairwise(transport.acks)} == {32 * 1024}
+        assert transport.acks[-1] > len(data) - 32 * 1024
+        # Everything arrived, in order.
+        assert view.terminal.display[-2].startswith("00029999")
+        assert len(view.terminal.history) == 10_000
+        await transport.close()
+
+
+async def test_parse_task_yields_so_keys_get_through_during_a_flood() -> None:
+    transport = RecordedTransport(flood(30_000))
+    app = TerminalTestApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.view
+        view.attach(transport)
+        await pilot.pause(0.02)
+        await pilot.press("x")
+        await pilot.pause(0.02)
+        assert transport.sent[-1:] == ["x"]
+        assert view.parsed_bytes < len(transport.data)  # The key did not wait for the flood.
+        await transport.close()
+
+
+async def test_attach_sends_the_size_and_disconnect_is_reported() -> None:
+    transport = RecordedTransport(b"hello")
+    app = TerminalTestApp()
+    async with app.run_test(size=(70, 20)) as pilot:
+        view = app.view
+        view.attach(transport)
+        await pilot.pause(0.05)
+        assert transport.sizes == [(20, 70)]
+        assert view.connected
+        transport.release.set()
+        for _ in range(100):
+            if not view.connected:
+                break
+            await pilot.pause(0.01)
+        assert not view.connected
+        assert any(isinstance(m, TerminalView.Disconnected) for m in app.messages)
+        # Keys are not sent while disconnected (they are left to the app).
+        await pilot.press("x")
+        assert transport.sent == []
