@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import time
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -11,12 +12,14 @@ from caged_core.client._errors import invalid_request
 from caged_core.client._resource import Resource
 from caged_core.client._transport import encode_path
 from caged_core.client.realtime import ExecStream, MCPClient, TerminalSession
+from caged_core.errors import CagedTimeoutError
 from caged_core.models import (
     ExecResult,
     LogEntry,
     Port,
     Sandbox,
     SandboxCreate,
+    SandboxStatus,
     TerminalSessionInfo,
     TrustScore,
 )
@@ -26,6 +29,10 @@ __all__ = ["CREATE_TIMEOUT", "EXEC_TIMEOUT", "Sandboxes"]
 #: Creating may pull an image and clone a repo; exec runs a whole command.
 CREATE_TIMEOUT = 360.0
 EXEC_TIMEOUT = 300.0
+
+# Statuses of a sandbox that is still starting ("creating" is a hosted variant).
+_STARTING = frozenset({SandboxStatus.PENDING, "creating"})
+_POLL_INTERVAL = 0.5
 
 _SANDBOX = TypeAdapter(Sandbox)
 _SANDBOXES = TypeAdapter(list[Sandbox])
@@ -53,20 +60,40 @@ class Sandboxes(Resource):
     """Create, inspect, run commands in and connect to sandboxes."""
 
     async def create(
-        self, /, template: str, *, timeout: float | None = None, **fields: Any
+        self,
+        /,
+        template: str,
+        *,
+        wait: bool = True,
+        timeout: float | None = None,
+        **fields: Any,
     ) -> Sandbox:
         """Create a sandbox. ``fields`` are the contract's create fields
         (``cpus``, ``memory_mb``, ``network_mode``, ``env``, ``repo``, …);
-        unset ones are omitted so the server's defaults apply. Waits up to
-        360 s by default."""
-        body = create_body(template, fields)
-        return await self._core.call(
-            "POST",
-            "/sandboxes",
-            _SANDBOX,
-            json=body,
-            timeout=CREATE_TIMEOUT if timeout is None else timeout,
+        unset ones are omitted so the server's defaults apply.
+
+        A platform may answer before the sandbox is up (the local one answers
+        ``pending`` and provisions in the background). With ``wait`` (the
+        default, which the 0.2 examples rely on: they exec right after
+        creating) the sandbox is polled until it leaves ``pending`` — it is
+        then ``running``, or ``error`` with ``last_error``. The whole call
+        shares one budget, 360 s by default.
+        """
+        budget = CREATE_TIMEOUT if timeout is None else timeout
+        deadline = time.monotonic() + budget
+        sandbox = await self._core.call(
+            "POST", "/sandboxes", _SANDBOX, json=create_body(template, fields), timeout=budget
         )
+        while wait and sandbox.status in _STARTING:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise CagedTimeoutError(
+                    f"sandbox {sandbox.id} was still {sandbox.status} after {budget:g} s",
+                    timeout=budget,
+                )
+            await self._core.retry.sleep(min(_POLL_INTERVAL, left))
+            sandbox = await self.get(sandbox.id, timeout=max(left, 1.0))
+        return sandbox
 
     async def list(self, *, timeout: float | None = None) -> builtins.list[Sandbox]:
         """Every sandbox of the account."""

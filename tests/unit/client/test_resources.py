@@ -11,7 +11,7 @@ import pytest
 from client_fakes import SECRET, FakeAPI
 
 from caged_core.client import AsyncCaged
-from caged_core.errors import CagedConnectionError, CagedValidationError
+from caged_core.errors import CagedConnectionError, CagedTimeoutError, CagedValidationError
 from caged_core.models import EventPayload, KeyScope, SandboxStatus
 
 SANDBOX = {
@@ -41,6 +41,7 @@ async def test_create_sends_only_set_fields(api: FakeAPI, client: AsyncCaged) ->
         env={"A": "1"},
         network_mode="allowlist",
         allowlist=["pypi.org"],
+        wait=False,
     )
     assert api.json_body() == {
         "template": "node-22",
@@ -50,7 +51,37 @@ async def test_create_sends_only_set_fields(api: FakeAPI, client: AsyncCaged) ->
         "allowlist": ["pypi.org"],
     }
     assert sandbox.status == "creating" and f"{sandbox.status}" == "creating"
-    assert sandbox.total_cost == 0.03
+    assert sandbox.total_cost == 0.03 and len(api.requests) == 1
+
+
+async def test_create_waits_while_pending(api: FakeAPI, client: AsyncCaged) -> None:
+    states = iter(["pending", "creating", "running"])
+    api.route("POST", "/v1/sandboxes", httpx.Response(201, json=SANDBOX | {"status": "pending"}))
+    api.route(
+        "GET",
+        "/v1/sandboxes/cage-0001",
+        lambda _r: httpx.Response(200, json=SANDBOX | {"status": next(states)}),
+    )
+    sandbox = await client.sandboxes.create(template="minimal")
+    assert sandbox.status == "running"
+    assert [r.method for r in api.requests] == ["POST", "GET", "GET", "GET"]
+    assert api.sleeps == [0.5, 0.5, 0.5]
+
+
+async def test_create_returns_a_failed_sandbox(api: FakeAPI, client: AsyncCaged) -> None:
+    api.route("POST", "/v1/sandboxes", httpx.Response(201, json=SANDBOX | {"status": "pending"}))
+    failed = SANDBOX | {"status": "error", "last_error": "init script failed"}
+    api.route("GET", "/v1/sandboxes/cage-0001", failed)
+    sandbox = await client.sandboxes.create(template="minimal")
+    assert sandbox.status == "error" and sandbox.last_error == "init script failed"
+
+
+async def test_create_wait_shares_the_budget(api: FakeAPI, client: AsyncCaged) -> None:
+    api.route("POST", "/v1/sandboxes", httpx.Response(201, json=SANDBOX | {"status": "pending"}))
+    api.route("GET", "/v1/sandboxes/cage-0001", SANDBOX | {"status": "pending"})
+    with pytest.raises(CagedTimeoutError, match="still pending") as info:
+        await client.sandboxes.create(template="minimal", timeout=0)
+    assert info.value.timeout == 0
 
 
 @pytest.mark.parametrize(

@@ -54,7 +54,7 @@ async def test_none_query_params_are_dropped(api: FakeAPI, client: AsyncCaged) -
 
 async def test_default_and_per_call_timeouts(api: FakeAPI, client: AsyncCaged) -> None:
     api.route("GET", "/v1/sandboxes", [])
-    api.route("POST", "/v1/sandboxes", {"id": "s"})
+    api.route("POST", "/v1/sandboxes", {"id": "s", "status": "running"})
     api.route("POST", "/v1/sandboxes/s/exec", {"output": "", "exit_code": 0})
 
     def budget() -> float:
