@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,9 +16,6 @@ from caged_core.local.snapshot_service import SnapshotService
 from caged_core.local.store import Store
 
 __all__ = ["Platform", "PlatformConfig", "default_runtime"]
-
-_log = logging.getLogger(__name__)
-
 
 def default_runtime(data_dir: Path) -> Runtime:
     """The real sandbox runtime (bubblewrap cages), imported only when a server starts."""

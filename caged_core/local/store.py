@@ -197,11 +197,6 @@ class Store:
                     conn.execute("ROLLBACK")
                 raise
 
-    async def schema_version(self) -> int:
-        """The version the database is at (the number of migrations applied)."""
-        row = await self._one("SELECT MAX(version) AS v FROM schema_version", ())
-        return int(row["v"] or 0) if row else 0
-
     async def _all(self, sql: str, params: tuple[Any, ...]) -> list[Row]:
         def run(conn: sqlite3.Connection) -> list[Row]:
             return [dict(r) for r in conn.execute(sql, params).fetchall()]
@@ -314,11 +309,6 @@ class Store:
         return await self._all(
             f"SELECT * FROM sandboxes WHERE status IN ({marks}) ORDER BY created_at DESC", wanted
         )
-
-    async def compute_seconds(self) -> float:
-        """Compute seconds of every sandbox, finished runs only (no open segment)."""
-        row = await self._one("SELECT COALESCE(SUM(compute_seconds), 0) AS s FROM sandboxes", ())
-        return float(row["s"]) if row else 0.0
 
     # ------------------------------------------------------------------ logs
 
