@@ -1,4 +1,4 @@
-"""The caged-sdk 0.2.0 README examples, run unchanged against caged_core.
+"""The caged-sdk 0.2.0 README examples (``seed_readme.py``), run unchanged against caged_core.
 
 Only the import line differs (``from caged import`` → ``from caged_core import``).
 The examples build ``Caged(api_key="caged_sk_...")`` without a URL, so the URL
@@ -17,167 +17,10 @@ from typing import Any
 import httpx
 import pytest
 from client_fakes import TICKET, FakeAPI, MCPPeer, ThreadedWSServer, emulate, output
+from seed_readme import EXAMPLES, as_caged_core
 from websockets.asyncio.server import ServerConnection
 
 import caged_core.client._transport as transport_module
-
-EXAMPLES = {
-    "quick_start": """
-from caged import Caged
-
-caged = Caged(api_key="caged_sk_...")
-
-# Create a sandbox
-sandbox = caged.sandboxes.create(template="node-20", memory_mb=1024)
-print(f"Sandbox {sandbox.id} is {sandbox.status}")
-
-# Run a command
-result = caged.sandboxes.exec(sandbox.id, "echo 'hello world'")
-print(result.output)
-
-# Write and read files
-caged.files.write(sandbox.id, "/workspace/hello.py", "print('hi')")
-content = caged.files.read(sandbox.id, "/workspace/hello.py")
-
-# Create a snapshot
-snapshot = caged.snapshots.create(sandbox.id, name="checkpoint-1")
-
-# Clean up
-caged.sandboxes.destroy(sandbox.id)
-""",
-    "context_manager": """
-with Caged(api_key="caged_sk_...") as caged:
-    sandbox = caged.sandboxes.create(template="python-312")
-    result = caged.sandboxes.exec(sandbox.id, "python --version")
-    print(result.output)
-    caged.sandboxes.destroy(sandbox.id)
-""",
-    "terminal": """
-import asyncio
-from caged import Caged
-
-async def main():
-    caged = Caged(api_key="caged_sk_...")
-    sandbox = caged.sandboxes.create(template="node-20")
-
-    terminal = await caged.sandboxes.terminal(sandbox.id)
-    terminal.on_output(lambda data: print(data, end=""))
-    await terminal.send("ls -la\\n")
-    await asyncio.sleep(2)
-    await terminal.close()
-
-asyncio.run(main())
-""",
-    "streaming_exec": """
-import asyncio
-from caged import Caged
-
-async def main():
-    caged = Caged(api_key="caged_sk_...")
-    sandbox = caged.sandboxes.create(template="node-20")
-
-    stream = await caged.sandboxes.exec_stream(sandbox.id, "npm test")
-    async for chunk in stream:
-        print(chunk, end="")
-    print(f"\\nExit code: {stream.exit_code}")
-
-asyncio.run(main())
-""",
-    "mcp": """
-import asyncio
-from caged import Caged
-
-async def main():
-    caged = Caged(api_key="caged_sk_...")
-    sandbox = caged.sandboxes.create(template="node-20")
-
-    mcp = await caged.sandboxes.mcp(sandbox.id)
-
-    # List available tools
-    tools = await mcp.list_tools()
-    for tool in tools:
-        print(f"  {tool.name}: {tool.description}")
-
-    # Call a tool
-    result = await mcp.call_tool("terminal_exec", {"command": "npm test"})
-    print(result["content"][0]["text"])
-
-    await mcp.close()
-
-asyncio.run(main())
-""",
-    "session_replay": """
-caged = Caged(api_key="caged_sk_...")
-
-# List sessions for a sandbox
-sessions = caged.sessions.list_by_sandbox("sandbox-id")
-for s in sessions:
-    print(f"{s.id}: {s.agent_type} — ${s.cost_usd:.4f}")
-
-# Get replay timeline
-events = caged.sessions.replay(sessions[0].id)
-for event in events:
-    print(f"[{event.timestamp}] {event.type}: {event.data}")
-
-# Get summary
-summary = caged.sessions.replay_summary(sessions[0].id)
-print(f"Duration: {summary.duration_ms}ms, Cost: ${summary.cost_usd:.4f}")
-""",
-    "events": """
-from caged import Caged, EventPayload
-
-caged = Caged(api_key="caged_sk_...")
-
-response = caged.events.ingest([
-    EventPayload(
-        type="llm_call",
-        sandbox_id="sandbox-id",
-        data={"model": "claude-4", "tokens_in": 500, "tokens_out": 200},
-    ),
-])
-print(f"Accepted: {response.accepted}, Errors: {response.errors}")
-""",
-    "alerts": """
-caged = Caged(api_key="caged_sk_...")
-
-# List alerts
-alerts = caged.alerts.list()
-for alert in alerts:
-    print(f"[{alert.severity}] {alert.message}")
-
-# Resolve an alert
-caged.alerts.resolve(alerts[0].id)
-
-# Check notifications
-count = caged.notifications.unread_count()
-print(f"Unread: {count}")
-
-notifications = caged.notifications.list()
-caged.notifications.mark_all_read()
-""",
-    "billing": """
-caged = Caged(api_key="caged_sk_...")
-
-sub = caged.billing.get_subscription()
-print(f"Plan: {sub.plan}, Status: {sub.status}")
-
-# Get checkout URL for upgrade
-url = caged.billing.create_checkout("pro")
-print(f"Upgrade: {url}")
-""",
-    "error_handling": """
-from caged import Caged, CagedAPIError, CagedTimeoutError
-
-caged = Caged(api_key="caged_sk_...")
-
-try:
-    caged.sandboxes.get("nonexistent")
-except CagedAPIError as e:
-    print(f"API error {e.status}: {e}")
-except CagedTimeoutError as e:
-    print(f"Timeout: {e}")
-""",
-}
 
 EXPECTED = {
     "quick_start": ["Sandbox cage-0001 is running", "hello world"],
@@ -319,11 +162,8 @@ def seed_platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[F
 def test_seed_example_runs_unchanged(
     name: str, seed_platform: FakeAPI, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    source = EXAMPLES[name].replace("from caged import", "from caged_core import")
     namespace: dict[str, Any] = {}
-    if "from caged_core import" not in source:  # snippets that assume the Quick Start import
-        exec("from caged_core import Caged", namespace)
-    exec(compile(source, f"<README {name}>", "exec"), namespace)
+    exec(compile(as_caged_core(EXAMPLES[name]), f"<README {name}>", "exec"), namespace)
     printed = capsys.readouterr().out
     for expected in EXPECTED[name]:
         assert expected in printed, (name, printed)
