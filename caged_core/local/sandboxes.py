@@ -20,6 +20,7 @@ import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit, urlunsplit
 
 from caged_core.errors import redact
 from caged_core.local.connections import Connections
@@ -67,6 +68,16 @@ _PACKAGE_INSTALLERS = {
 
 def _family(template: str) -> str:
     return template.split("-", 1)[0]
+
+
+def _without_credentials(url: str) -> str:
+    """``url`` without a ``user:password@`` part, fit to be shown and logged."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _seconds_running(row: Row, now: datetime) -> float:
@@ -222,7 +233,7 @@ class SandboxService:
             "disk_gb": body.disk_gb or 5,
             "network_mode": str(body.network_mode or "full"),
             "allowlist": json.dumps(body.allowlist or []),
-            "repo_url": body.repo,
+            "repo_url": _without_credentials(body.repo) if body.repo else None,
             "budget": body.budget,
             "init_script": body.init_script,
             "timeout": DEFAULT_IDLE_TIMEOUT if body.timeout is None else body.timeout,
@@ -263,7 +274,7 @@ class SandboxService:
             )
         branch = f"--branch {shlex.quote(body.repo_branch)} " if body.repo_branch else ""
         yield _Step(
-            f"clone {body.repo}",
+            f"clone {_without_credentials(body.repo)}",
             f"git {helper}clone --quiet {branch}-- {shlex.quote(body.repo)} .",
             env,
         )
@@ -276,8 +287,8 @@ class SandboxService:
             subdir = shlex.quote(body.repo_subdir)
             yield _Step(
                 f"check subdirectory {body.repo_subdir}",
-                f"test -d {subdir} || {{ echo 'repo_subdir {subdir} is not in the repository'; "
-                "exit 1; }",
+                f"test -d {subdir} || {{ printf 'repo_subdir %s is not in the repository\\n' "
+                f"{subdir}; exit 1; }}",
             )
 
     async def _provision(self, sandbox_id: str, body: SandboxCreate) -> None:
@@ -498,6 +509,9 @@ class SandboxService:
                 except Problem as exc:
                     # It changed status meanwhile (destroyed, paused by hand): nothing to do.
                     _log.info("idle pause of %s skipped: %s", sandbox_id, exc.detail)
+                except Exception:
+                    # Logged and retried next tick; the other sandboxes are still checked.
+                    _log.exception("idle pause of %s failed", sandbox_id)
 
     async def shutdown(self) -> None:
         """Cancel provisioning still in flight (the server is stopping)."""
