@@ -36,7 +36,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import agent as agent_module
-from . import isolation, procs
+from . import isolation as cagefs
+from . import procs
 from .api import (
     CageError,
     CageInfo,
@@ -122,6 +123,8 @@ class LocalRuntime:
     def __init__(self, data_dir: Path, *, isolation: str = "auto", cgroups: bool = True) -> None:
         self.data_dir = Path(data_dir)
         self._want_isolation = isolation
+        # Probed once per process (a ~10 ms bwrap run), here rather than on the event loop.
+        self._bwrap = None if isolation == "none" else cagefs.bwrap_path()
         self._use_cgroups = cgroups
         self._cages: dict[str, _Cage] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -133,7 +136,7 @@ class LocalRuntime:
 
     @property
     def isolation(self) -> str:
-        if self._want_isolation == "none" or isolation.bwrap_path() is None:
+        if self._bwrap is None:
             return "none"
         return "bwrap"
 
@@ -141,7 +144,7 @@ class LocalRuntime:
         """Why cages are not isolated (None when they are) — for the loud warning."""
         if self._want_isolation == "none":
             return "isolation disabled by configuration"
-        return isolation.bwrap_problem()
+        return cagefs.bwrap_problem()
 
     def sandbox_dir(self, sandbox_id: str) -> Path:
         """Host directory holding everything of one sandbox."""
@@ -177,7 +180,7 @@ class LocalRuntime:
                 raise CageError(f"{spec.sandbox_id} is already running")
             dir_fd = await asyncio.to_thread(self._prepare_dirs, cage_dir)
             proxy: AllowlistProxy | None = None
-            bwrap = None if self._want_isolation == "none" else isolation.bwrap_path()
+            bwrap = self._bwrap
             if spec.network_mode == "allowlist" and bwrap is not None:
                 proxy = AllowlistProxy(spec.sandbox_id, spec.allowlist, self._network_refused)
                 sock = Path(self._socket_path(cage_dir, "proxy.sock", dir_fd))
@@ -239,14 +242,14 @@ class LocalRuntime:
             group, memory_mb=spec.memory_mb, cpus=spec.cpus, allow_cgroups=self._use_cgroups
         )
         isolated = bwrap is not None
-        python = isolation.agent_python(isolated)
+        python = cagefs.agent_python(isolated)
         workspace = cage_dir / "workspace"
         home = cage_dir / "home"
         tag = f"{self._group_prefix}/{sid}"
-        env = isolation.cage_env(
+        env = cagefs.cage_env(
             sandbox_id=sid,
             network_mode=spec.network_mode,
-            home=isolation.CAGE_HOME if isolated else str(home),
+            home=cagefs.CAGE_HOME if isolated else str(home),
             extra={**spec.env, TAG_ENV: tag},
         )
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -259,18 +262,18 @@ class LocalRuntime:
         info_r, info_w = os.pipe()
         config: dict[str, Any] = {
             "isolated": isolated,
-            "display_root": isolation.CAGE_WORKSPACE,
+            "display_root": cagefs.CAGE_WORKSPACE,
             "rlimit_data": plan.rlimit_data,
             "cpus": plan.cpus,
             "subreaper": not isolated,
         }
         if bwrap is not None:
-            config["workspace"] = isolation.CAGE_WORKSPACE
+            config["workspace"] = cagefs.CAGE_WORKSPACE
             if spec.network_mode == "allowlist":
-                config["proxy"] = {"port": isolation.PROXY_PORT,
-                                   "socket": f"{isolation.CAGE_RUN}/proxy.sock"}
-            agent_dir = isolation.CAGE_RUN
-            prefix = isolation.bwrap_argv(
+                config["proxy"] = {"port": cagefs.PROXY_PORT,
+                                   "socket": f"{cagefs.CAGE_RUN}/proxy.sock"}
+            agent_dir = cagefs.CAGE_RUN
+            prefix = cagefs.bwrap_argv(
                 bwrap, sandbox_id=sid, network_mode=spec.network_mode, workspace=workspace,
                 home=home, run_dir=cage_dir / "run", data_dir=self.data_dir, python=python,
                 info_fd=info_w,
@@ -490,7 +493,9 @@ class LocalRuntime:
         return forwarder.url
 
     async def watch_files(self, sandbox_id: str) -> AsyncIterator[FileChange]:
-        cage = await self._running(sandbox_id, allow_paused=True)
+        # A frozen agent could not acknowledge the watch; one opened before a pause just
+        # stalls until the resume.
+        cage = await self._running(sandbox_id)
         reader, writer, _ = await cage.link.open("watch")
         try:
             while (frame := await read_frame(reader)) is not None:

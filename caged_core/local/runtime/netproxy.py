@@ -192,6 +192,16 @@ class AllowlistProxy:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
+            await self._serve(reader, writer)
+        except (ConnectionError, OSError, asyncio.IncompleteReadError) as err:
+            log.debug("allowlist proxy connection ended: %r", err)
+        except Exception:
+            log.exception("allowlist proxy connection failed")
+        finally:
+            writer.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
             async with asyncio.timeout(HEAD_TIMEOUT_S):
                 head = await reader.readuntil(b"\r\n\r\n")
         except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,

@@ -44,4 +44,7 @@ class PortForwarder:
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
             return
-        await splice((reader, writer), (agent_reader, agent_writer))
+        try:
+            await splice((reader, writer), (agent_reader, agent_writer))
+        except Exception:
+            log.exception("preview connection to port %s failed", self.port)
