@@ -84,7 +84,9 @@ async def test_failures_are_kept_on_the_notification_without_the_url(
     assert receiver.attempts["/slack/T0/B0/secret"] == 4
     assert receiver.attempts["/discord/1/token"] == 1
     [alert] = (await observer.list_alerts(ACCOUNT)).alerts
-    outcome = {n.channel: n for n in await observer.notifications_for_alert(ACCOUNT, alert.id)}
+    outcome = {
+        n.channel.value: n for n in await observer.notifications_for_alert(ACCOUNT, alert.id)
+    }
     assert outcome["slack"].delivered is False
     assert outcome["slack"].delivery_error == (
         'the Slack webhook answered HTTP 500: {"error":"try again"}'

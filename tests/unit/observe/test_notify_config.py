@@ -63,7 +63,9 @@ async def test_email_without_smtp_is_recorded_as_not_delivered(
     await observer.ingest(ACCOUNT, [llm(0.9, session_id="s", sandbox_id="cage-1")])
     await observer.wait_idle()
     [alert] = (await observer.list_alerts(ACCOUNT)).alerts
-    by_channel = {n.channel: n for n in await observer.notifications_for_alert(ACCOUNT, alert.id)}
+    by_channel = {
+        n.channel.value: n for n in await observer.notifications_for_alert(ACCOUNT, alert.id)
+    }
     assert set(by_channel) == {"in_app", "email", "discord"}
     assert by_channel["email"].delivered is False
     assert "email is not configured" in (by_channel["email"].delivery_error or "")

@@ -62,9 +62,9 @@ async def test_a_terminal_session_replays_what_was_shown(
     output = [e for e in events if e.data.get("kind") == "terminal_output"]
     assert "".join(e.data["data"] for e in output) == b"".join([*shown, big]).decode()
     shown_so_far = 0
-    for chunk in output:  # each chunk says where it sits in the byte stream
-        assert chunk.data["offset"] == shown_so_far
-        shown_so_far += len(chunk.data["data"].encode())
+    for piece in output:  # each chunk says where it sits in the byte stream
+        assert piece.data["offset"] == shown_so_far
+        shown_so_far += len(piece.data["data"].encode())
     assert all(len(e.data["data"]) <= 16 * 1024 for e in output)
     # The typed line sits between the output shown before and after Enter.
     kinds = [e.type if e.type != "other" else "out" for e in events]

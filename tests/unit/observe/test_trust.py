@@ -10,7 +10,9 @@ from caged_core.local.observe.events import parse_event
 from caged_core.local.observe.trust import TrustState, assess
 
 
-def _findings(type_: str, payload: dict[str, object], state: TrustState | None = None) -> list:
+def _findings(
+    type_: str, payload: dict[str, object], state: TrustState | None = None
+) -> list[tuple[str, int]]:
     found = assess(parse_event(event(type_, payload=payload)), state or TrustState())
     return [(f.rule, f.points) for f in found]
 
