@@ -25,7 +25,7 @@ import httpx
 import platformdirs
 import uvicorn
 
-from caged_core.errors import CagedConnectionError, CagedError
+from caged_core.errors import CagedConfigError, CagedConnectionError, CagedError
 from caged_core.local.first_key import KEY_FILE_NAME
 from caged_core.local.platform import PlatformConfig
 from caged_core.local.server import create_app
@@ -188,17 +188,19 @@ def _read_key(data_dir: Path) -> str:
     try:
         return (data_dir / KEY_FILE_NAME).read_text().strip()
     except FileNotFoundError:
-        raise CagedError(f"the platform's key file {data_dir / KEY_FILE_NAME} is missing") from None
+        raise CagedConfigError(
+            f"the local platform's key file {data_dir / KEY_FILE_NAME} is missing; "
+            f"create a key and set {ENV_API_KEY}, or start over with a new data dir"
+        ) from None
 
 
-def _answers(url: str, key: str) -> bool:
+def _answers(url: str) -> bool:
+    """Whether the server at ``url`` answers HTTP yet (any status: it is up)."""
     try:
-        response = httpx.get(
-            f"{url}/v1/account", headers={"Authorization": f"Bearer {key}"}, timeout=5.0
-        )
+        httpx.get(f"{url}/v1/account", timeout=5.0)
     except httpx.HTTPError:
         return False
-    return response.status_code == 200
+    return True
 
 
 def _log_tail(path: Path, lines: int = 10) -> str:
@@ -213,7 +215,8 @@ def ensure_running(data_dir: Path | None = None, *, timeout: float = 30.0) -> tu
 
     A server started here runs detached (``python -m caged_core.local serve``,
     its own session, output in ``DATA_DIR/server.log``) and outlives the caller.
-    Raises :class:`~caged_core.errors.CagedConnectionError` if it does not come up.
+    Raises :class:`~caged_core.errors.CagedConnectionError` if it does not come up, and
+    :class:`~caged_core.errors.CagedConfigError` if its key file is gone.
     """
     data_dir = data_dir or default_data_dir()
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -231,11 +234,8 @@ def ensure_running(data_dir: Path | None = None, *, timeout: float = 30.0) -> tu
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         current = status(data_dir)
-        if current.running and current.url:
-            with contextlib.suppress(CagedError):
-                key = _read_key(data_dir)
-                if _answers(current.url, key):
-                    return current.url, key
+        if current.running and current.url and _answers(current.url):
+            return current.url, _read_key(data_dir)
         if child is not None and child.poll() is not None and not current.running:
             break
         time.sleep(0.2)
