@@ -111,6 +111,8 @@ GIT_TIMEOUT = 30.0
 #: Characters of each diff text kept; the rest is replaced by a note.
 DIFF_LIMIT = 2_000_000
 
+# Deepest directory level search descends to.
+_SEARCH_DEPTH = 256
 # Linux's own limit on links followed while resolving one path.
 _MAX_SYMLINKS = 40
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -514,10 +516,16 @@ def delete(workspace: Path, path: str) -> None:
         if location.name is None:
             raise PathRefused(f"refusing to delete {shown} itself")
         st = os.stat(location.name, dir_fd=location.dir_fd, follow_symlinks=False)
-        if stat.S_ISDIR(st.st_mode):
-            shutil.rmtree(location.name, dir_fd=location.dir_fd)
-        else:
+        if not stat.S_ISDIR(st.st_mode):
             os.unlink(location.name, dir_fd=location.dir_fd)
+            return
+        try:
+            shutil.rmtree(location.name, dir_fd=location.dir_fd)
+        except RecursionError as err:
+            # 3.11's rmtree recurses once per level; a cage can nest deeper than that.
+            raise OperationFailed(
+                f"{shown} is nested too deeply to delete from the host; delete it in the sandbox"
+            ) from err
 
 
 def search(workspace: Path, pattern: str, limit: int = SEARCH_LIMIT) -> list[str]:
@@ -527,7 +535,8 @@ def search(workspace: Path, pattern: str, limit: int = SEARCH_LIMIT) -> list[str
     case-sensitively against base names only, so it may not contain ``/``.
     Symbolic links are matched but never descended into; the contents of
     ``.git`` directories are skipped (an agent searching its project does not
-    want git's objects). At most ``limit`` paths are returned, sorted.
+    want git's objects), and so is anything more than 256 levels deep. At most
+    ``limit`` paths are returned, sorted.
     """
     if not isinstance(pattern, str) or not pattern:
         raise InvalidInput("the search pattern is empty")
@@ -537,6 +546,8 @@ def search(workspace: Path, pattern: str, limit: int = SEARCH_LIMIT) -> list[str
     with _locate(workspace, WORKSPACE) as location, _os_errors(WORKSPACE):
         for directory, dirnames, filenames, _ in os.fwalk(".", dir_fd=location.dir_fd):
             relative = [] if directory == "." else directory[2:].split("/")
+            if len(relative) >= _SEARCH_DEPTH:
+                dirnames.clear()  # fwalk recurses once per level: stop well before the limit
             for name in sorted(dirnames + filenames):
                 if fnmatchcase(name, pattern):
                     found.append(_printable(_display([*relative, name])))
