@@ -304,13 +304,14 @@ def _count_errors(
         "SELECT COUNT(*) FROM events WHERE account_id = ? AND type = 'error'"
         " AND received_at >= ? AND "
     )
+    subject: str | None
     # An error outside any sandbox is counted with its session's errors instead.
     if sandbox_id:
         query += "sandbox_id = ?"
         subject = sandbox_id
     else:
         query += "sandbox_id = '' AND session_id IS ?"
-        subject = session_id or None  # type: ignore[assignment]
+        subject = session_id or None
     return int(conn.execute(query, (account_id, since_us, subject)).fetchone()[0])
 
 

@@ -88,6 +88,8 @@ class DeliveryPolicy:
     base_delay: float = 0.5
     max_delay: float = 8.0
     timeout: float = 10.0
+    #: A server's Retry-After is honoured up to this many seconds.
+    max_retry_after: float = 60.0
 
 
 # --------------------------------------------------------------------------- config
@@ -462,7 +464,7 @@ class Notifier:
         # Equal jitter: never less than half the backoff, so retries stay spaced out.
         delay = backoff / 2 + random.uniform(0, backoff / 2)
         if retry_after is not None:
-            delay = max(delay, min(retry_after, self._policy.max_delay * 4))
+            delay = max(delay, min(retry_after, self._policy.max_retry_after))
         return delay
 
     async def _send_once(self, alert: Alert, delivery: _Delivery) -> None:

@@ -217,7 +217,11 @@ class Observer:
                 _log.exception("observe timer job failed")
 
     async def wait_idle(self) -> None:
-        """Wait for notification deliveries in flight (tests; orderly shutdown)."""
+        """Wait for background recordings and notification deliveries in flight."""
+        # Let callbacks scheduled from other threads (network_refused) create their tasks.
+        await asyncio.sleep(0)
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
         await self._notifier.wait_idle()
 
     # ------------------------------------------------------------------ events
@@ -315,13 +319,12 @@ class Observer:
             duration_ms=duration_ms,
             recorded=True,
         )
-        info = self._hooks.sandbox_info(sandbox_id) if sandbox_id else None
         result = await self._db.run(
             sessions.append_events,
             account_id,
             [(0, event)],
             now_us=self._now_us(),
-            compute_now={sandbox_id: info.compute_cost} if info else {},
+            compute_now={},  # only new sessions need it, and record() never starts one
             create_sessions=False,
         )
         if result.errors:
@@ -354,12 +357,15 @@ class Observer:
         background (and awaited by :meth:`close`).
         """
         loop = self._loop
-        info = self._hooks.sandbox_info(sandbox_id)
-        if loop is None or info is None:
+        if loop is None:
             return
         payload = {"host": host, "allowed": False, "reason": "refused by the network policy"}
 
         def schedule() -> None:
+            # On the loop now, where the hooks may be asked.
+            info = self._hooks.sandbox_info(sandbox_id)
+            if info is None:
+                return
             task = loop.create_task(self.record(info.account_id, sandbox_id, "network", payload))
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)

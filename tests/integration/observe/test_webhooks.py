@@ -118,3 +118,16 @@ async def test_an_unreachable_webhook_is_reported_not_raised(
     )
     assert slack.delivered is False
     assert slack.delivery_error == "could not reach the Slack webhook (ConnectError)"
+
+
+async def test_a_rate_limited_webhook_is_retried_after_retry_after(
+    observer: Observer, hooks: RecordingHooks, receiver: Receiver
+) -> None:
+    hooks.add("cage-1", budget=1.0)
+    await _configure(observer, receiver)
+    receiver.rate_limited["/discord/1/token"] = 1
+    await observer.ingest(ACCOUNT, [llm(0.9, session_id="s", sandbox_id="cage-1")])
+    await observer.wait_idle()
+    first, second = receiver.times["/discord/1/token"]
+    assert second - first >= 0.9  # Retry-After: 1 honoured over the 0.05 s backoff
+    assert len(receiver.received["/discord/1/token"]) == 1

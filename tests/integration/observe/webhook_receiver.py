@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,21 +21,29 @@ from starlette.routing import Route
 class Receiver:
     """What each path of the webhook receiver got, and how it should answer.
 
-    ``failures[path]`` answers that many requests with HTTP 500 before succeeding.
+    ``failures[path]`` answers that many requests with HTTP 500 before succeeding;
+    ``rate_limited[path]`` that many with 429 and ``Retry-After: 1``; ``status[path]``
+    answers every request with that status.
     """
 
     url: str = ""
     received: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     attempts: dict[str, int] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
+    rate_limited: dict[str, int] = field(default_factory=dict)
+    times: dict[str, list[float]] = field(default_factory=dict)
     status: dict[str, int] = field(default_factory=dict)
 
     async def handle(self, request: Request) -> Response:
         path = request.url.path
+        self.times.setdefault(path, []).append(time.monotonic())
         self.attempts[path] = self.attempts.get(path, 0) + 1
         if self.failures.get(path, 0) > 0:
             self.failures[path] -= 1
             return JSONResponse({"error": "try again"}, status_code=500)
+        if self.rate_limited.get(path, 0) > 0:
+            self.rate_limited[path] -= 1
+            return Response("slow down", status_code=429, headers={"Retry-After": "1"})
         if path in self.status:
             return Response("no such webhook", status_code=self.status[path])
         self.received.setdefault(path, []).append(await request.json())
