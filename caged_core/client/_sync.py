@@ -104,12 +104,22 @@ class _SyncResource(Generic[R]):
         return f"<sync {self._resource!r}>"
 
 
-class _Blocking(Generic[R, P, T]):
-    """Descriptor: the async method ``name`` of the wrapped resource, made blocking."""
+class _Delegate:
+    """Base of the descriptors: names the async method to wrap and keeps its docstring."""
 
-    def __init__(self, method: Callable[Concatenate[R, P], Coroutine[Any, Any, T]]) -> None:
+    def __init__(self, method: Callable[..., Any]) -> None:
         self._name = method.__name__
         self.__doc__ = method.__doc__
+
+    def _target(self, obj: _SyncResource[Any]) -> Any:
+        return getattr(obj._resource, self._name)
+
+
+class _Blocking(_Delegate, Generic[R, P, T]):
+    """The async method, made blocking: it runs on the portal and waits."""
+
+    def __init__(self, method: Callable[Concatenate[R, P], Coroutine[Any, Any, T]]) -> None:
+        super().__init__(method)
 
     @overload
     def __get__(self, obj: None, owner: type[Any]) -> Self: ...
@@ -118,7 +128,7 @@ class _Blocking(Generic[R, P, T]):
     def __get__(self, obj: _SyncResource[R] | None, owner: type[Any]) -> Self | Callable[P, T]:
         if obj is None:
             return self
-        method: Callable[P, Coroutine[Any, Any, T]] = getattr(obj._resource, self._name)
+        method: Callable[P, Coroutine[Any, Any, T]] = self._target(obj)
         portal = obj._portal
 
         @functools.wraps(method)
@@ -128,12 +138,11 @@ class _Blocking(Generic[R, P, T]):
         return blocking
 
 
-class _Iterating(Generic[R, P, T]):
-    """Descriptor: an async-iterator method of the wrapped resource, as a plain iterator."""
+class _Iterating(_Delegate, Generic[R, P, T]):
+    """An async-iterator method, as a plain iterator pulling through the portal."""
 
     def __init__(self, method: Callable[Concatenate[R, P], AsyncIterator[T]]) -> None:
-        self._name = method.__name__
-        self.__doc__ = method.__doc__
+        super().__init__(method)
 
     @overload
     def __get__(self, obj: None, owner: type[Any]) -> Self: ...
@@ -144,7 +153,7 @@ class _Iterating(Generic[R, P, T]):
     ) -> Self | Callable[P, Iterator[T]]:
         if obj is None:
             return self
-        method: Callable[P, AsyncIterator[T]] = getattr(obj._resource, self._name)
+        method: Callable[P, AsyncIterator[T]] = self._target(obj)
         portal = obj._portal
 
         @functools.wraps(method)
@@ -154,12 +163,11 @@ class _Iterating(Generic[R, P, T]):
         return iterating
 
 
-class _Awaitable(Generic[R, P, T]):
-    """Descriptor: a socket method, left awaitable so the socket lives on the caller's loop."""
+class _Awaitable(_Delegate, Generic[R, P, T]):
+    """A socket method, left awaitable so the socket lives on the caller's loop."""
 
     def __init__(self, method: Callable[Concatenate[R, P], Coroutine[Any, Any, T]]) -> None:
-        self._name = method.__name__
-        self.__doc__ = method.__doc__
+        super().__init__(method)
 
     @overload
     def __get__(self, obj: None, owner: type[Any]) -> Self: ...
@@ -172,7 +180,7 @@ class _Awaitable(Generic[R, P, T]):
     ) -> Self | Callable[P, Coroutine[Any, Any, T]]:
         if obj is None:
             return self
-        method: Callable[P, Coroutine[Any, Any, T]] = getattr(obj._resource, self._name)
+        method: Callable[P, Coroutine[Any, Any, T]] = self._target(obj)
         return method
 
 

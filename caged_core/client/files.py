@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import json
 
 from pydantic import TypeAdapter
 
@@ -14,7 +15,6 @@ __all__ = ["Files"]
 
 _ENTRIES = TypeAdapter(list[FileEntry])
 _DIFF = TypeAdapter(GitDiff)
-_CONTENT = TypeAdapter(dict[str, str])
 
 
 def _is_json(content_type: str) -> bool:
@@ -44,9 +44,15 @@ class Files(Resource):
             params={"path": path},
             timeout=timeout,
         )
-        # The hosted API answers text/plain; tolerate a {"content": …} envelope.
+        # The contract serves text/plain; some deployments wrap it as
+        # {"content": …}. Anything else (a .json file served as JSON) is the text.
         if _is_json(response.headers.get("content-type", "")):
-            return parse_json(response, _CONTENT).get("content", "")
+            try:
+                envelope = json.loads(response.text)
+            except ValueError:
+                envelope = None
+            if isinstance(envelope, dict) and isinstance(envelope.get("content"), str):
+                return str(envelope["content"])
         return response.text
 
     async def write(

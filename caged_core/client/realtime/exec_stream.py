@@ -16,6 +16,7 @@ across frames (``1`` … ``27``) is never misread.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from enum import Enum, auto
 from types import TracebackType
@@ -26,6 +27,9 @@ from caged_core.client.realtime.terminal import TerminalSession
 from caged_core.errors import CagedConnectionError
 
 __all__ = ["ExecStream", "MarkerParser"]
+
+# After ctrl+c, when to type the exit line again (seconds after the previous try).
+_RETYPE_DELAYS = (0.0, 0.3, 0.6, 1.2, 2.4)
 
 
 class _Phase(Enum):
@@ -153,6 +157,7 @@ class ExecStream:
         self._parser = parser
         self._pending: list[str] = []
         self._finished = False
+        self._nudger: asyncio.Task[None] | None = None
 
     @classmethod
     async def start(
@@ -232,15 +237,31 @@ class ExecStream:
     async def kill(self) -> None:
         """Interrupt the command (``ctrl+c``); the exit code follows (usually 130).
 
-        The interrupt flushes the terminal's pending input, so the exit line
-        is typed again.
+        The interrupt discards input the terminal and the shell hold, which
+        may include the exit line — and whether it does depends on timing. So
+        the exit line is typed again a few times in the background until the
+        socket closes; the parser reads only the first exit code.
         """
         await self._session.send("\x03")
-        await self._session.send(self._parser.setup_lines("")[2])
+        if self._nudger is None:
+            self._nudger = asyncio.create_task(self._retype_exit_line())
+
+    async def _retype_exit_line(self) -> None:
+        exit_line = self._parser.setup_lines("")[2]
+        for delay in _RETYPE_DELAYS:
+            await asyncio.sleep(delay)
+            if self._session.closed:
+                return
+            try:
+                await self._session.send(exit_line)
+            except CagedConnectionError:
+                return
 
     async def close(self) -> None:
         """Close the socket; iteration ends and the exit code stays as it is."""
         self._finished = True
+        if self._nudger is not None:
+            self._nudger.cancel()
         await self._session.close()
 
     async def __aenter__(self) -> Self:

@@ -104,7 +104,7 @@ class Emulator:
 
 async def run(client: AsyncCaged, command: str) -> tuple[str, int | None, ExecStream]:
     stream = await client.sandboxes.exec_stream("s", command)
-    chunks = await asyncio.wait_for(stream.text(), 5)
+    chunks = await asyncio.wait_for(stream.text(), 15)  # a hang guard, not a speed test
     return chunks, stream.exit_code, stream
 
 

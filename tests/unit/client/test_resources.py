@@ -247,6 +247,8 @@ async def test_file_read_plain_text_and_envelope(api: FakeAPI, client: AsyncCage
     assert dict(api.last.url.params) == {"path": "/workspace/hello.py"}
     api.route("GET", "/v1/sandboxes/s/files/content", {"content": "x"})
     assert await client.files.read("s", "/workspace/hello.py") == "x"
+    api.route("GET", "/v1/sandboxes/s/files/content", {"name": "pkg", "version": 1})
+    assert await client.files.read("s", "/workspace/package.json") == '{"name":"pkg","version":1}'
 
 
 async def test_file_write_puts_path_in_query(api: FakeAPI, client: AsyncCaged) -> None:
