@@ -24,6 +24,7 @@ API (failures are :mod:`caged_core.local.content_errors` exceptions)::
     search(workspace, pattern, limit=SEARCH_LIMIT) -> list[str]
                                                  glob on base names, skips .git contents
     git_diff(workspace, path=None) -> GitDiff    not a repository -> empty GitDiff
+    is_git_repo(workspace) -> bool
     git_status(workspace) -> str                 ``git status --short --branch``
     git_log(workspace, count=10) -> str          one line per commit, "" with no commits
     git_commit(workspace, message) -> str        ``add -A`` then commit; git's summary line
@@ -92,6 +93,7 @@ __all__ = [
     "git_diff",
     "git_log",
     "git_status",
+    "is_git_repo",
     "list_dir",
     "read_text",
     "resolve",
@@ -759,6 +761,11 @@ def git_diff(workspace: Path, path: str | None = None) -> GitDiff:
     unstaged = _run_git(repo, [*diff_args, *spec]).stdout
     staged = _run_git(repo, [*diff_args, "--cached", *spec]).stdout
     return GitDiff(files=files, diff=_text(unstaged), staged_diff=_text(staged))
+
+
+def is_git_repo(workspace: Path) -> bool:
+    """Whether the workspace is a git repository; refused repositories raise as in git_diff."""
+    return _open_repo(workspace) is not None
 
 
 def _require_repo(workspace: Path) -> _Repo:

@@ -301,7 +301,7 @@ def test_failed_swap_is_rolled_back(
             raise OSError(28, "No space left on device")
         real_rename(src, dst, **kwargs)
 
-    monkeypatch.setattr(snapshots.os, "rename", failing_rename)
+    monkeypatch.setattr(os, "rename", failing_rename)
     with pytest.raises(OperationFailed, match="workspace is unchanged"):
         snapshots.restore_archive(archive, target)
     assert_untouched(target)
