@@ -355,7 +355,7 @@ class AlertEngine:
 
     async def check_budget(self, sandbox_id: str) -> None:
         """Compare the sandbox's total cost with its budget; warn, escalate or stop."""
-        info = self._hooks.sandbox_info(sandbox_id)
+        info = await self._hooks.sandbox_info(sandbox_id)
         if info is None or info.budget is None or info.budget <= 0:
             return
         total = info.compute_cost + self._llm_cost(sandbox_id)
@@ -371,7 +371,7 @@ class AlertEngine:
         if percent >= BUDGET_STOP_PERCENT:
             if info.running:
                 reason = f"budget exhausted: {spent}"
-                self._hooks.log(sandbox_id, "system", f"stopping the sandbox — {reason}")
+                await self._hooks.log(sandbox_id, "system", f"stopping the sandbox — {reason}")
                 try:
                     await self._hooks.stop_sandbox(sandbox_id, reason)
                 except Exception:  # the alert must still be raised if the stop failed
@@ -413,7 +413,9 @@ class AlertEngine:
                 reason = (
                     f"session {session.id} trust score {score} is below {TRUST_PAUSE_SCORE}: {why}"
                 )
-                self._hooks.log(session.sandbox_id, "system", f"pausing the sandbox — {reason}")
+                await self._hooks.log(
+                    session.sandbox_id, "system", f"pausing the sandbox — {reason}"
+                )
                 try:
                     await self._hooks.pause_sandbox(session.sandbox_id, reason)
                 except Exception:  # the alert must still be raised if the pause failed

@@ -1,8 +1,8 @@
 """What the observe package needs from the platform: :class:`PlatformHooks`.
 
 The server implements this protocol; the observe package never imports the
-server. The synchronous methods are called on the event loop and must answer
-from memory (no I/O); the asynchronous ones may do real work.
+server. Every method is a coroutine, called on the event loop, so the server
+may answer from its own database.
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ class SandboxInfo:
 class PlatformHooks(Protocol):
     """Callbacks into the platform (implemented by the server)."""
 
-    def sandbox_info(self, sandbox_id: str) -> SandboxInfo | None:
+    async def sandbox_info(self, sandbox_id: str) -> SandboxInfo | None:
         """The sandbox's costs and settings, or None if the platform does not know it."""
 
-    def running_sandboxes(self) -> Iterable[str]:
+    async def running_sandboxes(self) -> Iterable[str]:
         """Ids of the sandboxes running now (the budget guard checks them on its timer)."""
 
     async def stop_sandbox(self, sandbox_id: str, reason: str) -> None:
@@ -44,5 +44,5 @@ class PlatformHooks(Protocol):
     async def pause_sandbox(self, sandbox_id: str, reason: str) -> None:
         """Pause the sandbox (trust score fell below the pause threshold)."""
 
-    def log(self, sandbox_id: str, type: str, message: str) -> None:
+    async def log(self, sandbox_id: str, type: str, message: str) -> None:
         """Append a line to the sandbox's logs (``GET /sandboxes/{id}/logs``)."""

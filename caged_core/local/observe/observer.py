@@ -244,7 +244,7 @@ class Observer:
                 items.append((index, parse_event(raw)))
             except EventError as err:
                 errors.append((index, str(err)))
-        items, refused, compute_now = self._check_sandboxes(account_id, items)
+        items, refused, compute_now = await self._check_sandboxes(account_id, items)
         errors.extend(refused)
         result = await self._db.run(
             sessions.append_events,
@@ -262,14 +262,14 @@ class Observer:
             messages=[f"event {index}: {why}" for index, why in errors[:_MAX_MESSAGES]],
         )
 
-    def _check_sandboxes(
+    async def _check_sandboxes(
         self, account_id: str, items: list[tuple[int, NewEvent]]
     ) -> tuple[list[tuple[int, NewEvent]], list[tuple[int, str]], dict[str, float]]:
         """Refuse events naming another account's sandbox; note known sandboxes' compute."""
         compute_now: dict[str, float] = {}
         foreign: set[str] = set()
         for sandbox_id in {event.sandbox_id for _, event in items if event.sandbox_id}:
-            info = self._hooks.sandbox_info(sandbox_id)
+            info = await self._hooks.sandbox_info(sandbox_id)
             if info is None:
                 continue  # not a sandbox of this platform: stored, but no costs apply
             if info.account_id != account_id:
@@ -361,12 +361,13 @@ class Observer:
             return
         payload = {"host": host, "allowed": False, "reason": "refused by the network policy"}
 
+        async def record_refusal() -> None:
+            info = await self._hooks.sandbox_info(sandbox_id)
+            if info is not None:  # a sandbox the platform does not know has no account
+                await self.record(info.account_id, sandbox_id, "network", payload)
+
         def schedule() -> None:
-            # On the loop now, where the hooks may be asked.
-            info = self._hooks.sandbox_info(sandbox_id)
-            if info is None:
-                return
-            task = loop.create_task(self.record(info.account_id, sandbox_id, "network", payload))
+            task = loop.create_task(record_refusal())
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
 
@@ -385,7 +386,7 @@ class Observer:
                 await self._engine.check_budget(sandbox_id)
             for session_id in result.llm_sessions:
                 row = result.sessions[session_id]
-                await self._engine.check_anomaly(row, self._compute_of(row.sandbox_id))
+                await self._engine.check_anomaly(row, await self._compute_of(row.sandbox_id))
         except Exception:  # the events are stored; a failing rule is logged, not raised
             _log.exception("evaluating alert rules failed")
 
@@ -396,9 +397,15 @@ class Observer:
         """LLM cost (USD) recorded for a sandbox so far — for its ``llm_cost`` field."""
         return self._llm_costs.get(sandbox_id, 0.0)
 
-    def _compute_of(self, sandbox_id: str) -> float | None:
-        info = self._hooks.sandbox_info(sandbox_id) if sandbox_id else None
+    async def _compute_of(self, sandbox_id: str) -> float | None:
+        info = await self._hooks.sandbox_info(sandbox_id) if sandbox_id else None
         return info.compute_cost if info else None
+
+    async def _models(self, rows: list[sessions.SessionRow]) -> list[AgentSession]:
+        """Sessions as wire models, asking the platform once per sandbox for its compute."""
+        compute = {sid: await self._compute_of(sid) for sid in {r.sandbox_id for r in rows}}
+        now = self._now_us()
+        return [r.to_model(compute[r.sandbox_id], now) for r in rows]
 
     # ------------------------------------------------------------------ sessions
 
@@ -424,7 +431,7 @@ class Observer:
             agent_type=agent_type,
             client=client,
             now_us=self._now_us(),
-            compute_base=self._compute_of(sandbox_id),
+            compute_base=await self._compute_of(sandbox_id),
         )
         self._live.add(row.id)
         if channel == "terminal":
@@ -451,7 +458,7 @@ class Observer:
         row = await self._end(session_id, failed=failed, reason=reason)
         if row is None:
             raise NotFound(f"no session {session_id!r}")
-        return row.to_model(self._compute_of(row.sandbox_id), self._now_us())
+        return (await self._models([row]))[0]
 
     async def _end(
         self, session_id: str, *, failed: bool, reason: str
@@ -478,7 +485,7 @@ class Observer:
             failed=failed,
             reason=reason,
             now_us=self._now_us(),
-            sandbox_compute_now=self._compute_of(current.sandbox_id),
+            sandbox_compute_now=await self._compute_of(current.sandbox_id),
         )
         if row is not None and current.status == "active":
             try:
@@ -507,9 +514,8 @@ class Observer:
         rows, total = await self._db.run(
             sessions.list_sessions, account_id, limit=per_page, offset=(page - 1) * per_page
         )
-        now = self._now_us()
         return SessionPage(
-            data=[r.to_model(self._compute_of(r.sandbox_id), now) for r in rows],
+            data=await self._models(rows),
             pagination=Pagination(
                 page=page,
                 per_page=per_page,
@@ -521,8 +527,7 @@ class Observer:
     async def sessions_for_sandbox(self, account_id: str, sandbox_id: str) -> list[AgentSession]:
         """``GET /sandboxes/{id}/sessions``: the sandbox's sessions, newest first."""
         rows, _ = await self._db.run(sessions.list_sessions, account_id, sandbox_id=sandbox_id)
-        now = self._now_us()
-        return [r.to_model(self._compute_of(r.sandbox_id), now) for r in rows]
+        return await self._models(rows)
 
     async def _session(self, account_id: str, session_id: str) -> sessions.SessionRow:
         row = await self._db.run(sessions.get_session, account_id, session_id)
@@ -533,7 +538,7 @@ class Observer:
     async def get_session(self, account_id: str, session_id: str) -> AgentSession:
         """``GET /sessions/{sid}``; :class:`NotFound` for an unknown session."""
         row = await self._session(account_id, session_id)
-        return row.to_model(self._compute_of(row.sandbox_id), self._now_us())
+        return (await self._models([row]))[0]
 
     # ------------------------------------------------------------------ replay
 
@@ -561,7 +566,7 @@ class Observer:
     async def replay_summary(self, account_id: str, session_id: str) -> ReplaySummary:
         """``GET /sessions/{sid}/replay/summary``: counts per type and the time span."""
         row = await self._session(account_id, session_id)
-        compute = row.compute_share(self._compute_of(row.sandbox_id))
+        compute = row.compute_share(await self._compute_of(row.sandbox_id))
         return await self._db.run(
             replay.summary,
             session_id,
@@ -651,14 +656,14 @@ class Observer:
         """
         now = self._now_us()
         for row in await self._db.run(sessions.sessions_to_end):
-            info = self._hooks.sandbox_info(row.sandbox_id) if row.sandbox_id else None
+            info = await self._hooks.sandbox_info(row.sandbox_id) if row.sandbox_id else None
             timeout = info.idle_timeout if info else DEFAULT_IDLE_TIMEOUT
             idle_us = now - row.last_activity
             if row.id not in self._live and timeout > 0 and idle_us >= timeout * 1_000_000:
                 await self._end(row.id, failed=False, reason="idle timeout")
                 continue
             await self._engine.check_stuck(row)
-        for sandbox_id in list(self._hooks.running_sandboxes()):
+        for sandbox_id in list(await self._hooks.running_sandboxes()):
             await self._engine.check_budget(sandbox_id)
 
     # ------------------------------------------------------------------ trust

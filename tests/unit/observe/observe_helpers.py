@@ -37,7 +37,7 @@ class RecordingHooks:
         self.sandboxes[sandbox_id] = FakeSandbox(**fields)
         return self.sandboxes[sandbox_id]
 
-    def sandbox_info(self, sandbox_id: str) -> SandboxInfo | None:
+    async def sandbox_info(self, sandbox_id: str) -> SandboxInfo | None:
         box = self.sandboxes.get(sandbox_id)
         if box is None:
             return None
@@ -49,7 +49,7 @@ class RecordingHooks:
             running=box.running,
         )
 
-    def running_sandboxes(self) -> Iterable[str]:
+    async def running_sandboxes(self) -> Iterable[str]:
         return [sid for sid, box in self.sandboxes.items() if box.running]
 
     async def stop_sandbox(self, sandbox_id: str, reason: str) -> None:
@@ -60,7 +60,7 @@ class RecordingHooks:
         self.paused.append((sandbox_id, reason))
         self.sandboxes[sandbox_id].running = False
 
-    def log(self, sandbox_id: str, type: str, message: str) -> None:
+    async def log(self, sandbox_id: str, type: str, message: str) -> None:
         self.logs.append((sandbox_id, type, message))
 
 
