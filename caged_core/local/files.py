@@ -20,7 +20,8 @@ API (failures are :mod:`caged_core.local.content_errors` exceptions)::
     write_text(workspace, path, content) -> int  bytes written; parents created;
                                                  atomic (temp file + rename)
     delete(workspace, path) -> None              recursive; a final symlink is removed,
-                                                 never followed
+                                                 never followed; OperationFailed for trees
+                                                 deeper than 3.11's rmtree can recurse
     search(workspace, pattern, limit=SEARCH_LIMIT) -> list[str]
                                                  glob on base names, skips .git contents
     git_diff(workspace, path=None) -> GitDiff    not a repository -> empty GitDiff
@@ -637,10 +638,18 @@ def _run_git(
     except subprocess.TimeoutExpired as err:
         raise OperationFailed(f"git {args[0]} did not finish within {GIT_TIMEOUT:g} s") from err
     if check and result.returncode != 0:
-        lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
-        detail = lines[-1] if lines else f"exit status {result.returncode}"
-        raise OperationFailed(f"git {args[0]} failed: {detail}")
+        raise _git_failure(args[0], result)
     return result
+
+
+def _git_failure(command: str, result: subprocess.CompletedProcess[bytes]) -> ContentError:
+    text = (result.stderr or result.stdout).decode("utf-8", "replace")
+    if "index.lock" in text:
+        # The cage's own git is running: a clash of timing, not a fault.
+        return Conflict("another git process is using the repository; try again")
+    lines = text.strip().splitlines()
+    detail = lines[-1] if lines else f"exit status {result.returncode}"
+    return OperationFailed(f"git {command} failed: {detail}")
 
 
 def _first_symlink(directory: Path) -> Path | None:
@@ -800,31 +809,56 @@ def git_commit(workspace: Path, message: str) -> str:
     """Stage everything (``git add -A``) and commit it; returns git's summary line.
 
     Without a configured identity the commit is made as ``Caged Agent
-    <agent@caged.local>``. Hooks and signing never run. Raises
+    <agent@caged.local>``. Hooks and signing never run. When we run as root,
+    what git wrote in ``.git`` is given back to the workspace's owner. Raises
     :class:`InvalidInput` (empty message), :class:`Conflict` (not a repository,
-    or nothing to commit).
+    nothing to commit, or the cage's own git holding the index lock).
     """
     if not isinstance(message, str) or not message.strip():
         raise InvalidInput("a commit message is required")
     if "\x00" in message:
         raise InvalidInput("the commit message must not contain a NUL byte")
     repo = _require_repo(workspace)
-    _run_git(repo, ["add", "-A"])
-    identity: tuple[str, ...] = ()
-    for key, default in (("user.name", _DEFAULT_NAME), ("user.email", _DEFAULT_EMAIL)):
-        if _run_git(repo, ["config", "--get", key], check=False).returncode:
-            identity += (f"{key}={default}",)
-    result = _run_git(
-        repo,
-        ["commit", "--no-verify", "--no-gpg-sign", "--file=-"],
-        input_bytes=message.encode("utf-8", "replace"),
-        check=False,
-        extra=identity,
-    )
+    try:
+        _run_git(repo, ["add", "-A"])
+        identity: tuple[str, ...] = ()
+        for key, default in (("user.name", _DEFAULT_NAME), ("user.email", _DEFAULT_EMAIL)):
+            if _run_git(repo, ["config", "--get", key], check=False).returncode:
+                identity += (f"{key}={default}",)
+        result = _run_git(
+            repo,
+            ["commit", "--no-verify", "--no-gpg-sign", "--file=-"],
+            input_bytes=message.encode("utf-8", "replace"),
+            check=False,
+            extra=identity,
+        )
+    finally:
+        _return_git_dir(repo)
     output = result.stdout.decode("utf-8", "replace")
     if result.returncode != 0:
         if "nothing to commit" in output or "nothing added to commit" in output:
             raise Conflict("nothing to commit: the working tree is clean")
-        lines = (result.stderr.decode("utf-8", "replace") or output).strip().splitlines()
-        raise OperationFailed(f"git commit failed: {lines[-1] if lines else result.returncode}")
+        raise _git_failure("commit", result)
     return output.splitlines()[0] if output else ""
+
+
+def _return_git_dir(repo: _Repo) -> None:
+    """Give files git wrote as root back to the workspace's owner.
+
+    Otherwise a cage running as another user could no longer write its own
+    index and objects after a commit made from the host.
+    """
+    if os.geteuid() != 0:
+        return
+    owner = os.stat(repo.work_tree)
+    if owner.st_uid == 0:
+        return
+    pending = [str(repo.git_dir)]
+    while pending:
+        with os.scandir(pending.pop()) as listing:
+            for item in listing:
+                st = item.stat(follow_symlinks=False)
+                if (st.st_uid, st.st_gid) != (owner.st_uid, owner.st_gid):
+                    os.lchown(item.path, owner.st_uid, owner.st_gid)
+                if item.is_dir(follow_symlinks=False):
+                    pending.append(item.path)

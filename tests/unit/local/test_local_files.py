@@ -259,6 +259,19 @@ def test_write_failure_leaves_no_temp_file(workspace: Path) -> None:
     assert sorted(p.name for p in workspace.iterdir()) == ["d"]
 
 
+def test_write_as_root_gives_new_entries_the_directory_owner(workspace: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to own files as another user")
+    os.chown(workspace, 4321, 4321)
+    files.write_text(workspace, "new/dir/f.txt", "x")
+    for path in ("new", "new/dir", "new/dir/f.txt"):
+        assert (workspace / path).stat().st_uid == 4321
+    (workspace / "mine.txt").write_text("old")
+    os.chown(workspace / "mine.txt", 1111, 1111)
+    files.write_text(workspace, "mine.txt", "new")
+    assert (workspace / "mine.txt").stat().st_uid == 1111
+
+
 def test_write_under_a_file_is_invalid(workspace: Path) -> None:
     (workspace / "f").write_text("x")
     with pytest.raises(InvalidInput, match="not a directory"):
@@ -476,3 +489,22 @@ def test_git_refuses_a_gitfile_and_a_linked_git_dir(
     (workspace / ".git").symlink_to(other / ".git")
     with pytest.raises(PathRefused, match="symbolic link"):
         files.git_commit(workspace, "x")
+
+
+def test_git_commit_as_root_keeps_the_workspace_owner(repo: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to own files as another user")
+    for path in [repo, *repo.rglob("*")]:
+        os.lchown(path, 4321, 4321)
+    (repo / "a.txt").write_text("changed\n")
+    os.lchown(repo / "a.txt", 4321, 4321)
+    files.git_commit(repo, "as root")  # also: no "dubious ownership" refusal
+    owners = {p.lstat().st_uid for p in (repo / ".git").rglob("*")}
+    assert owners == {4321}
+
+
+def test_git_commit_while_the_cage_holds_the_index_lock(repo: Path) -> None:
+    (repo / "a.txt").write_text("changed\n")
+    (repo / ".git" / "index.lock").write_text("")
+    with pytest.raises(Conflict, match="another git process"):
+        files.git_commit(repo, "clash")
