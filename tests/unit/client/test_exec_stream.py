@@ -156,6 +156,7 @@ async def test_closed_before_anything(ws_client: AsyncCaged, ws_server: WSServer
     ws_server.handler = closer
     stream = await ws_client.sandboxes.exec_stream("s", "true")
     assert await asyncio.wait_for(stream.wait(), 5) is None
+    assert stream.close_code == 1001
 
 
 async def test_close_ends_iteration(ws_client: AsyncCaged, ws_server: WSServer) -> None:

@@ -127,3 +127,10 @@ async def test_failed_initialize_closes_the_socket(
     ws_server.handler = broken
     with pytest.raises(MCPError, match="internal"):
         await ws_client.sandboxes.mcp("cage-1")
+
+
+async def test_async_with_closes(ws_client: AsyncCaged, ws_server: WSServer) -> None:
+    ws_server.handler = MCPPeer()
+    async with await ws_client.sandboxes.mcp("cage-1") as mcp:
+        await mcp.ping()
+    assert mcp.closed

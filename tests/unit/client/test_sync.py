@@ -36,6 +36,7 @@ def test_calls_block_outside_any_loop(api: FakeAPI) -> None:
             caged.sandboxes.get("none")
         assert "open" in repr(caged) and SECRET not in repr(caged)
         assert caged.base_url == "https://api.test"
+        assert repr(caged.sandboxes) == "<sync <Sandboxes of https://api.test>>"
     assert caged.is_closed and "closed" in repr(caged)
     with pytest.raises(RuntimeError, match="closed"):
         caged.sandboxes.list()

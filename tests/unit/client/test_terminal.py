@@ -263,3 +263,18 @@ def _full_text(error: BaseException) -> str:
     import traceback
 
     return "".join(traceback.format_exception(error))
+
+
+async def test_debug_logs_never_show_the_ticket(
+    ws_client: AsyncCaged, ws_server: WSServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    ws_server.handler = echo_peer
+    with caplog.at_level(logging.DEBUG):
+        term = await ws_client.sandboxes.terminal("s")
+        await collect_until(term, "$ ")
+        await term.close()
+    # Only the client's records: the fake server's own websockets logger shows the URL.
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("caged_core"))
+    assert "token=***" in ours  # websockets logged the request line, redacted
+    assert TICKET not in ours
+    assert repr(term) == "<TerminalSession s closed>"
