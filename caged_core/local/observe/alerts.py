@@ -38,7 +38,7 @@ import json
 import logging
 import sqlite3
 import statistics
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -337,12 +337,16 @@ class AlertEngine:
         raised: Callable[[Alert], Awaitable[None]],
         llm_cost: Callable[[str], float],
         now_us: Callable[[], int],
+        spawn: Callable[[Coroutine[Any, Any, None]], None],
     ) -> None:
         self._db = db
         self._hooks = hooks
         self._raised = raised
         self._llm_cost = llm_cost
         self._now_us = now_us
+        self._spawn = spawn
+        # Sandboxes with a budget stop in flight (their "running" may not have changed yet).
+        self._stopping: set[str] = set()
 
     async def _rule(self, account_id: str, rule_type: str) -> _Rule:
         return await self._db.run(_rule_of, account_id, rule_type, self._now_us())
@@ -369,13 +373,11 @@ class AlertEngine:
             "total_cost": f"{total:.4f}",
         }
         if percent >= BUDGET_STOP_PERCENT:
-            if info.running:
+            if info.running and sandbox_id not in self._stopping:
                 reason = f"budget exhausted: {spent}"
                 await self._hooks.log(sandbox_id, "system", f"stopping the sandbox — {reason}")
-                try:
-                    await self._hooks.stop_sandbox(sandbox_id, reason)
-                except Exception:  # the alert must still be raised if the stop failed
-                    _log.exception("stopping %s over its budget failed", sandbox_id)
+                self._stopping.add(sandbox_id)
+                self._spawn(self._stop(sandbox_id, reason))
             level, severity = "exceeded", AlertSeverity.CRITICAL
             title = "Budget exhausted — sandbox stopped"
             message = f"Sandbox {sandbox_id} has used {spent}; it was stopped."
@@ -403,6 +405,24 @@ class AlertEngine:
             )
         )
 
+    # Stops and pauses run as tasks of their own: the event that triggered them may be
+    # being recorded by the very connection the platform closes while stopping, and
+    # awaiting the stop from inside that recording could wait on itself.
+
+    async def _stop(self, sandbox_id: str, reason: str) -> None:
+        try:
+            await self._hooks.stop_sandbox(sandbox_id, reason)
+        except Exception:  # a failed stop is logged; the alert stands
+            _log.exception("stopping %s over its budget failed", sandbox_id)
+        finally:
+            self._stopping.discard(sandbox_id)
+
+    async def _pause(self, sandbox_id: str, reason: str) -> None:
+        try:
+            await self._hooks.pause_sandbox(sandbox_id, reason)
+        except Exception:  # a failed pause is logged; the alert stands
+            _log.exception("pausing %s for low trust failed", sandbox_id)
+
     async def check_trust(self, session: SessionRow, why: str) -> None:
         """Alert on a low trust score; pause the sandbox below :data:`TRUST_PAUSE_SCORE`."""
         score = session.trust_score
@@ -416,10 +436,7 @@ class AlertEngine:
                 await self._hooks.log(
                     session.sandbox_id, "system", f"pausing the sandbox — {reason}"
                 )
-                try:
-                    await self._hooks.pause_sandbox(session.sandbox_id, reason)
-                except Exception:  # the alert must still be raised if the pause failed
-                    _log.exception("pausing %s for low trust failed", session.sandbox_id)
+                self._spawn(self._pause(session.sandbox_id, reason))
             await self._raise(
                 NewAlert(
                     account_id=session.account_id,

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -148,13 +148,15 @@ class Observer:
             raised=self._on_alert,
             llm_cost=self.llm_cost,
             now_us=self._now_us,
+            spawn=self._spawn,
         )
         self._llm_costs: dict[str, float] = {}
         # Sessions whose agent is connected to this process (their end is the disconnect).
         self._live: set[str] = set()
         self._terminals: dict[str, _Terminal] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        # Fire-and-forget recordings (refused network attempts), kept so they are not lost.
+        # Background work (refused-network recordings, stops and pauses), kept so that
+        # close() and wait_idle() can wait for it.
         self._pending: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -216,8 +218,13 @@ class Observer:
             except Exception:  # a failing round must not stop the timer
                 _log.exception("observe timer job failed")
 
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
     async def wait_idle(self) -> None:
-        """Wait for background recordings and notification deliveries in flight."""
+        """Wait for background work (recordings, stops, pauses) and deliveries in flight."""
         # Let callbacks scheduled from other threads (network_refused) create their tasks.
         await asyncio.sleep(0)
         while self._pending:
@@ -366,12 +373,7 @@ class Observer:
             if info is not None:  # a sandbox the platform does not know has no account
                 await self.record(info.account_id, sandbox_id, "network", payload)
 
-        def schedule() -> None:
-            task = loop.create_task(record_refusal())
-            self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
-
-        loop.call_soon_threadsafe(schedule)
+        loop.call_soon_threadsafe(self._spawn, record_refusal())
 
     async def _after_append(self, account_id: str, result: sessions.AppendResult) -> None:
         """Evaluate the rules an appended batch may have tripped (never fails the write)."""

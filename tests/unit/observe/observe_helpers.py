@@ -4,7 +4,7 @@ directory on sys.path; the integration tests add it explicitly.)"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,6 +32,8 @@ class RecordingHooks:
     stopped: list[tuple[str, str]] = field(default_factory=list)
     paused: list[tuple[str, str]] = field(default_factory=list)
     logs: list[tuple[str, str, str]] = field(default_factory=list)
+    #: What the platform does besides recording a pause (e.g. closing the sandbox's sockets).
+    on_pause: Callable[[str], Awaitable[object]] | None = None
 
     def add(self, sandbox_id: str, **fields: Any) -> FakeSandbox:
         self.sandboxes[sandbox_id] = FakeSandbox(**fields)
@@ -59,6 +61,8 @@ class RecordingHooks:
     async def pause_sandbox(self, sandbox_id: str, reason: str) -> None:
         self.paused.append((sandbox_id, reason))
         self.sandboxes[sandbox_id].running = False
+        if self.on_pause is not None:
+            await self.on_pause(sandbox_id)
 
     async def log(self, sandbox_id: str, type: str, message: str) -> None:
         self.logs.append((sandbox_id, type, message))

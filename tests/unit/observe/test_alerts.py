@@ -87,6 +87,7 @@ async def test_budget_guard_warns_escalates_and_stops(
     costs = [0.5, 0.3, 0.02, 0.1, 0.05]  # totals with compute: 55, 85, 87, 97, 102 %
     for n, cost in enumerate(costs):
         await observer.ingest(ACCOUNT, [llm(cost, session_id="s", sandbox_id="cage-1", second=n)])
+    await observer.wait_idle()  # the stop runs as a task of its own
     alerts = list(reversed((await observer.list_alerts(ACCOUNT)).alerts))
     assert [(a.severity, a.meta["level"], a.meta["percent"]) for a in alerts] == [
         ("warning", "warning", "85"),
@@ -106,6 +107,7 @@ async def test_budget_guard_warns_escalates_and_stops(
     # More spending neither duplicates alerts nor stops a stopped sandbox again.
     await observer.ingest(ACCOUNT, [llm(0.1, session_id="s", sandbox_id="cage-1", second=9)])
     await observer.tick()
+    await observer.wait_idle()
     assert (await observer.list_alerts(ACCOUNT)).total == 3
     assert len(hooks.stopped) == 1
 
@@ -118,6 +120,7 @@ async def test_compute_cost_alone_trips_the_budget_on_the_timer(
     assert (await observer.list_alerts(ACCOUNT)).total == 0
     box.compute_cost = 2.0
     await observer.tick()
+    await observer.wait_idle()
     [alert] = (await observer.list_alerts(ACCOUNT)).alerts
     assert alert.meta["level"] == "exceeded" and hooks.stopped[0][0] == "cage-1"
 

