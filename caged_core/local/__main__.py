@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         stopped = service.stop(args.data_dir)
         print("stopped" if stopped else "not running")
         return 0
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     return service.serve(args.host, args.port, args.data_dir)
 
 

@@ -34,9 +34,7 @@ async def mcp_endpoint(websocket: WebSocket) -> None:
         return await platform.runtime.exec(sandbox_id, command, timeout=budget)
 
     session = MCPSession(
-        platform.runtime.workspace_dir(sandbox_id),
-        read_only=opened.principal.read_only,
-        run=run,
+        platform.runtime.workspace_dir(sandbox_id), run, read_only=opened.principal.read_only
     )
     closing = Closing()
     user_agent, address = client_identity(websocket)
@@ -49,11 +47,11 @@ async def mcp_endpoint(websocket: WebSocket) -> None:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
-            text = message.get("text")
-            if text is None:
-                text = (message.get("bytes") or b"").decode("utf-8", errors="replace")
+            frame = message.get("text")
+            if frame is None:
+                frame = message.get("bytes") or b""
             platform.sandboxes.touch(sandbox_id)
-            answer = await session.handle(text)
+            answer = await session.handle(frame)
             if answer is not None:
                 await websocket.send_text(answer)
 
