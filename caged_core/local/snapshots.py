@@ -270,7 +270,7 @@ def create_archive(workspace: Path, dest: Path, *, max_bytes: int = MAX_SNAPSHOT
     except FileNotFoundError as err:
         raise NotFound("the sandbox's workspace does not exist") from err
     try:
-        with open(partial, "xb") as raw:
+        with open(partial, "wb") as raw:  # a leftover .partial can only be from a crash
             counter = _CountingWriter(raw, max_bytes)
             # Level 6: most of level 9's ratio at a fraction of its time on big trees.
             with (
