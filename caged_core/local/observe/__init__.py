@@ -59,7 +59,7 @@ Replay (:mod:`.replay`)
     ``after_seq`` / ``limit`` ≤ 1000 / ``type``; ``{events, has_more, next_seq,
     total}``; pages read through the ``(session_id, sequence)`` index. Terminal
     output is stored as ``other`` events ``{"kind": "terminal_output", "data",
-    "offset"}`` (16 KiB chunks, 8 MiB per session) and typed lines as ``command``
+    "offset"}`` (4096-character chunks, 8 MiB per session) and typed lines as ``command``
     events, so a terminal session replays as a recording (:mod:`.terminal`).
 
 Trust rules (:mod:`.trust`) — every session starts at 100

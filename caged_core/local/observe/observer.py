@@ -52,7 +52,7 @@ from .events import (
 )
 from .hooks import PlatformHooks
 from .store import Database
-from .terminal import CHUNK_BYTES, OUTPUT_CAP_BYTES, LineAssembler, OutputBuffer
+from .terminal import CHUNK_CHARS, OUTPUT_CAP_BYTES, LineAssembler, OutputBuffer
 
 __all__ = ["Observer"]
 
@@ -66,7 +66,7 @@ DEFAULT_IDLE_TIMEOUT = 900.0
 _MAX_MESSAGES = 50
 # Strings in platform-recorded payloads are clipped to this, so a huge command line
 # cannot push an event over the payload cap.
-_RECORD_STRING_CHARS = 16 * 1024
+_RECORD_STRING_CHARS = 8 * 1024
 
 
 def _utcnow() -> datetime:
@@ -98,8 +98,8 @@ class _Terminal:
 
     account_id: str
     sandbox_id: str
+    output: OutputBuffer
     lines: LineAssembler = field(default_factory=LineAssembler)
-    output: OutputBuffer = field(default_factory=OutputBuffer)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -310,34 +310,57 @@ class Observer:
         Raises :class:`Invalid` for an unknown type or a non-JSON payload and
         :class:`NotFound` for an unknown ``session_id``.
         """
-        if type not in KNOWN_TYPES:
-            raise Invalid(f"unknown event type {type!r}")
-        try:
-            clean, text = encode_payload(_clip(payload))
-        except EventError as err:
-            raise Invalid(str(err)) from None
-        event = NewEvent(
-            type=type,
-            ts_us=to_us(timestamp) if timestamp else self._now_us(),
-            payload=clean,
-            payload_json=text,
+        [stored] = await self._record_batch(
+            account_id,
+            sandbox_id,
+            [(type, payload, duration_ms)],
             session_id=session_id,
-            sandbox_id=sandbox_id or None,
-            duration_ms=duration_ms,
-            recorded=True,
+            timestamp=timestamp,
         )
+        return stored
+
+    async def _record_batch(
+        self,
+        account_id: str,
+        sandbox_id: str,
+        items: list[tuple[str, dict[str, Any], float | None]],
+        *,
+        session_id: str | None,
+        timestamp: datetime | None = None,
+    ) -> list[ReplayEvent]:
+        """Store platform events ``(type, payload, duration_ms)`` in one transaction."""
+        ts_us = to_us(timestamp) if timestamp else self._now_us()
+        events = []
+        for index, (type_, payload, duration_ms) in enumerate(items):
+            if type_ not in KNOWN_TYPES:
+                raise Invalid(f"unknown event type {type_!r}")
+            try:
+                clean, text = encode_payload(_clip(payload))
+            except EventError as err:
+                raise Invalid(str(err)) from None
+            new = NewEvent(
+                type=type_,
+                ts_us=ts_us,
+                payload=clean,
+                payload_json=text,
+                session_id=session_id,
+                sandbox_id=sandbox_id or None,
+                duration_ms=duration_ms,
+                recorded=True,
+            )
+            events.append((index, new))
         result = await self._db.run(
             sessions.append_events,
             account_id,
-            [(0, event)],
+            events,
             now_us=self._now_us(),
-            compute_now={},  # only new sessions need it, and record() never starts one
+            compute_now={},  # only new sessions need it, and the platform never starts one here
             create_sessions=False,
         )
         if result.errors:
             raise NotFound(result.errors[0][1])
         await self._after_append(account_id, result)
-        return result.events[0]
+        return result.events
 
     async def follow_file_changes(
         self, account_id: str, sandbox_id: str, changes: AsyncIterable[FileChange]
@@ -438,7 +461,7 @@ class Observer:
         self._live.add(row.id)
         if channel == "terminal":
             self._terminals[row.id] = _Terminal(
-                account_id, sandbox_id, output=OutputBuffer(self._output_cap)
+                account_id, sandbox_id, OutputBuffer(self._output_cap)
             )
         await self.record(
             account_id,
@@ -609,7 +632,7 @@ class Observer:
         if terminal is None:
             return
         terminal.output.add(data, time.monotonic())
-        if terminal.output.pending_chars >= CHUNK_BYTES:
+        if terminal.output.pending_chars >= CHUNK_CHARS:
             await self._flush(session_id)
 
     async def _flush_due(self) -> None:
@@ -624,28 +647,24 @@ class Observer:
         if terminal is None:
             return
         async with terminal.lock:
+            items: list[tuple[str, dict[str, Any], float | None]] = []
             while (chunk := terminal.output.take(final=final)) is not None:
                 text, offset = chunk
-                await self.record(
-                    terminal.account_id,
-                    terminal.sandbox_id,
-                    "other",
-                    {"kind": "terminal_output", "data": text, "offset": offset},
-                    session_id=session_id,
+                items.append(
+                    ("other", {"kind": "terminal_output", "data": text, "offset": offset}, None)
                 )
             if final and terminal.output.dropped:
-                await self.record(
-                    terminal.account_id,
-                    terminal.sandbox_id,
-                    "other",
-                    {
-                        "kind": "terminal_output_truncated",
-                        "dropped_bytes": terminal.output.dropped,
-                        "cap_bytes": self._output_cap,
-                    },
-                    session_id=session_id,
-                )
+                note = {
+                    "kind": "terminal_output_truncated",
+                    "dropped_bytes": terminal.output.dropped,
+                    "cap_bytes": self._output_cap,
+                }
+                items.append(("other", note, None))
                 terminal.output.dropped = 0
+            if items:
+                await self._record_batch(
+                    terminal.account_id, terminal.sandbox_id, items, session_id=session_id
+                )
 
     # ------------------------------------------------------------------ timer
 

@@ -11,7 +11,7 @@ a completed word appears in the output, not in the line — a known limit.
 *Output* is recorded as timestamped chunks — ``other`` events with
 ``{"kind": "terminal_output", "data", "offset"}`` (``offset`` = bytes of output
 before this chunk) — so the session can be replayed as a recording. Chunks are
-cut at :data:`CHUNK_BYTES` or after a short delay, whichever comes first; UTF-8
+cut at :data:`CHUNK_CHARS` characters or after a short delay, whichever comes first; UTF-8
 sequences split across reads are kept whole. A session stores at most
 :data:`OUTPUT_CAP_BYTES` of output; past that, output is counted but not stored,
 and one ``{"kind": "terminal_output_truncated", "dropped_bytes"}`` event says so
@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import codecs
 
-__all__ = ["CHUNK_BYTES", "OUTPUT_CAP_BYTES", "LineAssembler", "OutputBuffer"]
+__all__ = ["CHUNK_CHARS", "OUTPUT_CAP_BYTES", "LineAssembler", "OutputBuffer"]
 
-#: Largest output chunk stored as one event (in characters, i.e. at least this many bytes).
-CHUNK_BYTES = 16 * 1024
+#: Largest output chunk stored as one event, in characters: small enough that even output
+#: made only of control characters (6 bytes each as JSON escapes) stays far under the cap.
+CHUNK_CHARS = 4 * 1024
 #: Output stored per terminal session (the rest is counted, not stored).
 OUTPUT_CAP_BYTES = 8 * 1024 * 1024
 #: Longest input line kept (a paste of a whole file is not a command).
@@ -114,7 +115,7 @@ class OutputBuffer:
             self.pending_since = now
 
     def take(self, *, final: bool = False) -> tuple[str, int] | None:
-        """The next chunk of at most :data:`CHUNK_BYTES` characters and its offset, or None.
+        """The next chunk of at most :data:`CHUNK_CHARS` characters and its offset, or None.
 
         The offset counts UTF-8 bytes of the text recorded before the chunk (for
         valid UTF-8 output, exactly the bytes the terminal showed before it).
@@ -125,7 +126,7 @@ class OutputBuffer:
         if not self._pending:
             self.pending_since = None
             return None
-        head, self._pending = self._pending[:CHUNK_BYTES], self._pending[CHUNK_BYTES:]
+        head, self._pending = self._pending[:CHUNK_CHARS], self._pending[CHUNK_CHARS:]
         offset = self._emitted
         self._emitted += len(head.encode("utf-8"))
         if not self._pending:

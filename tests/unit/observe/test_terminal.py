@@ -47,7 +47,7 @@ async def test_a_terminal_session_replays_what_was_shown(
     await asyncio.sleep(0.2)  # past the flush delay: stored while the session is live
     live = await observer.replay(ACCOUNT, session_id, type="other")
     assert "".join(e.data["data"] for e in live) == "Welcome\r\n$ echo hi\r\n"
-    big = bytes(range(32, 127)) * 700  # ~65 KiB at once: cut into 16 KiB chunks
+    big = bytes(range(32, 127)) * 700  # ~65 KiB at once: cut into 4096-character chunks
     await observer.terminal_output(session_id, shown[6] + big)
     await observer.close_session(session_id)
     events = []
@@ -65,7 +65,7 @@ async def test_a_terminal_session_replays_what_was_shown(
     for piece in output:  # each chunk says where it sits in the byte stream
         assert piece.data["offset"] == shown_so_far
         shown_so_far += len(piece.data["data"].encode())
-    assert all(len(e.data["data"]) <= 16 * 1024 for e in output)
+    assert all(len(e.data["data"]) <= 4096 for e in output)
     # The typed line sits between the output shown before and after Enter.
     kinds = [e.type if e.type != "other" else "out" for e in events]
     command_at = kinds.index("command")
@@ -129,3 +129,15 @@ async def test_a_pause_that_closes_the_terminal_does_not_wait_on_itself(
     session = await observer.get_session(ACCOUNT, session_id)
     assert (session.trust_score, session.status) == (25, "failed")
     await observer.terminal_input(session_id, "ls\r")  # after the close: ignored
+
+
+async def test_output_of_control_characters_stays_under_the_payload_cap(
+    observer: Observer, hooks: RecordingHooks
+) -> None:
+    # Each ESC is 6 bytes of JSON ("\u001b"): a chunk of them must still fit in 64 KiB.
+    hooks.add("cage-1")
+    session_id = await observer.open_session(ACCOUNT, "cage-1")
+    await observer.terminal_output(session_id, b"\x1b" * 50_000)
+    await observer.close_session(session_id)
+    page = await observer.replay(ACCOUNT, session_id, type="other", limit=1000)
+    assert sum(len(e.data["data"]) for e in page) == 50_000
