@@ -311,6 +311,7 @@ _IN_WATCH_MASK = _IN_MODIFY | _IN_MOVED_FROM | _IN_MOVED_TO | _IN_CREATE | _IN_D
 _IN_EVENT = struct.Struct("iIII")
 DEBOUNCE_S = 0.2
 MAX_BATCH_DELAY_S = 1.0
+MAX_PENDING = 2000
 
 
 class Watcher:
@@ -433,6 +434,8 @@ class Watcher:
         """Seconds until the pending batch should be sent (None: nothing pending)."""
         if not self.pending:
             return None
+        if len(self.pending) >= MAX_PENDING:
+            return 0.0  # a storm of changes: send now rather than hold an unbounded batch
         now = time.monotonic()
         return max(0.0, min(self.last_at + DEBOUNCE_S, self._first_at + MAX_BATCH_DELAY_S) - now)
 
@@ -440,6 +443,23 @@ class Watcher:
         batch = list(self.pending.values())
         self.pending.clear()
         return batch
+
+
+def _send_events(conn: socket.socket, events: list[dict[str, str]]) -> None:
+    """Send a batch as as many control frames as it takes to stay under ``MAX_FRAME``."""
+    import json
+
+    chunk: list[dict[str, str]] = []
+    size = 0
+    for event in events:
+        cost = len(json.dumps(event)) + 2
+        if chunk and size + cost > MAX_FRAME - 64:
+            conn.sendall(encode_control({"events": chunk}))
+            chunk, size = [], 0
+        chunk.append(event)
+        size += cost
+    if chunk:
+        conn.sendall(encode_control({"events": chunk}))
 
 
 # -------------------------------------------------------------------------------------- agent
@@ -749,7 +769,7 @@ class Agent:
                     watcher.read_events()
                 due = watcher.due_in()
                 if due is not None and due <= 0:
-                    conn.sendall(encode_control({"events": watcher.take()}))
+                    _send_events(conn, watcher.take())
         finally:
             watcher.close()
 

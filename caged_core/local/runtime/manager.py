@@ -549,10 +549,12 @@ class LocalRuntime:
     def _cage_pids(self, state: CageState) -> set[int]:
         cgroups = Cgroups.from_json(state.cgroups)
         found = cgroups.pids()
-        if state.pid_ns is not None:
-            found |= procs.pids_in_namespace(state.pid_ns)
         if procs.is_same_process(state.pid, state.pid_start):
+            # Only while the init lives: once it is gone the kernel has emptied its namespace,
+            # and a namespace inode (or pid) may since have been reused by something else.
             found |= procs.tree(state.pid)
+            if state.pid_ns is not None:
+                found |= procs.pids_in_namespace(state.pid_ns)
         if state.isolation == "none" and not cgroups.active:
             # Nothing contains an unisolated cage; its environment tag is the last resort.
             found |= procs.pids_with_env(TAG_ENV, state.tag)

@@ -45,7 +45,9 @@ async def test_pty_echoes_resizes_and_reports_exit(
         await pty.write(b"sleep 30\n")
         await asyncio.sleep(0.3)
         started = time.monotonic()
-        await pty.write(b"\x03echo after-$((1))-interrupt\n")
+        await pty.write(b"\x03")
+        await read_until(pty, b"^C")  # the line discipline turned it into SIGINT
+        await pty.write(b"echo after-$((1))-interrupt\n")
         await read_until(pty, b"after-1-interrupt\r\n")
         assert time.monotonic() - started < 5
 
@@ -131,6 +133,38 @@ async def test_watch_reports_a_file_created_by_a_command(
             return moved in changes
 
         assert await eventually(was_moved)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await watch.aclose()  # type: ignore[attr-defined]
+
+
+async def test_watch_delivers_a_storm_of_changes(
+    runtime: LocalRuntime, start_cage: StartCage
+) -> None:
+    """A batch bigger than one frame (64 KiB) arrives complete."""
+    sid = await start_cage(network_mode="none")
+    paths: set[str] = set()
+    watch = runtime.watch_files(sid)
+
+    async def collect() -> None:
+        async for change in watch:
+            if change.kind == "created":
+                paths.add(change.path)
+
+    task = asyncio.create_task(collect())
+    try:
+        await asyncio.sleep(0.3)
+        await runtime.exec(
+            sid,
+            "mkdir storm && cd storm && i=0; while [ $i -lt 400 ]; do"
+            f" i=$((i+1)); : > {'long-name-' * 20}$i; done",
+        )
+
+        async def complete() -> bool:
+            return len({p for p in paths if p.startswith("/workspace/storm/")}) == 400
+
+        assert await eventually(complete, within=15), len(paths)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
