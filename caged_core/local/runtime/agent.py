@@ -616,9 +616,17 @@ class Agent:
                 if exited_at is not None and (not pipe_open or now - exited_at > 1.0):
                     # A background child may hold the pipe open forever; do not wait for it.
                     break
-                watch = [conn.fileno(), read_fd] if pipe_open else [conn.fileno()]
+                if not pipe_open:
+                    # Output closed but the command runs on: wait for its exit, in slices so
+                    # that a cancellation (the host hanging up) is still noticed.
+                    self.reaper.wait(pid, min(0.5, deadline - now))
+                    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+                    if readable and not conn.recv(CHUNK, socket.MSG_DONTWAIT):
+                        cancelled = True
+                        break
+                    continue
                 wait = min(deadline - now, 0.05 if exited_at is not None else 0.5)
-                readable, _, _ = select.select(watch, [], [], wait)
+                readable, _, _ = select.select([conn.fileno(), read_fd], [], [], wait)
                 if conn.fileno() in readable and not conn.recv(CHUNK, socket.MSG_DONTWAIT):
                     cancelled = True
                     break
@@ -628,7 +636,6 @@ class Agent:
                         conn.sendall(encode_frame(FRAME_DATA, data))
                     else:
                         pipe_open = False
-                        self.reaper.wait(pid, max(0.0, deadline - time.monotonic()))
                 elif exited_at is not None and not readable:
                     break  # exited and the pipe has gone quiet
             if timed_out or cancelled:
