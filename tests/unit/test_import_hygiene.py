@@ -16,7 +16,7 @@ for mod in pkgutil.walk_packages(caged_core.__path__, "caged_core."):
     if mod.name.endswith("__main__") or ".runtime.agent" in mod.name:
         continue  # entry points run code on import
     importlib.import_module(mod.name)
-bad = sorted(m for m in sys.modules if m.split(".")[0] in {"textual", "caged_tui", "rich"})
+bad = sorted(m for m in sys.modules if m.split(".")[0] in {"textual", "caged_tui"})
 print(",".join(bad))
 """
 
