@@ -281,8 +281,10 @@ def _resolve_session(
     sandbox_id = event.sandbox_id or ""
     row = _new_row(
         event.session_id, batch.account_id, sandbox_id, origin="ingest",
-        started_at=min(event.ts_us, now_us), now_us=now_us,
+        started_at=event.ts_us, now_us=now_us,  # the agent's clock, like its events
         compute_base=compute_now.get(sandbox_id),
+        # Agents name themselves in meta (the SDKs' convention); otherwise it stays unknown.
+        agent_type=event.meta.get("agent_type") or event.meta.get("agent"),
     )  # fmt: skip
     _insert_session(batch.conn, row)
     batch.sessions[row.id] = row

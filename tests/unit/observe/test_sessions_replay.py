@@ -36,6 +36,23 @@ async def test_a_burst_of_ten_full_batches_is_accepted_intact_and_paged_back_in_
     assert session.event_count == 10_000
 
 
+async def test_an_ingested_session_takes_its_agent_and_times_from_its_events(
+    observer: Observer,
+) -> None:
+    await observer.ingest(
+        ACCOUNT,
+        [
+            event(second=5, session_id="agent-run", meta={"agent_type": "aider"}),
+            event(second=65, session_id="agent-run"),
+        ],
+    )
+    session = await observer.get_session(ACCOUNT, "agent-run")
+    assert (session.agent_type, session.status) == ("aider", "active")
+    assert session.duration_ms == 60_000  # by the agent's clock, not ours
+    summary = await observer.replay_summary(ACCOUNT, "agent-run")
+    assert summary.start_time == session.started_at and summary.duration_ms == 60_000
+
+
 async def test_a_client_following_a_live_session_sees_new_events(observer: Observer) -> None:
     await observer.ingest(ACCOUNT, [event(session_id="live", second=i) for i in range(3)])
     first = await observer.replay(ACCOUNT, "live")
