@@ -9,6 +9,7 @@ had activity). The URL comes from ``CAGED_API_URL``, as for a real user.
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,7 +63,18 @@ def run_example(name: str, platform: RunningPlatform, **placeholders: str) -> No
     source = seed.as_caged_core(seed.EXAMPLES[name]).replace("caged_sk_...", platform.api_key)
     for placeholder, value in placeholders.items():
         source = source.replace(placeholder, value)
-    exec(compile(source, f"<README {name}>", "exec"), {})
+    try:
+        exec(compile(source, f"<README {name}>", "exec"), {})
+    except CagedServerError as error:
+        skip_if_not_built(error)
+        raise
+
+
+def skip_if_not_built(error: CagedServerError) -> None:
+    """A route the platform has not built yet answers 501 saying so: skip,
+    visibly, rather than fail — the test starts counting once it exists."""
+    if error.status == 501 and "not available on the local platform yet" in str(error):
+        pytest.skip(str(error))
 
 
 @pytest.mark.parametrize(
@@ -84,8 +96,8 @@ def test_example_runs(
     printed = capsys.readouterr().out
     if name == "quick_start":
         assert "is running" in printed and "hello world" in printed
-    if name == "streaming_exec":
-        assert "Exit code:" in printed
+    if name == "streaming_exec":  # the marker protocol got a real exit code from the shell
+        assert re.search(r"Exit code: \d+$", printed.strip()), printed
     if name == "error_handling":
         assert "API error 404" in printed
 
@@ -97,7 +109,12 @@ def test_session_replay_example(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     with Caged(api_key=platform.api_key, base_url=platform.url) as caged:
-        if not caged.sessions.list_by_sandbox(active_sandbox):
+        try:
+            sessions = caged.sessions.list_by_sandbox(active_sandbox)
+        except CagedServerError as error:
+            skip_if_not_built(error)
+            raise
+        if not sessions:
             pytest.skip("the platform recorded no agent session for an exec")
     run_example("session_replay", platform, **{'"sandbox-id"': repr(active_sandbox)})
     assert "Duration:" in capsys.readouterr().out
@@ -105,7 +122,12 @@ def test_session_replay_example(
 
 def test_alerts_example(platform: RunningPlatform, as_user: None) -> None:
     with Caged(api_key=platform.api_key, base_url=platform.url) as caged:
-        if not list(caged.alerts.list()):
+        try:
+            alerts = caged.alerts.list()
+        except CagedServerError as error:
+            skip_if_not_built(error)
+            raise
+        if not list(alerts):
             pytest.skip("no alert exists to resolve (the example resolves alerts[0])")
     run_example("alerts", platform)
 
