@@ -199,8 +199,14 @@ class LocalRuntime:
                     if info_fd is not None:
                         waits.append(asyncio.to_thread(self._learn_init, state, info_fd))
                     await asyncio.gather(*waits)
-                except CageError as err:
+                    await asyncio.to_thread(state.save, cage_dir / "cage.json")
+                except BaseException as err:
+                    # Failed or cancelled half-way: no cage may be left running unrecorded.
                     await asyncio.to_thread(self._kill, cage)
+                    state.running = False
+                    await asyncio.to_thread(state.save, cage_dir / "cage.json")
+                    if not isinstance(err, CageError):
+                        raise
                     tail = await asyncio.to_thread(_tail, cage_dir / "agent.log")
                     raise CageError(f"the cage's agent did not start: {err}; {tail}") from err
             except BaseException:
@@ -209,7 +215,6 @@ class LocalRuntime:
                 if dir_fd is not None:
                     os.close(dir_fd)
                 raise
-            await asyncio.to_thread(state.save, cage_dir / "cage.json")
             self._cages[spec.sandbox_id] = cage
             if state.isolation == "none":
                 log.warning(
@@ -318,6 +323,8 @@ class LocalRuntime:
             pid=process.pid, pid_start=procs.start_time(process.pid), pid_ns=None,
             cgroups=plan.cgroups.to_json(), tag=tag,
         )
+        # Recorded at once, so a server dying right now still finds (and can stop) the cage.
+        state.save(cage_dir / "cage.json")
         if not isolated:
             os.close(info_r)
             return state, process, None
