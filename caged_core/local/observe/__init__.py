@@ -98,6 +98,30 @@ Notifications (:mod:`.notify`)
     only ever shown as ``...abcd`` hints.
 
 Errors (:mod:`.errors`): :class:`NotFound` → 404, :class:`Invalid` → 400.
+
+Wiring (what the server does)
+    - Lifespan: ``Observer(data_dir, hooks=..., smtp=...)``; ``await start()`` /
+      ``await close()``. ``PlatformHooks`` (all coroutines): ``sandbox_info``,
+      ``running_sandboxes``, ``stop_sandbox``, ``pause_sandbox``, ``log``.
+    - Terminal socket: ``open_session(account, sandbox, client=...)`` on accept;
+      ``terminal_input(session, text)`` for each input frame (before writing it to
+      the PTY); ``terminal_output(session, raw_bytes)`` for each PTY read;
+      ``close_session(session)`` in ``finally``.
+    - MCP socket: ``open_session(..., channel="mcp")`` / ``close_session``; each
+      ``tools/call`` → ``record(..., "tool_call", {"name", "arguments", "is_error"},
+      session_id=...)``; ``terminal_exec`` also → ``record(..., "command",
+      {"command", "exit_code", "source": "mcp"}, duration_ms=...)``;
+      ``filesystem_write``/``_delete`` → ``file_op``.
+    - ``POST /sandboxes/{id}/exec`` → ``record(..., "command", {"command",
+      "exit_code", "source": "exec"}, duration_ms=outcome.duration_ms)``; file
+      writes via the API → ``file_op`` (``{"path", "kind": "write"|"delete",
+      "source": "api"}``).
+    - Each running cage: a task ``follow_file_changes(account, sandbox,
+      runtime.watch_files(sandbox))``; ``runtime.on_network_refused(
+      observer.network_refused)``; lifecycle changes → ``record(..., "lifecycle",
+      {"action": "started"|"paused"|"resumed"|"stopped"|"destroyed"})``; a kill or
+      destroy → ``end_sandbox_sessions(sandbox, failed=True, reason=...)``.
+    - The Sandbox model's ``llm_cost`` is ``observer.llm_cost(sandbox_id)``.
 """
 
 from __future__ import annotations

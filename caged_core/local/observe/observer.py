@@ -113,6 +113,7 @@ class _Terminal:
     output: OutputBuffer
     lines: LineAssembler = field(default_factory=LineAssembler)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    flushing: bool = False  # a background flush is scheduled or running
 
 
 class Observer:
@@ -634,13 +635,25 @@ class Observer:
                 )
 
     async def terminal_output(self, session_id: str, data: bytes) -> None:
-        """Output a terminal session showed; stored as chunks (see :mod:`.terminal`)."""
+        """Output a terminal session showed (raw PTY bytes); stored as chunks in the
+        background (see :mod:`.terminal`), so this never waits for the disk."""
         terminal = self._terminals.get(session_id)
         if terminal is None:
             return
         terminal.output.add(data, time.monotonic())
-        if terminal.output.pending_chars >= CHUNK_CHARS:
+        # A full chunk is stored in the background: the PTY pump calling this must never
+        # wait for a disk write, or a flood of output would crawl.
+        if terminal.output.pending_chars >= CHUNK_CHARS and not terminal.flushing:
+            terminal.flushing = True
+            self._spawn(self._flush_in_background(session_id, terminal))
+
+    async def _flush_in_background(self, session_id: str, terminal: _Terminal) -> None:
+        try:
             await self._flush(session_id)
+        except Exception:  # the output is lost, the terminal goes on
+            _log.exception("storing terminal output of %s failed", session_id)
+        finally:
+            terminal.flushing = False
 
     async def _flush_due(self) -> None:
         now = time.monotonic()
