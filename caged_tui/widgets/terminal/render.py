@@ -12,6 +12,9 @@ the terminal's (wcwidth) are narrowed so a row can never overflow the widget.
 
 from __future__ import annotations
 
+from itertools import groupby, repeat
+from operator import itemgetter
+
 from rich.cells import cell_len
 from rich.color import Color
 from rich.segment import Segment
@@ -138,7 +141,30 @@ class RowRenderer:
         if line is None and cursor_x < 0:
             return Strip([Segment(" " * width, base)], width)
         default = line.default if line is not None else _BLANK
-        get = line.get if line is not None else _no_cell
+        if line is None:
+            cells = [default] * columns
+        else:
+            cells = list(map(line.get, range(columns), repeat(default, columns)))
+        text = "".join(map(_data, cells))
+        if cursor_x < 0 and len(text) == columns and text.isascii():
+            # Fast path (most rows): one character per cell, so runs can be cut from ``text``
+            # and grouped at C speed.
+            segments = []
+            start = 0
+            for key, group in groupby(cells, _style_key):
+                end = start + len(list(group))
+                segments.append(Segment(text[start:end], self.style(key)))
+                start = end
+        else:
+            segments = self._render_cells(cells, columns, cursor_x)
+        if columns < width:
+            segments.append(Segment(" " * (width - columns), base))
+            return Strip(segments, width)
+        strip = Strip(segments, columns)
+        return strip.crop(0, width) if columns > width else strip
+
+    def _render_cells(self, cells: list[Cell], columns: int, cursor_x: int) -> list[Segment]:
+        """The general case: wide characters, placeholders, graphemes, the cursor."""
         style_for = self.style
         segments: list[Segment] = []
         append = segments.append
@@ -146,15 +172,14 @@ class RowRenderer:
         run_key: StyleKey | None = None
         x = 0
         while x < columns:
-            cell = get(x) or default
+            cell = cells[x]
             data = cell.data
             span = 1
             if data == "":
                 data = " "  # A placeholder whose wide character was overwritten.
             elif len(data) > 1 or data > "\x7e":
                 if wcwidth(data[0]) == 2:
-                    following = get(x + 1) if x + 1 < columns else None
-                    if following is not None and following.data == "":
+                    if x + 1 < columns and cells[x + 1].data == "":
                         span = 2
                         data = self._glyph(data, 2)
                     else:
@@ -179,12 +204,8 @@ class RowRenderer:
             x += span
         if run:
             append(Segment("".join(run), style_for(run_key)))  # type: ignore[arg-type]
-        if columns < width:
-            segments.append(Segment(" " * (width - columns), base))
-            return Strip(segments, width)
-        strip = Strip(segments, columns)
-        return strip.crop(0, width) if columns > width else strip
+        return segments
 
 
-def _no_cell(x: int) -> Cell | None:
-    return None
+_data = itemgetter(0)
+_style_key = itemgetter(slice(1, None))

@@ -124,6 +124,20 @@ _SGR_FLAGS: dict[int, tuple[str, bool]] = {
 }
 
 
+class CellTable(dict[str, Cell]):
+    """Flyweight cells of one set of attributes, made on first use: ``table["a"]``."""
+
+    __slots__ = ("attrs",)
+
+    def __init__(self, attrs: Cell) -> None:
+        super().__init__()
+        self.attrs = attrs
+
+    def __missing__(self, char: str) -> Cell:
+        cell = self[char] = self.attrs._replace(data=char)
+        return cell
+
+
 class TerminalScreen(pyte.Screen):
     """A pyte screen with two buffers, bounded scrollback and the 0.8.2 defects fixed.
 
@@ -150,9 +164,9 @@ class TerminalScreen(pyte.Screen):
         self.on_reply = on_reply
         # Flyweight cells: one ``Cell`` object per (attributes, character) pair, so a full
         # screen and the scrollback share a few hundred tuples instead of owning one per cell.
-        self._cells: dict[Cell, dict[str, Cell]] = {}
+        self._cells: dict[Cell, CellTable] = {}
         self._last_attrs: Cell | None = None
-        self._last_cells: dict[str, Cell] = {}
+        self._last_cells = CellTable(_BLANK)
         self._saved_primary: tuple[defaultdict[int, Line], Margins | None] | None = None
         self._saved_1049_cursor: Savepoint | None = None
         super().__init__(columns, lines)
@@ -515,7 +529,7 @@ class TerminalScreen(pyte.Screen):
         else:
             self._draw_unicode(data)
 
-    def _flyweights(self) -> dict[str, Cell]:
+    def _flyweights(self) -> CellTable:
         attrs = self._attrs()
         if attrs is self._last_attrs:
             return self._last_cells  # Hashing an 11-field tuple per draw() adds up.
@@ -524,7 +538,7 @@ class TerminalScreen(pyte.Screen):
             if len(self._cells) > 4096:
                 # Programs cycling through truecolour would grow this forever.
                 self._cells.clear()
-            cells = self._cells[attrs] = {}
+            cells = self._cells[attrs] = CellTable(attrs)
         self._last_attrs, self._last_cells = attrs, cells
         return cells
 
@@ -543,28 +557,23 @@ class TerminalScreen(pyte.Screen):
     def _draw_ascii(self, data: str) -> None:
         cursor = self.cursor
         columns = self.columns
-        cells = self._flyweights()
-        attrs = self._attrs()
+        cell_for = self._flyweights().__getitem__
         i, n = 0, len(data)
         while i < n:
             self._wrap_if_pending()
-            line = self._rows[cursor.y]
             x = cursor.x
             take = min(n - i, columns - x)
-            for char in data[i : i + take]:
-                cell = cells.get(char)
-                if cell is None:
-                    cell = cells[char] = attrs._replace(data=char)
-                line[x] = cell
-                x += 1
+            # One C-level update per row segment instead of a Python loop per character.
+            self._rows[cursor.y].update(
+                zip(range(x, x + take), map(cell_for, data[i : i + take]), strict=True)
+            )
             i += take
-            cursor.x = x
+            cursor.x = x + take
             self.dirty.add(cursor.y)
 
     def _draw_unicode(self, data: str) -> None:
         cursor = self.cursor
         cells = self._flyweights()
-        attrs = self._attrs()
         insert = mo.IRM in self.mode
         for char in data:
             width = wcwidth(char)
@@ -589,15 +598,9 @@ class TerminalScreen(pyte.Screen):
             if insert:
                 self.insert_characters(width)
             line = self._rows[cursor.y]
-            new_cell = cells.get(char)
-            if new_cell is None:
-                new_cell = cells[char] = attrs._replace(data=char)
-            line[cursor.x] = new_cell
+            line[cursor.x] = cells[char]
             if width == 2 and cursor.x + 1 < self.columns:
-                stub = cells.get("")
-                if stub is None:
-                    stub = cells[""] = attrs._replace(data="")
-                line[cursor.x + 1] = stub
+                line[cursor.x + 1] = cells[""]
             cursor.x = min(cursor.x + width, self.columns)
             self.dirty.add(cursor.y)
 
