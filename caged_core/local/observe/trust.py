@@ -24,10 +24,13 @@ rule                      points  fires on
                                   (-10); at most 15 per session
 ========================  ======  ==============================================
 
-Normal edits, builds and test runs match none of these. Commands are read from
-``command`` events and from *ingested* ``tool_call`` events that carry a command
-(an agent's shell tool); the platform's own MCP ``terminal_exec`` is recorded as
-both a ``tool_call`` and a ``command``, so only the ``command`` is judged.
+Normal edits, builds and test runs match none of these. Commands and files are
+read from ``command`` and ``file_op`` events and from *ingested* ``tool_call``
+events (an agent's own shell or file tools). The platform records each of its MCP
+tool calls as a ``tool_call`` plus the ``command`` or ``file_op`` it amounts to,
+so only the latter is judged; and a file deleted through the API or MCP
+(``source`` ``api``/``mcp``) is also reported by the sandbox's file watcher, so
+only the watcher's report counts towards ``mass_delete``.
 """
 
 from __future__ import annotations
@@ -183,6 +186,8 @@ _WRITE_KINDS = frozenset(
 )  # fmt: skip
 _DELETE_KINDS = frozenset({"delete", "deleted", "remove", "removed", "unlink"})
 _MASS_DELETE_STEPS = (10, 25, 50)
+# file_op sources whose changes the in-sandbox watcher also reports (source "sandbox").
+_WATCHED_SOURCES = frozenset({"api", "mcp"})
 _MASS_DELETE_CAP = 15
 
 
@@ -218,7 +223,7 @@ def _path_and_kind(event: NewEvent) -> tuple[str, str] | None:
         if isinstance(path, str) and isinstance(kind, str):
             return path, kind.lower()
         return None
-    if event.type == "tool_call":
+    if event.type == "tool_call" and not event.recorded:
         args = _nested(payload, "arguments", "input", "args", "params")
         path = args.get("path") or args.get("file_path")
         name = payload.get("name") or payload.get("tool") or ""
@@ -345,6 +350,8 @@ def _mass_delete(seen: Observed, state: TrustState) -> Finding | None:
     touched = seen.touched
     if not touched or touched[1] not in _DELETE_KINDS:
         return None
+    if seen.event.payload.get("source") in _WATCHED_SOURCES:
+        return None  # the sandbox's file watcher reports the same deletion
     state.deletes += 1
     if state.deletes not in _MASS_DELETE_STEPS:
         return None

@@ -94,6 +94,12 @@ def test_many_deletions_cost_5_to_15() -> None:
         points += _findings("file_op", {"path": f"/workspace/f{n}", "kind": "deleted"}, state)
     assert points == [("mass_delete", 5)] * 3
     assert _findings("command", {"command": "rm -rf /"}, state) == []  # capped at 15
+    # Deletions through the API or MCP are also seen by the watcher: counted once, there.
+    fresh = TrustState()
+    for n in range(10):
+        path = f"/workspace/g{n}"
+        assert _findings("file_op", {"path": path, "kind": "delete", "source": "api"}, fresh) == []
+    assert fresh.deletes == 0
 
 
 async def test_deductions_are_kept_with_the_event_that_caused_them(
