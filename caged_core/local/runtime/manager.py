@@ -121,15 +121,21 @@ class LocalRuntime:
     """
 
     def __init__(self, data_dir: Path, *, isolation: str = "auto", cgroups: bool = True) -> None:
-        self.data_dir = Path(data_dir)
+        # Absolute: bwrap resolves bind sources against the cage's working directory.
+        self.data_dir = Path(data_dir).resolve()
         self._want_isolation = isolation
         # Probed once per process (a ~10 ms bwrap run), here rather than on the event loop.
         self._bwrap = None if isolation == "none" else cagefs.bwrap_path()
+        if self._bwrap is None:
+            log.warning(
+                "sandboxes under %s will run WITHOUT isolation: %s",
+                self.data_dir, self.isolation_problem(),
+            )
         self._use_cgroups = cgroups
         self._cages: dict[str, _Cage] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._refused_callbacks: list[Callable[[str, str], None]] = []
-        digest = hashlib.sha256(str(self.data_dir.resolve()).encode()).hexdigest()[:8]
+        digest = hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:8]
         self._group_prefix = f"caged-{digest}"
 
     # ------------------------------------------------------------------------------ paths

@@ -59,6 +59,9 @@ async def test_none_cannot_reach_a_host_listener_but_full_can(
         assert "Connection refused" in refused.output or "unreachable" in refused.output
         reached = await runtime.exec(shared, probe)
         assert reached.output.strip() == "connected"
+        # Sharing the host's network does not make the host's ports the cage's.
+        assert port not in await runtime.listening_ports(shared)
+        assert await runtime.preview_url(shared, 4321) == "http://127.0.0.1:4321/"
         interfaces = await runtime.exec(caged, "tail -n +3 /proc/net/dev | cut -d: -f1")
         assert interfaces.output.split() == ["lo"]
     finally:
