@@ -18,7 +18,7 @@ import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -55,6 +55,12 @@ BACKOFF_CAP = 30.0
 
 #: Statuses meaning "this platform does not have the feature" (the local one may lack some).
 _UNSUPPORTED = (404, 405, 501)
+
+
+class ClientFactory(Protocol):
+    """Builds a client from an API key and a base URL (``AsyncCaged`` itself is one)."""
+
+    def __call__(self, *, api_key: str, base_url: str) -> AsyncCaged: ...
 
 
 def _utc_now() -> datetime:
@@ -100,6 +106,8 @@ class CagedApp(App[None]):
         connector: builds a client for another profile (palette "Profile: …");
             without one, profile switching is not offered.
         remember_theme: persists the theme when the user changes it.
+        client_factory: builds a client from (api key, base URL) — the login
+            screen verifies pasted keys with it.
     """
 
     CSS_PATH = "styles/app.tcss"
@@ -140,11 +148,13 @@ class CagedApp(App[None]):
         now: Callable[[], datetime] = _utc_now,
         connector: Connector | None = None,
         remember_theme: Callable[[str], None] | None = None,
+        client_factory: ClientFactory = AsyncCaged,
     ) -> None:
         super().__init__()
         self.client = client
         self.now = now
         self.connector = connector
+        self.client_factory = client_factory
         self._remember_theme = remember_theme
         self.set_reactive(CagedApp.settings, settings)
         self.theme = settings.theme
@@ -380,6 +390,7 @@ def make_app(
     now: Callable[[], datetime] | None = None,
     connector: Connector | None = None,
     remember_theme: Callable[[str], None] | None = None,
+    client_factory: ClientFactory = AsyncCaged,
 ) -> CagedApp:
     """Build the app the way the CLI, the tests and the screenshot script all do.
 
@@ -389,6 +400,7 @@ def make_app(
         now: a clock; pass a constant function to freeze ages in snapshots.
         connector: how to build a client for another profile.
         remember_theme: called with the new theme name when the user changes it.
+        client_factory: how the login screen builds a client for a pasted key.
     """
     return CagedApp(
         client,
@@ -396,4 +408,5 @@ def make_app(
         now=now or _utc_now,
         connector=connector,
         remember_theme=remember_theme,
+        client_factory=client_factory,
     )

@@ -35,6 +35,14 @@ from caged_tui.widgets.exec_prompt import ExecPrompt, LineBuffer
 TABS = ("overview", "logs", "ports", "trust", "exec")
 #: Log entries fetched per poll; the platform keeps the newest ones.
 LOG_TAIL = 500
+PORT_COLUMNS = (
+    ("PORT", 6),
+    ("PROTOCOL", 9),
+    ("PREVIEW URL", 64),
+    ("PROTECTED", 9),
+    ("DETECTED", 8),
+)
+TRUST_COLUMNS = (("SESSION", 20), ("SCORE", 5), ("BAND", 9), ("UPDATED", 23), ("DEDUCTIONS", 10))
 #: Seconds ``ctrl+c`` waits for the interrupted command to report before dropping the socket.
 INTERRUPT_GRACE = 3.0
 
@@ -175,17 +183,20 @@ class SandboxDetailScreen(CagedScreen[None]):
                 yield Static(id="trust-deductions")
             with TabPane("Exec", id="exec"):
                 yield RichLog(id="exec-output", markup=False, highlight=False, wrap=True)
-                yield Static(id="exec-status")
+                yield Static(
+                    "Type a command and press enter · ↑/↓ history · ctrl+c interrupts",
+                    id="exec-status",
+                )
                 yield ExecPrompt(id="exec-prompt")
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#ports-table", DataTable).add_columns(
-            "PORT", "PROTOCOL", "PREVIEW URL", "PROTECTED", "DETECTED"
-        )
-        self.query_one("#trust-table", DataTable).add_columns(
-            "SESSION", "SCORE", "BAND", "UPDATED", "DEDUCTIONS"
-        )
+        # Fixed widths: these tables are rebuilt on every poll, and auto-sized
+        # columns would make the header jump while rows arrive.
+        for table_id, columns in (("#ports-table", PORT_COLUMNS), ("#trust-table", TRUST_COLUMNS)):
+            table = self.query_one(table_id, DataTable)
+            for label, width in columns:
+                table.add_column(label, width=width)
         self._render_logs_info()
         self.set_interval(self.caged.settings.refresh_seconds, self._tick)
         self.refresh_all()
@@ -400,6 +411,8 @@ class SandboxDetailScreen(CagedScreen[None]):
 
     @on(PortsLoaded)
     def _ports_loaded(self, event: PortsLoaded) -> None:
+        if event.ports == self._ports and self.query_one("#ports-table", DataTable).row_count:
+            return  # unchanged: keep the table (and its cursor) as it is
         self._ports = event.ports
         table = self.query_one("#ports-table", DataTable)
         cursor = table.cursor_row
@@ -418,6 +431,8 @@ class SandboxDetailScreen(CagedScreen[None]):
 
     @on(TrustLoaded)
     def _trust_loaded(self, event: TrustLoaded) -> None:
+        if event.scores == self._scores and self.query_one("#trust-table", DataTable).row_count:
+            return  # unchanged: keep the table (and its cursor) as it is
         self._scores = event.scores
         table = self.query_one("#trust-table", DataTable)
         cursor = table.cursor_row

@@ -19,7 +19,6 @@ from textual.reactive import reactive
 from textual.widgets import Button, Input, Label, Static
 
 from caged_core import config
-from caged_core.client import AsyncCaged
 from caged_core.errors import CagedAuthError, CagedConfigError, CagedError
 from caged_core.models import Account
 from caged_tui.connect import Session
@@ -126,7 +125,7 @@ class LoginScreen(CagedScreen[None]):
     @work(exclusive=True, group="login", exit_on_error=False, description="Verifying the key")
     async def verify(self, profile: str, base_url: str, key: str) -> None:
         """``GET /account`` with the key; store it when it works."""
-        client = AsyncCaged(api_key=key, base_url=base_url)
+        client = self.caged.client_factory(api_key=key, base_url=base_url)
         try:
             account = await client.account.get()
         except CagedAuthError as error:

@@ -58,15 +58,26 @@ class CagedHeader(Widget):
     local: reactive[bool] = reactive(True, init=False)
     screen_title: reactive[str] = reactive("", init=False)
 
+    def __init__(self) -> None:
+        super().__init__()
+        # Built here, not looked up: the screen sets the reactives from its own
+        # on_mount, which may run before this widget's children are mounted.
+        self._screen_title = Static(id="header-screen")
+        self._profile = Static(id="header-profile")
+        self._connection = Static(id="header-connection")
+        self._isolation = Static(id="header-isolation")
+        self._unread = Static(id="header-unread")
+        self._alerts = Static(id="header-alerts")
+
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield Static("caged", id="header-title")
-            yield Static(id="header-screen")
-            yield Static(id="header-profile")
-            yield Static(id="header-connection")
-            yield Static(id="header-isolation")
-            yield Static(id="header-unread")
-            yield Static(id="header-alerts")
+            yield self._screen_title
+            yield self._profile
+            yield self._connection
+            yield self._isolation
+            yield self._unread
+            yield self._alerts
 
     def on_mount(self) -> None:
         self._render_all()
@@ -84,20 +95,17 @@ class CagedHeader(Widget):
         self._render_all()
 
     def _render_all(self) -> None:
-        if not self.is_mounted:
-            return
         status = self.status
-        self.query_one("#header-screen", Static).update(self.screen_title)
-        self.query_one("#header-profile", Static).update(self.profile_label)
+        self._screen_title.update(self.screen_title)
+        self._profile.update(self.profile_label)
         connection = status.connection.value
         if status.connection is Connection.OFFLINE:
             connection = "offline · retrying"
-        self.query_one("#header-connection", Static).update(f"● {connection}")
-        isolation = self.query_one("#header-isolation", Static)
-        isolation.display = self.local
-        isolation.update("isolation: " + ("/".join(status.isolation) or DASH))
-        self.query_one("#header-unread", Static).update(f"✉ {_count(status.unread)}")
-        self.query_one("#header-alerts", Static).update(f"⚠ {_count(status.open_alerts)}")
+        self._connection.update(f"● {connection}")
+        self._isolation.display = self.local
+        self._isolation.update("isolation: " + ("/".join(status.isolation) or DASH))
+        self._unread.update(f"✉ {_count(status.unread)}")
+        self._alerts.update(f"⚠ {_count(status.open_alerts)}")
         for state, css_class in self.CONNECTION_CLASSES.items():
             self.set_class(status.connection is state, css_class)
         self.set_class(bool(status.unread), "-unread")

@@ -179,6 +179,14 @@ class FakePlatform:
     def __init__(self, sandboxes: list[dict[str, Any]] | None = None) -> None:
         self.sandboxes = copy.deepcopy(SANDBOXES if sandboxes is None else sandboxes)
         self.requests: list[httpx.Request] = []
+        #: While True every request fails as if the platform were down.
+        self.down = False
+
+    def calls(self, method: str, suffix: str = "") -> list[str]:
+        """Paths of the requests made with ``method`` whose path ends with ``suffix``."""
+        return [
+            r.url.path for r in self.requests if r.method == method and r.url.path.endswith(suffix)
+        ]
 
     def _json(self, data: Any, status: int = 200) -> httpx.Response:
         return httpx.Response(
@@ -187,6 +195,8 @@ class FakePlatform:
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         """Route one request."""
+        if self.down:
+            return unreachable(request)
         self.requests.append(request)
         path = request.url.path.removeprefix("/v1")
         parts = path.strip("/").split("/")
@@ -216,8 +226,14 @@ class FakePlatform:
                 return self._json(
                     {"title": "Not Found", "status": 404, "detail": f"no sandbox {parts[1]}"}, 404
                 )
+            if len(parts) == 2 and request.method == "DELETE":
+                self.sandboxes.remove(found[0])
+                return httpx.Response(204)
             if len(parts) == 2:
                 return self._json(found[0])
+            if parts[2] in ("pause", "resume") and request.method == "POST":
+                found[0]["status"] = "paused" if parts[2] == "pause" else "running"
+                return httpx.Response(204)
             if parts[2] == "logs":
                 return self._json(LOGS)
             if parts[2] == "ports":
@@ -232,15 +248,31 @@ def unreachable(request: httpx.Request) -> httpx.Response:
     raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
 
 
+def mock_client(
+    handler: Callable[[httpx.Request], httpx.Response],
+    *,
+    api_key: str = "caged_sk_test",
+    base_url: str = BASE_URL,
+) -> AsyncCaged:
+    """A real client whose requests go to ``handler``."""
+    return AsyncCaged(
+        api_key=api_key, base_url=base_url, transport=httpx.MockTransport(handler), max_retries=0
+    )
+
+
 def fake_app(
     handler: Callable[[httpx.Request], httpx.Response] | None = None,
     *,
     local: bool = True,
+    **options: Any,
 ) -> CagedApp:
     """The real app on a mock transport, with the frozen clock."""
-    transport = httpx.MockTransport(handler or FakePlatform().handle)
-    client = AsyncCaged(
-        api_key="caged_sk_test", base_url=BASE_URL, transport=transport, max_retries=0
+    settings = Settings(
+        base_url=BASE_URL,
+        local=local,
+        theme="textual-dark",
+        refresh_seconds=options.pop("refresh_seconds", 3600),
+        keymap=options.pop("keymap", {}),
     )
-    settings = Settings(base_url=BASE_URL, local=local, theme="textual-dark", refresh_seconds=3600)
-    return make_app(client, settings, now=frozen_now)
+    client = mock_client(handler or FakePlatform().handle)
+    return make_app(client, settings, now=frozen_now, **options)

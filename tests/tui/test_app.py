@@ -1,0 +1,278 @@
+"""Pilot tests of the app's behaviour on the mock platform: keys, dialogs,
+navigation, palette, keymap, themes, error tiers, recovery, login, CLI."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from fake_platform import BASE_URL, FakePlatform, fake_app, mock_client
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from caged_core.errors import CagedValidationError
+from caged_tui import cli
+from caged_tui.app import CagedApp
+from caged_tui.commands import CagedCommands
+from caged_tui.screens.create import CreateScreen
+from caged_tui.screens.detail import SandboxDetailScreen
+from caged_tui.screens.help import HelpScreen, key_rows
+from caged_tui.screens.login import LoginScreen
+from caged_tui.screens.sandboxes import SandboxesScreen
+from caged_tui.screens.terminals import TerminalsScreen
+from caged_tui.status import Connection
+from caged_tui.widgets.dialogs import ConfirmDialog, ErrorDialog
+from caged_tui.widgets.sandbox_table import SandboxTable
+
+SIZE = (140, 40)
+
+
+async def until(pilot: Pilot[Any], condition: Any, seconds: float = 5.0) -> None:
+    """Pause until ``condition()`` holds (fails the test after ``seconds``)."""
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"condition never held: {condition}")
+
+
+async def loaded(pilot: Pilot[Any]) -> SandboxesScreen:
+    app = pilot.app
+    assert isinstance(app, CagedApp)
+    await until(pilot, lambda: app.screen.has_class("-ready") or app.screen.has_class("-empty"))
+    screen = app.screen
+    assert isinstance(screen, SandboxesScreen)
+    return screen
+
+
+def toasts(app: CagedApp) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+async def test_destroy_asks_and_defaults_to_cancel(fake: FakePlatform) -> None:
+    app = fake_app(fake.handle)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("enter")  # the focused button is Cancel
+        await until(pilot, lambda: isinstance(app.screen, SandboxesScreen))
+        assert fake.calls("DELETE") == []
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await until(pilot, lambda: fake.calls("DELETE") == ["/v1/sandboxes/cage-0a1b2c3d"])
+        await until(pilot, lambda: app.screen.query_one(SandboxTable).row_count == 3)
+
+
+async def test_bulk_pause_resume_on_marked_rows(fake: FakePlatform) -> None:
+    app = fake_app(fake.handle)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("space", "space")  # mark running 0a1b…, paused 4e5f…
+        await pilot.press("p")
+        await until(pilot, lambda: len(fake.calls("POST")) == 2)
+        assert fake.calls("POST") == [
+            "/v1/sandboxes/cage-0a1b2c3d/pause",
+            "/v1/sandboxes/cage-4e5f6a7b/resume",
+        ]
+
+
+async def test_filter_sort_and_cursor_survive_refresh(fake: FakePlatform) -> None:
+    app = fake_app(fake.handle)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot)
+        table = screen.query_one(SandboxTable)
+        await pilot.press("down", "down")
+        assert table.current_id == "cage-8c9d0e1f"
+        fake.sandboxes[2]["total_cost"] = 9.99
+        await pilot.press("r")
+        await until(pilot, lambda: "$9.99" in str(table.get_row("cage-8c9d0e1f")))
+        assert table.current_id == "cage-8c9d0e1f"
+        await pilot.press("slash", *"node", "enter")
+        assert [sb.id for sb in screen.shown_sandboxes()] == ["cage-4e5f6a7b"]
+        await pilot.press("escape")
+        await pilot.press("S", "S")  # status
+        assert next(sb.status.value for sb in screen.shown_sandboxes()) == "error"
+
+
+async def test_copy_id(fake: FakePlatform, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = fake_app(fake.handle)
+    copied: list[str] = []
+    monkeypatch.setattr(app, "copy_to_clipboard", copied.append)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("y")
+        assert copied == ["cage-0a1b2c3d"]
+
+
+async def test_navigation_by_colon_digits_and_enter(fake: FakePlatform) -> None:
+    app = fake_app(fake.handle)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("colon", "t", "e", "tab", "enter")
+        await until(pilot, lambda: isinstance(app.screen, TerminalsScreen))
+        await pilot.press("1")
+        await until(pilot, lambda: isinstance(app.screen, SandboxesScreen))
+        await pilot.press("2")
+        await until(pilot, lambda: isinstance(app.screen, TerminalsScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, SandboxesScreen))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, SandboxDetailScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, SandboxesScreen))
+        await pilot.press("colon", *"nowhere", "enter")
+        await until(pilot, lambda: any("No screen" in t for t in toasts(app)))
+
+
+async def test_detail_keys(fake: FakePlatform, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = fake_app(fake.handle)
+    opened: list[str] = []
+    monkeypatch.setattr("webbrowser.open", lambda url: opened.append(url) or True)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, SandboxDetailScreen))
+        detail = app.screen
+        assert isinstance(detail, SandboxDetailScreen)
+        await pilot.press("l")
+        assert detail.active_tab == "logs"
+        await pilot.press("F", "w")
+        assert (detail.following, detail.wrap) == (False, True)
+        await pilot.press("slash", *"pip")
+        assert detail.search == "pip"
+        await pilot.press("escape")
+        detail.query_one("TabbedContent").active = "ports"  # type: ignore[attr-defined]
+        await until(pilot, lambda: detail._ports != [])
+        detail.query_one("#ports-table").focus()
+        await pilot.press("o")
+        await until(pilot, lambda: opened == ["http://8000-cage-0a1b2c3d.localhost:7777"])
+        await pilot.press("p")
+        await until(pilot, lambda: fake.calls("POST", "/pause") != [])
+
+
+async def test_palette_lists_every_screen_action(fake: FakePlatform) -> None:
+    app = fake_app(fake.handle)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        provider = CagedCommands(app.screen)
+        titles = {command.title for command in provider.commands()}
+        for expected in (
+            "Sandboxes: Destroy",
+            "Sandboxes: New",
+            "Sandbox: Exec",
+            "Sandbox: Open in browser",
+            "Terminals: Close tab",
+            "Profile: log in to hosted Caged",
+        ):
+            assert expected in titles
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Sandboxes: New")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, CreateScreen))
+
+
+async def test_keymap_overrides_and_help_follow(fake: FakePlatform) -> None:
+    app = fake_app(fake.handle, keymap={"sandboxes.new": "N"})
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot)
+        rows = {row.binding_id: row.keys for row in key_rows(screen)}
+        assert rows["sandboxes.new"] == "N"
+        await pilot.press("n")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, SandboxesScreen)
+        await pilot.press("N")
+        await until(pilot, lambda: isinstance(app.screen, CreateScreen))
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+
+
+async def test_theme_is_remembered(fake: FakePlatform) -> None:
+    remembered: list[str] = []
+    app = fake_app(fake.handle, remember_theme=remembered.append)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        app.theme = "nord"
+        await pilot.pause()
+        assert remembered == ["nord"]
+
+
+async def test_platform_errors_toast_and_surprises_open_a_dialog(fake: FakePlatform) -> None:
+    app = fake_app(fake.handle)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot)
+
+        async def refused() -> None:
+            raise CagedValidationError("cpus must be 1-8", status=400)
+
+        async def broken() -> None:
+            raise RuntimeError("boom")
+
+        screen.run_worker(refused(), exit_on_error=False)
+        await until(pilot, lambda: "cpus must be 1-8" in toasts(app))
+        screen.run_worker(broken(), exit_on_error=False)
+        await until(pilot, lambda: isinstance(app.screen, ErrorDialog))
+        assert app.is_running
+
+
+async def test_recovers_after_the_platform_comes_back(fake: FakePlatform) -> None:
+    fake.down = True
+    app = fake_app(fake.handle, refresh_seconds=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.status.connection is Connection.OFFLINE)
+        await until(pilot, lambda: app.screen.has_class("-unreachable"))
+        fake.down = False
+        await until(pilot, lambda: app.status.connection is Connection.ONLINE, seconds=10)
+        await until(pilot, lambda: app.screen.has_class("-ready"), seconds=10)
+        assert app.screen.query_one(SandboxTable).row_count == 4
+
+
+async def test_login_verifies_the_key(fake: FakePlatform, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+
+    def hosted(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["authorization"])
+        if request.headers["authorization"] != "Bearer caged_sk_good":
+            return httpx.Response(
+                401, json={"title": "Unauthorized", "status": 401, "detail": "invalid API key"}
+            )
+        if request.url.path == "/v1/account":
+            return httpx.Response(
+                200, content=json.dumps({"id": "acct-1", "email": "ada@example.com", "tier": "pro"})
+            )
+        return fake.handle(request)
+
+    saved: list[tuple[str, str]] = []
+    monkeypatch.setattr("caged_core.config.save_api_key", lambda p, k: saved.append((p, k)))
+    monkeypatch.setattr("caged_core.config.save_profile", lambda *a, **k: None)
+    monkeypatch.setattr("caged_core.config.keyring_available", lambda: True)
+
+    def factory(*, api_key: str, base_url: str) -> Any:
+        return mock_client(hosted, api_key=api_key, base_url=base_url)
+
+    app = fake_app(fake.handle, client_factory=factory)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("colon", *"profiles", "enter")
+        await until(pilot, lambda: isinstance(app.screen, LoginScreen))
+        key = app.screen.query_one("#login-key", Input)
+        key.value = "caged_sk_bad"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "refused" in str(app.screen.query_one("#login-result").render()))
+        assert saved == []
+        key.value = "caged_sk_good"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: not app.settings.local)
+        assert saved == [("cloud", "caged_sk_good")]
+        assert app.settings.profile_label == "https://api.caged.dev"
+
+
+def test_cli_config_errors_exit_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--profile", "nosuchprofile"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("caged-tui: ") and err.count("\n") == 1
+    assert cli.main(["--local", "--base-url", BASE_URL]) == 2
