@@ -130,6 +130,7 @@ def splice(a: socket.socket, b: socket.socket) -> None:
     """Copy bytes both ways until both directions reached EOF; closes both sockets."""
 
     def pump(src: socket.socket, dst: socket.socket) -> None:
+        """One direction: ``src`` to ``dst``."""
         try:
             while True:
                 data = src.recv(CHUNK)
@@ -260,6 +261,7 @@ class Reaper:
         return pid
 
     def run(self) -> None:
+        """The reaper thread's loop."""
         while True:
             self._wakeup.clear()
             try:
@@ -273,15 +275,18 @@ class Reaper:
                     self._cond.notify_all()
 
     def poll(self, pid: int) -> int | None:
+        """The exit code of a spawned pid, or None while it runs."""
         with self._cond:
             return self._status.get(pid)
 
     def wait(self, pid: int, timeout: float | None) -> int | None:
+        """Wait up to ``timeout`` seconds for the exit code of a spawned pid."""
         with self._cond:
             self._cond.wait_for(lambda: self._status.get(pid) is not None, timeout)
             return self._status.get(pid)
 
     def forget(self, pid: int) -> None:
+        """Drop a collected status."""
         with self._cond:
             self._status.pop(pid, None)
 
@@ -335,6 +340,7 @@ class Watcher:
         self._add_tree(self._root, report=False)
 
     def close(self) -> None:
+        """Close the inotify descriptor."""
         os.close(self.fd)
 
     def _show(self, path: str) -> str:
@@ -440,6 +446,7 @@ class Watcher:
         return max(0.0, min(self.last_at + DEBOUNCE_S, self._first_at + MAX_BATCH_DELAY_S) - now)
 
     def take(self) -> list[dict[str, str]]:
+        """The pending batch, emptied."""
         batch = list(self.pending.values())
         self.pending.clear()
         return batch
@@ -502,11 +509,13 @@ class Agent:
         self.ready.set()
 
     def cage_pids(self) -> set[int]:
+        """Every process of the cage as the agent sees it."""
         if self.isolated:
             return set(all_pids())
         return descendants(os.getpid())
 
     def serve(self) -> None:
+        """Accept connections forever."""
         threading.Thread(target=self._warm_up, name="warm-up", daemon=True).start()
         threading.Thread(target=self.reaper.run, name="reaper", daemon=True).start()
         while True:

@@ -149,9 +149,11 @@ class AgentPty:
 
     @property
     def exit_status(self) -> int | None:
+        """The shell's exit status once it has ended (None before, or if unknown)."""
         return self._exit_status
 
     async def read(self) -> bytes:
+        """Next chunk of output; ``b""`` once the shell has exited."""
         while not self._done:
             try:
                 frame = await read_frame(self._reader)
@@ -179,14 +181,16 @@ class AgentPty:
             await self._writer.drain()
 
     async def write(self, data: bytes) -> None:
+        """Send keyboard input (split into frames)."""
         for start in range(0, len(data), MAX_FRAME):
             await self._send(encode_frame(FRAME_DATA, data[start : start + MAX_FRAME]))
 
     async def resize(self, rows: int, cols: int) -> None:
+        """Set the terminal size; the shell's foreground job gets SIGWINCH."""
         await self._send(encode_control({"resize": [int(rows), int(cols)]}))
 
     async def close(self) -> None:
-        # Closing the connection is the hang-up: the agent SIGHUPs the shell's session.
+        """Hang up: closing the connection makes the agent SIGHUP the shell's session."""
         self._writer.close()
         with contextlib.suppress(ConnectionError, OSError):
             await self._writer.wait_closed()

@@ -88,25 +88,31 @@ class Cgroups:
     dirs: dict[str, str] = field(default_factory=dict)  # controller ("" for v2) -> directory
 
     def to_json(self) -> dict[str, Any]:
+        """The form stored in ``cage.json``."""
         return {"version": self.version, "dirs": dict(self.dirs)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> Cgroups:
+        """Inverse of :meth:`to_json` (empty when cgroups were not used)."""
         if not data:
             return cls()
         return cls(int(data.get("version", 0)), {str(k): str(v) for k, v in data["dirs"].items()})
 
     @property
     def active(self) -> bool:
+        """Are any cgroups in use?"""
         return bool(self.dirs)
 
     def has(self, controller: str) -> bool:
+        """Is ``controller`` (e.g. ``memory``) in force?"""
         return controller in self.dirs or (self.version == 2 and "" in self.dirs)
 
     def procs_files(self) -> list[str]:
+        """The ``cgroup.procs`` files a new cage process must join."""
         return [os.path.join(d, "cgroup.procs") for d in sorted(set(self.dirs.values()))]
 
     def pids(self) -> set[int]:
+        """Every task in the cage's cgroups."""
         found: set[int] = set()
         for procs in self.procs_files():
             with contextlib.suppress(OSError):
@@ -128,6 +134,7 @@ class Cgroups:
         return False
 
     def thaw(self) -> bool:
+        """Thaw the cgroup; False when there is no freezer."""
         if self.version == 1 and "freezer" in self.dirs:
             _write(Path(self.dirs["freezer"], "freezer.state"), "THAWED")
             return True

@@ -86,6 +86,7 @@ class CageState:
 
     @classmethod
     def load(cls, path: Path) -> CageState | None:
+        """Read ``cage.json`` (None when absent or unreadable)."""
         try:
             data = json.loads(path.read_text())
             return cls(**data)
@@ -93,11 +94,13 @@ class CageState:
             return None
 
     def save(self, path: Path) -> None:
+        """Write ``cage.json`` atomically (write + rename)."""
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(asdict(self), indent=2))
         tmp.replace(path)
 
     def info(self) -> CageInfo:
+        """The :class:`CageInfo` reported to the server."""
         return CageInfo(self.pid, self.isolation, self.limits, self.network)
 
 
@@ -142,6 +145,7 @@ class LocalRuntime:
 
     @property
     def isolation(self) -> str:
+        """``"bwrap"`` when cages are isolated, ``"none"`` otherwise."""
         if self._bwrap is None:
             return "none"
         return "bwrap"
@@ -159,6 +163,7 @@ class LocalRuntime:
         return self.data_dir / "sandboxes" / sandbox_id
 
     def workspace_dir(self, sandbox_id: str) -> Path:
+        """Host path of the cage's ``/workspace``."""
         return self.sandbox_dir(sandbox_id) / "workspace"
 
     def _socket_path(self, cage_dir: Path, name: str, dir_fd: int | None) -> str:
@@ -180,6 +185,7 @@ class LocalRuntime:
     # ------------------------------------------------------------------------------ start
 
     async def start(self, spec: CageSpec) -> CageInfo:
+        """Spawn the cage (bwrap + agent, detached) and return once its agent answers."""
         cage_dir = self.sandbox_dir(spec.sandbox_id)
         async with self._lock(spec.sandbox_id):
             if await self._attach_locked(spec.sandbox_id):
@@ -352,6 +358,7 @@ class LocalRuntime:
     # ----------------------------------------------------------------------------- attach
 
     async def attach(self, sandbox_id: str) -> bool:
+        """After a server restart: is this cage's agent alive? Reconnects (proxy included)."""
         async with self._lock(sandbox_id):
             return await self._attach_locked(sandbox_id)
 
@@ -414,6 +421,7 @@ class LocalRuntime:
         self, sandbox_id: str, command: str, *, env: dict[str, str] | None = None,
         timeout: float = 300.0,  # noqa: ASYNC109 - the agent enforces it, not asyncio
     ) -> ExecOutcome:
+        """``sh -c command`` in ``/workspace``; the process group is killed at ``timeout``."""
         cage = await self._running(sandbox_id)
         return await cage.link.exec(command, env=env, limit_s=timeout)
 
@@ -421,11 +429,13 @@ class LocalRuntime:
         self, sandbox_id: str, *, rows: int = 24, cols: int = 80,
         env: dict[str, str] | None = None,
     ) -> PtyChannel:
+        """A login shell on a PTY of ``rows`` x ``cols``."""
         cage = await self._running(sandbox_id)
         reader, writer, answer = await cage.link.open("pty", rows=rows, cols=cols, env=env or {})
         return AgentPty(reader, writer, int(answer.get("pid") or 0))
 
     async def listening_ports(self, sandbox_id: str) -> list[int]:
+        """TCP ports the cage's processes listen on (inside its network namespace)."""
         cage = await self._running(sandbox_id, allow_paused=True)
         if cage.state.paused:
             return await asyncio.to_thread(self._host_ports, cage.state)
@@ -433,6 +443,7 @@ class LocalRuntime:
         return [int(p) for p in answer.get("ports", [])]
 
     async def stats(self, sandbox_id: str) -> CageStats:
+        """CPU seconds and resident memory of all the cage's processes."""
         cage = await self._running(sandbox_id, allow_paused=True)
         if cage.state.paused:
             cpu, rss = await asyncio.to_thread(
@@ -443,6 +454,7 @@ class LocalRuntime:
         return CageStats(float(answer["cpu_seconds"]), int(answer["memory_bytes"]))
 
     async def pause(self, sandbox_id: str) -> None:
+        """Freeze every process of the cage (freezer cgroup, else SIGSTOP)."""
         async with self._lock(sandbox_id):
             cage = await self._running_locked(sandbox_id)
             if cage.state.paused:
@@ -452,6 +464,7 @@ class LocalRuntime:
             await asyncio.to_thread(cage.state.save, self.sandbox_dir(sandbox_id) / "cage.json")
 
     async def resume(self, sandbox_id: str) -> None:
+        """Thaw a paused cage."""
         async with self._lock(sandbox_id):
             cage = await self._running_locked(sandbox_id)
             if not cage.state.paused:
@@ -466,6 +479,7 @@ class LocalRuntime:
         return self._cages[sandbox_id]
 
     async def stop(self, sandbox_id: str) -> None:
+        """Kill every process of the cage and verify none is left; keep its files."""
         async with self._lock(sandbox_id):
             await self._stop_locked(sandbox_id)
 
@@ -487,6 +501,7 @@ class LocalRuntime:
             raise CageError(f"{sandbox_id}: processes survived SIGKILL: {sorted(survivors)}")
 
     async def destroy(self, sandbox_id: str) -> None:
+        """Stop the cage and remove its directory (workspace, home, run dir, state)."""
         async with self._lock(sandbox_id):
             await self._stop_locked(sandbox_id)
             await asyncio.to_thread(
@@ -495,6 +510,7 @@ class LocalRuntime:
         self._locks.pop(sandbox_id, None)
 
     async def preview_url(self, sandbox_id: str, port: int) -> str:
+        """The host URL for ``port`` inside the cage (a forwarder unless on host network)."""
         cage = await self._running(sandbox_id, allow_paused=True)
         if cage.state.network_mode == "full" or cage.state.isolation == "none":
             return f"http://127.0.0.1:{port}/"
@@ -506,6 +522,7 @@ class LocalRuntime:
         return forwarder.url
 
     async def watch_files(self, sandbox_id: str) -> AsyncIterator[FileChange]:
+        """Debounced changes under ``/workspace``, until the iterator is closed."""
         # A frozen agent could not acknowledge the watch; one opened before a pause just
         # stalls until the resume.
         cage = await self._running(sandbox_id)
@@ -521,6 +538,7 @@ class LocalRuntime:
             writer.close()
 
     def on_network_refused(self, callback: Callable[[str, str], None]) -> None:
+        """Register ``callback(sandbox_id, host)`` for refused allowlist traffic."""
         self._refused_callbacks.append(callback)
 
     def _network_refused(self, sandbox_id: str, host: str) -> None:
@@ -532,6 +550,7 @@ class LocalRuntime:
                 log.exception("on_network_refused callback failed")
 
     async def aclose(self) -> None:
+        """Close host-side listeners and proxies; cages keep running."""
         for sandbox_id in list(self._cages):
             await self._forget(sandbox_id)
 

@@ -35,6 +35,7 @@ class AllowRule:
 
     @classmethod
     def parse(cls, entry: str) -> AllowRule:
+        """Parse one allowlist entry (a URL is reduced to its host and port)."""
         text = entry.strip().lower()
         if "://" in text:  # tolerate "https://example.com/..."
             parts = urlsplit(text)
@@ -55,6 +56,7 @@ class AllowRule:
         return cls(host[2:] if wildcard else host, port, wildcard)
 
     def allows(self, host: str, port: int) -> bool:
+        """Does this rule (or list) admit ``host`` on ``port``?"""
         if self.port is not None and self.port != port:
             return False
         if self.wildcard:
@@ -63,6 +65,7 @@ class AllowRule:
 
 
 def normalize_host(host: str) -> str:
+    """Lower-case, without brackets or a trailing dot."""
     return host.strip().lower().strip("[]").rstrip(".")
 
 
@@ -73,6 +76,7 @@ class Allowlist:
         self.rules = [AllowRule.parse(e) for e in entries if e.strip()]
 
     def allows(self, host: str, port: int) -> bool:
+        """Does this rule (or list) admit ``host`` on ``port``?"""
         host = normalize_host(host)
         return any(rule.allows(host, port) for rule in self.rules)
 
@@ -160,9 +164,11 @@ class AllowlistProxy:
         self._server: asyncio.Server | None = None
 
     async def start(self, socket_path: str) -> None:
+        """Serve the cage's proxy socket at ``socket_path``."""
         self._server = await asyncio.start_unix_server(self._handle, path=socket_path)
 
     async def close(self) -> None:
+        """Stop accepting connections."""
         if self._server is not None:
             self._server.close()
             self._server = None

@@ -25,12 +25,14 @@ class PortForwarder:
         self._server: asyncio.Server | None = None
 
     async def start(self) -> str:
+        """Listen on an ephemeral loopback port; returns the URL."""
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
         host_port = self._server.sockets[0].getsockname()[1]
         self.url = f"http://127.0.0.1:{host_port}/"
         return self.url
 
     async def close(self) -> None:
+        """Stop accepting connections."""
         if self._server is not None:
             self._server.close()
             self._server = None

@@ -42,6 +42,7 @@ def pid_namespace(pid: int) -> int | None:
 
 
 def pids_in_namespace(inode: int) -> set[int]:
+    """Processes whose PID namespace has inode ``inode``."""
     found: set[int] = set()
     target = f"pid:[{inode}]"
     for pid in all_pids():
