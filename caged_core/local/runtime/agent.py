@@ -27,7 +27,6 @@ must import nothing outside the standard library.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import fcntl
 import os
@@ -58,6 +57,19 @@ CHUNK = 64 * 1024
 # (``yes | head`` relies on SIGPIPE killing ``yes``).
 _CHILD_DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGHUP)
 _WINSIZE = struct.Struct("HHHH")
+
+
+class _ignoring:  # lower-case: used like contextlib.suppress
+    """``contextlib.suppress`` without importing contextlib (and collections) at start-up."""
+
+    def __init__(self, *errors: type[BaseException]) -> None:
+        self._errors = errors
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> bool:
+        return kind is not None and issubclass(kind, self._errors)
 
 
 def encode_frame(kind: int, payload: bytes) -> bytes:
@@ -140,7 +152,7 @@ def splice(a: socket.socket, b: socket.socket) -> None:
         except OSError:
             pass
         # Pass the half-close on so request/response protocols finish cleanly.
-        with contextlib.suppress(OSError):
+        with _ignoring(OSError):
             dst.shutdown(socket.SHUT_WR)
 
     other = threading.Thread(target=pump, args=(b, a), daemon=True)
@@ -297,7 +309,7 @@ def shell_exit_code(code: int) -> int:
 
 
 def _killpg(pgid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
+    with _ignoring(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
 
 
@@ -552,7 +564,7 @@ class Agent:
                 return
             keep_open = bool(handler(conn, request))
         except (OSError, EOFError, ValueError) as err:
-            with contextlib.suppress(OSError):
+            with _ignoring(OSError):
                 conn.sendall(encode_line({"ok": False, "error": str(err)}))
         finally:
             if not keep_open:
@@ -729,7 +741,7 @@ class Agent:
             if self.reaper.poll(pid) is None:
                 # Hang up: the shell (session leader) and its foreground job get SIGHUP.
                 _killpg(pid, signal.SIGHUP)
-                with contextlib.suppress(ProcessLookupError):
+                with _ignoring(ProcessLookupError):
                     os.kill(pid, signal.SIGCONT)
             output.join(10.0)
             os.close(input_fd)
@@ -767,7 +779,7 @@ class Agent:
         finally:
             os.close(master)
             self.reaper.forget(pid)
-            with contextlib.suppress(OSError):
+            with _ignoring(OSError):
                 conn.shutdown(socket.SHUT_RDWR)  # wakes the input loop
 
     # -------------------------------------------------------------------------------- watch
@@ -854,7 +866,7 @@ def apply_fallback_limits(config: dict[str, Any]) -> list[int] | None:
         # Affinity is per thread and this runs in the warm-up thread: set it on every thread
         # (threads started later inherit it from the main thread).
         for tid in os.listdir("/proc/self/task"):
-            with contextlib.suppress(OSError):
+            with _ignoring(OSError):
                 os.sched_setaffinity(int(tid), allowed)
         cpu_set: list[int] | None = allowed
     else:
