@@ -35,7 +35,6 @@ import signal
 import socket
 import struct
 import sys
-import termios
 import threading
 import time
 
@@ -689,6 +688,8 @@ class Agent:
         )
         env["SHELL"] = shell
         master, slave = os.openpty()
+        import termios  # a shared library: loaded by the first terminal, not at start-up
+
         fcntl.ioctl(master, termios.TIOCSWINSZ, _WINSIZE.pack(rows, cols, 0, 0))
         try:
             pid = self.reaper.spawn(
