@@ -20,6 +20,8 @@ pytestmark = pytest.mark.integration
         (["*.pythonhosted.org"], "files.pythonhosted.org", 443, True),
         (["*.pythonhosted.org"], "pythonhosted.org", 443, False),
         (["*.pythonhosted.org"], "evilpythonhosted.org", 443, False),
+        (["*.example.com:443"], "a.b.example.com", 443, True),
+        (["*.example.com:443"], "a.example.com", 80, False),
         (["example.com:8443"], "example.com", 8443, True),
         (["example.com:8443"], "example.com", 443, False),
         (["https://example.com/path"], "example.com", 443, True),
