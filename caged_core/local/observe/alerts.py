@@ -57,6 +57,7 @@ __all__ = [
     "TRUST_PAUSE_SCORE",
     "AlertEngine",
     "NewAlert",
+    "alert_from_row",
     "ensure_rules",
     "get_alert",
     "insert_alert",
@@ -225,7 +226,7 @@ class NewAlert:
     meta: dict[str, str] | None = None
 
 
-def _alert_from_row(row: sqlite3.Row) -> Alert:
+def alert_from_row(row: sqlite3.Row) -> Alert:
     return Alert(
         id=row["id"],
         account_id=row["account_id"],
@@ -262,7 +263,7 @@ def insert_alert(conn: sqlite3.Connection, new: NewAlert, now_us: int) -> Alert 
              new.dedupe_key, now_us),
         )  # fmt: skip
         row = conn.execute("SELECT * FROM alerts WHERE id = ?", (alert_id,)).fetchone()
-    return _alert_from_row(row)
+    return alert_from_row(row)
 
 
 def list_alerts(
@@ -274,7 +275,7 @@ def list_alerts(
         "SELECT * FROM alerts WHERE account_id = ? ORDER BY pk DESC LIMIT ? OFFSET ?",
         (account_id, limit, offset),
     ).fetchall()
-    return [_alert_from_row(r) for r in rows], int(total.fetchone()[0])
+    return [alert_from_row(r) for r in rows], int(total.fetchone()[0])
 
 
 def get_alert(conn: sqlite3.Connection, account_id: str, alert_id: str) -> Alert:
@@ -284,7 +285,7 @@ def get_alert(conn: sqlite3.Connection, account_id: str, alert_id: str) -> Alert
     ).fetchone()
     if row is None:
         raise NotFound(f"no alert {alert_id!r}")
-    return _alert_from_row(row)
+    return alert_from_row(row)
 
 
 def resolve_alert(conn: sqlite3.Connection, account_id: str, alert_id: str, now_us: int) -> None:

@@ -43,6 +43,7 @@ from caged_core.models import (
     NotificationConfigUpdate,
 )
 
+from .alerts import alert_from_row
 from .errors import Invalid, NotFound
 from .events import from_us, new_id
 from .store import Database, transaction
@@ -224,47 +225,76 @@ class _Delivery:
     target: str  # webhook URL or email address
 
 
+def _target(config: dict[str, Any], channel: str, smtp_configured: bool) -> tuple[str, str | None]:
+    """Where a channel delivers to, or why it cannot."""
+    if channel == NotificationChannel.SLACK.value:
+        url = config["slack_webhook_url"]
+        return url, None if url else "no Slack webhook URL is configured"
+    if channel == NotificationChannel.DISCORD.value:
+        url = config["discord_webhook_url"]
+        return url, None if url else "no Discord webhook URL is configured"
+    if channel == NotificationChannel.EMAIL.value:
+        if not smtp_configured:
+            return "", (
+                "email is not configured on this platform "
+                "(set the SMTP host, port and from address in its config)"
+            )
+        address = config["email_address"]
+        return address, None if address else "no email_address is configured"
+    return "", None
+
+
 def _create_for_alert(
     conn: sqlite3.Connection, alert: Alert, now_us: int, smtp_configured: bool
 ) -> tuple[list[_Delivery], list[Notification]]:
     config = _config_row(conn, alert.account_id)
     deliveries: list[_Delivery] = []
+    in_app = NotificationChannel.IN_APP.value
+    # in_app is always created, once, whether or not it is listed.
+    channels = [in_app, *(c for c in config["enabled_channels"] if c != in_app)]
     with transaction(conn):
         ids: list[str] = []
-        for channel in [NotificationChannel.IN_APP.value, *config["enabled_channels"]]:
-            if channel == NotificationChannel.IN_APP.value and ids:
-                continue  # in_app is always created once, listed or not
-            target, reason = "", None
-            if channel == NotificationChannel.SLACK.value:
-                target = config["slack_webhook_url"]
-                reason = None if target else "no Slack webhook URL is configured"
-            elif channel == NotificationChannel.DISCORD.value:
-                target = config["discord_webhook_url"]
-                reason = None if target else "no Discord webhook URL is configured"
-            elif channel == NotificationChannel.EMAIL.value:
-                target = config["email_address"]
-                if not smtp_configured:
-                    reason = (
-                        "email is not configured on this platform "
-                        "(set the SMTP host, port and from address in its config)"
-                    )
-                elif not target:
-                    reason = "no email_address is configured"
-            in_app = channel == NotificationChannel.IN_APP.value
+        for channel in channels:
+            target, reason = _target(config, channel, smtp_configured)
+            internal = channel == in_app
             notification_id = new_id("ntf")
             conn.execute(
                 "INSERT INTO notifications (id, account_id, alert_id, channel, title, message,"
                 " read, created_at, delivered, delivery_error) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (notification_id, alert.account_id, alert.id, channel, alert.title,
-                 alert.message, 0 if in_app else 1, now_us,
-                 1 if in_app else (0 if reason else None), reason),
+                 alert.message, 0 if internal else 1, now_us,
+                 1 if internal else (0 if reason else None), reason),
             )  # fmt: skip
             ids.append(notification_id)
-            if not in_app and reason is None:
+            if not internal and reason is None:
                 deliveries.append(_Delivery(notification_id, channel, target))
     marks = ",".join("?" * len(ids))
     rows = conn.execute(f"SELECT * FROM notifications WHERE id IN ({marks})", ids).fetchall()
     return deliveries, [_notification(r) for r in rows]
+
+
+def _interrupted(
+    conn: sqlite3.Connection, smtp_configured: bool
+) -> list[tuple[Alert, str, _Delivery | None, str]]:
+    """Deliveries a previous run left in flight: (alert, notification id, the delivery —
+    or None and why it cannot be made now)."""
+    rows = conn.execute(
+        "SELECT id, alert_id, channel FROM notifications"
+        " WHERE delivered IS NULL AND channel != ? AND alert_id IS NOT NULL",
+        (NotificationChannel.IN_APP.value,),
+    ).fetchall()
+    found: list[tuple[Alert, str, _Delivery | None, str]] = []
+    for row in rows:
+        alert_row = conn.execute("SELECT * FROM alerts WHERE id = ?", (row["alert_id"],)).fetchone()
+        if alert_row is None:
+            continue
+        alert = alert_from_row(alert_row)
+        target, reason = _target(
+            _config_row(conn, alert.account_id), row["channel"], smtp_configured
+        )
+        delivery = None if reason else _Delivery(row["id"], row["channel"], target)
+        found.append((alert, row["id"], delivery, reason or ""))
+    return found
 
 
 def _record_outcome(
@@ -413,6 +443,8 @@ class Notifier:
         self._policy = policy
         self._now_us = now_us
         self._tasks: set[asyncio.Task[None]] = set()
+        # Deliveries sleeping before a retry: close() cancels these at once.
+        self._backing_off: set[asyncio.Task[Any]] = set()
 
     async def dispatch(self, alert: Alert) -> list[Notification]:
         """Create the alert's notifications now; deliver the external ones in the background."""
@@ -420,10 +452,29 @@ class Notifier:
             _create_for_alert, alert, self._now_us(), self._smtp is not None
         )
         for delivery in deliveries:
-            task = asyncio.create_task(self._deliver(alert, delivery))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._start(alert, delivery)
         return created
+
+    async def resume(self) -> int:
+        """Deliver again what a previous run left in flight (it stopped mid-delivery).
+
+        Returns how many deliveries were restarted.
+        """
+        restarted = 0
+        for alert, notification_id, delivery, reason in await self._db.run(
+            _interrupted, self._smtp is not None
+        ):
+            if delivery is None:  # the channel lost its target meanwhile
+                await self._db.run(_record_outcome, notification_id, False, reason, 0)
+            else:
+                self._start(alert, delivery)
+                restarted += 1
+        return restarted
+
+    def _start(self, alert: Alert, delivery: _Delivery) -> None:
+        task = asyncio.create_task(self._deliver(alert, delivery))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def wait_idle(self) -> None:
         """Wait until every delivery in flight has finished (tests, shutdown)."""
@@ -431,7 +482,14 @@ class Notifier:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def close(self) -> None:
-        """Cancel deliveries still in flight; their notifications keep delivered = null."""
+        """Let requests in flight finish (up to the request timeout); cancel deliveries
+        waiting to retry. Those keep delivered = null and :meth:`resume` makes them on
+        the next start — so across a stop a message is sent at least once, and only
+        twice if a request was cut off mid-way."""
+        for task in list(self._backing_off):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=self._policy.timeout)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
@@ -448,7 +506,7 @@ class Notifier:
                 error = str(failure)
                 if attempt == self._policy.attempts:
                     break
-                await asyncio.sleep(self._delay(attempt, failure.retry_after))
+                await self._back_off(self._delay(attempt, failure.retry_after))
             except Exception as failure:  # a refusal that will not change on a retry
                 error = str(failure)
                 break
@@ -458,6 +516,15 @@ class Notifier:
         if not delivered:
             _log.warning("alert %s: %s delivery failed: %s", alert.id, delivery.channel, error)
         await self._db.run(_record_outcome, delivery.notification_id, delivered, error, attempts)
+
+    async def _back_off(self, seconds: float) -> None:
+        task = asyncio.current_task()
+        assert task is not None  # always called from a delivery task
+        self._backing_off.add(task)
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            self._backing_off.discard(task)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         backoff = min(self._policy.max_delay, self._policy.base_delay * 2.0 ** (attempt - 1))

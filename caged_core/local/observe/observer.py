@@ -182,7 +182,8 @@ class Observer:
         """Open the database and start the timers.
 
         Sessions left active by a previous run whose agent was connected by
-        socket are ended (completed): their sockets died with that process.
+        socket are ended (completed): their sockets died with that process; and
+        notification deliveries it left in flight are started again.
         """
         self._loop = asyncio.get_running_loop()
         await self._db.open()
@@ -190,6 +191,7 @@ class Observer:
         for row in await self._db.run(sessions.sessions_to_end):
             if row.origin == "socket":
                 await self._end(row.id, failed=False, reason="the platform restarted")
+        await self._notifier.resume()
         self._tasks = [
             asyncio.create_task(self._every(self._tick_seconds, self.tick)),
             asyncio.create_task(self._every(self._flush_seconds, self._flush_due)),

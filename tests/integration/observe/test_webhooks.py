@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from observe_helpers import ACCOUNT, RecordingHooks, llm
+import asyncio
+from pathlib import Path
+
+from observe_helpers import ACCOUNT, Clock, RecordingHooks, llm
 from webhook_receiver import Receiver
 
-from caged_core.local.observe import Observer
+from caged_core.local.observe import DeliveryPolicy, Observer
 
 
 async def _configure(observer: Observer, receiver: Receiver) -> None:
@@ -131,3 +134,28 @@ async def test_a_rate_limited_webhook_is_retried_after_retry_after(
     first, second = receiver.times["/discord/1/token"]
     assert second - first >= 0.9  # Retry-After: 1 honoured over the 0.05 s backoff
     assert len(receiver.received["/discord/1/token"]) == 1
+
+
+async def test_a_delivery_interrupted_by_a_shutdown_is_made_after_the_restart(
+    tmp_path: Path, hooks: RecordingHooks, receiver: Receiver
+) -> None:
+    hooks.add("cage-1", budget=1.0)
+    receiver.failures["/slack/T0/B0/secret"] = 1
+    slow = DeliveryPolicy(attempts=4, base_delay=30, max_delay=30, timeout=5)
+    async with Observer(tmp_path / "data", hooks=hooks, clock=Clock(), delivery=slow) as first:
+        await _configure(first, receiver)
+        await first.ingest(ACCOUNT, [llm(0.9, session_id="s", sandbox_id="cage-1")])
+        while receiver.attempts.get("/slack/T0/B0/secret", 0) < 1:  # noqa: ASYNC110 - polls the receiver's counter
+            await asyncio.sleep(0.01)
+        # Closing now interrupts the delivery while it waits to retry.
+    assert "/slack/T0/B0/secret" not in receiver.received
+    fast = DeliveryPolicy(attempts=2, base_delay=0.01, max_delay=0.01, timeout=5)
+    async with Observer(tmp_path / "data", hooks=hooks, clock=Clock(), delivery=fast) as second:
+        await second.wait_idle()
+        [alert] = (await second.list_alerts(ACCOUNT)).alerts
+        outcome = {
+            n.channel.value: n for n in await second.notifications_for_alert(ACCOUNT, alert.id)
+        }
+    assert len(receiver.received["/slack/T0/B0/secret"]) == 1
+    assert outcome["slack"].delivered is True
+    assert len(receiver.received["/discord/1/token"]) == 1  # delivered once, before the stop
