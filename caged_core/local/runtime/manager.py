@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import importlib.util
 import json
@@ -29,6 +30,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, field
@@ -239,14 +241,13 @@ class LocalRuntime:
         for sub in ("workspace", "home", "run"):
             (cage_dir / sub).mkdir(parents=True, exist_ok=True)
         # Each start gets the agent of this server version; a running cage keeps its own.
-        target = cage_dir / "run" / "agent.py"
-        shutil.copyfile(agent_module.__file__, target)
-        # A script run as __main__ is compiled on every start (~15 ms); an imported module uses
-        # this cache (only when the cage's Python has the same version; otherwise it is ignored).
-        with contextlib.suppress(OSError, py_compile.PyCompileError):
-            py_compile.compile(
-                str(target), cfile=importlib.util.cache_from_source(str(target)), doraise=True
-            )
+        source, bytecode = _agent_files()
+        run = cage_dir / "run"
+        (run / "agent.py").write_bytes(source)
+        if bytecode is not None:
+            cache = Path(importlib.util.cache_from_source(str(run / "agent.py")))
+            cache.parent.mkdir(exist_ok=True)
+            cache.write_bytes(bytecode)
         return self._run_dir_fd(cage_dir)
 
     def _spawn(
@@ -623,6 +624,30 @@ class LocalRuntime:
         with contextlib.suppress(OSError):
             (self.sandbox_dir(state.sandbox_id) / "run" / "agent.sock").unlink()
         return survivors
+
+
+@functools.cache
+def _agent_files() -> tuple[bytes, bytes | None]:
+    """The agent's source and its bytecode cache, compiled once per server process.
+
+    Imported (not run as a script) the agent's bytecode is loaded from ``__pycache__``;
+    compiling it costs more than the rest of a cage's start-up.  The cache is an
+    unchecked-hash pyc, so it stays valid for every copy of the source; a cage Python of
+    another version ignores it (the file name carries the version tag).
+    """
+    source = Path(agent_module.__file__).read_bytes()
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp, "agent.py")
+        src.write_bytes(source)
+        target = Path(tmp, "agent.pyc")
+        try:
+            py_compile.compile(
+                str(src), cfile=str(target), doraise=True,
+                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+            )
+        except (OSError, py_compile.PyCompileError):
+            return source, None
+        return source, target.read_bytes()
 
 
 def _unlink(path: Path) -> None:
