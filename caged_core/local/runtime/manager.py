@@ -394,15 +394,19 @@ class LocalRuntime:
         return True
 
     async def _responsive(self, cage: _Cage) -> bool:
+        """Is the cage alive?  Its init (or unisolated agent) process decides: under bwrap the
+        cage ends when the agent does.  A ping that fails on a live cage (an overloaded host)
+        is only logged — killing a live cage over a slow answer would lose user work."""
         state = cage.state
         if not procs.is_same_process(state.pid, state.pid_start):
             return False
         if state.paused:
             return True  # frozen agents cannot answer; the process is there
         try:
-            await cage.link.call("ping", answer_within=3.0)
-        except CageError:
-            return False
+            await cage.link.call("ping", answer_within=START_TIMEOUT_S)
+        except CageError as err:
+            log.warning("sandbox %s is alive but its agent did not answer: %s",
+                        state.sandbox_id, err)
         return True
 
     async def _running(self, sandbox_id: str, *, allow_paused: bool = False) -> _Cage:
