@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -125,8 +126,37 @@ async def test_rlimit_affinity_and_sigstop_fallback(tmp_path: Path) -> None:
             return ticks.stat().st_mtime_ns != frozen
 
         assert await eventually(ticking_again)
+
+        # A SIGSTOPped cage still dies completely.
+        await runtime.pause("cage-rl")
+        pids = runtime.cage_pids("cage-rl")
+        await runtime.destroy("cage-rl")
+        assert not any(alive(pid) for pid in pids)
     finally:
         await destroy_all(runtime)
+
+
+async def test_a_cage_that_died_is_cleaned_up_on_attach(runtime: LocalRuntime) -> None:
+    info = await runtime.start(CageSpec("cage-dies", network_mode="none"))
+    cgroup_dirs = [Path(d) for d in json.loads(
+        (runtime.sandbox_dir("cage-dies") / "cage.json").read_text()
+    )["cgroups"]["dirs"].values()]
+    os.kill(info.pid, signal.SIGKILL)  # the cage's init: everything in it dies
+
+    async def dead() -> bool:
+        return not alive(info.pid)
+
+    assert await eventually(dead)
+    restarted = LocalRuntime(runtime.data_dir)
+    assert not await restarted.attach("cage-dies")
+    assert restarted.cage_pids("cage-dies") == set()
+    assert not any(d.exists() for d in cgroup_dirs)
+    with pytest.raises(CageNotFound):
+        await restarted.exec("cage-dies", "true")
+    # It can be started again on the same workspace.
+    await restarted.start(CageSpec("cage-dies", network_mode="none"))
+    assert (await restarted.exec("cage-dies", "echo back")).output == "back\n"
+    await restarted.destroy("cage-dies")
 
 
 async def test_stats_and_ports(runtime: LocalRuntime, start_cage: StartCage) -> None:
