@@ -370,7 +370,7 @@ class Observer:
         if result.errors:
             raise NotFound(result.errors[0][1])
         await self._after_append(account_id, result)
-        return result.events
+        return [stored.to_model() for stored in result.stored]
 
     async def follow_file_changes(
         self, account_id: str, sandbox_id: str, changes: AsyncIterable[FileChange]

@@ -36,6 +36,7 @@ from .store import transaction
 __all__ = [
     "AppendResult",
     "SessionRow",
+    "Stored",
     "append_events",
     "completed_costs",
     "create_session",
@@ -201,6 +202,30 @@ def create_session(
     return row
 
 
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """Where one event of a batch was stored (the wire model is built only on demand)."""
+
+    id: str
+    session_id: str
+    sequence: int
+    sandbox_id: str
+    event: NewEvent
+
+    def to_model(self) -> ReplayEvent:
+        return ReplayEvent(
+            id=self.id,
+            session_id=self.session_id,
+            sequence=self.sequence,
+            type=self.event.type,
+            timestamp=from_us(self.event.ts_us),
+            duration_ms=self.event.duration_ms,
+            data=self.event.payload,
+            sandbox_id=self.sandbox_id,
+            meta=self.event.meta,
+        )
+
+
 @dataclass(slots=True)
 class AppendResult:
     """What a batch changed, for the alert engine and the caller."""
@@ -209,7 +234,7 @@ class AppendResult:
     #: (index in the batch, why) for every refused event.
     errors: list[tuple[int, str]] = field(default_factory=list)
     #: Stored events in batch order (duplicates of already-stored ids are not repeated).
-    events: list[ReplayEvent] = field(default_factory=list)
+    stored: list[Stored] = field(default_factory=list)
     #: Sessions touched by the batch, as they are after it.
     sessions: dict[str, SessionRow] = field(default_factory=dict)
     #: Sessions that received trust deductions in this batch → the latest reason.
@@ -376,18 +401,8 @@ def append_events(
                  event.type, event.ts_us, now_us, event.duration_ms, event.process_id,
                  meta_json, event.payload_json)
             )  # fmt: skip
-            result.events.append(
-                ReplayEvent(
-                    id=event_id,
-                    session_id=session.id if session else "",
-                    sequence=sequence or 0,
-                    type=event.type,
-                    timestamp=from_us(event.ts_us),
-                    duration_ms=event.duration_ms,
-                    data=event.payload,
-                    sandbox_id=sandbox_id,
-                    meta=event.meta,
-                )
+            result.stored.append(
+                Stored(event_id, session.id if session else "", sequence or 0, sandbox_id, event)
             )
             result.accepted += 1
         conn.executemany(
