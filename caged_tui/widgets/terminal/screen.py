@@ -28,8 +28,8 @@ Modes the widget reads are exposed as properties (:attr:`TerminalScreen.app_curs
 from __future__ import annotations
 
 import unicodedata
-from collections import defaultdict, deque
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, ItemsView, Iterator, ValuesView
 from typing import Any, NamedTuple
 
 import pyte
@@ -124,6 +124,75 @@ _SGR_FLAGS: dict[int, tuple[str, bool]] = {
 }
 
 
+class RowBuffer:
+    """The rows of one screen buffer by row number, created on first access.
+
+    It replaces pyte's ``defaultdict`` (and offers the part of its interface pyte uses) so that
+    scrolling the whole screen, which happens for every line of a flood, is O(1): rows are stored
+    under ``row number + base`` and :meth:`renumber` just moves the base.
+    """
+
+    __slots__ = ("_base", "_factory", "_rows")
+
+    def __init__(self, factory: Callable[[], Line]) -> None:
+        self._rows: dict[int, Line] = {}
+        self._base = 0
+        self._factory = factory
+
+    def __getitem__(self, y: int) -> Line:
+        key = y + self._base
+        row = self._rows.get(key)
+        if row is None:
+            row = self._rows[key] = self._factory()
+        return row
+
+    def __setitem__(self, y: int, row: Line) -> None:
+        self._rows[y + self._base] = row
+
+    def __delitem__(self, y: int) -> None:
+        del self._rows[y + self._base]
+
+    def __contains__(self, y: object) -> bool:
+        return isinstance(y, int) and y + self._base in self._rows
+
+    def __iter__(self) -> Iterator[int]:
+        base = self._base
+        return iter([key - base for key in self._rows])
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def get(self, y: int, default: Line | None = None) -> Line | None:
+        """Row ``y`` if it exists (without creating it)."""
+        return self._rows.get(y + self._base, default)
+
+    def pop(self, y: int, default: Line | None = None) -> Line | None:
+        """Remove and return row ``y``."""
+        return self._rows.pop(y + self._base, default)
+
+    def values(self) -> ValuesView[Line]:
+        """The existing rows."""
+        return self._rows.values()
+
+    def items(self) -> ItemsView[int, Line]:
+        """``(row number, row)`` pairs of the existing rows."""
+        base = self._base
+        return {key - base: row for key, row in self._rows.items()}.items()
+
+    def clear(self) -> None:
+        """Remove every row."""
+        self._rows.clear()
+        self._base = 0
+
+    def renumber(self) -> None:
+        """Row 1 becomes row 0, row 2 row 1, and so on (row 0 must have been popped).
+
+        Callers guarantee no row exists past the bottom of the screen, so the last row is
+        left blank, exactly like shifting every row up.
+        """
+        self._base += 1
+
+
 class CellTable(dict[str, Cell]):
     """Flyweight cells of one set of attributes, made on first use: ``table["a"]``."""
 
@@ -167,9 +236,10 @@ class TerminalScreen(pyte.Screen):
         self._cells: dict[Cell, CellTable] = {}
         self._last_attrs: Cell | None = None
         self._last_cells = CellTable(_BLANK)
-        self._saved_primary: tuple[defaultdict[int, Line], Margins | None] | None = None
+        self._saved_primary: tuple[RowBuffer, Margins | None] | None = None
         self._saved_1049_cursor: Savepoint | None = None
         super().__init__(columns, lines)
+        self.buffer = self._new_buffer()  # type: ignore[assignment]
         self._alternate_buffer = self._new_buffer()
 
     # -- state the widget reads ------------------------------------------------------------
@@ -228,7 +298,7 @@ class TerminalScreen(pyte.Screen):
         return [row_text(self._rows.get(y), self.columns) for y in range(self.lines)]
 
     @property
-    def _rows(self) -> defaultdict[int, Line]:
+    def _rows(self) -> RowBuffer:
         """The active buffer, typed with ``Cell`` (pyte annotates its own ``Char``)."""
         return self.buffer  # type: ignore[return-value]
 
@@ -247,8 +317,8 @@ class TerminalScreen(pyte.Screen):
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def _new_buffer(self) -> defaultdict[int, Line]:
-        return defaultdict(lambda: StaticDefaultDict(self.default_char))
+    def _new_buffer(self) -> RowBuffer:
+        return RowBuffer(lambda: StaticDefaultDict(self.default_char))
 
     def reset(self) -> None:
         """RIS: also leaves the alternate screen and forgets the saved 1049 cursor."""
@@ -308,18 +378,16 @@ class TerminalScreen(pyte.Screen):
         self.cursor.y = min(self.cursor.y, lines - 1)
         self.dirty.update(range(lines))
 
-    def _buffers(self) -> list[defaultdict[int, Line]]:
+    def _buffers(self) -> list[RowBuffer]:
         other = self._saved_primary[0] if self._saved_primary else self._alternate_buffer
         return [self._rows, other]
 
     @staticmethod
-    def _truncate(buffer: defaultdict[int, Line], lines: int) -> None:
+    def _truncate(buffer: RowBuffer, lines: int) -> None:
         for y in [y for y in buffer if y >= lines]:
             del buffer[y]
 
-    def _shift_up(
-        self, buffer: defaultdict[int, Line], count: int, lines: int, *, keep: bool
-    ) -> None:
+    def _shift_up(self, buffer: RowBuffer, count: int, lines: int, *, keep: bool) -> None:
         """Move rows up by ``count``; the rows pushed out go to the history when ``keep``."""
         for y in range(count):
             row = buffer.pop(y, None)
@@ -486,10 +554,8 @@ class TerminalScreen(pyte.Screen):
         if top == 0 and not self.in_alternate:
             self._push_history(row)
         if top == 0 and bottom == self.lines - 1:
-            # Full-screen scroll (every line of a flood): re-key all rows in one pass.
-            moved = {y - 1: line for y, line in buffer.items() if y <= bottom}
-            buffer.clear()
-            buffer.update(moved)
+            # Full-screen scroll (every line of a flood): O(1), see RowBuffer.
+            buffer.renumber()
         else:
             for y in range(top + 1, bottom + 1):
                 row = buffer.pop(y, None)

@@ -94,12 +94,16 @@ class TerminalView(Widget, can_focus=True):
         color: $text;
         text-style: bold;
     }
+    TerminalView > .terminal--position {
+        background: $accent;
+        color: $text;
+    }
     TerminalView.-disconnected {
         tint: $background 30%;
     }
     """
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"terminal--banner"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"terminal--banner", "terminal--position"}
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -428,7 +432,9 @@ class TerminalView(Widget, can_focus=True):
             self.post_message(self.TitleChanged(self, terminal.title))
         pushed = terminal.history_pushed - self._history_pushed
         self._history_pushed = terminal.history_pushed
-        if self.history_offset and pushed:
+        if self.history_offset and terminal.in_alternate:
+            self.history_offset = 0  # A full-screen program took over: show it.
+        elif self.history_offset and pushed:
             # Keep the rows the user is reading in place while new output arrives.
             self.history_offset = min(self.history_offset + pushed, len(terminal.history))
         cursor_rows = {self._cursor_row, terminal.cursor.y}
@@ -465,7 +471,8 @@ class TerminalView(Widget, can_focus=True):
             history = terminal.history
             index = len(history) - self.history_offset + y
             if index < len(history):
-                return self._renderer.render_row(history[index], terminal.columns, width)
+                strip = self._renderer.render_row(history[index], terminal.columns, width)
+                return self._with_position(strip, width) if y == 0 else strip
             row = index - len(history)
         if row >= terminal.lines:
             return Strip.blank(width, self._renderer.base_style)
@@ -478,6 +485,17 @@ class TerminalView(Widget, can_focus=True):
         strip = self._renderer.render_row(terminal.line(row), terminal.columns, width, cursor_x)
         self._strips[row] = (cursor_x, strip)
         return strip
+
+    def _with_position(self, strip: Strip, width: int) -> Strip:
+        """Overlay "offset/total" on the top row while scrolled back, so it is obvious the
+        view is not live."""
+        label = f" {self.history_offset}/{len(self._terminal.history)} "
+        if len(label) >= width:
+            return strip
+        style: Style = self.get_component_rich_style("terminal--position")
+        return Strip.join(
+            [strip.crop(0, width - len(label)), Strip([Segment(label, style)], len(label))]
+        )
 
     def _banner(self, width: int) -> Strip:
         style: Style = self.get_component_rich_style("terminal--banner")

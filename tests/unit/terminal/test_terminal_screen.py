@@ -443,3 +443,20 @@ def test_csi_split_across_feeds(term: Term) -> None:
     term.feed("[0mN")
     assert term.cell(0, 0).fg == "red"
     assert term.cell(1, 0).fg == "default"
+
+
+def test_line_editing_after_many_full_screen_scrolls() -> None:
+    """Rows are renumbered lazily on scroll; pyte's own row operations must still line up."""
+    term = Term(columns=10, lines=4)
+    term.feed("\r\n".join(str(i) for i in range(100)))  # Shows 96..99.
+    term.feed("\x1b[2;1H\x1b[L")  # Insert a blank line at row 2.
+    assert [term.row(y) for y in range(4)] == ["96", "", "97", "98"]
+    term.feed("\x1b[M\x1b[M")  # Delete two lines at row 2.
+    assert [term.row(y) for y in range(4)] == ["96", "98", "", ""]
+    term.feed("\x1b[1;1H\x1b[J")
+    assert term.screen.display == [" " * 10] * 4
+    term.feed("\x1b[4;1Hlast\n")
+    assert term.row(2) == "last"
+    # The erased top row scrolled into the history, after the rows that left before it.
+    assert [row.get(0).data for row in list(term.screen.history)[-2:]] == ["9", " "]
+    assert term.screen.history[-2].get(1).data == "5"
