@@ -162,10 +162,16 @@ _PIPE_TO_SHELL = (
     # sh -c "$(curl …)" and bash <(curl …)
     re.compile(r"\b(?:ba|z|da)?sh\b[^;&|\n]*(?:\$\(|<\()\s*(?:curl|wget)\b"),
 )
-_SYSTEM_WRITE = re.compile(
-    r"(?:>>?|\btee\b(?:\s+-a)?|\bsed\s+-i\S*\s+(?:'[^']*'|\"[^\"]*\"|\S+)"
-    r"|\b(?:rm|mv|cp|chmod|chown|chgrp|ln|install|truncate|touch|dd\s+of=)\b[^|;&\n]*?)"
-    r"\s*(?:of=)?" + _SYSTEM_DIRS
+_SYSTEM_WRITES = (
+    # > /etc/x, >> /etc/x, tee [-a] /etc/x
+    re.compile(r"(?:>>?|\btee\b(?:\s+-a)?)\s*" + _SYSTEM_DIRS),
+    # sed -i 'script' /etc/x
+    re.compile(r"\bsed\s+-i\S*\s+(?:'[^']*'|\"[^\"]*\"|\S+)\s+" + _SYSTEM_DIRS),
+    # Commands that change every path they are given (mv also empties its source).
+    re.compile(r"\b(?:rm|mv|chmod|chown|chgrp|truncate|touch)\b[^|;&\n]*?\s" + _SYSTEM_DIRS),
+    # Commands that change only their last argument: copying *from* /etc changes nothing.
+    re.compile(r"\b(?:cp|ln|install)\b[^|;&\n]*\s" + _SYSTEM_DIRS + r"[^\s|;&]*\s*(?:$|[|;&\n])"),
+    re.compile(r"\bdd\b[^|;&\n]*\bof=" + _SYSTEM_DIRS),
 )
 _BROAD_RM = re.compile(
     r"\brm\s+(?:-\S*[rR]\S*\s+)+(?:--\s+)?(?:/|~|\*|\.|/workspace|\$HOME)/?\*?(?:\s|$|;|&|\|)"
@@ -238,6 +244,10 @@ def _path_and_kind(event: NewEvent) -> tuple[str, str] | None:
     return None
 
 
+def _writes_system_file(command: str) -> bool:
+    return any(pattern.search(command) for pattern in _SYSTEM_WRITES)
+
+
 def _pipe_to_shell(seen: Observed, state: TrustState) -> Finding | None:
     command = seen.command
     if command and any(pattern.search(command) for pattern in _PIPE_TO_SHELL):
@@ -247,7 +257,7 @@ def _pipe_to_shell(seen: Observed, state: TrustState) -> Finding | None:
 
 def _system_file_modified(seen: Observed, state: TrustState) -> Finding | None:
     command = seen.command
-    if command and _SYSTEM_WRITE.search(command):
+    if command and _writes_system_file(command):
         return Finding("system_file_modified", 30, "modified a system file or directory")
     touched = seen.touched
     if touched and touched[1] in _WRITE_KINDS and _SYSTEM_PATH.match(touched[0]):
@@ -258,7 +268,7 @@ def _system_file_modified(seen: Observed, state: TrustState) -> Finding | None:
 def _sensitive_file_read(seen: Observed, state: TrustState) -> Finding | None:
     command = seen.command
     # A write to /etc/passwd is the (bigger) system-file rule's business, not a read.
-    if command and _SENSITIVE.search(command) and not _SYSTEM_WRITE.search(command):
+    if command and _SENSITIVE.search(command) and not _writes_system_file(command):
         return Finding("sensitive_file_read", 20, "read the system account database")
     touched = seen.touched
     if touched and touched[1] not in _WRITE_KINDS and _SENSITIVE.search(touched[0]):
