@@ -14,6 +14,14 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from caged_core.errors import (
+    CagedAPIError,
+    CagedConnectionError,
+    CagedError,
+    CagedRateLimitError,
+    CagedTimeoutError,
+)
+
 __all__ = ["IDEMPOTENT_METHODS", "RETRYABLE_STATUSES", "RetryPolicy"]
 
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
@@ -46,6 +54,20 @@ class RetryPolicy:
     def should_retry(self, method: str, attempt: int) -> bool:
         """Whether a failure on (zero-based) ``attempt`` may be repeated at all."""
         return method.upper() in IDEMPOTENT_METHODS and attempt < self.max_retries
+
+    def wait_after(self, error: CagedError, method: str, attempt: int) -> float | None:
+        """Seconds to wait before repeating a call that failed with ``error``
+        on (zero-based) ``attempt``, or ``None`` when it must not be repeated."""
+        if not self.should_retry(method, attempt):
+            return None
+        if isinstance(error, CagedTimeoutError):
+            return None
+        if isinstance(error, CagedConnectionError):
+            return self.delay(attempt)
+        if isinstance(error, CagedAPIError) and error.status in RETRYABLE_STATUSES:
+            server_wait = error.retry_after if isinstance(error, CagedRateLimitError) else None
+            return self.delay(attempt, server_wait)
+        return None
 
     def delay(self, attempt: int, server_wait: float | None = None) -> float | None:
         """Seconds to wait before the next attempt, or ``None`` to give up.

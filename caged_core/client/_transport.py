@@ -27,12 +27,12 @@ import httpx
 from pydantic import TypeAdapter, ValidationError
 
 from caged_core.client._errors import error_from_response
-from caged_core.client._retry import RETRYABLE_STATUSES, RetryPolicy
+from caged_core.client._retry import RetryPolicy
 from caged_core.client._version import USER_AGENT
 from caged_core.errors import (
     CagedConnectionError,
+    CagedError,
     CagedProtocolError,
-    CagedRateLimitError,
     CagedTimeoutError,
 )
 from caged_core.models import RateLimit
@@ -215,50 +215,35 @@ class APICore:
     async def _send_with_retries(
         self, request: httpx.Request, *, budget: float, stream: bool
     ) -> httpx.Response:
-        what = describe(request)
         attempt = 0
         while True:
-            started = time.monotonic()
             try:
-                response = await self._http.send(request, stream=stream)
-            except httpx.TransportError as err:
-                wait = None
-                if not isinstance(err, httpx.TimeoutException):
-                    wait = self._retry_wait(request.method, attempt)
+                return await self._send_once(request, budget=budget, stream=stream)
+            except CagedError as error:
+                wait = self.retry.wait_after(error, request.method, attempt)
                 if wait is None:
-                    raise transport_error(err, what, budget) from err
-                log.info("%s failed (%s); retrying in %.2f s", what, type(err).__name__, wait)
-            else:
-                log.debug(
-                    "%s -> %d (%.0f ms)",
-                    what,
-                    response.status_code,
-                    (time.monotonic() - started) * 1000,
-                )
-                self._note_rate_limit(response.headers)
-                if response.is_success:
-                    return response
-                await response.aread()
-                await response.aclose()
-                error = error_from_response(response)
-                wait = None
-                if response.status_code in RETRYABLE_STATUSES:
-                    server_wait = (
-                        error.retry_after if isinstance(error, CagedRateLimitError) else None
-                    )
-                    wait = self._retry_wait(request.method, attempt, server_wait)
-                if wait is None:
-                    raise error
-                log.info("%s -> %d; retrying in %.2f s", what, response.status_code, wait)
+                    raise
+                log.info("%s failed (%s); retrying in %.2f s", describe(request), error, wait)
             await self.retry.sleep(wait)
             attempt += 1
 
-    def _retry_wait(
-        self, method: str, attempt: int, server_wait: float | None = None
-    ) -> float | None:
-        if not self.retry.should_retry(method, attempt):
-            return None
-        return self.retry.delay(attempt, server_wait)
+    async def _send_once(
+        self, request: httpx.Request, *, budget: float, stream: bool
+    ) -> httpx.Response:
+        what = describe(request)
+        started = time.monotonic()
+        try:
+            response = await self._http.send(request, stream=stream)
+        except httpx.TransportError as err:
+            raise transport_error(err, what, budget) from err
+        elapsed_ms = (time.monotonic() - started) * 1000
+        log.debug("%s -> %d (%.0f ms)", what, response.status_code, elapsed_ms)
+        self._note_rate_limit(response.headers)
+        if response.is_success:
+            return response
+        await response.aread()
+        await response.aclose()
+        raise error_from_response(response)
 
     def _note_rate_limit(self, headers: httpx.Headers) -> None:
         limit = _int_header(headers, "x-ratelimit-limit")

@@ -28,6 +28,7 @@ from caged_core.errors import CagedConnectionError
 
 __all__ = ["ExecStream", "MarkerParser"]
 
+_INTERRUPT = "\x03"
 # After ctrl+c, when to type the exit line again (seconds after the previous try).
 _RETYPE_DELAYS = (0.0, 0.3, 0.6, 1.2, 2.4)
 
@@ -237,25 +238,30 @@ class ExecStream:
     async def kill(self) -> None:
         """Interrupt the command (``ctrl+c``); the exit code follows (usually 130).
 
-        The interrupt discards input the terminal and the shell hold, which
-        may include the exit line — and whether it does depends on timing. So
-        the exit line is typed again a few times in the background until the
-        socket closes; the parser reads only the first exit code.
+        An interrupt is not always enough: it discards the typed exit line
+        along with other pending input, and one that lands while the shell
+        itself is in the foreground is taken by the shell, not the command. So
+        a background task types ``ctrl+c`` and the exit line again a few times
+        until the socket closes, and hangs up (closing the socket, which ends
+        the shell) if it never does — then :attr:`exit_code` stays ``None``.
+        The parser reads only the first exit code.
         """
-        await self._session.send("\x03")
+        await self._session.send(_INTERRUPT)
         if self._nudger is None:
             self._nudger = asyncio.create_task(self._retype_exit_line())
 
     async def _retype_exit_line(self) -> None:
         exit_line = self._parser.setup_lines("")[2]
-        for delay in _RETYPE_DELAYS:
+        for attempt, delay in enumerate(_RETYPE_DELAYS):
             await asyncio.sleep(delay)
             if self._session.closed:
                 return
             try:
-                await self._session.send(exit_line)
+                await self._session.send(exit_line if attempt == 0 else _INTERRUPT + exit_line)
             except CagedConnectionError:
                 return
+        await asyncio.sleep(_RETYPE_DELAYS[-1])
+        await self._session.close()
 
     async def close(self) -> None:
         """Close the socket; iteration ends and the exit code stays as it is."""
