@@ -358,17 +358,25 @@ class Watcher:
         return self._display + path[len(self._root) :]
 
     def _add_tree(self, top: str, *, report: bool) -> None:
-        for dirpath, dirnames, filenames in os.walk(top):
-            wd = self._libc.inotify_add_watch(self.fd, dirpath.encode(), _IN_WATCH_MASK)
+        """Watch ``top`` and every directory below it; with ``report``, note what is already
+        there as created.  Each directory is watched *before* it is listed, so a file created
+        in between is seen by one or the other (or both: duplicates coalesce)."""
+        stack = [top]
+        while stack:
+            directory = stack.pop()
+            wd = self._libc.inotify_add_watch(self.fd, directory.encode(), _IN_WATCH_MASK)
             if wd >= 0:
-                self._paths[wd] = dirpath
-            if report and dirpath != top:
-                self._note(dirpath, "created")
-            if report:
-                # Files that appeared before the watch on their new directory existed.
-                for name in filenames:
-                    self._note(os.path.join(dirpath, name), "created")
-            dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
+                self._paths[wd] = directory
+            try:
+                entries = list(os.scandir(directory))
+            except OSError:
+                continue
+            for entry in entries:
+                is_dir = entry.is_dir(follow_symlinks=False)
+                if report:
+                    self._note(entry.path, "created")
+                if is_dir:
+                    stack.append(entry.path)
 
     def _note(self, path: str, kind: str, dest: str | None = None) -> None:
         now = time.monotonic()
