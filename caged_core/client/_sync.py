@@ -16,6 +16,7 @@ core sends any request started on a foreign loop to its home loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import threading
 import weakref
@@ -77,9 +78,17 @@ class _Portal:
                 return
             yield item  # type: ignore[misc]  # _END is the only non-T value
 
-    def stop(self) -> None:
+    def shutdown(self, final: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run ``final()`` on the loop, then stop the loop and its thread."""
         if self.loop.is_closed():
             return
+        if threading.current_thread() is self._thread:
+            # Garbage-collected on the portal itself: it cannot wait for itself.
+            task = self.loop.create_task(final())
+            task.add_done_callback(lambda _: self.loop.stop())
+            return
+        with contextlib.suppress(Exception):  # closing must not fail the caller
+            self.call(final)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join()
         self.loop.close()
@@ -267,12 +276,6 @@ class SyncBilling(_SyncResource[Billing]):
     cancel = _Blocking(Billing.cancel)
 
 
-def _shutdown(portal: _Portal, client: AsyncCaged) -> None:
-    if not portal.loop.is_closed():
-        portal.call(client.aclose)
-    portal.stop()
-
-
 class Caged:
     """The blocking client: ``with Caged(api_key=...) as caged: caged.sandboxes.list()``.
 
@@ -306,7 +309,7 @@ class Caged:
         self._portal = portal = _Portal()
         client._core.bind_home_loop(portal.loop)
         self._async = client
-        self._finalizer = weakref.finalize(self, _shutdown, portal, client)
+        self._finalizer = weakref.finalize(self, portal.shutdown, client.aclose)
         self.sandboxes = SyncSandboxes(client.sandboxes, portal)
         self.files = SyncFiles(client.files, portal)
         self.snapshots = SyncSnapshots(client.snapshots, portal)

@@ -25,6 +25,7 @@ from caged_core.client._transport import API_PREFIX, APICore
 from caged_core.client._version import USER_AGENT
 from caged_core.errors import (
     CagedConnectionError,
+    CagedError,
     CagedNotFoundError,
     CagedTimeoutError,
     redact,
@@ -83,17 +84,40 @@ async def connect_socket(
     query: Mapping[str, object] | None = None,
     open_timeout: float | None = None,
 ) -> ClientConnection:
-    """Open ``/v1{path}`` as a WebSocket with a fresh credential.
+    """Open ``/v1{path}`` as a WebSocket, each attempt with a fresh credential.
 
-    Handshake refusals map through the same status → exception rules as
-    HTTP calls; timeouts and network failures become
-    :class:`CagedTimeoutError` / :class:`CagedConnectionError`.
+    A handshake is idempotent, so it is retried like a GET (the client's
+    :class:`RetryPolicy`: connection failures, 429, 502/503/504). Refusals
+    map through the same status → exception rules as HTTP calls; timeouts
+    and network failures become :class:`CagedTimeoutError` /
+    :class:`CagedConnectionError`. Once open, a socket is never reopened
+    behind the caller's back: reconnecting is the caller's choice.
     """
+    budget = core.timeout if open_timeout is None else open_timeout
+    attempt = 0
+    while True:
+        try:
+            return await _open(core, path, subprotocol, query or {}, budget)
+        except CagedError as error:
+            wait = core.retry.wait_after(error, "GET", attempt)
+            if wait is None:
+                raise
+            _ws_log.info("WebSocket %s failed (%s); retrying in %.2f s", path, error, wait)
+        await core.retry.sleep(wait)
+        attempt += 1
+
+
+async def _open(
+    core: APICore,
+    path: str,
+    subprotocol: str,
+    query: Mapping[str, object],
+    budget: float,
+) -> ClientConnection:
     credential = await _credential(core)
-    params = {k: v for k, v in (query or {}).items() if v is not None}
+    params = {k: v for k, v in query.items() if v is not None}
     params["token"] = credential
     url = f"{_ws_base(core.base_url)}{API_PREFIX}{path}?{urlencode(params)}"
-    budget = core.timeout if open_timeout is None else open_timeout
     shown = redact(url)
     try:
         return await connect(

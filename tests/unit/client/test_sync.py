@@ -130,3 +130,15 @@ def test_mcp_through_the_facade(api: FakeAPI) -> None:
             assert asyncio.run(main()) == ["filesystem_read", "terminal_exec"]
     finally:
         server.close()
+
+
+def test_garbage_collection_stops_the_private_loop(api: FakeAPI) -> None:
+    import gc
+
+    caged = make_sync(api)
+    thread = caged._portal._thread
+    assert thread.is_alive()
+    del caged
+    gc.collect()
+    thread.join(5)
+    assert not thread.is_alive()

@@ -278,3 +278,44 @@ async def test_debug_logs_never_show_the_ticket(
     assert "token=***" in ours  # websockets logged the request line, redacted
     assert TICKET not in ours
     assert repr(term) == "<TerminalSession s closed>"
+
+
+async def test_handshake_retries_transient_refusals_with_fresh_tickets(api: FakeAPI) -> None:
+    from websockets.asyncio.server import serve
+    from websockets.http11 import Request, Response
+
+    tokens: list[str] = []
+
+    def flaky(connection: ServerConnection, request: Request) -> Response | None:
+        tokens.append(parse_qs(urlsplit(request.path).query)["token"][0])
+        return connection.respond(503, "warming up\n") if len(tokens) == 1 else None
+
+    tickets = iter(["caged_wst_one", "caged_wst_two"])
+    api.route(
+        "POST",
+        "/v1/auth/socket-ticket",
+        lambda _r: httpx.Response(200, json={"ticket": next(tickets)}),
+    )
+    async with serve(echo_peer, "127.0.0.1", 0, process_request=flaky) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        async with make_client(api, base_url=f"http://127.0.0.1:{port}") as caged:
+            term = await caged.sandboxes.terminal("s")
+            await term.close()
+    assert tokens == ["caged_wst_one", "caged_wst_two"]
+    assert api.sleeps == [0.5]
+
+
+async def test_handshake_refusal_is_not_retried(api: FakeAPI) -> None:
+    from websockets.asyncio.server import serve
+    from websockets.http11 import Request, Response
+
+    def refuse(connection: ServerConnection, request: Request) -> Response:
+        return connection.respond(403, "read-only key\n")
+
+    api.route("POST", "/v1/auth/socket-ticket", {"ticket": TICKET})
+    async with serve(echo_peer, "127.0.0.1", 0, process_request=refuse) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        async with make_client(api, base_url=f"http://127.0.0.1:{port}") as caged:
+            with pytest.raises(CagedAuthError, match="read-only key"):
+                await caged.sandboxes.terminal("s")
+    assert api.sleeps == [] and len(api.requests) == 1
