@@ -69,6 +69,27 @@ WHEEL_ROWS = 3
 _Outgoing = str | tuple[int, int]
 
 
+class _Connection:
+    """The pipeline state of one attached transport.
+
+    Each transport gets a fresh one, so tasks of a replaced transport that are still winding
+    down after cancellation can only touch their own state.
+    """
+
+    def __init__(self, transport: TerminalTransport) -> None:
+        self.transport = transport
+        self.chunks: deque[bytes] = deque()
+        self.buffered = 0  # Bytes in ``chunks``.
+        self.parsed = 0
+        self.acked = 0
+        self.eof = False
+        self.started = False
+        self.data_ready = asyncio.Event()
+        self.space = asyncio.Event()
+        self.outgoing: asyncio.Queue[_Outgoing] = asyncio.Queue()
+        self.sent_size: tuple[int, int] | None = None
+
+
 class TerminalView(Widget, can_focus=True):
     """A terminal emulator view over a :class:`TerminalTransport`.
 
@@ -207,26 +228,18 @@ class TerminalView(Widget, can_focus=True):
         self._strips: dict[int, tuple[int, Strip]] = {}
         self._high_water = high_water
         self._low_water = low_water
-        self._transport: TerminalTransport | None = None
-        self._pending_transport = transport
+        self._connection: _Connection | None = None
         self._ended = False
-        self._chunks: deque[bytes] = deque()
-        self._buffered = 0
         self._peak_buffered = 0
-        self._eof = False
-        self._parsed = 0
-        self._acked = 0
-        self._data_ready = asyncio.Event()
-        self._space = asyncio.Event()
-        self._outgoing: asyncio.Queue[_Outgoing] = asyncio.Queue()
         self._last_flush = 0.0
         self._flush_timer: Timer | None = None
         self._resize_timer: Timer | None = None
         self._sized = False
-        self._sent_size: tuple[int, int] | None = None
         self._cursor_row = 0
         self._history_pushed = 0
         self._title = ""
+        if transport is not None:
+            self.attach(transport)
 
     # -- public API ------------------------------------------------------------------------
 
@@ -238,12 +251,12 @@ class TerminalView(Widget, can_focus=True):
     @property
     def transport(self) -> TerminalTransport | None:
         """The attached transport, if any."""
-        return self._transport
+        return None if self._connection is None else self._connection.transport
 
     @property
     def buffered_bytes(self) -> int:
         """Output received but not yet parsed."""
-        return self._buffered
+        return 0 if self._connection is None else self._connection.buffered
 
     @property
     def peak_buffered_bytes(self) -> int:
@@ -253,7 +266,7 @@ class TerminalView(Widget, can_focus=True):
     @property
     def parsed_bytes(self) -> int:
         """Output bytes parsed since the current transport was attached."""
-        return self._parsed
+        return 0 if self._connection is None else self._connection.parsed
 
     def attach(self, transport: TerminalTransport) -> None:
         """Start showing ``transport`` (first connection or a reconnect).
@@ -262,22 +275,12 @@ class TerminalView(Widget, can_focus=True):
         owner). The screen content is kept; modes a previous program left behind are reset.
         """
         self._stop_io()
-        if self._transport is not None or self._ended:
+        if self._connection is not None or self._ended:
             self._reset_session_state()
-        self._transport = transport
-        self._pending_transport = None
+        self._connection = _Connection(transport)
         self._ended = False
-        self._chunks.clear()
-        self._buffered = 0
-        self._eof = False
-        self._parsed = 0
-        self._acked = 0
-        self._data_ready.clear()
-        self._space.clear()
-        self._outgoing = asyncio.Queue()
-        self._sent_size = None
         if self.is_mounted:
-            self._start_io(transport)
+            self._start_io(self._connection)
 
     def feed(self, data: bytes) -> None:
         """Parse output directly (replays, tests); the display updates at the next flush."""
@@ -287,20 +290,21 @@ class TerminalView(Widget, can_focus=True):
     # -- lifecycle -------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        """Start the I/O tasks of a transport given to the constructor."""
-        if self._pending_transport is not None:
-            self.attach(self._pending_transport)
+        """Start the I/O tasks of a transport attached before the widget was mounted."""
+        if self._connection is not None and not self._connection.started:
+            self._start_io(self._connection)
 
     def on_unmount(self) -> None:
         """Stop timers; the workers are cancelled with the widget."""
         self._stop_io()
 
-    def _start_io(self, transport: TerminalTransport) -> None:
+    def _start_io(self, connection: _Connection) -> None:
+        connection.started = True
         self.connected = True
         for coroutine, description in (
-            (self._receive(transport), "terminal receive"),
-            (self._parse(transport), "terminal parse"),
-            (self._send(transport), "terminal send"),
+            (self._receive(connection), "terminal receive"),
+            (self._parse(connection), "terminal parse"),
+            (self._send(connection), "terminal send"),
         ):
             self.run_worker(coroutine, name=description, group="terminal-io", exit_on_error=False)
         if self._sized:
@@ -329,56 +333,57 @@ class TerminalView(Widget, can_focus=True):
 
     # -- the pipeline ----------------------------------------------------------------------
 
-    async def _receive(self, transport: TerminalTransport) -> None:
+    async def _receive(self, connection: _Connection) -> None:
         """Pull chunks into the buffer; stop pulling above the high mark (backpressure)."""
         try:
-            async for chunk in transport:
+            async for chunk in connection.transport:
                 if not chunk:
                     continue
-                self._chunks.append(chunk)
-                self._buffered += len(chunk)
-                self._peak_buffered = max(self._peak_buffered, self._buffered)
-                self._data_ready.set()
-                if self._buffered >= self._high_water:
-                    self._space.clear()
-                    await self._space.wait()
+                connection.chunks.append(chunk)
+                connection.buffered += len(chunk)
+                self._peak_buffered = max(self._peak_buffered, connection.buffered)
+                connection.data_ready.set()
+                if connection.buffered >= self._high_water:
+                    connection.space.clear()
+                    await connection.space.wait()
         except asyncio.CancelledError:
             raise
         except Exception:
             # A broken connection ends the session like a clean close.
             log.debug("terminal transport failed", exc_info=True)
         finally:
-            self._eof = True
-            self._data_ready.set()
+            connection.eof = True
+            connection.data_ready.set()
 
-    async def _parse(self, transport: TerminalTransport) -> None:
+    async def _parse(self, connection: _Connection) -> None:
         """Feed buffered output to the parser in slices, ack it, and schedule flushes."""
         feed = self._stream.feed
-        chunks = self._chunks
+        chunks = connection.chunks
         while True:
             if not chunks:
-                if self._eof:
+                if connection.eof:
                     break
-                self._data_ready.clear()
-                await self._data_ready.wait()
+                connection.data_ready.clear()
+                await connection.data_ready.wait()
                 continue
             chunk = chunks.popleft()
             for start in range(0, len(chunk), PARSE_SLICE):
                 piece = chunk[start : start + PARSE_SLICE]
                 feed(piece)
                 size = len(piece)
-                self._buffered -= size
-                self._parsed += size
-                if self._buffered <= self._low_water:
-                    self._space.set()
-                if self._parsed - self._acked >= ACK_EVERY:
-                    self._acked = self._parsed
-                    await self._ack(transport, self._parsed)
+                connection.buffered -= size
+                connection.parsed += size
+                if connection.buffered <= self._low_water:
+                    connection.space.set()
+                if connection.parsed - connection.acked >= ACK_EVERY:
+                    connection.acked = connection.parsed
+                    await self._ack(connection.transport, connection.parsed)
                 self._request_flush()
                 # Let keys, timers and painting run between slices.
                 await asyncio.sleep(0)
         self._flush()
-        self._transport_ended()
+        if connection is self._connection:
+            self._transport_ended()
 
     async def _ack(self, transport: TerminalTransport, nbytes: int) -> None:
         try:
@@ -386,10 +391,11 @@ class TerminalView(Widget, can_focus=True):
         except Exception:
             log.debug("terminal ack failed", exc_info=True)
 
-    async def _send(self, transport: TerminalTransport) -> None:
+    async def _send(self, connection: _Connection) -> None:
         """Write input and resizes in order."""
+        transport = connection.transport
         while True:
-            item = await self._outgoing.get()
+            item = await connection.outgoing.get()
             try:
                 if isinstance(item, str):
                     await transport.send(item)
@@ -400,8 +406,8 @@ class TerminalView(Widget, can_focus=True):
 
     def _write(self, data: str) -> None:
         """Queue input for the PTY (also the screen's reply callback)."""
-        if self._transport is not None and self.connected:
-            self._outgoing.put_nowait(data)
+        if self._connection is not None and self.connected:
+            self._connection.outgoing.put_nowait(data)
 
     def _transport_ended(self) -> None:
         self._ended = True
@@ -547,9 +553,10 @@ class TerminalView(Widget, can_focus=True):
     def _send_size(self) -> None:
         """Tell the PTY the screen size, once per change and transport."""
         size = (self._terminal.lines, self._terminal.columns)
-        if self._transport is not None and self.connected and size != self._sent_size:
-            self._sent_size = size
-            self._outgoing.put_nowait(size)
+        connection = self._connection
+        if connection is not None and self.connected and size != connection.sent_size:
+            connection.sent_size = size
+            connection.outgoing.put_nowait(size)
 
     # -- input -----------------------------------------------------------------------------
 

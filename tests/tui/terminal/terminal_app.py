@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from textual import on
 from textual.app import App, ComposeResult
@@ -15,7 +16,7 @@ TransportFactory = Callable[[], Awaitable[TerminalTransport]]
 class TerminalTestApp(App[None]):
     """Shows a TerminalView filling the screen; reconnects through ``factory``."""
 
-    def __init__(self, factory: TransportFactory | None = None, **view_options: int) -> None:
+    def __init__(self, factory: TransportFactory | None = None, **view_options: Any) -> None:
         super().__init__()
         self.factory = factory
         self.view_options = view_options

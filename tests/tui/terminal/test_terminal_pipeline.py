@@ -131,3 +131,39 @@ async def test_attach_sends_the_size_and_disconnect_is_reported() -> None:
         # Keys are not sent while disconnected (they are left to the app).
         await pilot.press("x")
         assert transport.sent == []
+
+
+async def test_a_transport_given_to_the_constructor_starts_on_mount() -> None:
+    transport = RecordedTransport(b"from the constructor")
+    app = TerminalTestApp(transport=transport)
+    async with app.run_test(size=(40, 5)) as pilot:
+        view = app.view
+        for _ in range(100):
+            if view.parsed_bytes:
+                break
+            await pilot.pause(0.01)
+        assert view.connected
+        assert view.terminal.display[0].rstrip() == "from the constructor"
+        await transport.close()
+
+
+async def test_replacing_a_transport_never_reports_a_stale_disconnect() -> None:
+    first = RecordedTransport(flood(5_000))
+    second = RecordedTransport(b"\r\nsecond session")
+    app = TerminalTestApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.view
+        view.attach(first)
+        await pilot.pause(0.02)
+        view.attach(second)  # The first connection's tasks are cancelled mid-flood.
+        for _ in range(200):
+            if any("second session" in row for row in view.terminal.display):
+                break
+            await pilot.pause(0.01)
+        await pilot.pause(0.1)
+        assert view.connected
+        assert view.transport is second
+        assert not any(isinstance(m, TerminalView.Disconnected) for m in app.messages)
+        assert any("second session" in row for row in view.terminal.display)
+        await first.close()
+        await second.close()
