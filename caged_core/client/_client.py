@@ -81,6 +81,7 @@ class AsyncCaged:
 
     @property
     def base_url(self) -> str:
+        """The platform's URL, without ``/v1``."""
         return self._core.base_url
 
     @property
@@ -90,6 +91,7 @@ class AsyncCaged:
 
     @property
     def is_closed(self) -> bool:
+        """Whether :meth:`aclose` was called."""
         return self._core.is_closed
 
     async def socket_ticket(self, *, timeout: float | None = None) -> SocketTicket:

@@ -194,6 +194,8 @@ class _Awaitable(_Delegate, Generic[R, P, T]):
 
 
 class SyncSandboxes(_SyncResource[Sandboxes]):
+    """Blocking ``caged.sandboxes`` (see :class:`Sandboxes`)."""
+
     create = _Blocking(Sandboxes.create)
     list = _Blocking(Sandboxes.list)
     get = _Blocking(Sandboxes.get)
@@ -211,6 +213,8 @@ class SyncSandboxes(_SyncResource[Sandboxes]):
 
 
 class SyncFiles(_SyncResource[Files]):
+    """Blocking ``caged.files`` (see :class:`Files`)."""
+
     list = _Blocking(Files.list)
     read = _Blocking(Files.read)
     write = _Blocking(Files.write)
@@ -218,6 +222,8 @@ class SyncFiles(_SyncResource[Files]):
 
 
 class SyncSnapshots(_SyncResource[Snapshots]):
+    """Blocking ``caged.snapshots`` (see :class:`Snapshots`)."""
+
     list = _Blocking(Snapshots.list)
     create = _Blocking(Snapshots.create)
     get = _Blocking(Snapshots.get)
@@ -229,6 +235,8 @@ class SyncSnapshots(_SyncResource[Snapshots]):
 
 
 class SyncSessions(_SyncResource[Sessions]):
+    """Blocking ``caged.sessions`` (see :class:`Sessions`)."""
+
     list = _Blocking(Sessions.list)
     list_by_sandbox = _Blocking(Sessions.list_by_sandbox)
     get = _Blocking(Sessions.get)
@@ -238,10 +246,14 @@ class SyncSessions(_SyncResource[Sessions]):
 
 
 class SyncEvents(_SyncResource[Events]):
+    """Blocking ``caged.events`` (see :class:`Events`)."""
+
     ingest = _Blocking(Events.ingest)
 
 
 class SyncAlerts(_SyncResource[Alerts]):
+    """Blocking ``caged.alerts`` (see :class:`Alerts`)."""
+
     list = _Blocking(Alerts.list)
     get = _Blocking(Alerts.get)
     resolve = _Blocking(Alerts.resolve)
@@ -250,6 +262,8 @@ class SyncAlerts(_SyncResource[Alerts]):
 
 
 class SyncNotifications(_SyncResource[Notifications]):
+    """Blocking ``caged.notifications`` (see :class:`Notifications`)."""
+
     list = _Blocking(Notifications.list)
     list_unread = _Blocking(Notifications.list_unread)
     unread_count = _Blocking(Notifications.unread_count)
@@ -260,6 +274,8 @@ class SyncNotifications(_SyncResource[Notifications]):
 
 
 class SyncAccount(_SyncResource[Account]):
+    """Blocking ``caged.account`` (see :class:`Account`)."""
+
     get = _Blocking(Account.get)
     list_keys = _Blocking(Account.list_keys)
     create_key = _Blocking(Account.create_key)
@@ -269,6 +285,8 @@ class SyncAccount(_SyncResource[Account]):
 
 
 class SyncBilling(_SyncResource[Billing]):
+    """Blocking ``caged.billing`` (see :class:`Billing`)."""
+
     get_subscription = _Blocking(Billing.get_subscription)
     get_usage = _Blocking(Billing.get_usage)
     create_checkout = _Blocking(Billing.create_checkout)
@@ -327,6 +345,7 @@ class Caged:
 
     @property
     def base_url(self) -> str:
+        """The platform's URL, without ``/v1``."""
         return self._async.base_url
 
     @property
@@ -336,6 +355,7 @@ class Caged:
 
     @property
     def is_closed(self) -> bool:
+        """Whether :meth:`close` was called (or the client was collected)."""
         return not self._finalizer.alive
 
     def socket_ticket(self, *, timeout: float | None = None) -> SocketTicket:

@@ -117,20 +117,25 @@ class APICore:
 
     @property
     def api_key(self) -> Secret:
+        """The key, wrapped so that it never prints."""
         return self._key
 
     @property
     def is_closed(self) -> bool:
+        """Whether :meth:`aclose` was called (no further requests possible)."""
         return self._state is _State.CLOSED
 
     @property
     def rate_limit(self) -> RateLimit:
+        """The rate-limit headers of the last response that had them."""
         return self._rate_limit
 
     def bind_home_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Run every request on ``loop``, whichever loop awaits it (sync facade)."""
         self._home_loop = loop
 
     async def aclose(self) -> None:
+        """Close the connection pool (idempotent)."""
         if self._state is not _State.CLOSED:
             self._state = _State.CLOSED
             await self._http.aclose()
@@ -151,6 +156,7 @@ class APICore:
         timeout: float,
         authenticated: bool = True,
     ) -> httpx.Request:
+        """One request with the contract's headers; ``None`` query values dropped."""
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if authenticated:
             headers["Authorization"] = f"Bearer {self._key.reveal()}"

@@ -189,6 +189,7 @@ class ExecStream:
 
     @property
     def closed(self) -> bool:
+        """Whether iteration is over (exit code read, socket ended, or closed)."""
         return self._finished
 
     @property

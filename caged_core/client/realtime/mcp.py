@@ -103,6 +103,7 @@ class MCPClient:
 
     @property
     def closed(self) -> bool:
+        """Whether the socket has ended; calls then fail with CagedConnectionError."""
         return self._ended
 
     @property

@@ -103,6 +103,7 @@ class TerminalSession:
 
     @property
     def close_reason(self) -> str | None:
+        """The close frame's reason text, once closed."""
         return self._ws.close_reason
 
     @property
