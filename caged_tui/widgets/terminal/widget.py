@@ -9,8 +9,18 @@ The data path (measured design, see ``/work/shared/terminal-notes.md``)::
 
     Screen.dirty ──leading-edge 60 Hz flush──▶ refresh(row regions) ──▶ render_line (Strip cache)
 
-Keys: everything a terminal understands goes to the PTY — including ``ctrl+c`` and ``tab`` — except
-the widget's own bindings below and the app's *priority* bindings (e.g. ``ctrl+q``).
+Keys: everything a terminal understands goes to the PTY — including ``ctrl+c``, ``tab`` and
+``escape`` — except the widget's own bindings below and the app's *priority* bindings (e.g.
+``ctrl+q``). ``ctrl+]`` is the way out: it sends nothing, blurs the view and posts
+:class:`TerminalView.FocusReleased` so the screen can focus something else.
+
+Also: pastes are sent as typed text (bracketed when the program set mode 2004); mouse presses,
+releases, motion and the wheel are reported only while the program tracks the mouse (SGR 1006 or
+X10 encoding); otherwise the wheel scrolls the scrollback (or sends arrow keys in full-screen
+programs, like xterm). Resizes reach the PTY once the size has been stable for 75 ms. When the
+transport ends the view keeps its content, shows "disconnected — press r to reconnect" and posts
+:class:`TerminalView.Disconnected`; ``r`` posts :class:`TerminalView.ReconnectRequested`, and the
+owner answers with :meth:`TerminalView.attach`.
 
 Bindings (ids can be remapped in the app keymap):
 

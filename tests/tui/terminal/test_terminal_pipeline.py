@@ -12,6 +12,7 @@ import itertools
 from collections.abc import AsyncIterator
 
 from terminal_app import TerminalTestApp
+from textual.geometry import Region
 from textual.pilot import Pilot
 
 from caged_tui.widgets.terminal import TerminalView
@@ -167,3 +168,31 @@ async def test_replacing_a_transport_never_reports_a_stale_disconnect() -> None:
         assert any("second session" in row for row in view.terminal.display)
         await first.close()
         await second.close()
+
+
+async def test_flush_refreshes_only_dirty_and_cursor_rows_at_most_60_times_a_second() -> None:
+    app = TerminalTestApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        view = app.view
+        view.feed(b"line one\r\nline two\r\n\r\n")
+        await pilot.pause(0.05)
+        refreshed: list[tuple[object, ...]] = []
+        original = view.refresh
+
+        def spy(*regions: Region, **kwargs: bool) -> TerminalView:
+            refreshed.append(regions)
+            return original(*regions, **kwargs)
+
+        view.refresh = spy  # type: ignore[method-assign]
+        view.feed(b"\x1b[5;1Hx")  # Draw on row 4; the cursor moves from row 3 to row 4.
+        # Leading edge: the first flush of a quiet period happens at once...
+        assert len(refreshed) == 1
+        assert set(refreshed[0]) == {Region(0, 3, 40, 1), Region(0, 4, 40, 1)}
+        view.feed(b"y")
+        view.feed(b"z")
+        # ...and more output within the same frame waits for one timer.
+        assert len(refreshed) == 1
+        await pilot.pause(0.05)
+        assert len(refreshed) == 2
+        assert refreshed[1] == (Region(0, 4, 40, 1),)
+        assert view.terminal.display[4].startswith("xyz")
