@@ -12,18 +12,21 @@ The config file is ``config.json`` in ``platformdirs.user_config_dir("caged-tui"
     }
 
 Two profiles always exist: ``cloud`` (``https://api.caged.dev``) and
-``local`` — the embedded platform, whose URL and key are only known once it
-runs (``caged_core.local.service.ensure_running``), so its ``base_url`` is
-``None`` here.
+``local`` — the embedded platform. Its URL changes with every start, so it
+is never stored: it is discovered at run time from the running server's
+lock file (``caged_core.local.service.status``); starting the server is the
+caller's business (``caged_core.local.service.ensure_running``).
 
 Precedence, highest first:
 
 - **API key**: the explicit argument; ``CAGED_API_KEY``; the OS keyring
   (service ``caged-tui``, username = profile name); the official CLI's
-  ``~/.config/caged/config.json`` (``api_key``).
+  ``~/.config/caged/config.json`` (``api_key``); for ``local`` only, last,
+  the key file the embedded platform keeps in its data dir.
 - **Base URL**: the explicit argument; ``CAGED_API_URL``; the official CLI's
   ``api_url`` when the key came from that file (key and URL are a pair
-  there); the profile's ``base_url``; ``https://api.caged.dev``.
+  there); the profile's ``base_url`` (``local``: the running server's URL);
+  ``https://api.caged.dev``.
 - **Profile**: the explicit argument; ``CAGED_PROFILE``; the file's
   ``default_profile``; ``cloud``.
 
@@ -327,6 +330,28 @@ class Credentials:
     profile: str
 
 
+@dataclass(frozen=True, slots=True)
+class _LocalPlatform:
+    base_url: str | None
+    api_key: str | None = field(default=None, repr=False)
+
+
+def _discover_local() -> _LocalPlatform:
+    """The running embedded platform's URL and its key file, if any.
+
+    Imported lazily: the local platform's server stack is needed only here.
+    """
+    from caged_core.local import service
+    from caged_core.local.first_key import KEY_FILE_NAME
+
+    running = service.status()
+    try:
+        key = (service.default_data_dir() / KEY_FILE_NAME).read_text().strip() or None
+    except OSError:
+        key = None
+    return _LocalPlatform(base_url=running.url if running.running else None, api_key=key)
+
+
 def _cli_config() -> tuple[str | None, str | None]:
     try:
         data = _read_json(cli_config_path())
@@ -348,7 +373,7 @@ def resolve_credentials(
     """Find the key and URL in the order the module docstring gives.
 
     Raises :class:`CagedConfigError` when no key is found anywhere, or when
-    the ``local`` profile has no URL given (it is known only at run time).
+    the ``local`` profile is chosen but its server is not running.
     """
     settings = settings or load_settings()
     name = profile or os.environ.get(ENV_PROFILE) or settings.default_profile
@@ -361,16 +386,20 @@ def resolve_credentials(
         key, source = load_api_key(name), f"keyring (profile {name!r})"
     if key is None and cli_key is not None:
         key, source, paired_url = cli_key, f"official CLI config ({cli_config_path()})", cli_url
+    local = _discover_local() if name == LOCAL_PROFILE else None
+    if key is None and local is not None and local.api_key:
+        key, source = local.api_key, "the local platform's key file"
     if key is None:
         hint = "" if keyring_available() else " (no keyring is available on this system)"
         raise CagedConfigError(
             f"no API key for profile {name!r}: pass one, set {ENV_API_KEY}, "
             f"or save one with 'caged-tui' login{hint}"
         )
-    url = base_url or os.environ.get(ENV_API_URL) or paired_url or chosen.base_url
-    if url is None:
+    profile_url = local.base_url if local is not None else chosen.base_url
+    url = base_url or os.environ.get(ENV_API_URL) or paired_url or profile_url
+    if not url:
         raise CagedConfigError(
-            "the local profile's URL is known only once the embedded platform runs; "
-            f"start it, or set {ENV_API_URL}"
+            "the embedded local platform is not running; "
+            f"start it with 'caged-tui serve', or set {ENV_API_URL}"
         )
     return Credentials(base_url=url.rstrip("/"), api_key=key, source=source, profile=name)

@@ -147,11 +147,38 @@ def test_profile_selection(memory_keyring: object, monkeypatch: pytest.MonkeyPat
         config.resolve_credentials("missing", api_key=KEY)
 
 
-def test_local_profile_needs_a_run_time_url(monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(CagedConfigError, match="local profile"):
+@pytest.fixture
+def local_server(monkeypatch: pytest.MonkeyPatch, isolated: Path) -> Path:
+    """Pretend the embedded platform runs at 127.0.0.1:4000 with a data dir of ours."""
+    from caged_core.local import service
+
+    data_dir = isolated / "local-data"
+    data_dir.mkdir()
+    monkeypatch.setattr(service, "default_data_dir", lambda: data_dir)
+    monkeypatch.setattr(
+        service,
+        "status",
+        lambda data_dir=None: service.ServerStatus(True, "http://127.0.0.1:4000", 1),
+    )
+    return data_dir
+
+
+def test_local_profile_discovers_the_running_server(local_server: Path) -> None:
+    (local_server / "api_key").write_text("caged_sk_localfile\n")
+    got = config.resolve_credentials(LOCAL_PROFILE)
+    assert (got.base_url, got.api_key) == ("http://127.0.0.1:4000", "caged_sk_localfile")
+    assert got.source == "the local platform's key file"
+    assert config.resolve_credentials(LOCAL_PROFILE, api_key=KEY).source == "argument"
+
+
+def test_local_profile_without_a_server(monkeypatch: pytest.MonkeyPatch, isolated: Path) -> None:
+    from caged_core.local import service
+
+    monkeypatch.setattr(service, "default_data_dir", lambda: isolated / "nothing")
+    with pytest.raises(CagedConfigError, match="not running"):
         config.resolve_credentials(LOCAL_PROFILE, api_key=KEY)
-    got = config.resolve_credentials(LOCAL_PROFILE, api_key=KEY, base_url="http://127.0.0.1:4000")
-    assert got.base_url == "http://127.0.0.1:4000"
+    got = config.resolve_credentials(LOCAL_PROFILE, api_key=KEY, base_url="http://127.0.0.1:4001")
+    assert got.base_url == "http://127.0.0.1:4001"
 
 
 def test_broken_cli_config_is_ignored(isolated: Path) -> None:
