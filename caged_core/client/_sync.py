@@ -60,9 +60,7 @@ class _Portal:
         )
         self._thread.start()
 
-    def call(
-        self, fn: Callable[P, Coroutine[Any, Any, T]], *args: P.args, **kwargs: P.kwargs
-    ) -> T:
+    def call(self, fn: Callable[P, Coroutine[Any, Any, T]], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``fn(*args, **kwargs)`` on the portal and wait for its result."""
         if threading.current_thread() is self._thread:
             raise RuntimeError("a Caged call from inside its own loop would deadlock")

@@ -46,9 +46,7 @@ class Alerts(Resource):
 
     async def resolve(self, alert_id: str, *, timeout: float | None = None) -> None:
         """Mark an alert resolved."""
-        await self._core.act(
-            "POST", encode_path("/alerts/{}/resolve", alert_id), timeout=timeout
-        )
+        await self._core.act("POST", encode_path("/alerts/{}/resolve", alert_id), timeout=timeout)
 
     async def list_rules(self, *, timeout: float | None = None) -> builtins.list[AlertRule]:
         """The account's alert rules."""

@@ -146,9 +146,7 @@ class Sandboxes(Resource):
             timeout=timeout,
         )
 
-    async def ports(
-        self, sandbox_id: str, *, timeout: float | None = None
-    ) -> builtins.list[Port]:
+    async def ports(self, sandbox_id: str, *, timeout: float | None = None) -> builtins.list[Port]:
         """Listening ports with their preview URLs."""
         return await self._core.call(
             "GET", encode_path("/sandboxes/{}/ports", sandbox_id), _PORTS, timeout=timeout

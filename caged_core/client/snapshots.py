@@ -63,9 +63,7 @@ class Snapshots(Resource):
         """Delete a snapshot."""
         await self._core.act("DELETE", encode_path("/snapshots/{}", snapshot_id), timeout=timeout)
 
-    async def download(
-        self, snapshot_id: str, *, timeout: float | None = None
-    ) -> SnapshotDownload:
+    async def download(self, snapshot_id: str, *, timeout: float | None = None) -> SnapshotDownload:
         """Where to fetch the ``.tar.gz`` archive, and until when (``expires_at``)."""
         return await self._core.call(
             "GET", encode_path("/snapshots/{}/download", snapshot_id), _DOWNLOAD, timeout=timeout

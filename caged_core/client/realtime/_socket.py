@@ -141,6 +141,6 @@ async def _open(
             f"WebSocket {shown} did not open within {budget:g} s", timeout=budget
         ) from _safe_cause(err, credential)
     except (OSError, WebSocketException) as err:
-        raise CagedConnectionError(
-            f"could not open WebSocket {shown}: {err}"
-        ) from _safe_cause(err, credential)
+        raise CagedConnectionError(f"could not open WebSocket {shown}: {err}") from _safe_cause(
+            err, credential
+        )

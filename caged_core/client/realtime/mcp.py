@@ -28,14 +28,27 @@ from websockets.exceptions import ConnectionClosed
 from caged_core.client._transport import APICore, encode_path
 from caged_core.client._version import __version__
 from caged_core.client.realtime._socket import connect_socket
-from caged_core.errors import CagedConnectionError, CagedTimeoutError, MCPError
+from caged_core.errors import (
+    CagedConnectionError,
+    CagedProtocolError,
+    CagedTimeoutError,
+    MCPError,
+)
 
-__all__ = ["PROTOCOL_VERSION", "MCPClient", "MCPNotification", "MCPTool"]
+__all__ = [
+    "PROTOCOL_VERSION",
+    "REQUEST_TIMEOUT",
+    "TOOL_CALL_TIMEOUT",
+    "MCPClient",
+    "MCPNotification",
+    "MCPTool",
+]
 
 log = logging.getLogger("caged_core.client.mcp")
 
 PROTOCOL_VERSION = "2024-11-05"
-DEFAULT_CALL_TIMEOUT = 300.0  # as long as an exec may take
+REQUEST_TIMEOUT = 30.0
+TOOL_CALL_TIMEOUT = 300.0  # a tool may run a command: as long as an exec may take
 _BUFFERED_NOTIFICATIONS = 256
 _METHOD_NOT_FOUND = -32601
 
@@ -121,7 +134,7 @@ class MCPClient:
     async def request(
         self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None
     ) -> Any:
-        """Send one JSON-RPC request and return its ``result``."""
+        """Send one JSON-RPC request and return its ``result`` (default budget 30 s)."""
         if self._ended:
             raise CagedConnectionError(f"MCP socket of {self.sandbox_id} is closed")
         request_id = next(self._ids)
@@ -130,7 +143,7 @@ class MCPClient:
         message: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
         if params is not None:
             message["params"] = params
-        budget = DEFAULT_CALL_TIMEOUT if timeout is None else timeout
+        budget = REQUEST_TIMEOUT if timeout is None else timeout
         try:
             await self._ws.send(json.dumps(message))
             return await asyncio.wait_for(future, budget)
@@ -158,7 +171,7 @@ class MCPClient:
     async def initialize(self) -> dict[str, Any]:
         """Run the MCP handshake once; later calls return the first answer."""
         if self._init_result is None:
-            result = await self.request(
+            result = await self._object(
                 "initialize",
                 {
                     "protocolVersion": PROTOCOL_VERSION,
@@ -166,7 +179,7 @@ class MCPClient:
                     "clientInfo": {"name": "caged-tui", "version": __version__},
                 },
             )
-            self._init_result = result if isinstance(result, dict) else {}
+            self._init_result = result
             await self.notify("notifications/initialized")
         return self._init_result
 
@@ -181,11 +194,12 @@ class MCPClient:
         *,
         timeout: float | None = None,
     ) -> dict[str, Any]:
-        """Call a tool; the result dict has ``content`` and maybe ``isError``."""
-        result = await self.request(
-            "tools/call", {"name": name, "arguments": arguments or {}}, timeout=timeout
+        """Call a tool (default budget 300 s); the result has ``content`` and,
+        when the tool failed, ``isError: true``."""
+        budget = TOOL_CALL_TIMEOUT if timeout is None else timeout
+        return await self._object(
+            "tools/call", {"name": name, "arguments": arguments or {}}, timeout=budget
         )
-        return result if isinstance(result, dict) else {"content": [], "isError": True}
 
     async def list_resources(self) -> list[dict[str, Any]]:
         """``resources/list`` (many servers answer -32601 → :class:`MCPError`)."""
@@ -193,8 +207,7 @@ class MCPClient:
 
     async def read_resource(self, uri: str) -> dict[str, Any]:
         """``resources/read`` for one ``uri``."""
-        result = await self.request("resources/read", {"uri": uri})
-        return result if isinstance(result, dict) else {}
+        return await self._object("resources/read", {"uri": uri})
 
     async def list_prompts(self) -> list[dict[str, Any]]:
         """``prompts/list`` (many servers answer -32601 → :class:`MCPError`)."""
@@ -204,20 +217,28 @@ class MCPClient:
         self, name: str, arguments: dict[str, str] | None = None
     ) -> dict[str, Any]:
         """``prompts/get`` for one prompt."""
-        result = await self.request("prompts/get", {"name": name, "arguments": arguments or {}})
-        return result if isinstance(result, dict) else {}
+        return await self._object("prompts/get", {"name": name, "arguments": arguments or {}})
 
     async def ping(self) -> None:
         """``ping``: raises if the server does not answer."""
         await self.request("ping")
 
+    async def _object(
+        self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """A request whose result must be a JSON object."""
+        result = await self.request(method, params, timeout=timeout)
+        if not isinstance(result, dict):
+            raise CagedProtocolError(
+                f"MCP {method} answered {type(result).__name__}, not an object"
+            )
+        return result
+
     async def _list(self, method: str, key: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         cursor: str | None = None
         while True:
-            result = await self.request(method, {"cursor": cursor} if cursor else None)
-            if not isinstance(result, dict):
-                return items
+            result = await self._object(method, {"cursor": cursor} if cursor else None)
             items.extend(i for i in result.get(key) or [] if isinstance(i, dict))
             cursor = result.get("nextCursor")
             if not isinstance(cursor, str) or not cursor:

@@ -12,7 +12,7 @@ from client_fakes import TICKET, MCPPeer, WSServer
 from websockets.asyncio.server import ServerConnection
 
 from caged_core.client import AsyncCaged, MCPClient, MCPNotification
-from caged_core.errors import CagedConnectionError, CagedTimeoutError, MCPError
+from caged_core.errors import CagedConnectionError, CagedProtocolError, CagedTimeoutError, MCPError
 
 
 @pytest.fixture
@@ -134,3 +134,14 @@ async def test_async_with_closes(ws_client: AsyncCaged, ws_server: WSServer) -> 
     async with await ws_client.sandboxes.mcp("cage-1") as mcp:
         await mcp.ping()
     assert mcp.closed
+
+
+async def test_a_result_that_is_not_an_object_is_a_protocol_error(
+    ws_client: AsyncCaged, ws_server: WSServer
+) -> None:
+    peer = MCPPeer()
+    ws_server.handler = peer
+    async with await ws_client.sandboxes.mcp("cage-1") as mcp:
+        peer.answer = lambda method, params: {"result": ["not", "an", "object"]}  # type: ignore[method-assign]
+        with pytest.raises(CagedProtocolError, match="tools/call answered list"):
+            await mcp.call_tool("terminal_exec", {"command": "true"})
