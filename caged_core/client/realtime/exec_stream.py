@@ -4,7 +4,7 @@ There is no streaming-exec endpoint, so the client types three lines into a
 fresh terminal (contract §3):
 
 1. echo off, prompts off, then print ``__CAGED_BEGIN_<nonce>__`` on its own line;
-2. the command;
+2. the command — in a subshell, so that an ``exit`` in it cannot skip step 3;
 3. print ``__CAGED_EXIT_<nonce>__<status>`` and a newline, then ``exit``.
 
 Everything before the begin marker (banner, echo, prompt) is dropped. The two
@@ -75,7 +75,10 @@ class MarkerParser:
             "unsetopt prompt_sp 2>/dev/null; "
             f"printf '%s%s\\n' {_split_print(self.begin)}\n"
         )
-        run = command if command.endswith("\n") else command + "\n"
+        # In a subshell, so that a command calling ``exit`` ends only itself and
+        # the exit line still runs; the shell exits right after, so nothing
+        # the subshell would have changed (cwd, variables) is ever missed.
+        run = f"(\n{command.rstrip(chr(10))}\n)\n"
         end = (
             "__caged_rc=$?; "
             f"printf '%s%s%s\\n' {_split_print(self.exit)} \"$__caged_rc\"; "

@@ -31,7 +31,7 @@ NONCE = "0123456789abcdef"
 def test_frames_never_contain_a_whole_marker() -> None:
     parser = MarkerParser(NONCE)
     frames = parser.setup_lines("echo hi")
-    assert len(frames) == 3 and frames[1] == "echo hi\n"
+    assert len(frames) == 3 and frames[1] == "(\necho hi\n)\n"
     typed = "".join(frames)
     assert parser.begin not in typed and parser.exit not in typed
     assert markers(frames) == (parser.begin, parser.exit)
@@ -92,8 +92,9 @@ class Emulator:
         frames = [json.loads(await ws.recv())["data"] for _ in range(3)]
         self.typed = frames
         data = emulate(frames, self.out, self.code).encode()
-        if frames[1].startswith("cut "):
-            cut = int(frames[1].split()[1])
+        command = frames[1].strip("()\n")
+        if command.startswith("cut "):
+            cut = int(command.split()[1])
             pieces = [data[:cut], data[cut:]]
         else:
             pieces = [data[i : i + 1] for i in range(len(data))]
@@ -117,7 +118,7 @@ async def test_socket_split_at_every_byte(ws_client: AsyncCaged, ws_server: WSSe
     ws_server.handler = peer
     assert (await run(ws_client, "bytes"))[:2] == (out, 42)
     first, _, last = peer.typed
-    transcript = emulate([first, "cut 000\n", last], out, 42).encode()
+    transcript = emulate([first, "(\ncut 000\n)\n", last], out, 42).encode()
     start = transcript.index(b"__CAGED_BEGIN_") - 3
     limit = asyncio.Semaphore(16)  # sockets are opened concurrently to keep the test fast
 
@@ -249,6 +250,10 @@ async def test_real_shell_echo_is_never_output(
     assert (text, code) == ("abc", 0)
     text, code, _ = await run(ws_client, "nonexistent-command-xyz 2>/dev/null")
     assert (text, code) == ("", 127)
+    text, code, _ = await run(ws_client, "printf 'a\\nb\\n'; exit 5")
+    assert (text, code) == ("a\nb\n", 5)
+    text, code, _ = await run(ws_client, "cat <<'EOF'\nheredoc line\nEOF")
+    assert (text, code) == ("heredoc line\n", 0)
 
 
 async def test_real_shell_kill(ws_client: AsyncCaged, ws_server: WSServer, tmp_path: Path) -> None:
