@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from runtime_helpers import StartCage, destroy_all
+from runtime_helpers import ISOLATION, StartCage, destroy_all
 
 from caged_core.local.runtime.api import CageSpec
 from caged_core.local.runtime.manager import LocalRuntime
@@ -14,7 +14,7 @@ from caged_core.local.runtime.manager import LocalRuntime
 
 @pytest.fixture
 async def runtime(tmp_path: Path) -> AsyncIterator[LocalRuntime]:
-    rt = LocalRuntime(tmp_path / "data")
+    rt = LocalRuntime(tmp_path / "data", isolation=ISOLATION)
     try:
         yield rt
     finally:

@@ -9,6 +9,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -16,10 +17,22 @@ from caged_core.local.runtime.api import CageError
 from caged_core.local.runtime.isolation import bwrap_problem
 from caged_core.local.runtime.manager import LocalRuntime
 
-BWRAP_PROBLEM = bwrap_problem()
-needs_bwrap = pytest.mark.skipif(
+F = TypeVar("F", bound=Callable[..., Any])
+
+# CAGED_RUNTIME_TEST_ISOLATION=none runs the suite as on a host without bubblewrap.
+ISOLATION = os.environ.get("CAGED_RUNTIME_TEST_ISOLATION", "auto")
+BWRAP_PROBLEM = (
+    "disabled by CAGED_RUNTIME_TEST_ISOLATION=none" if ISOLATION == "none" else bwrap_problem()
+)
+SKIP_WITHOUT_BWRAP = pytest.mark.skipif(
     BWRAP_PROBLEM is not None, reason=f"needs working bubblewrap: {BWRAP_PROBLEM}"
 )
+
+
+def needs_bwrap(test: F) -> F:
+    """Mark a test as needing isolation: tagged ``needs_bwrap``, skipped (with the reason)
+    where bubblewrap does not work."""
+    return pytest.mark.needs_bwrap(SKIP_WITHOUT_BWRAP(test))  # type: ignore[no-any-return]
 
 StartCage = Callable[..., Awaitable[str]]
 

@@ -30,7 +30,8 @@ async def test_exec_interleaves_output_and_reports_exit_code(
     assert not outcome.timed_out
 
     outcome = await runtime.exec(sid, 'echo "$GREETING $PWD"', env={"GREETING": "hello"})
-    assert outcome.output == "hello /workspace\n"
+    workspace = "/workspace" if runtime.isolation == "bwrap" else str(runtime.workspace_dir(sid))
+    assert outcome.output == f"hello {workspace}\n"
     assert outcome.exit_code == 0
 
 

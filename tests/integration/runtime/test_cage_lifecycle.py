@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from runtime_helpers import (
+    ISOLATION,
     StartCage,
     alive,
     destroy_all,
@@ -97,7 +98,7 @@ async def test_pause_freezes_and_resume_continues(
 
 async def test_rlimit_affinity_and_sigstop_fallback(tmp_path: Path) -> None:
     """Without cgroups: RLIMIT_DATA, CPU affinity and SIGSTOP pause, reported as such."""
-    runtime = LocalRuntime(tmp_path / "data", cgroups=False)
+    runtime = LocalRuntime(tmp_path / "data", isolation=ISOLATION, cgroups=False)
     try:
         info = await runtime.start(CageSpec("cage-rl", network_mode="none", cpus=1,
                                             memory_mb=128))
@@ -147,7 +148,7 @@ async def test_a_cage_that_died_is_cleaned_up_on_attach(runtime: LocalRuntime) -
         return not alive(info.pid)
 
     assert await eventually(dead)
-    restarted = LocalRuntime(runtime.data_dir)
+    restarted = LocalRuntime(runtime.data_dir, isolation=ISOLATION)
     assert not await restarted.attach("cage-dies")
     assert restarted.cage_pids("cage-dies") == set()
     assert not any(d.exists() for d in cgroup_dirs)
@@ -216,7 +217,7 @@ async def test_a_new_runtime_attaches_to_a_running_cage(
     await runtime.exec(sid, "echo before > state.txt")
     await runtime.aclose()  # the old server goes away without stopping anything
 
-    restarted = LocalRuntime(runtime.data_dir)
+    restarted = LocalRuntime(runtime.data_dir, isolation=ISOLATION)
     try:
         assert await restarted.attach(sid)
         assert (await restarted.exec(sid, "cat state.txt")).output == "before\n"

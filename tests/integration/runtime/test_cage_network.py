@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from runtime_helpers import StartCage, eventually, needs_bwrap
+from runtime_helpers import SKIP_WITHOUT_BWRAP, StartCage, eventually
 
 from caged_core.local.runtime.manager import LocalRuntime
 
-pytestmark = [pytest.mark.integration, needs_bwrap]
+pytestmark = [pytest.mark.integration, pytest.mark.needs_bwrap, SKIP_WITHOUT_BWRAP]
 
 
 class _Hello(BaseHTTPRequestHandler):
