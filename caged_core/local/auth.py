@@ -19,6 +19,7 @@ from caged_core.local.store import Row, Store, utcnow
 
 __all__ = [
     "KEY_PREFIX",
+    "LOCAL_ACCOUNT",
     "TICKET_PREFIX",
     "TICKET_TTL_SECONDS",
     "Keys",
@@ -29,6 +30,8 @@ __all__ = [
 KEY_PREFIX = "caged_sk_"
 TICKET_PREFIX = "caged_wst_"
 TICKET_TTL_SECONDS = 60
+#: The local platform has one account; every key belongs to it.
+LOCAL_ACCOUNT = "local"
 _DISPLAY_PREFIX_LEN = len(KEY_PREFIX) + 6
 # last_used is informational; writing it on every request would cost a disk sync each.
 _LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -45,6 +48,11 @@ class Principal:
     @property
     def read_only(self) -> bool:
         return self.scope == "read_only"
+
+    @property
+    def account_id(self) -> str:
+        """The account the key belongs to (events and alerts are kept per account)."""
+        return LOCAL_ACCOUNT
 
 
 def _hash(secret: str) -> str:

@@ -1,17 +1,25 @@
 """Request bodies of the local platform's endpoints that ``caged_core.models`` does not define.
 
 Strict like the models' own request bodies: unknown fields are refused and
-ranges enforced, so a bad request gets a 400 naming the field.
+ranges enforced, so a bad request gets a 400 naming the field. The two
+observability bodies (:class:`EventBatch`, :class:`AlertRuleUpdate`) only
+describe the shape for the OpenAPI document: the observe package validates
+those itself, event by event and field by field.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field, field_validator
 
-from caged_core.models import KeyScope, RequestModel
+from caged_core.local.observe import MAX_BATCH
+from caged_core.models import EventPayload, KeyScope, RequestModel
 
 __all__ = [
+    "AlertRuleUpdate",
     "CheckoutRequest",
+    "EventBatch",
     "ExecRequest",
     "FileWrite",
     "KeyCreate",
@@ -69,3 +77,16 @@ class CheckoutRequest(RequestModel):
     """``POST /billing/checkout`` (validated even though the local platform refuses it)."""
 
     plan_id: str
+
+
+class EventBatch(RequestModel):
+    """``POST /events/ingest``: at most 1000 events; a bad one is counted, not fatal."""
+
+    events: list[EventPayload] = Field(max_length=MAX_BATCH)
+
+
+class AlertRuleUpdate(RequestModel):
+    """``PUT /alerts/rules/{id}``: only the fields being changed."""
+
+    enabled: bool | None = None
+    config: dict[str, Any] | None = None

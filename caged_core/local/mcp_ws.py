@@ -4,6 +4,10 @@ Each text frame goes to an :class:`caged_core.local.mcp.MCPSession` bound to
 the sandbox's workspace (commands run inside the cage through the runtime);
 ``read_only`` keys get the read-only tool set. Every message counts as
 activity for the idle timeout.
+
+Each socket is an agent session of the observer (channel ``mcp``): every tool
+call is recorded as a ``tool_call`` event, ``terminal_exec`` also as a
+``command`` (exit code, duration) and file writes and deletes as ``file_op``.
 """
 
 from __future__ import annotations
@@ -14,13 +18,17 @@ import logging
 
 from starlette.websockets import WebSocket
 
-from caged_core.local.mcp import MCPSession
+from caged_core.local import files
+from caged_core.local.mcp import MCPSession, ToolCall
 from caged_core.local.runtime.api import ExecOutcome
 from caged_core.local.sockets import Closing, client_identity, close_quietly, open_socket
 
 __all__ = ["mcp_endpoint"]
 
 _log = logging.getLogger(__name__)
+
+#: MCP tools that change a file, and the ``file_op`` kind each one records.
+_FILE_TOOLS = {"filesystem_write": "write", "filesystem_delete": "delete"}
 
 
 async def mcp_endpoint(websocket: WebSocket) -> None:
@@ -29,15 +37,47 @@ async def mcp_endpoint(websocket: WebSocket) -> None:
     if opened is None:
         return
     platform, sandbox_id = opened.platform, opened.sandbox["id"]
-
-    async def run(command: str, budget: float) -> ExecOutcome:
-        return await platform.runtime.exec(sandbox_id, command, timeout=budget)
-
-    session = MCPSession(
-        platform.runtime.workspace_dir(sandbox_id), run, read_only=opened.principal.read_only
-    )
     closing = Closing()
     user_agent, address = client_identity(websocket)
+    session_id = await platform.observer.open_session(
+        opened.principal.account_id, sandbox_id, client=user_agent or address, channel="mcp"
+    )
+
+    async def run(command: str, budget: float) -> ExecOutcome:
+        outcome = await platform.runtime.exec(sandbox_id, command, timeout=budget)
+        await platform.sandboxes.record(
+            sandbox_id,
+            "command",
+            {"command": command, "exit_code": outcome.exit_code, "source": "mcp"},
+            session_id=session_id,
+            duration_ms=outcome.duration_ms,
+        )
+        return outcome
+
+    async def tool_called(call: ToolCall) -> None:
+        await platform.sandboxes.record(
+            sandbox_id,
+            "tool_call",
+            {"name": call.name, "arguments": call.arguments, "is_error": call.is_error},
+            session_id=session_id,
+            duration_ms=call.duration_ms,
+        )
+        kind = _FILE_TOOLS.get(call.name)
+        if kind is not None and not call.is_error:
+            path = files.workspace_path(call.arguments["path"])
+            await platform.sandboxes.record(
+                sandbox_id,
+                "file_op",
+                {"path": path, "kind": kind, "source": "mcp"},
+                session_id=session_id,
+            )
+
+    session = MCPSession(
+        platform.runtime.workspace_dir(sandbox_id),
+        run,
+        read_only=opened.principal.read_only,
+        on_tool_call=tool_called,
+    )
     conn = platform.connections.add(
         "mcp", sandbox_id, user_agent=user_agent, address=address, close=closing.request
     )
@@ -57,16 +97,26 @@ async def mcp_endpoint(websocket: WebSocket) -> None:
 
     serving = asyncio.create_task(serve())
     stop = asyncio.create_task(closing.requested.wait())
+    failed, why = True, "the MCP socket was interrupted"
     try:
         done, _ = await asyncio.wait({serving, stop}, return_when=asyncio.FIRST_COMPLETED)
         if stop in done:
             await close_quietly(websocket, closing.code, closing.reason)
+            why = closing.reason
         elif serving.exception() is not None:
             _log.warning("MCP socket on %s failed: %s", sandbox_id, serving.exception())
             await close_quietly(websocket, 1011, "the MCP server failed")
+            why = f"the MCP server failed: {serving.exception()}"
+        else:
+            failed, why = False, "the client disconnected"
     finally:
         for task in (serving, stop):
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(serving, stop, return_exceptions=True)
         platform.connections.remove(conn.id)
+        try:
+            await platform.sandboxes.settle_file_changes(sandbox_id)
+            await platform.observer.close_session(session_id, failed=failed, reason=why)
+        except Exception:  # the platform may be shutting down; a restart ends it too
+            _log.exception("ending the session of MCP socket %s failed", conn.id)

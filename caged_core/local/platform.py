@@ -10,6 +10,8 @@ from pathlib import Path
 from caged_core.local.auth import Keys
 from caged_core.local.connections import Connections
 from caged_core.local.first_key import ensure_first_key
+from caged_core.local.observe import Observer, SmtpSettings
+from caged_core.local.observe_hooks import ObserveHooks
 from caged_core.local.runtime.api import Runtime
 from caged_core.local.sandboxes import SandboxService
 from caged_core.local.snapshot_service import SnapshotService
@@ -32,6 +34,8 @@ class PlatformConfig:
     that tests and scripts know the key in advance. ``tick_seconds``: how often
     idle sandboxes are looked for. ``runtime_factory``: builds the runtime for
     the data dir (the real bubblewrap runtime unless a caller swaps it).
+    ``smtp``: where email notifications are sent from (none: email is recorded
+    as not delivered, with the reason).
     """
 
     data_dir: Path
@@ -39,6 +43,7 @@ class PlatformConfig:
     rate_limit_per_minute: int = 6000
     tick_seconds: float = 1.0
     runtime_factory: Callable[[Path], Runtime] = default_runtime
+    smtp: SmtpSettings | None = None
 
 
 @dataclass(slots=True)
@@ -52,10 +57,12 @@ class Platform:
     connections: Connections
     snapshots: SnapshotService
     sandboxes: SandboxService
+    observer: Observer
 
     @classmethod
     async def open(cls, config: PlatformConfig) -> Platform:
-        """Open the database, build the runtime and reattach to surviving sandboxes."""
+        """Open the databases, build the runtime, start the observer and reattach to
+        surviving sandboxes."""
         config.data_dir.mkdir(parents=True, exist_ok=True)
         store = Store(config.data_dir / "platform.db")
         await store.open()
@@ -67,6 +74,12 @@ class Platform:
         snapshots = SnapshotService(
             store, runtime, config.data_dir / "snapshots", bytes.fromhex(link_secret)
         )
+        hooks = ObserveHooks(store)
+        observer = Observer(config.data_dir, hooks=hooks, smtp=config.smtp)
+        sandboxes = SandboxService(store, runtime, snapshots, connections, observer)
+        hooks.bind(sandboxes)
+        await observer.start()
+        runtime.on_network_refused(observer.network_refused)
         platform = cls(
             config=config,
             store=store,
@@ -74,16 +87,18 @@ class Platform:
             runtime=runtime,
             connections=connections,
             snapshots=snapshots,
-            sandboxes=SandboxService(store, runtime, snapshots, connections),
+            sandboxes=sandboxes,
+            observer=observer,
         )
         await ensure_first_key(platform.keys, config.data_dir, config.pinned_key)
         await platform.sandboxes.recover()
         return platform
 
     async def close(self) -> None:
-        """Stop background work and close the database (sandboxes keep running)."""
+        """Stop background work and close the databases (sandboxes keep running)."""
         await self.sandboxes.shutdown()
         for conn in self.connections.all():
             await conn.close(1001, "the platform is shutting down")
         await self.runtime.aclose()
+        await self.observer.close()
         await self.store.close()

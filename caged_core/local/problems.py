@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from caged_core.local.content_errors import ContentError
+from caged_core.local.observe.errors import ObserveError
 from caged_core.local.runtime.api import CageError, CageNotFound, CagePaused
 
 __all__ = [
@@ -109,6 +110,9 @@ async def handle_exception(request: Request, exc: Exception) -> Response:
     if isinstance(exc, ContentError):
         # The files, snapshots and MCP modules' own typed refusals.
         return problem_response(exc.status, exc.message, reason=exc.reason())
+    if isinstance(exc, ObserveError):
+        # The observe package's refusals: an unknown session/alert/rule, a bad parameter.
+        return problem_response(exc.status, exc.detail)
     if isinstance(exc, (CageNotFound, CagePaused)):
         # The cage is not in a state to do this (its processes are gone, or it is frozen).
         return problem_response(409, str(exc))

@@ -1,8 +1,13 @@
-"""Sandbox lifecycle of the local platform: create, provision, pause, resume, destroy.
+"""Sandbox lifecycle of the local platform: create, provision, pause, resume, stop, destroy.
 
 Statuses only move along the contract's graph (:data:`TRANSITIONS`); any other
 request is a 409 problem. Every lifecycle operation on one sandbox holds that
 sandbox's lock, so a pause cannot interleave with a destroy.
+
+What happens is also told to the :class:`~caged_core.local.observe.Observer`:
+each lifecycle change and exec becomes an event, and while a cage runs a task
+records the file changes made inside it (started when it starts, attaches or
+resumes; cancelled when it pauses, stops or is destroyed).
 
 Compute cost accrues per second while a sandbox is ``running``: finished
 running segments are summed in ``compute_seconds`` and the open one starts at
@@ -20,10 +25,13 @@ import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from caged_core.errors import redact
+from caged_core.local.auth import LOCAL_ACCOUNT
 from caged_core.local.connections import Connections
+from caged_core.local.observe import Observer
 from caged_core.local.problems import Problem
 from caged_core.local.runtime.api import CageSpec, Runtime
 from caged_core.local.snapshot_service import SnapshotService
@@ -44,6 +52,9 @@ DEFAULT_EXEC_TIMEOUT = 300.0
 PROVISION_STEP_TIMEOUT = 900.0
 # Terminal close code when the sandbox goes away under an open socket ("going away").
 CLOSE_GOING_AWAY = 1001
+#: The runtime's file watch batches changes and delivers each within about a second
+#: of it happening; this is that bound plus room for the trip to the observer.
+FILE_CHANGE_LATENCY = 1.25
 
 #: Where each status may go next.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -115,13 +126,17 @@ class SandboxService:
         runtime: Runtime,
         snapshots: SnapshotService,
         connections: Connections,
+        observer: Observer,
     ) -> None:
         self._store = store
         self._runtime = runtime
         self._snapshots = snapshots
         self._connections = connections
+        self._observer = observer
         self._locks: dict[str, asyncio.Lock] = {}
         self._provisioning: dict[str, asyncio.Task[None]] = {}
+        # One file-change recorder per running cage.
+        self._watches: dict[str, asyncio.Task[None]] = {}
         # Activity is noted in memory (terminal input is frequent) and flushed by the ticker.
         self._activity: dict[str, datetime] = {}
         self._ports_seen: dict[tuple[str, int], datetime] = {}
@@ -160,14 +175,15 @@ class SandboxService:
         cost = round(compute_cost(row, now), 6)
         config = SandboxConfig.model_validate(json.loads(row["config"])) if row["config"] else None
         activity = self._activity.get(row["id"]) or row["last_activity_at"]
+        llm_cost = round(self._observer.llm_cost(row["id"]), 6)
         return Sandbox.model_validate(
             {
                 **row,
                 "allowlist": json.loads(row["allowlist"]),
                 "config": config,
                 "cost": cost,
-                "llm_cost": 0.0,
-                "total_cost": cost,
+                "llm_cost": llm_cost,
+                "total_cost": round(cost + llm_cost, 6),
                 "last_activity_at": activity,
             }
         )
@@ -206,6 +222,74 @@ class SandboxService:
     async def log(self, sandbox_id: str, kind: str, message: str) -> None:
         """Add a log entry (secrets redacted)."""
         await self._store.add_log(sandbox_id, kind, redact(message))
+
+    # ------------------------------------------------------------------ observation
+
+    async def record(
+        self,
+        sandbox_id: str,
+        type_: str,
+        payload: dict[str, Any],
+        *,
+        session_id: str | None = None,
+        duration_ms: float | None = None,
+    ) -> None:
+        """Tell the observer about something done in the sandbox (an event of
+        ``session_id``, else of its newest active session). A failure is logged, never
+        raised: recording must not fail the operation it describes."""
+        try:
+            await self._observer.record(
+                LOCAL_ACCOUNT,
+                sandbox_id,
+                type_,
+                payload,
+                session_id=session_id,
+                duration_ms=duration_ms,
+            )
+        except Exception:
+            _log.exception("recording a %s event for %s failed", type_, sandbox_id)
+
+    async def _lifecycle(self, sandbox_id: str, action: str, *, killed: str | None = None) -> None:
+        """Record a lifecycle change; ``killed`` (the reason) ends the sandbox's sessions
+        as failed, since their agents lost the processes they worked with."""
+        await self.record(sandbox_id, "lifecycle", {"action": action})
+        if killed is None:
+            return
+        try:
+            await self._observer.end_sandbox_sessions(sandbox_id, failed=True, reason=killed)
+        except Exception:
+            _log.exception("ending the sessions of %s failed", sandbox_id)
+
+    def _watch_files(self, sandbox_id: str) -> None:
+        """Record the file changes made inside a running cage until it pauses or stops."""
+        if sandbox_id in self._watches:
+            return
+        task = asyncio.create_task(
+            self._follow_files(sandbox_id), name=f"file watch {sandbox_id}"
+        )
+        self._watches[sandbox_id] = task
+        task.add_done_callback(lambda _t: self._watches.pop(sandbox_id, None))
+
+    async def _follow_files(self, sandbox_id: str) -> None:
+        try:
+            changes = self._runtime.watch_files(sandbox_id)
+            await self._observer.follow_file_changes(LOCAL_ACCOUNT, sandbox_id, changes)
+        except Exception:
+            # The cage went away under the watch; its status change says why.
+            _log.warning("the file watch of %s ended", sandbox_id, exc_info=True)
+
+    async def settle_file_changes(self, sandbox_id: str) -> None:
+        """Wait until the file changes made in the sandbox so far have been recorded, so
+        that an agent's last edits still land in its session before the session ends
+        (no wait when nothing watches the sandbox)."""
+        if sandbox_id in self._watches:
+            await asyncio.sleep(FILE_CHANGE_LATENCY)
+
+    async def _unwatch_files(self, sandbox_id: str) -> None:
+        task = self._watches.pop(sandbox_id, None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     # ------------------------------------------------------------------ create and provision
 
@@ -358,6 +442,8 @@ class SandboxService:
                 self._activity[sandbox_id] = utcnow()
                 await self._move(row, "running", last_activity_at=self._activity[sandbox_id])
                 await self.log(sandbox_id, "lifecycle", "running")
+                await self._lifecycle(sandbox_id, "started")
+                self._watch_files(sandbox_id)
 
     @staticmethod
     def _unsupported(body: SandboxCreate) -> Iterator[str]:
@@ -396,6 +482,12 @@ class SandboxService:
             "exec",
             error or f"exit {outcome.exit_code} after {outcome.duration_ms:.0f} ms",
         )
+        await self.record(
+            sandbox_id,
+            "command",
+            {"command": command, "exit_code": outcome.exit_code, "source": "exec"},
+            duration_ms=outcome.duration_ms,
+        )
         return ExecResult(output=outcome.output, exit_code=outcome.exit_code, error=error)
 
     async def pause(self, sandbox_id: str, *, reason: str = "paused") -> None:
@@ -403,9 +495,11 @@ class SandboxService:
         async with self._lock(sandbox_id):
             row = await self.running_row(sandbox_id, "be paused")
             await self._snapshots.create(sandbox_id, trigger="auto-pause")
+            await self._unwatch_files(sandbox_id)
             await self._runtime.pause(sandbox_id)
             await self._move(row, "paused", last_activity_at=self._activity.get(sandbox_id))
             await self.log(sandbox_id, "lifecycle", reason)
+            await self._lifecycle(sandbox_id, "paused")
         await self._connections.close_sandbox(sandbox_id, CLOSE_GOING_AWAY, "sandbox paused")
 
     async def resume(self, sandbox_id: str) -> None:
@@ -418,20 +512,42 @@ class SandboxService:
             self.touch(sandbox_id)
             await self._move(row, "running", last_activity_at=self._activity[sandbox_id])
             await self.log(sandbox_id, "lifecycle", "resumed")
+            await self._lifecycle(sandbox_id, "resumed")
+            self._watch_files(sandbox_id)
 
-    async def destroy(self, sandbox_id: str) -> None:
-        """Kill everything in the sandbox and delete its data; the row stays as ``destroyed``."""
+    async def _cancel_provisioning(self, sandbox_id: str) -> None:
         task = self._provisioning.get(sandbox_id)
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+    async def stop(self, sandbox_id: str, *, reason: str) -> None:
+        """Kill every process of the sandbox but keep its workspace (it can still be
+        snapshotted); status ``stopped``, open sockets closed, ``reason`` logged."""
+        await self._cancel_provisioning(sandbox_id)
+        async with self._lock(sandbox_id):
+            row = await self.live_row(sandbox_id)
+            if row["status"] == "stopped":
+                return
+            await self._connections.close_sandbox(sandbox_id, CLOSE_GOING_AWAY, "sandbox stopped")
+            await self._unwatch_files(sandbox_id)
+            await self._runtime.stop(sandbox_id)
+            await self._move(row, "stopped", last_error=reason)
+            await self.log(sandbox_id, "lifecycle", f"stopped: {reason}")
+            await self._lifecycle(sandbox_id, "stopped", killed=reason)
+
+    async def destroy(self, sandbox_id: str) -> None:
+        """Kill everything in the sandbox and delete its data; the row stays as ``destroyed``."""
+        await self._cancel_provisioning(sandbox_id)
         async with self._lock(sandbox_id):
             row = await self.live_row(sandbox_id)
             await self._connections.close_sandbox(sandbox_id, CLOSE_GOING_AWAY, "sandbox destroyed")
+            await self._unwatch_files(sandbox_id)
             await self._runtime.destroy(sandbox_id)
             await self._move(row, "destroyed")
             await self.log(sandbox_id, "lifecycle", "destroyed")
+            await self._lifecycle(sandbox_id, "destroyed", killed="the sandbox was destroyed")
         self._activity.pop(sandbox_id, None)
 
     async def restore(self, snapshot_id: str, target_id: str) -> None:
@@ -487,10 +603,13 @@ class SandboxService:
                 await self.log(sandbox_id, "lifecycle", "reattached after a platform restart")
                 if row["last_activity_at"]:
                     self._activity[sandbox_id] = datetime.fromisoformat(row["last_activity_at"])
+                if row["status"] == "running":
+                    self._watch_files(sandbox_id)
             else:
                 reason = "its processes were gone when the platform restarted"
                 await self._move(row, "stopped", last_error=reason)
                 await self.log(sandbox_id, "lifecycle", f"stopped: {reason}")
+                await self._lifecycle(sandbox_id, "stopped", killed=reason)
 
     async def tick(self) -> None:
         """Flush activity times and auto-pause sandboxes idle for longer than their timeout."""
@@ -514,9 +633,11 @@ class SandboxService:
                     _log.exception("idle pause of %s failed", sandbox_id)
 
     async def shutdown(self) -> None:
-        """Cancel provisioning still in flight (the server is stopping)."""
+        """Cancel provisioning and file watches still in flight (the server is stopping)."""
         for task in list(self._provisioning.values()):
             task.cancel()
         for task in list(self._provisioning.values()):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        for sandbox_id in list(self._watches):
+            await self._unwatch_files(sandbox_id)

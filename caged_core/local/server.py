@@ -29,6 +29,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from caged_core.local import mcp_ws, terminal_ws
 from caged_core.local.auth import TICKET_PREFIX, Principal, bearer_token
 from caged_core.local.content_errors import ContentError
+from caged_core.local.observe import ObserveError
 from caged_core.local.openapi import openapi_document
 from caged_core.local.platform import Platform, PlatformConfig
 from caged_core.local.problems import Problem, handle_exception
@@ -131,7 +132,10 @@ def create_app(config: PlatformConfig) -> Starlette:
     ]
     handlers: dict[Any, Any] = {
         cls: handle_exception
-        for cls in (Problem, ContentError, CageError, ValidationError, HTTPException, Exception)
+        for cls in (
+            Problem, ContentError, ObserveError, CageError, ValidationError, HTTPException,
+            Exception,
+        )
     }
     return Starlette(
         routes=routes,

@@ -9,6 +9,11 @@ never acks gets TCP backpressure (every send is awaited).
 
 Closes with 1000 when the shell exits, 1001 when the sandbox pauses or is
 destroyed; the handshake codes are in :mod:`caged_core.local.sockets`.
+
+Each socket is an agent session of the observer: typed input is recorded
+before it reaches the PTY, and every chunk the PTY shows is kept as output, so
+the session replays as a recording. The session ends with the socket —
+``failed`` when the terminal broke or the platform cut it off.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from caged_core.local.connections import Connection
+from caged_core.local.observe import Observer
 from caged_core.local.runtime.api import PtyChannel
 from caged_core.local.sandboxes import SandboxService
 from caged_core.local.sockets import (
@@ -63,15 +69,24 @@ def _requested_size(websocket: WebSocket) -> tuple[int, int] | None:
 
 
 class _TerminalSession:
-    """Pumps one socket ⇄ one PTY until either side ends or a close is requested."""
+    """Pumps one socket ⇄ one PTY until either side ends or a close is requested,
+    recording the traffic as observer session ``session_id``."""
 
     def __init__(
-        self, websocket: WebSocket, pty: PtyChannel, sandboxes: SandboxService, conn: Connection
+        self,
+        websocket: WebSocket,
+        pty: PtyChannel,
+        sandboxes: SandboxService,
+        conn: Connection,
+        observer: Observer,
+        session_id: str,
     ) -> None:
         self._ws = websocket
         self._pty = pty
         self._sandboxes = sandboxes
         self._conn = conn
+        self._observer = observer
+        self._session_id = session_id
         self._send_lock = asyncio.Lock()
         self._sent = 0
         self._acked: int | None = None  # None until the client first acks
@@ -81,7 +96,8 @@ class _TerminalSession:
         async with self._send_lock:
             await self._ws.send_text(json.dumps(frame))
 
-    async def run(self, closing: Closing) -> None:
+    async def run(self, closing: Closing) -> tuple[bool, str]:
+        """Pump until the end; returns (failed, why it ended) for the session record."""
         await self._send({"type": "flow", "window": FLOW_WINDOW})
         output = asyncio.create_task(self._pump_output())
         incoming = asyncio.create_task(self._pump_input())
@@ -95,11 +111,15 @@ class _TerminalSession:
         failed = next((t.exception() for t in done if t.exception() is not None), None)
         if stop in done:
             await close_quietly(self._ws, closing.code, closing.reason)
-        elif failed is not None:
+            return True, closing.reason
+        if failed is not None:
             _log.warning("terminal %s failed: %s", self._conn.id, failed)
             await close_quietly(self._ws, CLOSE_INTERNAL_ERROR, "the terminal failed")
-        elif output in done:
+            return True, f"the terminal failed: {failed}"
+        if output in done:
             await close_quietly(self._ws, CLOSE_NORMAL, "the shell exited")
+            return False, "the shell exited"
+        return False, "the client disconnected"
 
     async def _pump_output(self) -> None:
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -108,6 +128,8 @@ class _TerminalSession:
                 self._ack_arrived.clear()
                 await self._ack_arrived.wait()
             chunk = await self._pty.read()
+            if chunk:
+                await self._observer.terminal_output(self._session_id, chunk)
             text = decoder.decode(chunk, final=not chunk)
             for start in range(0, len(text), _MAX_OUTPUT_CHARS):
                 piece = text[start : start + _MAX_OUTPUT_CHARS]
@@ -128,6 +150,13 @@ class _TerminalSession:
 
     async def _input(self, data: bytes) -> None:
         self._sandboxes.touch(self._conn.sandbox_id)
+        # Recorded before the shell sees it, so a typed command precedes its output.
+        try:
+            await self._observer.terminal_input(
+                self._session_id, data.decode("utf-8", errors="replace")
+            )
+        except Exception:  # recording must never cost the user their keystrokes
+            _log.exception("recording input of terminal %s failed", self._conn.id)
         await self._pty.write(data)
 
     async def _frame(self, text: str) -> None:
@@ -189,9 +218,22 @@ async def terminal_endpoint(websocket: WebSocket) -> None:
         cols=size[1] if size else None,
     )
     platform.sandboxes.touch(sandbox_id)
+    observer = platform.observer
+    session_id: str | None = None
+    failed, why = True, "the terminal was interrupted"
     try:
-        await _TerminalSession(websocket, pty, platform.sandboxes, conn).run(closing)
+        session_id = await observer.open_session(
+            opened.principal.account_id, sandbox_id, client=user_agent or address
+        )
+        terminal = _TerminalSession(websocket, pty, platform.sandboxes, conn, observer, session_id)
+        failed, why = await terminal.run(closing)
     finally:
         platform.connections.remove(conn.id)
         with contextlib.suppress(Exception):
             await pty.close()
+        if session_id is not None:
+            try:
+                await platform.sandboxes.settle_file_changes(sandbox_id)
+                await observer.close_session(session_id, failed=failed, reason=why)
+            except Exception:  # the platform may be shutting down; a restart ends it too
+                _log.exception("ending the session of terminal %s failed", conn.id)

@@ -37,7 +37,7 @@ async def get_account(call: Call) -> Response:
     keys = await call.platform.keys.live()
     created: datetime | None = min((k["created_at"] for k in keys), default=None)
     account = Account(
-        id="local",
+        id=call.principal.account_id,
         email="",
         name="Local user",
         tier="local",

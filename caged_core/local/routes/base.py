@@ -7,6 +7,7 @@ document, so the three cannot drift apart.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,16 @@ M = TypeVar("M", bound=BaseModel)
 
 #: Default request-body limit; operations that take files raise it for themselves.
 MAX_JSON_BODY = 2 * 1024 * 1024
+# Bodies larger than this are parsed on a worker thread: decoding megabytes of JSON on
+# the event loop would stall every other request and socket meanwhile.
+_PARSE_OFF_LOOP = 256 * 1024
+_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+
+
+def _size(n: int) -> str:
+    """``n`` bytes for a sentence: ``16 MiB`` when whole mebibytes, else bytes."""
+    mib = 1024 * 1024
+    return f"{n // mib} MiB" if n % mib == 0 else f"{n} bytes"
 
 
 @dataclass(slots=True)
@@ -67,12 +78,22 @@ class Call:
             raise Problem(400, f"query parameter {name!r} must be between {low} and {high}")
         return value
 
+    def query_bool(self, name: str, default: bool = False) -> bool:
+        """A boolean query parameter (``true``/``false``/``1``/``0``); 400 naming it otherwise."""
+        raw = self.request.query_params.get(name)
+        if raw is None or raw == "":
+            return default
+        value = _BOOLEANS.get(raw.lower())
+        if value is None:
+            raise Problem(400, f"query parameter {name!r} must be true or false")
+        return value
+
     async def raw_body(self) -> bytes:
         """The request body, refused with 413 past :attr:`body_limit` (checked as it streams)."""
         if self._raw is not None:
             return self._raw
         too_large = Problem(
-            413, f"the request body exceeds this endpoint's limit of {self.body_limit} bytes"
+            413, f"the request body exceeds this endpoint's limit of {_size(self.body_limit)}"
         )
         declared = self.request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.body_limit:
@@ -93,6 +114,8 @@ class Call:
         if not raw.strip():
             raise Problem(400, "a JSON request body is required")
         try:
+            if len(raw) > _PARSE_OFF_LOOP:
+                return await asyncio.to_thread(json.loads, raw)
             return json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise Problem(400, f"the request body is not valid JSON: {exc}") from None

@@ -58,6 +58,11 @@ async def write_file(call: Call) -> Response:
     workspace = call.platform.runtime.workspace_dir(row["id"])
     await asyncio.to_thread(files.write_text, workspace, path, body.content)
     call.platform.sandboxes.touch(row["id"])
+    await call.platform.sandboxes.record(
+        row["id"],
+        "file_op",
+        {"path": files.workspace_path(path), "kind": "write", "source": "api"},
+    )
     return no_content()
 
 

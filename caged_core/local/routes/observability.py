@@ -1,20 +1,25 @@
-"""Agent sessions, replay, events, alerts and notifications — the platform's second part.
+"""Agent sessions, replay, events, trust scores, alerts and notifications over HTTP.
 
-They are routed (and authenticated, and scope-checked) already so that the
-route table, the OpenAPI document and the clients see the whole contract; each
-answers an honest 501 until the observability pipeline (``local/observe``) is
-wired in, when these handlers are replaced one by one.
+Each handler parses the request and calls the platform's
+:class:`~caged_core.local.observe.Observer`, which does the work and refuses
+what it cannot accept (its ``NotFound``/``Invalid`` become 404/400 problems in
+the app's exception handler).
 """
 
 from __future__ import annotations
 
-from caged_core.local.routes.base import Operation, not_available
+from starlette.responses import Response
+
+from caged_core.local.bodies import AlertRuleUpdate, EventBatch
+from caged_core.local.observe import MAX_BATCH, MAX_PAYLOAD_BYTES
+from caged_core.local.observe.replay import MAX_PAGE as MAX_REPLAY_PAGE
+from caged_core.local.problems import Problem
+from caged_core.local.routes.base import Call, Operation, json_response, no_content
 from caged_core.models import (
     AgentSession,
     Alert,
     AlertPage,
     AlertRule,
-    EventPayload,
     IngestResult,
     NotificationConfig,
     NotificationConfigUpdate,
@@ -22,50 +27,179 @@ from caged_core.models import (
     ReplayPage,
     ReplaySummary,
     SessionPage,
+    TrustScore,
     UnreadCount,
 )
 
-__all__ = ["OPERATIONS"]
+__all__ = ["MAX_INGEST_BODY", "OPERATIONS"]
 
-_PENDING = "is not available on the local platform yet"
-_sessions = not_available("agent sessions and replay", _PENDING)
-_events = not_available("event ingestion", _PENDING)
-_alerts = not_available("alerts", _PENDING)
-_notifications = not_available("notifications", _PENDING)
+#: An ingest batch's body limit: room for a full batch of typical events (a few KiB
+#: each); a single payload is capped separately (64 KiB), and counted as an error.
+MAX_INGEST_BODY = 16 * 1024 * 1024
+_MAX_PAGE = 2**31 - 1
+_MAX_LISTING = 500
+
+
+async def list_sessions(call: Call) -> Response:
+    page = call.query_int("page", 1, low=1, high=_MAX_PAGE)
+    per_page = call.query_int("per_page", 20, low=1, high=100)
+    observer = call.platform.observer
+    return json_response(await observer.list_sessions(call.principal.account_id, page, per_page))
+
+
+async def sandbox_sessions(call: Call) -> Response:
+    row = await call.platform.sandboxes.row(call.param("id"))
+    found = await call.platform.observer.sessions_for_sandbox(call.principal.account_id, row["id"])
+    return json_response(found)
+
+
+async def get_session(call: Call) -> Response:
+    observer = call.platform.observer
+    return json_response(await observer.get_session(call.principal.account_id, call.param("sid")))
+
+
+async def replay(call: Call) -> Response:
+    page = await call.platform.observer.replay(
+        call.principal.account_id,
+        call.param("sid"),
+        after_seq=call.query_int("after_seq", 0, low=0, high=2**63 - 1),
+        limit=call.query_int("limit", 100, low=1, high=MAX_REPLAY_PAGE),
+        type=call.query("type") or None,
+    )
+    return json_response(page)
+
+
+async def replay_summary(call: Call) -> Response:
+    observer = call.platform.observer
+    summary = await observer.replay_summary(call.principal.account_id, call.param("sid"))
+    return json_response(summary)
+
+
+async def ingest(call: Call) -> Response:
+    body = await call.json()
+    if not isinstance(body, dict) or "events" not in body:
+        raise Problem(400, 'the request body must be an object: {"events": [event, …]}')
+    extra = sorted(set(body) - {"events"})
+    if extra:
+        raise Problem(400, f"unknown field {extra[0]!r}: the body holds only 'events'")
+    result = await call.platform.observer.ingest(call.principal.account_id, body["events"])
+    return json_response(result)
+
+
+async def trust_scores(call: Call) -> Response:
+    row = await call.platform.sandboxes.row(call.param("id"))
+    scores = await call.platform.observer.trust_for_sandbox(call.principal.account_id, row["id"])
+    return json_response(scores)
+
+
+async def list_alerts(call: Call) -> Response:
+    page = await call.platform.observer.list_alerts(
+        call.principal.account_id,
+        limit=call.query_int("limit", 50, low=1, high=_MAX_LISTING),
+        offset=call.query_int("offset", 0, low=0, high=_MAX_PAGE),
+    )
+    return json_response(page)
+
+
+async def get_alert(call: Call) -> Response:
+    observer = call.platform.observer
+    return json_response(await observer.get_alert(call.principal.account_id, call.param("id")))
+
+
+async def resolve_alert(call: Call) -> Response:
+    await call.platform.observer.resolve_alert(call.principal.account_id, call.param("id"))
+    return no_content()
+
+
+async def list_rules(call: Call) -> Response:
+    return json_response(await call.platform.observer.list_rules(call.principal.account_id))
+
+
+async def update_rule(call: Call) -> Response:
+    # The observer validates the raw body: it names the offending field and type itself.
+    rule = await call.platform.observer.update_rule(
+        call.principal.account_id, call.param("id"), await call.json()
+    )
+    return json_response(rule)
+
+
+async def list_notifications(call: Call) -> Response:
+    page = await call.platform.observer.list_notifications(
+        call.principal.account_id,
+        limit=call.query_int("limit", 50, low=1, high=_MAX_LISTING),
+        unread=call.query_bool("unread"),
+    )
+    return json_response(page)
+
+
+async def unread_count(call: Call) -> Response:
+    count = await call.platform.observer.unread_count(call.principal.account_id)
+    return json_response(UnreadCount(unread_count=count))
+
+
+async def mark_read(call: Call) -> Response:
+    await call.platform.observer.mark_read(call.principal.account_id, call.param("id"))
+    return no_content()
+
+
+async def mark_all_read(call: Call) -> Response:
+    await call.platform.observer.mark_all_read(call.principal.account_id)
+    return no_content()
+
+
+async def get_config(call: Call) -> Response:
+    return json_response(await call.platform.observer.get_config(call.principal.account_id))
+
+
+async def update_config(call: Call) -> Response:
+    # Raw body to the observer, which refuses unknown fields and channels by name.
+    config = await call.platform.observer.update_config(
+        call.principal.account_id, await call.json()
+    )
+    return json_response(config)
+
 
 OPERATIONS = (
-    Operation("GET", "/sessions", _sessions, "Agent sessions, newest first",
+    Operation("GET", "/sessions", list_sessions, "Agent sessions, newest first",
               response=SessionPage, tag="sessions"),
-    Operation("GET", "/sandboxes/{id}/sessions", _sessions, "Agent sessions of a sandbox",
+    Operation("GET", "/sandboxes/{id}/sessions", sandbox_sessions, "Agent sessions of a sandbox",
               response=AgentSession, response_many=True, tag="sessions"),
-    Operation("GET", "/sessions/{sid}", _sessions, "An agent session", response=AgentSession,
+    Operation("GET", "/sessions/{sid}", get_session, "An agent session", response=AgentSession,
               tag="sessions"),
-    Operation("GET", "/sessions/{sid}/replay", _sessions, "A page of a session's events",
+    Operation("GET", "/sessions/{sid}/replay", replay,
+              f"A page of a session's events (after_seq, limit ≤ {MAX_REPLAY_PAGE}, type)",
               response=ReplayPage, tag="sessions"),
-    Operation("GET", "/sessions/{sid}/replay/summary", _sessions, "Summary of a session's events",
-              response=ReplaySummary, tag="sessions"),
-    Operation("POST", "/events/ingest", _events, "Ingest up to 1000 events",
-              request=EventPayload, response=IngestResult, tag="events"),
-    Operation("GET", "/alerts", _alerts, "Alerts, newest first", response=AlertPage,
+    Operation("GET", "/sessions/{sid}/replay/summary", replay_summary,
+              "Summary of a session's events", response=ReplaySummary, tag="sessions"),
+    Operation("POST", "/events/ingest", ingest,
+              f"Ingest up to {MAX_BATCH} events (payloads up to {MAX_PAYLOAD_BYTES // 1024} KiB "
+              f"each, bodies up to {MAX_INGEST_BODY // (1024 * 1024)} MiB)",
+              request=EventBatch, response=IngestResult, max_body_size=MAX_INGEST_BODY,
+              tag="events"),
+    Operation("GET", "/trust/sandboxes/{id}", trust_scores, "Trust scores of a sandbox",
+              response=TrustScore, response_many=True, tag="trust"),
+    Operation("GET", "/alerts", list_alerts, "Alerts, newest first", response=AlertPage,
               tag="alerts"),
-    Operation("GET", "/alerts/rules", _alerts, "Alert rules", response=AlertRule,
+    Operation("GET", "/alerts/rules", list_rules, "Alert rules", response=AlertRule,
               response_many=True, tag="alerts"),
-    Operation("PUT", "/alerts/rules/{id}", _alerts, "Enable/configure an alert rule",
-              response=AlertRule, tag="alerts"),
-    Operation("GET", "/alerts/{id}", _alerts, "An alert", response=Alert, tag="alerts"),
-    Operation("POST", "/alerts/{id}/resolve", _alerts, "Resolve an alert", status=204,
+    Operation("PUT", "/alerts/rules/{id}", update_rule, "Enable/configure an alert rule",
+              request=AlertRuleUpdate, response=AlertRule, tag="alerts"),
+    Operation("GET", "/alerts/{id}", get_alert, "An alert", response=Alert, tag="alerts"),
+    Operation("POST", "/alerts/{id}/resolve", resolve_alert, "Resolve an alert", status=204,
               tag="alerts"),
-    Operation("GET", "/notifications", _notifications, "Notifications",
+    Operation("GET", "/notifications", list_notifications, "Notifications, newest first",
               response=NotificationPage, tag="notifications"),
-    Operation("GET", "/notifications/unread-count", _notifications, "Unread notifications",
+    Operation("GET", "/notifications/unread-count", unread_count, "Unread notifications",
               response=UnreadCount, tag="notifications"),
-    Operation("POST", "/notifications/read-all", _notifications, "Mark all read", status=204,
+    Operation("POST", "/notifications/read-all", mark_all_read, "Mark all read", status=204,
               tag="notifications"),
-    Operation("GET", "/notifications/config", _notifications, "Notification settings",
+    Operation("GET", "/notifications/config", get_config,
+              "Notification settings (credentials only as hints)",
               response=NotificationConfig, tag="notifications"),
-    Operation("PUT", "/notifications/config", _notifications, "Change notification settings",
+    Operation("PUT", "/notifications/config", update_config,
+              "Change notification settings (\"__clear__\" removes a webhook)",
               request=NotificationConfigUpdate, response=NotificationConfig,
               tag="notifications"),
-    Operation("POST", "/notifications/{id}/read", _notifications, "Mark a notification read",
+    Operation("POST", "/notifications/{id}/read", mark_read, "Mark a notification read",
               status=204, tag="notifications"),
 )

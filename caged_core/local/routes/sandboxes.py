@@ -1,4 +1,4 @@
-"""REST endpoints of sandboxes: lifecycle, exec, logs, ports, trust, terminal sessions."""
+"""REST endpoints of sandboxes: lifecycle, exec, logs, ports, terminal sessions."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from caged_core.models import (
     Sandbox,
     SandboxCreate,
     TerminalSessionInfo,
-    TrustScore,
 )
 
 __all__ = ["OPERATIONS"]
@@ -68,13 +67,6 @@ async def sandbox_ports(call: Call) -> Response:
     return json_response(await call.platform.sandboxes.ports(call.param("id")))
 
 
-async def trust_scores(call: Call) -> Response:
-    # Trust scores come from agent sessions, which arrive with the observability part of
-    # the platform; until then a sandbox honestly has none.
-    await call.platform.sandboxes.row(call.param("id"))
-    return json_response(list[TrustScore]())
-
-
 async def terminal_sessions(call: Call) -> Response:
     row = await call.platform.sandboxes.row(call.param("id"))
     sessions = [
@@ -116,8 +108,6 @@ OPERATIONS = (
                   "are not available on the local platform (previews are loopback-only)",
               ),
               "Password-protect a preview port (hosted platform only)", tag="sandboxes"),
-    Operation("GET", "/trust/sandboxes/{id}", trust_scores, "Trust scores of a sandbox",
-              response=TrustScore, response_many=True, tag="trust"),
     Operation("GET", "/sandboxes/{id}/terminal/sessions", terminal_sessions,
               "Terminal sockets open now", response=TerminalSessionInfo, response_many=True,
               tag="terminal"),
