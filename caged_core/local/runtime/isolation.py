@@ -105,6 +105,9 @@ def bwrap_argv(
     ]
     if network_mode in ("none", "allowlist"):
         argv.append("--unshare-net")  # loopback only; allowlist traffic leaves via the agent
+        # Ports below 1024 on the cage's own loopback harm nobody (on the host's network
+        # they would be the host's).
+        argv += ["--cap-add", "CAP_NET_BIND_SERVICE"]
     for entry in sorted(os.scandir("/"), key=lambda e: e.name):
         if entry.name in _PRIVATE_TOP or entry.name == ".caged":
             continue

@@ -64,6 +64,11 @@ async def test_none_cannot_reach_a_host_listener_but_full_can(
         assert await runtime.preview_url(shared, 4321) == "http://127.0.0.1:4321/"
         interfaces = await runtime.exec(caged, "tail -n +3 /proc/net/dev | cut -d: -f1")
         assert interfaces.output.split() == ["lo"]
+        # Its own loopback is its own: even port 80 is free to bind there.
+        bind80 = (
+            "python3 -c \"import socket; socket.create_server(('127.0.0.1', 80)); print('ok')\""
+        )
+        assert (await runtime.exec(caged, bind80)).output == "ok\n"
     finally:
         listener.close()
 
