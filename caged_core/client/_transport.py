@@ -238,8 +238,11 @@ class APICore:
     ) -> httpx.Response:
         what = describe(request)
         started = time.monotonic()
+        # Only keyless requests (presigned downloads) follow redirects: storage
+        # may redirect, and the API key must never travel to another URL.
+        follow = "authorization" not in request.headers
         try:
-            response = await self._http.send(request, stream=stream)
+            response = await self._http.send(request, stream=stream, follow_redirects=follow)
         except httpx.TransportError as err:
             raise transport_error(err, what, budget) from err
         elapsed_ms = (time.monotonic() - started) * 1000

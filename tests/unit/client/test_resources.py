@@ -11,7 +11,12 @@ import pytest
 from client_fakes import SECRET, FakeAPI
 
 from caged_core.client import AsyncCaged
-from caged_core.errors import CagedConnectionError, CagedTimeoutError, CagedValidationError
+from caged_core.errors import (
+    CagedAPIError,
+    CagedConnectionError,
+    CagedTimeoutError,
+    CagedValidationError,
+)
 from caged_core.models import EventPayload, KeyScope, SandboxStatus
 
 SANDBOX = {
@@ -344,9 +349,14 @@ async def test_download_to_presigned_url_sends_no_key(
         "/v1/snapshots/snap-1/download",
         {"url": "https://s3.test/b/a.tar.gz?X-Amz-Signature=s", "expires_in_seconds": 3600},
     )
-    api.route("GET", "/b/a.tar.gz", s3)
+    api.route(
+        "GET",
+        "/b/a.tar.gz",
+        httpx.Response(307, headers={"Location": "https://s3.test/b/moved.tar.gz"}),
+    )
+    api.route("GET", "/b/moved.tar.gz", s3)
     await client.snapshots.download_to("snap-1", tmp_path / "a.tar.gz")
-    assert "authorization" not in api.last.headers
+    assert "authorization" not in api.last.headers and api.last.url.path == "/b/moved.tar.gz"
     assert (tmp_path / "a.tar.gz").read_bytes() == b"data"
 
 
@@ -759,3 +769,10 @@ async def test_socket_ticket_hides_itself(api: FakeAPI, client: AsyncCaged) -> N
     )
     got = await client.socket_ticket()
     assert got.ticket == ticket and ticket not in repr(got) and ticket not in str(got)
+
+
+async def test_api_redirects_are_not_followed(api: FakeAPI, client: AsyncCaged) -> None:
+    api.route("GET", "/v1/account", httpx.Response(302, headers={"Location": "https://evil.test/"}))
+    with pytest.raises(CagedAPIError, match="HTTP 302"):
+        await client.account.get()
+    assert len(api.requests) == 1
