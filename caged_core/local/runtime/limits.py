@@ -16,7 +16,6 @@ uses SIGSTOP/SIGCONT on every process.  Whatever is in force is reported as a me
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import signal
 import time
@@ -312,7 +311,3 @@ def kill_and_verify(find_pids: Any, cgroups: Cgroups, timeout: float = 5.0) -> s
         signal_all(pids, signal.SIGCONT)
         time.sleep(0.01)
 
-
-def is_busy(err: OSError) -> bool:
-    """An rmdir of a cgroup that still has tasks."""
-    return err.errno in (errno.EBUSY, errno.ENOTEMPTY)
