@@ -19,7 +19,7 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -293,14 +293,16 @@ def signal_all(pids: Iterable[int], sig: int) -> None:
             os.kill(pid, sig)
 
 
-def kill_and_verify(find_pids: Any, cgroups: Cgroups, timeout: float = 5.0) -> set[int]:
+def kill_and_verify(
+    find_pids: Callable[[], set[int]], cgroups: Cgroups, timeout: float = 5.0
+) -> set[int]:
     """SIGKILL every pid ``find_pids()`` returns until none is left; returns survivors.
 
     Frozen tasks only die once thawed, so the cgroup is thawed after each round of kills.
     """
     deadline = time.monotonic() + timeout
     while True:
-        pids: set[int] = find_pids()
+        pids = find_pids()
         if not pids:
             return set()
         if time.monotonic() > deadline:
