@@ -170,24 +170,21 @@ class _Iterating(_Delegate, Generic[R, P, T]):
         return iterating
 
 
-class _Awaitable(_Delegate, Generic[R, P, T]):
-    """A socket method, left awaitable so the socket lives on the caller's loop."""
+class _InCallersLoop(_Delegate, Generic[R, P, T]):
+    """A socket method, returned as is: its awaitable or async iterator runs on
+    the caller's loop, where the socket must live."""
 
-    def __init__(self, method: Callable[Concatenate[R, P], Coroutine[Any, Any, T]]) -> None:
+    def __init__(self, method: Callable[Concatenate[R, P], T]) -> None:
         super().__init__(method)
 
     @overload
     def __get__(self, obj: None, owner: type[Any]) -> Self: ...
     @overload
-    def __get__(
-        self, obj: _SyncResource[R], owner: type[Any]
-    ) -> Callable[P, Coroutine[Any, Any, T]]: ...
-    def __get__(
-        self, obj: _SyncResource[R] | None, owner: type[Any]
-    ) -> Self | Callable[P, Coroutine[Any, Any, T]]:
+    def __get__(self, obj: _SyncResource[R], owner: type[Any]) -> Callable[P, T]: ...
+    def __get__(self, obj: _SyncResource[R] | None, owner: type[Any]) -> Self | Callable[P, T]:
         if obj is None:
             return self
-        method: Callable[P, Coroutine[Any, Any, T]] = self._target(obj)
+        method: Callable[P, T] = self._target(obj)
         return method
 
 
@@ -205,9 +202,10 @@ class SyncSandboxes(_SyncResource[Sandboxes]):
     ports = _Blocking(Sandboxes.ports)
     trust_scores = _Blocking(Sandboxes.trust_scores)
     terminal_sessions = _Blocking(Sandboxes.terminal_sessions)
-    terminal = _Awaitable(Sandboxes.terminal)
-    exec_stream = _Awaitable(Sandboxes.exec_stream)
-    mcp = _Awaitable(Sandboxes.mcp)
+    terminal = _InCallersLoop(Sandboxes.terminal)
+    reconnecting_terminal = _InCallersLoop(Sandboxes.reconnecting_terminal)
+    exec_stream = _InCallersLoop(Sandboxes.exec_stream)
+    mcp = _InCallersLoop(Sandboxes.mcp)
 
 
 class SyncFiles(_SyncResource[Files]):

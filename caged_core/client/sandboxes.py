@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -12,6 +13,7 @@ from caged_core.client._errors import invalid_request
 from caged_core.client._resource import Resource
 from caged_core.client._transport import encode_path
 from caged_core.client.realtime import ExecStream, MCPClient, TerminalSession
+from caged_core.client.realtime.terminal import reconnecting
 from caged_core.errors import CagedTimeoutError
 from caged_core.models import (
     ExecResult,
@@ -182,6 +184,27 @@ class Sandboxes(Resource):
         """Open an interactive terminal (a login shell on a PTY)."""
         return await TerminalSession.open(
             self._core, sandbox_id, rows=rows, cols=cols, open_timeout=open_timeout
+        )
+
+    def reconnecting_terminal(
+        self,
+        sandbox_id: str,
+        *,
+        rows: int = 24,
+        cols: int = 80,
+        open_timeout: float | None = None,
+    ) -> AsyncIterator[TerminalSession]:
+        """Terminals that come back after a dropped connection::
+
+            async for term in caged.sandboxes.reconnecting_terminal(id):
+                async for text in term: ...
+
+        A new session is opened only when the previous one dropped; the loop
+        ends when the shell exits, the sandbox pauses, or you close it.
+        """
+        return reconnecting(
+            lambda: self.terminal(sandbox_id, rows=rows, cols=cols, open_timeout=open_timeout),
+            self._core.retry,
         )
 
     async def exec_stream(

@@ -32,11 +32,12 @@ from typing import Any, Self
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
+from caged_core.client._retry import RetryPolicy
 from caged_core.client._transport import APICore, encode_path
 from caged_core.client.realtime._socket import connect_socket
 from caged_core.errors import CagedConnectionError, CagedTimeoutError
 
-__all__ = ["OutputCallback", "TerminalSession"]
+__all__ = ["OutputCallback", "TerminalSession", "reconnecting"]
 
 log = logging.getLogger("caged_core.client.terminal")
 
@@ -45,9 +46,13 @@ OutputCallback = Callable[[str], Awaitable[None] | None]
 
 # Chunks buffered for an iterator before the reader waits for the consumer.
 _BUFFERED_CHUNKS = 256
+# Close codes after which a terminal is over for good (see ``dropped``).
+_FINAL_CLOSE_CODES = frozenset({1000, 1001})
 # The contract asks for an ack every 16-64 KiB; a quarter of the window is
 # within that range for the local platform's windows and never stalls it.
 _MAX_ACK_INTERVAL = 32 * 1024
+# A session that dropped sooner than this counts toward the reconnect backoff.
+_QUICK_DROP = 5.0
 
 
 class TerminalSession:
@@ -62,6 +67,7 @@ class TerminalSession:
         self._ended = False
         self._pong = asyncio.Event()
         self._closed = asyncio.Event()
+        self._closed_by_caller = False
         self._flow_window: int | None = None
         self._consumed = 0
         self._acked = 0
@@ -105,6 +111,17 @@ class TerminalSession:
     def close_reason(self) -> str | None:
         """The close frame's reason text, once closed."""
         return self._ws.close_reason
+
+    @property
+    def dropped(self) -> bool:
+        """Whether the socket ended abnormally — neither side closed it on
+        purpose (no close frame, or 1006/1011/1012/1013…), so reconnecting
+        makes sense. Normal ends: the caller closed it; 1000 (the shell
+        exited); 1001 (the sandbox paused or went away); 4xxx (refused)."""
+        if not self._ended or self._closed_by_caller:
+            return False
+        code = self.close_code
+        return code is None or (code not in _FINAL_CLOSE_CODES and not 4000 <= code < 5000)
 
     @property
     def flow_window(self) -> int | None:
@@ -263,12 +280,17 @@ class TerminalSession:
 
     async def close(self) -> None:
         """Close the socket with 1000; output not yet read is discarded."""
+        self._closed_by_caller = True
         # Cancel first: the reader may be waiting for an iterator that is gone.
         self._reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._reader
         with contextlib.suppress(Exception):
             await self._ws.close()
+
+    async def wait_closed(self) -> None:
+        """Wait until the socket has ended."""
+        await self._closed.wait()
 
     async def __aenter__(self) -> Self:
         return self
@@ -280,6 +302,35 @@ class TerminalSession:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+async def reconnecting(
+    open_session: Callable[[], Awaitable[TerminalSession]], retry: RetryPolicy
+) -> AsyncIterator[TerminalSession]:
+    """Yield a session, then a fresh one each time the previous one *dropped*.
+
+    Shaped like ``async for ws in websockets.connect(uri)``: the loop body
+    uses the session until it ends; the next iteration reconnects (after a
+    capped, jittered backoff when drops come quickly) only if it
+    :attr:`~TerminalSession.dropped`. A session the caller closed, or one the
+    server ended on purpose, ends the loop. Opening failures raise (after the
+    client's own handshake retries).
+    """
+    quick_drops = 0
+    while True:
+        session = await open_session()
+        opened = time.monotonic()
+        try:
+            yield session
+        finally:
+            if not session.closed:  # the caller left the loop with it open
+                await session.close()
+        if not session.dropped:
+            return
+        lived = time.monotonic() - opened
+        quick_drops = quick_drops + 1 if lived < _QUICK_DROP else 0
+        if quick_drops:
+            await retry.sleep(retry.delay(quick_drops - 1) or retry.max_delay)
 
 
 def _log_callback_failure(task: asyncio.Future[Any]) -> None:

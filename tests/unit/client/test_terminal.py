@@ -198,6 +198,7 @@ async def test_close_codes_are_exposed(ws_client: AsyncCaged, ws_server: WSServe
 
     ws_server.handler = refusing_peer
     term = await ws_client.sandboxes.terminal("nope")
+    await asyncio.wait_for(term.wait_closed(), 5)
     assert await asyncio.wait_for(_drain(term), 5) == []
     assert (term.close_code, term.close_reason) == (4404, "unknown sandbox")
 
@@ -319,3 +320,53 @@ async def test_handshake_refusal_is_not_retried(api: FakeAPI) -> None:
             with pytest.raises(CagedAuthError, match="read-only key"):
                 await caged.sandboxes.terminal("s")
     assert api.sleeps == [] and len(api.requests) == 1
+
+
+async def test_reconnecting_terminal_comes_back_after_a_drop(
+    ws_client: AsyncCaged, ws_server: WSServer, api: FakeAPI
+) -> None:
+    connections = 0
+
+    async def drops_once(ws: ServerConnection) -> None:
+        nonlocal connections
+        connections += 1
+        await ws.send(output(f"session {connections}"))
+        if connections == 1:
+            ws.transport.abort()  # a drop: no close frame
+        else:
+            await ws.close(1000, "the shell exited")
+
+    ws_server.handler = drops_once
+
+    async def run() -> list[str]:
+        seen = []
+        async for term in ws_client.sandboxes.reconnecting_terminal("s"):
+            seen.append("".join([chunk async for chunk in term]))
+        return seen
+
+    assert await asyncio.wait_for(run(), 10) == ["session 1", "session 2"]
+    assert api.sleeps == [0.5]  # one quick drop → the first backoff step
+    assert [r.url.path for r in api.requests].count("/v1/auth/socket-ticket") == 2
+
+
+@pytest.mark.parametrize("code", [1001, 4404])
+async def test_reconnecting_terminal_stops_on_purposeful_ends(
+    ws_client: AsyncCaged, ws_server: WSServer, code: int
+) -> None:
+    async def ends(ws: ServerConnection) -> None:
+        await ws.close(code)
+
+    ws_server.handler = ends
+    sessions = [t async for t in ws_client.sandboxes.reconnecting_terminal("s")]
+    assert len(sessions) == 1 and not sessions[0].dropped
+
+
+async def test_reconnecting_terminal_stops_when_the_caller_closes(
+    ws_client: AsyncCaged, ws_server: WSServer
+) -> None:
+    ws_server.handler = echo_peer
+    count = 0
+    async for term in ws_client.sandboxes.reconnecting_terminal("s"):
+        count += 1
+        await term.close()
+    assert count == 1 and not term.dropped
