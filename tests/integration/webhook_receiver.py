@@ -1,4 +1,5 @@
-"""A webhook receiver on loopback for the observe integration tests (imported by module name)."""
+"""A webhook receiver on loopback for the integration tests (imported by module name: this
+directory is on sys.path, as the directory of a conftest.py)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Fixtures for the observe package over real loopback: webhook receivers, an Observer.
 
-The receivers (``webhook_receiver.py``) are a real HTTP server on 127.0.0.1, port 0:
-the webhook traffic is ours to make, so it goes over a real socket.
+The receivers (``tests/integration/webhook_receiver.py``) are a real HTTP server on
+127.0.0.1, port 0: the webhook traffic is ours to make, so it goes over a real socket.
 """
 
 from __future__ import annotations

@@ -3,38 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
-import websockets
-from websockets.asyncio.client import ClientConnection
+from platform_helpers import call, mcp
 
 pytestmark = pytest.mark.integration
 
 WRITE_TOOLS = {"filesystem_write", "filesystem_delete", "terminal_exec", "git_commit"}
-
-
-@asynccontextmanager
-async def mcp(platform: Any, key: str, sandbox_id: str) -> AsyncIterator[ClientConnection]:
-    async with httpx.AsyncClient(
-        base_url=platform.url, headers={"Authorization": f"Bearer {key}"}
-    ) as http:
-        ticket = (await http.post("/v1/auth/socket-ticket")).json()["ticket"]
-    url = f"{platform.ws_url}/v1/sandboxes/{sandbox_id}/mcp?token={ticket}"
-    async with websockets.connect(url, subprotocols=["mcp"]) as ws:  # type: ignore[list-item]
-        assert ws.subprotocol == "mcp"
-        yield ws
-
-
-async def call(ws: ClientConnection, request_id: int, method: str, **params: Any) -> Any:
-    await ws.send(json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method,
-                              "params": params}))
-    answer = json.loads(await ws.recv())
-    assert answer["id"] == request_id
-    return answer
 
 
 async def test_tools_act_inside_the_cage(

@@ -5,58 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
 import websockets
-from platform_helpers import create_running
-from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
+from platform_helpers import WINDOW, closed_with, create_running, read_until, terminal
 
 pytestmark = pytest.mark.integration
-
-WINDOW = 262144
-
-
-@asynccontextmanager
-async def terminal(
-    platform: Any, client: httpx.AsyncClient, sandbox_id: str, query: str = "rows=24&cols=80",
-    subprotocols: list[str] | None = None, user_agent: str = "caged-tests/terminal",
-) -> AsyncIterator[ClientConnection]:
-    ticket = (await client.post("/v1/auth/socket-ticket")).json()["ticket"]
-    sep = "&" if query else ""
-    url = f"{platform.ws_url}/v1/sandboxes/{sandbox_id}/terminal?{query}{sep}token={ticket}"
-    async with websockets.connect(
-        url,
-        subprotocols=subprotocols or ["terminal"],  # type: ignore[list-item]
-        user_agent_header=user_agent,
-    ) as ws:
-        first = json.loads(await ws.recv())
-        assert first == {"type": "flow", "window": WINDOW}
-        yield ws
-
-
-async def read_until(ws: ClientConnection, needle: str) -> str:
-    """Output text received until ``needle`` shows up (10 s at most)."""
-    seen = ""
-    async with asyncio.timeout(10):
-        while needle not in seen:
-            frame = json.loads(await ws.recv())
-            if frame["type"] == "output":
-                seen += frame["data"]
-    return seen
-
-
-async def closed_with(ws: ClientConnection) -> int | None:
-    """The close code, once the server has closed the socket (10 s at most)."""
-    with pytest.raises(ConnectionClosed):
-        async with asyncio.timeout(10):
-            while True:
-                await ws.recv()
-    return ws.close_code
 
 
 async def test_typing_resize_ping_and_exit(
