@@ -13,7 +13,9 @@ Output is buffered for iteration until a callback is registered; after that
 only an active iterator receives it. The buffer is bounded, so a caller
 that stops reading slows the server down (TCP backpressure) instead of
 growing memory. When the socket ends — closed by either side or dropped —
-iteration stops; it never hangs.
+iteration stops; it never hangs. Whether to reconnect is the caller's
+choice: :func:`reconnecting` (``client.sandboxes.reconnecting_terminal``)
+opens a new session after a drop, and only then.
 """
 
 from __future__ import annotations
