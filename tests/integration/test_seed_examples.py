@@ -8,12 +8,14 @@ had activity). The URL comes from ``CAGED_API_URL``, as for a real user.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import re
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
     from tests.integration.conftest import RunningPlatform
 
 pytestmark = pytest.mark.integration
+
+T = TypeVar("T")
 
 
 def _load_examples() -> Any:
@@ -49,14 +53,38 @@ def as_user(platform: RunningPlatform, monkeypatch: pytest.MonkeyPatch, tmp_path
 
 @pytest.fixture(scope="module")
 def active_sandbox(platform: RunningPlatform) -> Iterator[str]:
-    """A running sandbox with some activity (an exec), for the replay example."""
+    """A sandbox an agent has used (an MCP session with a tool call) and whose
+    budget is 90 % spent (an LLM call's cost), for the replay and alerts examples."""
     with Caged(api_key=platform.api_key, base_url=platform.url) as caged:
-        sandbox = caged.sandboxes.create(template="minimal")
-        caged.sandboxes.exec(sandbox.id, "echo activity")
+        sandbox = caged.sandboxes.create(template="minimal", budget=0.01)
+
+        async def agent() -> None:
+            mcp = await caged.sandboxes.mcp(sandbox.id)
+            await mcp.call_tool("terminal_exec", {"command": "echo activity"})
+            await mcp.close()
+
+        asyncio.run(agent())
+        caged.events.ingest(
+            [
+                {
+                    "type": "llm_call",
+                    "sandbox_id": sandbox.id,
+                    "payload": {"model": "claude-4", "tokens_in": 500, "cost_usd": 0.009},
+                }
+            ]
+        )
         try:
             yield sandbox.id
         finally:
             caged.sandboxes.destroy(sandbox.id)
+
+
+def eventually(probe: Callable[[], T], *, timeout: float = 10.0) -> T:
+    """``probe()`` once it is truthy (derived data such as sessions lags a little)."""
+    deadline = time.monotonic() + timeout
+    while not (value := probe()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return value
 
 
 def run_example(name: str, platform: RunningPlatform, **placeholders: str) -> None:
@@ -110,26 +138,31 @@ def test_session_replay_example(
 ) -> None:
     with Caged(api_key=platform.api_key, base_url=platform.url) as caged:
         try:
-            sessions = caged.sessions.list_by_sandbox(active_sandbox)
+            sessions = eventually(lambda: caged.sessions.list_by_sandbox(active_sandbox))
         except CagedServerError as error:
             skip_if_not_built(error)
             raise
-        if not sessions:
-            pytest.skip("the platform recorded no agent session for an exec")
+    assert sessions, "an MCP session with a tool call left no agent session"
     run_example("session_replay", platform, **{'"sandbox-id"': repr(active_sandbox)})
     assert "Duration:" in capsys.readouterr().out
 
 
-def test_alerts_example(platform: RunningPlatform, as_user: None) -> None:
+def test_alerts_example(
+    platform: RunningPlatform,
+    as_user: None,
+    active_sandbox: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     with Caged(api_key=platform.api_key, base_url=platform.url) as caged:
         try:
-            alerts = caged.alerts.list()
+            alerts = eventually(lambda: list(caged.alerts.list()))
         except CagedServerError as error:
             skip_if_not_built(error)
             raise
-        if not list(alerts):
-            pytest.skip("no alert exists to resolve (the example resolves alerts[0])")
+    if not alerts:
+        pytest.skip("spending 90 % of a budget raised no alert to resolve")
     run_example("alerts", platform)
+    assert "Unread:" in capsys.readouterr().out
 
 
 def test_billing_example_is_refused_locally(
