@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from caged_core.errors import CagedConfigError
 from caged_core.local.auth import Keys
 from caged_core.local.connections import Connections
 from caged_core.local.first_key import ensure_first_key
@@ -17,13 +18,50 @@ from caged_core.local.sandboxes import SandboxService
 from caged_core.local.snapshot_service import SnapshotService
 from caged_core.local.store import Store
 
-__all__ = ["Platform", "PlatformConfig", "default_runtime"]
+__all__ = ["Platform", "PlatformConfig", "default_runtime", "smtp_from_env"]
+
+#: Environment variables that configure email notifications (host and sender required).
+SMTP_ENV = {
+    "host": "CAGED_SMTP_HOST",
+    "port": "CAGED_SMTP_PORT",
+    "sender": "CAGED_SMTP_FROM",
+    "username": "CAGED_SMTP_USERNAME",
+    "password": "CAGED_SMTP_PASSWORD",
+    "starttls": "CAGED_SMTP_STARTTLS",
+}
+_DEFAULT_SMTP_PORT = 25
 
 def default_runtime(data_dir: Path) -> Runtime:
     """The real sandbox runtime (bubblewrap cages), imported only when a server starts."""
     from caged_core.local.runtime.manager import LocalRuntime
 
     return LocalRuntime(data_dir)
+
+
+def smtp_from_env(environ: Mapping[str, str]) -> SmtpSettings | None:
+    """Email settings from :data:`SMTP_ENV`; None when ``CAGED_SMTP_HOST`` is unset.
+
+    ``CAGED_SMTP_PORT`` defaults to 25; ``CAGED_SMTP_STARTTLS`` is ``1``/``true``
+    to upgrade the connection. Raises :class:`CagedConfigError` for a missing
+    sender or a port that is not a number.
+    """
+    host = environ.get(SMTP_ENV["host"], "").strip()
+    if not host:
+        return None
+    sender = environ.get(SMTP_ENV["sender"], "").strip()
+    if not sender:
+        raise CagedConfigError(f"{SMTP_ENV['host']} is set but {SMTP_ENV['sender']} is not")
+    raw_port = environ.get(SMTP_ENV["port"], "").strip() or str(_DEFAULT_SMTP_PORT)
+    if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
+        raise CagedConfigError(f"{SMTP_ENV['port']} must be a port number, not {raw_port!r}")
+    return SmtpSettings(
+        host=host,
+        port=int(raw_port),
+        sender=sender,
+        username=environ.get(SMTP_ENV["username"]) or None,
+        password=environ.get(SMTP_ENV["password"]) or None,
+        starttls=environ.get(SMTP_ENV["starttls"], "").lower() in ("1", "true", "yes"),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +72,8 @@ class PlatformConfig:
     that tests and scripts know the key in advance. ``tick_seconds``: how often
     idle sandboxes are looked for. ``runtime_factory``: builds the runtime for
     the data dir (the real bubblewrap runtime unless a caller swaps it).
-    ``smtp``: where email notifications are sent from (none: email is recorded
-    as not delivered, with the reason).
+    ``smtp``: where email notifications are sent from (``serve`` reads it with
+    :func:`smtp_from_env`; none: email is recorded as not delivered, with the reason).
     """
 
     data_dir: Path

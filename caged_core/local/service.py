@@ -27,7 +27,7 @@ import uvicorn
 
 from caged_core.errors import CagedConfigError, CagedConnectionError, CagedError
 from caged_core.local.first_key import KEY_FILE_NAME
-from caged_core.local.platform import PlatformConfig
+from caged_core.local.platform import PlatformConfig, smtp_from_env
 from caged_core.local.server import create_app
 
 __all__ = [
@@ -94,8 +94,14 @@ def serve(host: str = "127.0.0.1", port: int = 0, data_dir: Path | None = None) 
 
     The first line on stdout is ``Caged local platform listening on <url>``
     (``port=0`` picks a free port). ``CAGED_API_KEY``, when set, is accepted
-    as a full-scope key.
+    as a full-scope key; ``CAGED_SMTP_*`` enable email notifications
+    (:func:`~caged_core.local.platform.smtp_from_env`).
     """
+    try:
+        smtp = smtp_from_env(os.environ)
+    except CagedConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     data_dir = data_dir or default_data_dir()
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
@@ -122,7 +128,9 @@ def serve(host: str = "127.0.0.1", port: int = 0, data_dir: Path | None = None) 
                 file=sys.stderr,
                 flush=True,
             )
-        config = PlatformConfig(data_dir=data_dir, pinned_key=os.environ.get(ENV_API_KEY) or None)
+        config = PlatformConfig(
+            data_dir=data_dir, pinned_key=os.environ.get(ENV_API_KEY) or None, smtp=smtp
+        )
         server = uvicorn.Server(
             uvicorn.Config(
                 create_app(config),

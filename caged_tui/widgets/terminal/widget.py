@@ -331,6 +331,9 @@ class TerminalView(Widget, can_focus=True):
     def _reset_session_state(self) -> None:
         """Forget modes a previous session left on, keeping what is on screen."""
         terminal = self._terminal
+        # The old stream may have stopped inside an escape sequence or a UTF-8 character;
+        # the new session's first bytes must not be read as its continuation.
+        self._stream = TerminalStream(terminal)
         if terminal.in_alternate:
             terminal.reset_mode(1049, private=True)
         terminal.mode.clear()

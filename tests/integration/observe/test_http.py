@@ -1,8 +1,4 @@
-"""The observability routes over HTTP against the real local platform (``platform`` fixture).
-
-Until the server wires ``local/observe`` into its routes they answer 501, and these
-tests skip saying so; once wired they run as they are.
-"""
+"""The observability routes over HTTP against the real local platform (``platform`` fixture)."""
 
 from __future__ import annotations
 
@@ -26,9 +22,6 @@ async def api(platform: Any) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(
         base_url=f"{platform.url}/v1", headers=platform.headers, timeout=120
     ) as client:
-        probe = await client.get("/alerts/rules")
-        if probe.status_code == 501:
-            pytest.skip("the observability routes are not wired into the server yet")
         yield client
 
 

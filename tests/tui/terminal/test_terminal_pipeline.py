@@ -12,6 +12,7 @@ import itertools
 from collections.abc import AsyncIterator
 
 from terminal_app import TerminalTestApp
+from textual import events
 from textual.geometry import Region
 from textual.pilot import Pilot
 
@@ -100,16 +101,28 @@ async def test_high_water_mark_bounds_the_buffer_and_acks_are_cumulative() -> No
 
 
 async def test_parse_task_yields_so_keys_get_through_during_a_flood() -> None:
-    transport = RecordedTransport(flood(30_000))
     app = TerminalTestApp()
+    progress_at_send: list[int] = []
+
+    class Recording(RecordedTransport):
+        async def send(self, data: str) -> None:
+            progress_at_send.append(app.view.parsed_bytes)
+            await super().send(data)
+
+    transport = Recording(flood(30_000))
     async with app.run_test(size=(80, 24)) as pilot:
         view = app.view
         view.attach(transport)
         await pilot.pause(0.02)
-        await pilot.press("x")
-        await pilot.pause(0.02)
-        assert transport.sent[-1:] == ["x"]
-        assert view.parsed_bytes < len(transport.data)  # The key did not wait for the flood.
+        # Posted like a real key press (Pilot.press would wait for the app to go idle).
+        app.post_message(events.Key("x", "x"))
+        for _ in range(500):
+            if transport.sent:
+                break
+            await pilot.pause(0.005)
+        assert transport.sent == ["x"]
+        # The key went out while most of the flood was still waiting to be parsed.
+        assert progress_at_send[0] < len(transport.data) // 2
         await transport.close()
 
 
@@ -165,7 +178,24 @@ async def test_replacing_a_transport_never_reports_a_stale_disconnect() -> None:
         assert view.connected
         assert view.transport is second
         assert not any(isinstance(m, TerminalView.Disconnected) for m in app.messages)
-        assert any("second session" in row for row in view.terminal.display)
+        assert any("second session" in row for row in view.terminal.display), view.terminal.display
+        await first.close()
+        await second.close()
+
+
+async def test_a_new_session_starts_with_a_fresh_parser() -> None:
+    """The old output stopped inside an escape sequence: the new output must not finish it."""
+    first = RecordedTransport(b"old\x1b[3")
+    second = RecordedTransport(b"\r\nsecond session")
+    app = TerminalTestApp()
+    async with app.run_test(size=(40, 5)) as pilot:
+        view = app.view
+        view.attach(first)
+        await pilot.pause(0.05)
+        assert view.parsed_bytes == len(first.data)
+        view.attach(second)
+        await pilot.pause(0.05)
+        assert any(row.startswith("second session") for row in view.terminal.display)
         await first.close()
         await second.close()
 
