@@ -268,7 +268,12 @@ class SandboxService:
             self._follow_files(sandbox_id), name=f"file watch {sandbox_id}"
         )
         self._watches[sandbox_id] = task
-        task.add_done_callback(lambda _t: self._watches.pop(sandbox_id, None))
+        task.add_done_callback(lambda done: self._forget_watch(sandbox_id, done))
+
+    def _forget_watch(self, sandbox_id: str, task: asyncio.Task[None]) -> None:
+        # Only this task: by the time an old watch finishes, a resume may have started a new one.
+        if self._watches.get(sandbox_id) is task:
+            del self._watches[sandbox_id]
 
     async def _follow_files(self, sandbox_id: str) -> None:
         try:
