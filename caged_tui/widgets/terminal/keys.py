@@ -64,6 +64,7 @@ _CTRL_PUNCTUATION = {
     "circumflex_accent": "\x1e",
     "underscore": "\x1f",
     "minus": "\x1f",
+    "slash": "\x1f",
     "question_mark": "\x7f",
 }
 

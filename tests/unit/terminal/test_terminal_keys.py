@@ -70,6 +70,7 @@ CASES: list[tuple[str, str | None, str | None]] = [
     ("ctrl+right_square_bracket", None, "\x1d"),
     ("ctrl+circumflex_accent", None, "\x1e"),
     ("ctrl+underscore", None, "\x1f"),
+    ("ctrl+slash", None, "\x1f"),
     ("ctrl+left_square_bracket", None, ESC),
     # alt prefixes ESC
     ("alt+x", "x", f"{ESC}x"),
