@@ -61,7 +61,7 @@ def cells(row: Row) -> tuple[str, ...]:
 def text_table(rows: Sequence[Row]) -> str:
     """A fixed-width table for the console."""
     body = [cells(row) for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(_HEADERS)]
+    widths = [max([len(h), *(len(r[i]) for r in body)]) for i, h in enumerate(_HEADERS)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(_HEADERS, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in body]

@@ -1,0 +1,91 @@
+"""terminal_echo: key press in the terminal widget → the echoed character on screen, p50/p99.
+
+The product's terminal (``TerminalView`` on the client's terminal session, as
+in ``terminal_throughput``) runs headless at 80x24 with focus, at a bash
+prompt. Each key is a ``Key`` event posted to the app, as the terminal driver
+posts it; the clock stops at the first frame (turned into terminal output)
+whose cursor row shows the character just before the cursor. Keys cycle
+through ``a``-``z`` so every echo differs from the one before; the line is
+cleared (``ctrl+u``, untimed) every 40 keys.
+
+Reference: a bare WebSocket client on the same endpoint typing the same
+character and waiting for the output frame that carries its echo — the
+platform, the PTY and the network without a client, a parser or a screen.
+Targets are absolute: p50 ≤ 2 ms and p99 ≤ 17 ms (one 60 Hz frame).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import string
+import time
+
+from textual import events
+
+from benchmarks._common import Context, Row, at_most, median, percentile
+from benchmarks._terminal import RawTerminal, TerminalHarness, terminal_app
+
+SIZE = (80, 24)
+LINE_KEYS = 40
+CLEAR_LINE = "\x15"  # ctrl+u
+
+
+async def _ours(term: TerminalHarness, character: str) -> float:
+    terminal = term.view.terminal
+
+    def echoed() -> bool:
+        x = terminal.cursor.x
+        row = term.rows_near_cursor(above=0)[0]
+        return x > 0 and row[x - 1] == character
+
+    shown = term.probe.frame_where(echoed)
+    started = time.perf_counter()
+    term.app.post_message(events.Key(character, character))
+    return await asyncio.wait_for(shown, 10) - started
+
+
+async def _reference(raw: RawTerminal, character: str) -> float:
+    started = time.perf_counter()
+    await raw.send(character)
+    while character not in await raw.output():
+        pass
+    return time.perf_counter() - started
+
+
+async def _measure(context: Context, keys: int) -> tuple[list[float], list[float]]:
+    ours: list[float] = []
+    ref: list[float] = []
+    columns, lines = SIZE
+    async with context.platform.client() as caged:
+        sandbox = await caged.sandboxes.create("minimal")
+        try:
+            async with (
+                terminal_app(caged, sandbox.id, columns, lines) as term,
+                RawTerminal.open(context.platform, caged, sandbox.id, columns, lines) as raw,
+            ):
+                for index in range(keys):
+                    if index and index % LINE_KEYS == 0:
+                        await term.view.transport.send(CLEAR_LINE)  # type: ignore[union-attr]
+                        await raw.send(CLEAR_LINE)
+                        await term.settle()
+                        await raw.drain_until_quiet()
+                    character = string.ascii_lowercase[index % 26]
+                    ours.append(await _ours(term, character))
+                    ref.append(await _reference(raw, character))
+        finally:
+            await caged.sandboxes.destroy(sandbox.id)
+    return ours, ref
+
+
+def run(context: Context) -> list[Row]:
+    """Key-to-echo latency of the widget vs a bare socket client."""
+    keys = context.pick(60, 200)
+    ours, ref = asyncio.run(_measure(context, keys))
+    ms = 1e3
+    return [
+        Row("terminal_echo", f"key → echo on screen p50 ({keys} keys)", "ms",
+            median(ours) * ms, median(ref) * ms, at_most(2, "p50 ≤ 2 ms"), judged="ours",
+            samples={"ours_s": ours, "reference_s": ref}),
+        Row("terminal_echo", "key → echo on screen p99", "ms", percentile(ours, 99) * ms,
+            percentile(ref, 99) * ms, at_most(17, "p99 ≤ 17 ms"), judged="ours"),
+    ]
