@@ -35,8 +35,8 @@ def _parser() -> argparse.ArgumentParser:
         help=f"run only this benchmark (repeatable): {', '.join(BENCHMARKS)}",
     )
     parser.add_argument(
-        "--json", type=Path, default=Path("benchmark-results.json"), metavar="PATH",
-        help="where to write the results (default ./benchmark-results.json)",
+        "--json", type=Path, default=Path(__file__).with_name("results.json"), metavar="PATH",
+        help="where to write the results (default benchmarks/results.json)",
     )
     parser.add_argument(
         "--write-readme", action="store_true",

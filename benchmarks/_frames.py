@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Any
 
 from textual._compositor import CompositorUpdate
 from textual.app import App
@@ -20,7 +21,7 @@ from textual.screen import Screen
 class FrameProbe:
     """Counts and timestamps an app's frames; await :meth:`frame_where` for one."""
 
-    def __init__(self, app: App[object]) -> None:
+    def __init__(self, app: App[Any]) -> None:
         self.app = app
         self.frames = 0
         self.last_frame_at = 0.0

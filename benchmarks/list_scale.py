@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -110,7 +111,9 @@ class ReferenceApp(App[None]):
             table.add_row(*row, key=row[0])
 
 
-async def _drive(app: App[Any], ready: Any, page_downs: int) -> tuple[float, float]:
+async def _drive(
+    app: App[Any], ready: Callable[[], bool], page_downs: int
+) -> tuple[float, float]:
     """(first paint, ``page_downs`` page-downs) in seconds for ``app``."""
     probe = FrameProbe(app)
     started = time.perf_counter()

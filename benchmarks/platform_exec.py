@@ -13,6 +13,7 @@ import asyncio
 import subprocess
 
 from benchmarks._common import (
+    CONTEXT,
     Context,
     Row,
     ainterleave,
@@ -55,5 +56,5 @@ def run(context: Context) -> list[Row]:
         Row("platform_exec", f"exec `true` p50 ({rounds} runs)", "ms", median(ours) * 1e3,
             median(ref) * 1e3, at_most(5, "≤ 5x bare spawn"), samples=samples),
         Row("platform_exec", "exec `true` p99", "ms", percentile(ours, 99) * 1e3,
-            percentile(ref, 99) * 1e3, at_most(5, "≤ 5x bare spawn")),
+            percentile(ref, 99) * 1e3, CONTEXT),
     ]
