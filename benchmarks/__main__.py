@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 import time
 import traceback
@@ -48,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the selected benchmarks; returns the exit code."""
     args = _parser().parse_args(argv)
+    # A TERM (or a Ctrl-C caught by a running app) must still reach the finally
+    # below, which destroys the sandboxes and stops the platform.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     names = args.only or list(BENCHMARKS)
     started: list[LocalPlatform] = []
 

@@ -7,7 +7,8 @@ alerts): no network, so the UI is what is measured — parsing the list,
 building the table and painting it. First paint is the time from starting
 the app to the first frame with all rows in the table; each page-down is a
 ``pagedown`` key event until the frame that follows it (frames are turned
-into terminal output, see :mod:`benchmarks._frames`).
+into terminal output, see :mod:`benchmarks._frames`). The screen's own
+2-second refresh of the list keeps running meanwhile, as it does for a user.
 
 Reference: Textual's own ``DataTable`` in a bare app, given the same rows as
 strings (10 columns from the same JSON) — the obvious implementation of a big

@@ -9,7 +9,8 @@ fresh child process (``python -m benchmarks.terminal_flood_interrupt``) so its
 memory growth is not hidden by, or blamed on, other benchmarks.
 
 There is no reference: a terminal that never answers fails, and the targets
-are absolute — the prompt back within 0.5 s (this needs flow control from the
+are absolute — the prompt back within 0.5 s (after 60 s without it the
+terminal counts as unresponsive: ``inf``) (this needs flow control from the
 widget's acks all the way to the platform's PTY reads) and RSS growth
 ≤ 50 MB over the flood (bounded buffers and scrollback).
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import subprocess
 import sys
 import time
@@ -34,6 +36,8 @@ PROMPT = "PROMPT> "
 # The prompt is typed split so that the echo of the command does not match it.
 SET_PROMPT = "PS1='PROM''PT> '\n"
 SAMPLE_EVERY = 0.05
+#: How long to wait for the prompt after ctrl+c before calling the terminal unresponsive.
+GIVE_UP = 60.0
 
 
 def _rss_bytes() -> int:
@@ -65,7 +69,10 @@ async def _flood(api_key: str, base_url: str, sandbox_id: str, seconds: float) -
         )
         started = time.perf_counter()
         term.app.post_message(events.Key("ctrl+c", None))
-        answered = await asyncio.wait_for(prompt, 60) - started
+        try:
+            answered = await asyncio.wait_for(prompt, GIVE_UP) - started
+        except TimeoutError:
+            answered = math.inf  # never answered: reported as a miss, not a crash
         peak = max(peak, _rss_bytes())
         return {
             "interrupt_s": answered,
@@ -79,7 +86,7 @@ async def _flood(api_key: str, base_url: str, sandbox_id: str, seconds: float) -
 def run(context: Context) -> list[Row]:
     """Run the flood in a child process, once per round; latency and RSS growth."""
     seconds = 3.0 if context.quick else 10.0
-    rounds = context.pick(1, 3)
+    rounds = context.pick(1, 2)
     platform = context.platform
     latencies: list[float] = []
     growths: list[float] = []
@@ -116,7 +123,8 @@ def run(context: Context) -> list[Row]:
         Row("terminal_flood_interrupt", f"ctrl+c → prompt during `yes` ({rounds} runs)", "s",
             median(latencies), None, at_most(0.5, "≤ 0.5 s"), judged="ours",
             note=f"the widget parsed {median(flooded):.2f} MB/s of `yes` during the flood and "
-            f"{median(backlogs):.2f} MB more between ctrl+c and the prompt",
+            f"{median(backlogs):.2f} MB more between ctrl+c and the prompt"
+            f"{' (or giving up)' if math.inf in latencies else ''}",
             samples={"ours_s": latencies}),
         Row("terminal_flood_interrupt", f"RSS growth over {seconds:.0f} s of flood", "MB",
             median(growths), None, at_most(50, "≤ 50 MB"), judged="ours",
