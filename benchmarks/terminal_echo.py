@@ -6,7 +6,10 @@ prompt. Each key is a ``Key`` event posted to the app, as the terminal driver
 posts it; the clock stops at the first frame (turned into terminal output)
 whose cursor row shows the character just before the cursor. Keys cycle
 through ``a``-``z`` so every echo differs from the one before; the line is
-cleared (``ctrl+u``, untimed) every 40 keys.
+cleared (``ctrl+u``, untimed) every 40 keys. Keys are 40 ms apart (25 keys/s,
+keyboard auto-repeat speed): typed back to back, faster than 60 keys/s, every
+echo would land inside the widget's 60 Hz flush cap and the benchmark would
+measure that cap (~one frame) instead of the latency a typist sees.
 
 Reference: a bare WebSocket client on the same endpoint typing the same
 character and waiting for the output frame that carries its echo — the
@@ -28,6 +31,8 @@ from benchmarks._terminal import RawTerminal, TerminalHarness, terminal_app
 SIZE = (80, 24)
 LINE_KEYS = 40
 CLEAR_LINE = "\x15"  # ctrl+u
+#: Pause between keys (see the module docstring).
+KEY_INTERVAL = 0.04
 
 
 async def _ours(term: TerminalHarness, character: str) -> float:
@@ -70,7 +75,9 @@ async def _measure(context: Context, keys: int) -> tuple[list[float], list[float
                         await term.settle()
                         await raw.drain_until_quiet()
                     character = string.ascii_lowercase[index % 26]
+                    await asyncio.sleep(KEY_INTERVAL)
                     ours.append(await _ours(term, character))
+                    await asyncio.sleep(KEY_INTERVAL)
                     ref.append(await _reference(raw, character))
         finally:
             await caged.sandboxes.destroy(sandbox.id)
