@@ -89,6 +89,24 @@ def _record(handle: IO[str], url: str) -> None:
     os.fsync(handle.fileno())
 
 
+def _listening_socket(host: str, port: int, family: socket.AddressFamily) -> socket.socket:
+    """A listening TCP socket whose accepted connections get ``TCP_NODELAY``.
+
+    asyncio only disables Nagle on sockets whose ``proto`` is ``IPPROTO_TCP``;
+    ``socket.create_server`` leaves it 0, and every response then stalled ~40 ms
+    on Nagle plus the client's delayed ACK.
+    """
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(socket.SOMAXCONN)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 def serve(host: str = "127.0.0.1", port: int = 0, data_dir: Path | None = None) -> int:
     """Run the platform in the foreground until SIGINT/SIGTERM; returns the exit code.
 
@@ -113,7 +131,7 @@ def serve(host: str = "127.0.0.1", port: int = 0, data_dir: Path | None = None) 
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         # Bound before the app starts so that the URL is known (and printed) first;
         # clients connecting early simply wait in the backlog until startup is done.
-        sock = socket.create_server((host, port), family=family)
+        sock = _listening_socket(host, port, family)
         bound_port = sock.getsockname()[1]
         url = f"http://[{host}]:{bound_port}" if family == socket.AF_INET6 else (
             f"http://{host}:{bound_port}"
