@@ -29,8 +29,9 @@ from caged_core.errors import CagedNotFoundError
 from caged_core.models import LogEntry, Port, Sandbox, SandboxStatus, TrustScore
 from caged_tui import formatting as fmt
 from caged_tui.screens.base import CagedScreen
+from caged_tui.streams import LineBuffer, batched
 from caged_tui.widgets.dialogs import ConfirmDialog
-from caged_tui.widgets.exec_prompt import ExecPrompt, LineBuffer
+from caged_tui.widgets.exec_prompt import ExecPrompt
 
 TABS = ("overview", "logs", "ports", "trust", "exec")
 #: Log entries fetched per poll; the platform keeps the newest ones.
@@ -43,8 +44,16 @@ PORT_COLUMNS = (
     ("DETECTED", 8),
 )
 TRUST_COLUMNS = (("SESSION", 20), ("SCORE", 5), ("BAND", 9), ("UPDATED", 23), ("DEDUCTIONS", 10))
+#: Lines of exec output kept on screen, and drawn at most per batch of output.
+EXEC_MAX_LINES = 2000
+EXEC_BATCH_LINES = 24
 #: Seconds ``ctrl+c`` waits for the interrupted command to report before dropping the socket.
 INTERRUPT_GRACE = 3.0
+
+
+def _terminal_text(line: str) -> Text:
+    """A line of PTY output; ANSI styles are parsed only when there are any (cheaper)."""
+    return Text.from_ansi(line) if "\x1b" in line else Text(line)
 
 
 def trust_band(score: int) -> str:
@@ -182,7 +191,13 @@ class SandboxDetailScreen(CagedScreen[None]):
                 yield DataTable[Text](id="trust-table", cursor_type="row")
                 yield Static(id="trust-deductions")
             with TabPane("Exec", id="exec"):
-                yield RichLog(id="exec-output", markup=False, highlight=False, wrap=True)
+                yield RichLog(
+                    id="exec-output",
+                    markup=False,
+                    highlight=False,
+                    wrap=True,
+                    max_lines=EXEC_MAX_LINES,
+                )
                 yield Static(
                     "Type a command and press enter · ↑/↓ history · ctrl+c interrupts",
                     id="exec-status",
@@ -389,7 +404,8 @@ class SandboxDetailScreen(CagedScreen[None]):
         """Search the logs: only matching lines are shown, the match highlighted."""
         box = self.query_one("#logs-search", Input)
         box.add_class("-open")
-        box.focus()
+        # Focus once it is displayed: a hidden widget cannot take the focus.
+        self.call_after_refresh(box.focus)
 
     @on(Input.Changed, "#logs-search")
     def _search_changed(self, event: Input.Changed) -> None:
@@ -533,8 +549,8 @@ class SandboxDetailScreen(CagedScreen[None]):
         self._stream = stream
         interrupted = False
         try:
-            async for chunk in stream:
-                self.post_message(ExecOutput(chunk))
+            async for text in batched(stream):
+                self.post_message(ExecOutput(text))
         except asyncio.CancelledError:
             interrupted = True
             raise
@@ -562,14 +578,21 @@ class SandboxDetailScreen(CagedScreen[None]):
     @on(ExecOutput)
     def _exec_output(self, event: ExecOutput) -> None:
         output = self.query_one("#exec-output", RichLog)
-        for line in self._exec_lines.feed(event.text):
-            output.write(Text.from_ansi(line))
+        lines = self._exec_lines.feed(event.text)
+        if len(lines) > EXEC_BATCH_LINES:
+            # A flood (``yes``): drawing every line would starve the event loop,
+            # and with it the ctrl+c that should stop the command.
+            skipped = len(lines) - EXEC_BATCH_LINES
+            output.write(Text(f"… {skipped} lines not shown (output too fast)", style="dim"))
+            lines = lines[-EXEC_BATCH_LINES:]
+        for line in lines:
+            output.write(_terminal_text(line))
 
     @on(ExecFinished)
     def _exec_finished(self, event: ExecFinished) -> None:
         output = self.query_one("#exec-output", RichLog)
         if rest := self._exec_lines.flush():
-            output.write(Text.from_ansi(rest))
+            output.write(_terminal_text(rest))
         self.running_command = ""
         status = self.query_one("#exec-status", Static)
         if event.interrupted:

@@ -196,7 +196,7 @@ class SandboxesScreen(CagedScreen[None]):
     def _render_info(self) -> None:
         total = len(self._sandboxes)
         running = sum(1 for sb in self._sandboxes if sb.status == SandboxStatus.RUNNING)
-        parts = [f"{total} sandboxes, {running} running"]
+        parts = [f"{total} sandbox{'' if total == 1 else 'es'}, {running} running"]
         if self.filter_text:
             parts.append(f"filter: {self.filter_text!r} ({len(self.shown_sandboxes())} shown)")
         if self.sort_index >= 0:
@@ -250,7 +250,8 @@ class SandboxesScreen(CagedScreen[None]):
         """Show the filter box and focus it."""
         box = self.query_one("#sandboxes-filter", Input)
         box.add_class("-open")
-        box.focus()
+        # Focus once it is displayed: a hidden widget cannot take the focus.
+        self.call_after_refresh(box.focus)
 
     @on(Input.Changed, "#sandboxes-filter")
     def _filter_changed(self, event: Input.Changed) -> None:

@@ -165,10 +165,20 @@ class TerminalsScreen(CagedScreen[None]):
     @on(TerminalView.FocusReleased)
     def _focus_released(self) -> None:
         self.query_one(TabbedContent).query_one("Tabs").focus()
+        self.refresh_bindings()
 
     def _label(self, tab: TerminalTab, *, connected: bool) -> None:
+        self.refresh_bindings()
         mark = "" if connected else " ✖"
         self.query_one(TabbedContent).get_tab(tab).label = f"{tab.number}: {tab.sandbox_id}{mark}"
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While a connected terminal has the focus its keys go to the shell: hide
+        the screen keys it would swallow anyway (``esc`` belongs to vim there)."""
+        focused = self.focused
+        if isinstance(focused, TerminalView) and focused.connected:
+            return action not in ("back", "focus_terminal")
+        return True
 
     # ------------------------------------------------------------------ actions
 

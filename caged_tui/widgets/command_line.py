@@ -52,7 +52,7 @@ class CommandLine(Input):
         """Show the prompt and focus it."""
         self.value = ""
         self.add_class("-open")
-        self.focus()
+        self.call_after_refresh(self.focus)
 
     def action_close(self) -> None:
         """Hide the prompt and return the focus to the screen."""

@@ -1,5 +1,4 @@
-"""The exec prompt (an Input with shell-like history) and a line buffer for
-streamed output."""
+"""The exec prompt: an Input with shell-like history."""
 
 from __future__ import annotations
 
@@ -10,28 +9,6 @@ from textual import on
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Input
-
-
-class LineBuffer:
-    """Cut a stream of text chunks into complete lines.
-
-    PTY output arrives in arbitrary pieces; a log widget writes one line per
-    call, so a partial line is held until its newline arrives (or :meth:`flush`).
-    Carriage returns are dropped: ``\\r\\n`` is the PTY's line ending.
-    """
-
-    def __init__(self) -> None:
-        self._partial = ""
-
-    def feed(self, text: str) -> list[str]:
-        """Add ``text``; return the lines it completed."""
-        *lines, self._partial = (self._partial + text.replace("\r", "")).split("\n")
-        return lines
-
-    def flush(self) -> str:
-        """Return and forget the incomplete last line."""
-        rest, self._partial = self._partial, ""
-        return rest
 
 
 class ExecPrompt(Input):

@@ -122,7 +122,7 @@ class SandboxTable(DataTable[Text]):
             previous = self._shown[sandbox_id]
             for index, (old, new) in enumerate(zip(previous, cells, strict=True)):
                 if old != new:
-                    self.update_cell(sandbox_id, self._column_key(index), new)
+                    self.update_cell(sandbox_id, self._column_key(index), new, update_width=True)
         self._shown = rows
 
     def _rebuild(self, rows: dict[str, tuple[Text, ...]]) -> None:

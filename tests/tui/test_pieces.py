@@ -14,8 +14,8 @@ from caged_tui.screens.create import FormError, build_request, parse_env
 from caged_tui.screens.detail import new_entries, trust_band
 from caged_tui.screens.sandboxes import matches
 from caged_tui.status import isolation_of
+from caged_tui.streams import LineBuffer, batched
 from caged_tui.terminal_adapter import SessionTransport
-from caged_tui.widgets.exec_prompt import LineBuffer
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -172,3 +172,15 @@ async def test_adapter_turns_cumulative_acks_into_increments() -> None:
     for total in (32768, 65536, 65536, 98304):
         await transport.ack(total)
     assert session.acks == [32768, 32768, 32768]
+
+
+async def test_batched_joins_bursts_and_flushes_after_a_pause() -> None:
+    import asyncio
+
+    async def source():  # type: ignore[no-untyped-def]
+        for chunk in ("a", "b", "c"):
+            yield chunk
+        await asyncio.sleep(0.2)
+        yield "d"
+
+    assert [batch async for batch in batched(source(), 0.1)] == ["abc", "d"]

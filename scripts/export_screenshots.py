@@ -1,0 +1,157 @@
+"""Write SVG screenshots of the real app, running headless against a real local platform.
+
+    .venv/bin/python scripts/export_screenshots.py [--out screenshots]
+
+Starts a local platform on a temporary data dir (``ensure_running``), creates
+a couple of sandboxes, drives the app with keys the way a user would, and
+saves one SVG per view. The platform is stopped and its data dir removed at
+the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import Input, TextArea
+
+from caged_core.client import AsyncCaged
+from caged_core.local.service import ensure_running, stop
+from caged_tui.app import CagedApp, make_app
+from caged_tui.screens.terminals import TerminalTab
+from caged_tui.settings import Settings
+from caged_tui.widgets.sandbox_table import SandboxTable
+
+SIZE = (150, 42)
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], object], seconds: float = 60) -> None:
+    """Pause until ``condition()`` holds."""
+    for _ in range(int(seconds * 10)):
+        if condition():
+            return
+        await pilot.pause(0.1)
+    raise TimeoutError("the app never reached the expected state")
+
+
+async def seed(url: str, api_key: str) -> list[str]:
+    """Create the sandboxes shown in the screenshots and give them some history."""
+    async with AsyncCaged(api_key=api_key, base_url=url) as client:
+        created = [
+            await client.sandboxes.create(
+                "python-312",
+                cpus=2,
+                memory_mb=1024,
+                budget=5.0,
+                init_script="echo preparing the workspace",
+            ),
+            await client.sandboxes.create("minimal", network_mode="none"),
+        ]
+        for sandbox in created:
+            for _ in range(240):  # two minutes at most
+                if (await client.sandboxes.get(sandbox.id)).status.value != "pending":
+                    break
+                await asyncio.sleep(0.5)
+        await client.sandboxes.exec(created[0].id, "mkdir -p src && echo 'print(1)' > src/main.py")
+        await client.sandboxes.exec(created[0].id, "ls -la src")
+        return [sandbox.id for sandbox in created]
+
+
+async def shoot(app: CagedApp, out: Path, sandbox_ids: list[str]) -> None:
+    """Drive the app and save a screenshot of each view."""
+
+    async def save(pilot: Pilot[Any], name: str) -> None:
+        for widget in app.screen.query("Input, TextArea"):
+            if isinstance(widget, Input | TextArea):
+                widget.cursor_blink = False
+        await pilot.pause(0.3)
+        app.save_screenshot(filename=f"{name}.svg", path=str(out))
+        print(f"wrote {out / (name + '.svg')}")
+
+    async with app.run_test(size=SIZE) as pilot:
+        await until(
+            pilot,
+            lambda: (
+                app.screen.query(SandboxTable)
+                and app.screen.query_one(SandboxTable).row_count == len(sandbox_ids)
+            ),
+        )
+        await save(pilot, "sandboxes")
+        await pilot.press("question_mark")
+        await save(pilot, "help")
+        await pilot.press("escape", "n")
+        await until(pilot, lambda: app.screen.query("#create-form"))
+        await save(pilot, "create-form")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen.query(SandboxTable))
+        table = app.screen.query_one(SandboxTable)
+        table.move_cursor(row=table.get_row_index(sandbox_ids[0]))
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen.query("#detail-tabs"))
+        for tab in ("overview", "logs", "ports", "trust"):
+            app.screen.query_one("#detail-tabs").active = tab  # type: ignore[attr-defined]
+            await pilot.pause(1.0)
+            await save(pilot, f"detail-{tab}")
+        await pilot.press("x")
+        for key in "ls -la src":
+            await pilot.press({" ": "space", "-": "minus"}.get(key, key))
+        await pilot.press("enter")
+        await until(pilot, lambda: "exit" in str(app.screen.query_one("#exec-status").render()))
+        await save(pilot, "detail-exec")
+        await pilot.press("escape")  # the prompt has the focus: go back to the list first
+        await until(pilot, lambda: app.screen.query(SandboxTable))
+        await pilot.press("t")
+        await until(
+            pilot,
+            lambda: (
+                app.screen.query(TerminalTab) and app.screen.query_one(TerminalTab).view.connected
+            ),
+        )
+        await pilot.pause(1.0)
+        for key in "ls --color=always -la /workspace /workspace/src":
+            names = {
+                " ": "space",
+                "-": "minus",
+                "=": "equals_sign",
+                "/": "slash",
+                "|": "vertical_line",
+            }
+            await pilot.press(names.get(key, key))
+        await pilot.press("enter")
+        await pilot.pause(1.5)
+        await save(pilot, "terminal")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start a platform, seed it, take the screenshots."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("screenshots"))
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="caged-screenshots-") as data_dir:
+        url, api_key = ensure_running(data_dir=Path(data_dir))
+        try:
+            sandbox_ids = asyncio.run(seed(url, api_key))
+            client = AsyncCaged(api_key=api_key, base_url=url)
+            app = make_app(client, Settings(base_url=url, local=True))
+            asyncio.run(shoot(app, args.out, sandbox_ids))
+        finally:
+            asyncio.run(_destroy_all(url, api_key))
+            stop(Path(data_dir))
+    return 0
+
+
+async def _destroy_all(url: str, api_key: str) -> None:
+    # Sandboxes outlive the server: leave none behind.
+    async with AsyncCaged(api_key=api_key, base_url=url) as client:
+        for sandbox in await client.sandboxes.list():
+            await client.sandboxes.destroy(sandbox.id)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
