@@ -52,6 +52,7 @@ FRAME_HEADER = struct.Struct(">BI")
 MAX_FRAME = 64 * 1024
 MAX_HEADER_LINE = 64 * 1024
 CHUNK = 64 * 1024
+PTY_SOCKET_BUFFER = 16 * 1024  # the kernel doubles it
 # Signals Python ignores or handles in the agent that children must get back at their default
 # (``yes | head`` relies on SIGPIPE killing ``yes``).
 _CHILD_DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGHUP)
@@ -720,6 +721,10 @@ class Agent:
         # The input side gets its own descriptor so neither thread can close an fd the other
         # one is still using (and write into whatever reused that number).
         input_fd = os.dup(master)
+        # A terminal's output must not pile up below the server's flow-control window: a
+        # Unix stream socket holds ~200 KiB by default, all of which a user who pressed
+        # ctrl+c during a flood would have to watch scroll past first.
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, PTY_SOCKET_BUFFER)
         conn.sendall(encode_line({"ok": True, "pid": pid}))
         output = threading.Thread(
             target=self._pty_output, args=(conn, master, pid), name="pty-out", daemon=True

@@ -19,6 +19,9 @@ from .agent import encode_line as _encode_line
 from .api import CageError, ExecOutcome
 
 STREAM_LIMIT = 2 * MAX_FRAME  # asyncio pauses reading the socket beyond twice this
+# A terminal buffers little below the server: what it holds is output the user must wait for
+# after ctrl+c (the server's flow-control window bounds only what it has sent).
+PTY_STREAM_LIMIT = 16 * 1024
 MAX_EXEC_OUTPUT = 16 * 1024 * 1024
 CONNECT_TIMEOUT_S = 10.0
 
@@ -52,13 +55,21 @@ class AgentLink:
         self.socket_path = socket_path
 
     async def open(
-        self, op: str, *, answer_within: float = CONNECT_TIMEOUT_S, **args: Any
+        self,
+        op: str,
+        *,
+        answer_within: float = CONNECT_TIMEOUT_S,
+        limit: int = STREAM_LIMIT,
+        **args: Any,
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, dict[str, Any]]:
-        """Connect, send the header, read the answer line; raise :class:`CageError` on refusal."""
+        """Connect, send the header, read the answer line; raise :class:`CageError` on refusal.
+
+        ``limit`` bounds what asyncio buffers from the socket (it pauses at twice that).
+        """
         try:
             async with asyncio.timeout(answer_within):
                 reader, writer = await asyncio.open_unix_connection(
-                    self.socket_path, limit=STREAM_LIMIT
+                    self.socket_path, limit=limit
                 )
         except (OSError, TimeoutError) as err:
             raise AgentUnavailable(f"agent unreachable: {err}") from err

@@ -52,7 +52,7 @@ from .api import (
     PtyChannel,
     Runtime,
 )
-from .channel import AgentLink, AgentPty, read_frame
+from .channel import PTY_STREAM_LIMIT, AgentLink, AgentPty, read_frame
 from .limits import Cgroups, kill_and_verify, plan_limits, signal_all
 from .netproxy import AllowlistProxy
 from .preview import PortForwarder
@@ -436,7 +436,9 @@ class LocalRuntime:
     ) -> PtyChannel:
         """A login shell on a PTY of ``rows`` x ``cols``."""
         cage = await self._running(sandbox_id)
-        reader, writer, answer = await cage.link.open("pty", rows=rows, cols=cols, env=env or {})
+        reader, writer, answer = await cage.link.open(
+            "pty", limit=PTY_STREAM_LIMIT, rows=rows, cols=cols, env=env or {}
+        )
         return AgentPty(reader, writer, int(answer.get("pid") or 0))
 
     async def listening_ports(self, sandbox_id: str) -> list[int]:
