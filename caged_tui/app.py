@@ -52,6 +52,8 @@ from caged_tui.widgets.dialogs import ErrorDialog
 #: Seconds between header polls while online, and the cap of the offline backoff.
 STATUS_INTERVAL = 5.0
 BACKOFF_CAP = 30.0
+#: Backoff (seconds) from which an unreachable local platform is looked for anew.
+RELOCATE_AFTER = 4.0
 
 #: Statuses meaning "this platform does not have the feature" (the local one may lack some).
 _UNSUPPORTED = (404, 405, 501)
@@ -86,6 +88,7 @@ class ProfileSwitched(Message):
     """A new client and settings are ready for another profile."""
 
     session: Session
+    note: str = ""
 
 
 @dataclass
@@ -263,7 +266,8 @@ class CagedApp(App[None]):
 
     @on(ProfileSwitched)
     def _profile_switched(self, event: ProfileSwitched) -> None:
-        self.use_session(event.session, f"Now on {event.session.settings.profile_label}")
+        note = event.note or f"Now on {event.session.settings.profile_label}"
+        self.use_session(event.session, note)
 
     def use_session(self, session: Session, note: str) -> None:
         """Replace the client and settings; every screen reloads from the new platform."""
@@ -272,7 +276,7 @@ class CagedApp(App[None]):
         self.status = PlatformStatus()
         self.settings = replace(session.settings, theme=self.theme)
         self.poll_status()
-        self.notify(note, title="Profile switched")
+        self.notify(note, title="Connected")
         self._close_client(old)
 
     @work(group="profile.close", exit_on_error=False)
@@ -295,6 +299,8 @@ class CagedApp(App[None]):
                 self.post_message(StatusPolled(Connection.OFFLINE, str(error)))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BACKOFF_CAP)
+                if delay >= RELOCATE_AFTER and await self._relocated():
+                    return  # ProfileSwitched restarts the poll on the new client
                 continue
             except CagedAuthError as error:
                 self.post_message(StatusPolled(Connection.UNAUTHORIZED, str(error)))
@@ -303,6 +309,29 @@ class CagedApp(App[None]):
             delay = 1.0
             self.post_message(StatusPolled(Connection.ONLINE, counts=counts))
             await asyncio.sleep(STATUS_INTERVAL)
+
+    async def _relocated(self) -> bool:
+        """On the embedded platform, find it again (started anew if it died).
+
+        The local platform listens on a free port, so after a restart it is
+        elsewhere: retrying the old URL would never recover. Returns whether a
+        new session was posted.
+        """
+        if not self.settings.local or self.connector is None:
+            return False
+        try:
+            session = await asyncio.to_thread(self.connector, self.settings.profile)
+        except (CagedError, OSError):
+            return False
+        if session.settings.base_url == self.settings.base_url:
+            await session.client.aclose()
+            return False
+        self.post_message(
+            ProfileSwitched(
+                session, f"Reconnected to the local platform at {session.settings.base_url}"
+            )
+        )
+        return True
 
     async def _fetch_counts(self) -> tuple[int | None, int | None]:
         try:
