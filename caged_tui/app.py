@@ -160,7 +160,10 @@ class CagedApp(App[None]):
         self.client_factory = client_factory
         self._remember_theme = remember_theme
         self.set_reactive(CagedApp.settings, settings)
-        self.theme = settings.theme
+        # A theme named in the config file that this Textual lacks is ignored,
+        # not fatal: the default theme is a fine fallback.
+        if settings.theme in self.available_themes:
+            self.theme = settings.theme
         if settings.keymap:
             self.set_keymap(dict(settings.keymap))
 

@@ -276,3 +276,40 @@ def test_cli_config_errors_exit_2_with_one_line(capsys: pytest.CaptureFixture[st
     err = capsys.readouterr().err
     assert err.startswith("caged-tui: ") and err.count("\n") == 1
     assert cli.main(["--local", "--base-url", BASE_URL]) == 2
+
+
+async def test_local_platform_is_found_again_on_its_new_port(fake: FakePlatform) -> None:
+    """A restarted local platform listens elsewhere: the app asks the connector again."""
+    from caged_tui.connect import Session
+    from caged_tui.settings import Settings
+
+    fake.down = True
+    moved = FakePlatform()
+    asked: list[str] = []
+
+    def connector(profile: str) -> Session:
+        asked.append(profile)
+        settings = Settings(base_url="http://moved.test", local=True, refresh_seconds=0.2)
+        return Session(mock_client(moved.handle, base_url="http://moved.test"), settings)
+
+    app = fake_app(fake.handle, connector=connector, refresh_seconds=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.settings.base_url == "http://moved.test", seconds=20)
+        await until(pilot, lambda: app.status.connection is Connection.ONLINE)
+        await until(pilot, lambda: app.screen.has_class("-ready"))
+        assert asked and asked[0] == "local"
+
+
+def test_cli_serve_delegates_to_the_local_platform(tmp_path: Any) -> None:
+    # Nothing runs for a fresh data dir: --status reports it with a non-zero code.
+    assert cli.main(["serve", "--status", "--data-dir", str(tmp_path / "data")]) != 0
+
+
+async def test_unknown_theme_in_config_falls_back(fake: FakePlatform) -> None:
+    from caged_tui.app import make_app
+    from caged_tui.settings import Settings
+
+    app = make_app(mock_client(fake.handle), Settings(theme="no-such-theme"))
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        assert app.theme == "textual-dark"
