@@ -8,7 +8,7 @@ The config file is ``config.json`` in ``platformdirs.user_config_dir("caged-tui"
       "profiles": {"cloud": {"base_url": "https://api.caged.dev"},
                    "staging": {"base_url": "https://staging.example"}},
       "theme": "textual-dark",
-      "keymap": {"refresh": "r,ctrl+r"}
+      "keymap": {"sandboxes.refresh": "r,f5"}
     }
 
 Two profiles always exist: ``cloud`` (``https://api.caged.dev``) and
