@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections import deque
-from collections.abc import Callable, ItemsView, Iterator, ValuesView
+from collections.abc import Callable, ItemsView, Iterator, Sequence, ValuesView
 from typing import Any, NamedTuple
 
 import pyte
@@ -562,6 +562,46 @@ class TerminalScreen(pyte.Screen):
                 if row is not None:
                     buffer[y - 1] = row
         self.dirty.update(range(top, bottom + 1))
+
+    def draw_lines(self, texts: Sequence[str]) -> int:
+        """Draw each of ``texts`` followed by CR LF, as a flood does, in one tight loop.
+
+        It does exactly what ``draw`` + ``carriage_return`` + ``linefeed`` would, but only in
+        the plain state a flood runs in (cursor at column 0 of the bottom row, full-screen
+        scrolling, no insert mode, the default character set) and only for printable ASCII
+        texts that fit in a row. Returns how many leading texts it drew (0: the caller takes
+        the general path). Per line it saves a dozen Python calls: ``yes`` parses several
+        times faster, which is what lets ctrl+c show its prompt quickly during a flood.
+        """
+        cursor = self.cursor
+        bottom = self.lines - 1
+        if (
+            cursor.x != 0
+            or cursor.y != bottom
+            or (self.margins is not None and self.margins != Margins(0, bottom))
+            or mo.IRM in self.mode
+            or self.charset
+            or self.g0_charset is not cs.LAT1_MAP
+        ):
+            return 0
+        rows = self._rows
+        cell_for = self._flyweights().__getitem__
+        keep_history = not self.in_alternate
+        columns = self.columns
+        drawn = 0
+        for text in texts:
+            if len(text) >= columns:
+                break  # A line that reaches the last column wraps: the general path knows how.
+            if text:
+                rows[bottom].update(zip(range(len(text)), map(cell_for, text), strict=True))
+            row = rows.pop(0, None)
+            if keep_history:
+                self._push_history(row)
+            rows.renumber()
+            drawn += 1
+        if drawn:
+            self.dirty.update(range(self.lines))
+        return drawn
 
     def reverse_index(self) -> None:
         """RI at the top margin scrolls the region down; only the region is marked dirty."""

@@ -47,6 +47,8 @@ PARAM_LIMIT = 9999
 #: A complete CSI sequence: private marker, parameters (with ``:`` sub-parameters),
 #: intermediates, final byte.
 _CSI_RE = re.compile(r"\x1b\[([<=>?]?)([0-9;:]*)([ -/]*)([@-~])")
+# Two or more whole lines of printable ASCII, each ended by CR LF: the shape of a flood.
+_LINES_RE = re.compile(r"(?:[ -~]*\r\n){2,}")
 
 #: Sequences with a ``?`` marker that a screen handles; other private finals are ignored because
 #: pyte's handlers do not accept the ``private`` flag.
@@ -155,6 +157,8 @@ class TerminalStream(pyte.ByteStream):
                         if handler is not None:
                             offset += 1
                             handler()
+                            if char == "\n":
+                                offset = self._draw_lines(data, offset)
                             continue
                         if char in NUL_OR_DEL:
                             offset += 1
@@ -170,6 +174,19 @@ class TerminalStream(pyte.ByteStream):
                 log.debug("terminal stream handler failed", exc_info=True)
                 ground = True
         self._taking_plain_text = ground
+
+    def _draw_lines(self, data: str, offset: int) -> int:
+        """At a line start, hand a run of plain CR LF lines to the screen in one call.
+
+        Returns the offset after what was drawn (``offset`` itself when the run was not taken).
+        """
+        match = _LINES_RE.match(data, offset)
+        draw_lines = getattr(self.listener, "draw_lines", None)
+        if match is None or draw_lines is None:
+            return offset
+        texts = match.group().split("\r\n")[:-1]
+        drawn: int = draw_lines(texts)
+        return offset + sum(len(text) + 2 for text in texts[:drawn])
 
     def _initialize_parser(self) -> None:
         listener = self.listener
