@@ -87,7 +87,9 @@ class SandboxTable(DataTable[Text]):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
-        self._shown: dict[str, tuple[Text, ...]] = {}
+        # What each row shows, as (text, style) pairs: comparing these is cheap, whereas
+        # building a rich Text per cell for thousands of rows every poll is not.
+        self._shown: dict[str, tuple[Cell, ...]] = {}
 
     def on_mount(self) -> None:
         self.add_column(" ", key=MARK_COLUMN, width=1)
@@ -114,22 +116,27 @@ class SandboxTable(DataTable[Text]):
         force: bool = False,
     ) -> None:
         """Make the table show ``sandboxes`` in this order, touching only what changed."""
-        rows = {sb.id: self._cells(sb, now, sb.id in marked) for sb in sandboxes}
+        styles = _Styles(self)
+        rows = {sb.id: self._cells(sb, now, sb.id in marked, styles) for sb in sandboxes}
         if force or list(rows) != list(self._shown):
             self._rebuild(rows)
             return
         for sandbox_id, cells in rows.items():
             previous = self._shown[sandbox_id]
+            if previous == cells:
+                continue
             for index, (old, new) in enumerate(zip(previous, cells, strict=True)):
                 if old != new:
-                    self.update_cell(sandbox_id, self._column_key(index), new, update_width=True)
+                    self.update_cell(
+                        sandbox_id, self._column_key(index), Text(*new), update_width=True
+                    )
         self._shown = rows
 
-    def _rebuild(self, rows: dict[str, tuple[Text, ...]]) -> None:
+    def _rebuild(self, rows: dict[str, tuple[Cell, ...]]) -> None:
         current = self.current_id
         self.clear()
         for sandbox_id, cells in rows.items():
-            self.add_row(*cells, key=sandbox_id)
+            self.add_row(*(Text(*cell) for cell in cells), key=sandbox_id)
         self._shown = rows
         if current in rows:
             self.move_cursor(row=self.get_row_index(RowKey(current)), animate=False)
@@ -138,21 +145,36 @@ class SandboxTable(DataTable[Text]):
     def _column_key(index: int) -> str:
         return MARK_COLUMN if index == 0 else COLUMNS[index - 1].key
 
-    def _cells(self, sandbox: Sandbox, now: datetime, marked: bool) -> tuple[Text, ...]:
-        mark = Text("●" if marked else " ", style=self._style("marked"))
-        cells = [mark]
+    @staticmethod
+    def _cells(
+        sandbox: Sandbox, now: datetime, marked: bool, styles: _Styles
+    ) -> tuple[Cell, ...]:
+        cells = [("●" if marked else " ", styles["marked"])]
         for column in COLUMNS:
-            text = Text(column.render(sandbox, now))
+            style = ""
             if column.key == "status":
-                text.stylize(self._status_style(sandbox.status.value))
+                status = sandbox.status.value
+                style = styles[status if status in _STATUS_STYLES else "other"]
             elif column.key == "error" and sandbox.last_error:
-                text.stylize(self._style("problem"))
-            cells.append(text)
+                style = styles["problem"]
+            cells.append((column.render(sandbox, now), style))
         return tuple(cells)
 
-    def _status_style(self, status: str) -> str:
-        known = ("running", "pending", "paused", "stopped", "error")
-        return self._style(status if status in known else "other")
 
-    def _style(self, name: str) -> str:
-        return str(self.get_component_rich_style(f"sandbox-table--{name}", partial=True))
+_STATUS_STYLES = frozenset({"running", "pending", "paused", "stopped", "error"})
+
+#: A cell as shown: its text and the rich style string it is drawn with.
+Cell = tuple[str, str]
+
+
+class _Styles(dict[str, str]):
+    """The table's component styles, looked up once per refresh rather than once per row."""
+
+    def __init__(self, table: SandboxTable) -> None:
+        super().__init__()
+        self._table = table
+
+    def __missing__(self, name: str) -> str:
+        style = str(self._table.get_component_rich_style(f"sandbox-table--{name}", partial=True))
+        self[name] = style
+        return style
