@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, RowKey
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowKey
 
 from caged_core.models import Sandbox
 from caged_tui import formatting as fmt
@@ -127,9 +128,10 @@ class SandboxTable(DataTable[Text]):
                 continue
             for index, (old, new) in enumerate(zip(previous, cells, strict=True)):
                 if old != new:
-                    self.update_cell(
-                        sandbox_id, self._column_key(index), Text(*new), update_width=True
-                    )
+                    key = self._column_key(index)
+                    # Re-measuring a column relayouts the whole table: only when it must grow.
+                    wider = cell_len(new[0]) > self.columns[ColumnKey(key)].content_width
+                    self.update_cell(sandbox_id, key, Text(*new), update_width=wider)
         self._shown = rows
 
     def _rebuild(self, rows: dict[str, tuple[Cell, ...]]) -> None:
