@@ -1,8 +1,8 @@
 """Events for the ingest and replay benchmarks, and the SQLite reference they are held to.
 
-The reference table has the columns and indexes of the local platform's
-``events`` table (``caged_core/local/observe/store.py``, migration 1), so the
-reference does the same index maintenance and lookups the platform must.
+The reference table is the local platform's own ``events`` table and indexes
+(``EVENTS_SCHEMA`` of ``caged_core/local/observe/store.py``), so the reference
+does the same index maintenance and lookups the platform must.
 """
 
 from __future__ import annotations
@@ -16,27 +16,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-REFERENCE_SCHEMA = """
-CREATE TABLE events (
-    pk          INTEGER PRIMARY KEY,
-    id          TEXT NOT NULL,
-    account_id  TEXT NOT NULL,
-    session_id  TEXT,
-    sequence    INTEGER,
-    sandbox_id  TEXT NOT NULL DEFAULT '',
-    type        TEXT NOT NULL,
-    ts          INTEGER NOT NULL,
-    received_at INTEGER NOT NULL,
-    duration_ms REAL,
-    process_id  TEXT,
-    meta        TEXT NOT NULL DEFAULT '{}',
-    data        TEXT NOT NULL
-);
-CREATE UNIQUE INDEX events_id ON events(account_id, id);
-CREATE UNIQUE INDEX events_replay ON events(session_id, sequence);
-CREATE INDEX events_by_type ON events(session_id, type, sequence);
-CREATE INDEX events_recent ON events(account_id, type, received_at);
-"""
+from caged_core.local.observe.store import EVENTS_SCHEMA
+
+REFERENCE_SCHEMA = EVENTS_SCHEMA
 
 _COMMANDS = ("ls -la /workspace", "pytest -q", "git status", "cat README.md", "pip install -e .")
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
