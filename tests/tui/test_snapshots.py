@@ -20,6 +20,7 @@ from textual.widgets import Input, TextArea
 from caged_tui.app import CagedApp
 from caged_tui.screens.sandboxes import SandboxesScreen
 from caged_tui.status import Connection
+from caged_tui.widgets.terminal import TerminalView
 
 SIZE = (140, 40)
 
@@ -164,7 +165,14 @@ def test_terminal_coloured_output(snap_compare: Snap) -> None:
         await settle(pilot)
         app.client.sandboxes.terminal = terminal  # type: ignore[method-assign]
         await pilot.press("t")
-        await pilot.pause(0.5)
+        # Wait for the output to be parsed, not for a fixed time: a loaded machine is slow.
+        expected = len(ColourSession.OUTPUT.encode())
+        for _ in range(200):
+            views = app.screen.query(TerminalView)
+            if views and views.first().parsed_bytes >= expected:
+                break
+            await pilot.pause(0.05)
+        await pilot.pause(0.2)  # one more frame flush after the last slice
 
     assert snap_compare(app, terminal_size=SIZE, run_before=before)
 
