@@ -7,6 +7,7 @@ sends back what it returns::
         workspace=runtime.workspace_dir(sandbox_id),
         exec_fn=lambda command, timeout: runtime.exec(sandbox_id, command, timeout=timeout),
         read_only=(key.scope == "read_only"),
+        git=cage_git.in_sandbox(runtime, sandbox_id),  # optional; else through exec_fn
         on_tool_call=record_event,       # optional; sync or async, gets a ToolCall
     )
     reply = await session.handle(frame)  # str, or None for notifications
@@ -41,8 +42,12 @@ Decisions where the contract is loose:
   notification is not run, since nobody would see its result.
 - Batches (JSON arrays) are -32600: MCP 2024-11-05 sends one message per frame.
 
-File and git work runs in a thread (``asyncio.to_thread``) because
-:mod:`caged_core.local.files` blocks.
+File work runs in a thread (``asyncio.to_thread``) because
+:mod:`caged_core.local.files` blocks. The git tools run git *inside the cage*
+through :class:`caged_core.local.cage_git.CageGit` (never the host's git on
+the sandbox's repository, which would run the repository's configured
+programs on the host); the server gives the session one whose commands are
+not recorded as the agent's ``terminal_exec`` commands.
 """
 
 from __future__ import annotations
@@ -58,9 +63,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from caged_core.local import files
+from caged_core.local import files, jsontext
+from caged_core.local.cage_git import CageGit, ExecFn
 from caged_core.local.content_errors import ContentError
-from caged_core.local.runtime.api import ExecOutcome
 
 __all__ = [
     "EXEC_TIMEOUT_MAX",
@@ -87,9 +92,6 @@ INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
-
-#: Runs ``sh -c command`` in the cage's /workspace with a timeout in seconds.
-ExecFn = Callable[[str, float], Awaitable[ExecOutcome]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +306,7 @@ class MCPSession:
     ``workspace`` is the host directory of the cage's /workspace;
     ``exec_fn(command, timeout)`` runs a shell command in the cage;
     ``read_only`` hides and refuses the tools that change anything;
+    ``git`` runs the git tools in the cage (by default through ``exec_fn``);
     ``on_tool_call`` (optional) is told about every tool that ran, and its
     failures are logged, never passed to the agent. ``version`` is the
     ``serverInfo.version`` reported (the installed package's by default).
@@ -315,6 +318,7 @@ class MCPSession:
         exec_fn: ExecFn,
         read_only: bool = False,
         *,
+        git: CageGit | None = None,
         on_tool_call: ToolCallHook | None = None,
         version: str | None = None,
     ) -> None:
@@ -322,6 +326,7 @@ class MCPSession:
         self.read_only = read_only
         self.version = version or _package_version()
         self._exec = exec_fn
+        self._git = git or CageGit(exec_fn)
         self._on_tool_call = on_tool_call
         #: ``clientInfo`` from ``initialize`` (``{"name", "version"}``), once received.
         self.client_info: dict[str, Any] | None = None
@@ -351,8 +356,8 @@ class MCPSession:
     async def handle(self, message: str | bytes) -> str | None:
         """Answer one JSON-RPC message; ``None`` when no answer is due (notifications)."""
         try:
-            payload = json.loads(message)
-        except (ValueError, UnicodeDecodeError):
+            payload = jsontext.loads(message)
+        except ValueError:  # not JSON, not UTF-8, or nested too deeply
             return _error(None, PARSE_ERROR, "parse error: the message is not valid JSON")
         if isinstance(payload, list):
             return _error(None, INVALID_REQUEST, "batches are not supported: send one message")
@@ -495,12 +500,10 @@ class MCPSession:
         return text or "(no output)", False
 
     async def _git_status(self, args: dict[str, Any]) -> tuple[str, bool]:
-        return await asyncio.to_thread(files.git_status, self.workspace), False
+        return await self._git.status(), False
 
     async def _git_diff(self, args: dict[str, Any]) -> tuple[str, bool]:
-        if not await asyncio.to_thread(files.is_git_repo, self.workspace):
-            return f"{files.WORKSPACE} is not a git repository", True
-        diff = await asyncio.to_thread(files.git_diff, self.workspace)
+        diff = await self._git.diff()
         if args["staged"]:
             return diff.staged_diff or "no staged changes", False
         text = diff.diff or "no unstaged changes"
@@ -510,8 +513,8 @@ class MCPSession:
         return text, False
 
     async def _git_log(self, args: dict[str, Any]) -> tuple[str, bool]:
-        text = await asyncio.to_thread(files.git_log, self.workspace, args["count"])
+        text = await self._git.log(args["count"])
         return text or "no commits yet", False
 
     async def _git_commit(self, args: dict[str, Any]) -> tuple[str, bool]:
-        return await asyncio.to_thread(files.git_commit, self.workspace, args["message"]), False
+        return await self._git.commit(args["message"]), False

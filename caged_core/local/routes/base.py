@@ -8,7 +8,6 @@ document, so the three cannot drift apart.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -17,7 +16,9 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from caged_core.local import jsontext
 from caged_core.local.auth import Principal
+from caged_core.local.jsontext import TooDeep
 from caged_core.local.platform import Platform
 from caged_core.local.problems import Problem
 
@@ -115,9 +116,11 @@ class Call:
             raise Problem(400, "a JSON request body is required")
         try:
             if len(raw) > _PARSE_OFF_LOOP:
-                return await asyncio.to_thread(json.loads, raw)
-            return json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                return await asyncio.to_thread(jsontext.loads, raw)
+            return jsontext.loads(raw)
+        except TooDeep as exc:
+            raise Problem(400, f"the request body is refused: {exc}") from None
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
             raise Problem(400, f"the request body is not valid JSON: {exc}") from None
 
     async def body(self, model: type[M], *, optional: bool = False) -> M:
