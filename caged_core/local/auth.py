@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -69,10 +70,17 @@ def bearer_token(authorization: str | None) -> str | None:
 
 
 class Keys:
-    """Creates, checks and revokes keys; issues and redeems socket tickets."""
+    """Creates, checks and revokes keys; issues and redeems socket tickets.
 
-    def __init__(self, store: Store) -> None:
+    ``on_revoke`` is awaited with the id of each key revoked (the server closes the
+    sockets opened with it: a handshake is the only time a socket shows its key).
+    """
+
+    def __init__(
+        self, store: Store, *, on_revoke: Callable[[str], Awaitable[None]] | None = None
+    ) -> None:
         self._store = store
+        self._on_revoke = on_revoke
         self._last_used: dict[str, datetime] = {}
 
     async def create(self, name: str, scope: str) -> tuple[str, Row]:
@@ -81,8 +89,9 @@ class Keys:
         return secret, await self.add(secret, name=name, scope=scope)
 
     async def add(self, secret: str, *, name: str, scope: str) -> Row:
-        """Store an existing secret as a key (idempotent: a known secret is returned as is)."""
-        existing = await self._find(secret)
+        """Store an existing secret as a key (idempotent: a known secret's row is returned
+        as is — revoked, when it was revoked, since a revoked secret stays revoked)."""
+        existing = await self._find(secret, revoked_too=True)
         if existing is not None:
             return existing
         row: Row = {
@@ -98,10 +107,11 @@ class Keys:
         await self._store.insert("keys", row)
         return row
 
-    async def _find(self, secret: str) -> Row | None:
+    async def _find(self, secret: str, *, revoked_too: bool = False) -> Row | None:
         digest = _hash(secret)
         found = None
-        for row in await self._store.keys_with_prefix(secret[:_DISPLAY_PREFIX_LEN]):
+        prefix = secret[:_DISPLAY_PREFIX_LEN]
+        for row in await self._store.keys_with_prefix(prefix, revoked_too=revoked_too):
             # Compare every candidate so the time taken does not depend on which matched.
             if hmac.compare_digest(row["secret_hash"], digest):
                 found = row
@@ -131,6 +141,8 @@ class Keys:
         if row is None or row["revoked_at"] is not None:
             return False
         await self._store.update("keys", key_id, revoked_at=utcnow())
+        if self._on_revoke is not None:
+            await self._on_revoke(key_id)
         return True
 
     async def issue_ticket(self, principal: Principal) -> tuple[str, datetime]:

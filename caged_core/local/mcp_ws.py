@@ -18,10 +18,17 @@ import logging
 
 from starlette.websockets import WebSocket
 
-from caged_core.local import files
+from caged_core.local import cage_git, files
 from caged_core.local.mcp import MCPSession, ToolCall
 from caged_core.local.runtime.api import ExecOutcome
-from caged_core.local.sockets import Closing, client_identity, close_quietly, open_socket
+from caged_core.local.sockets import (
+    OpenSocket,
+    close_quietly,
+    describe,
+    disconnected,
+    end_session,
+    open_socket,
+)
 
 __all__ = ["mcp_endpoint"]
 
@@ -33,14 +40,19 @@ _FILE_TOOLS = {"filesystem_write": "write", "filesystem_delete": "delete"}
 
 async def mcp_endpoint(websocket: WebSocket) -> None:
     """Accept, authenticate, then answer JSON-RPC messages until either side closes."""
-    opened = await open_socket(websocket, subprotocols=("mcp",), allow_read_only=True)
-    if opened is None:
-        return
-    platform, sandbox_id = opened.platform, opened.sandbox["id"]
-    closing = Closing()
-    user_agent, address = client_identity(websocket)
+    async with open_socket(
+        websocket, kind="mcp", subprotocols=("mcp",), allow_read_only=True
+    ) as opened:
+        if opened is not None:
+            await _serve(opened)
+
+
+async def _serve(opened: OpenSocket) -> None:
+    websocket, platform, conn = opened.websocket, opened.platform, opened.conn
+    sandbox_id = conn.sandbox_id
     session_id = await platform.observer.open_session(
-        opened.principal.account_id, sandbox_id, client=user_agent or address, channel="mcp"
+        opened.principal.account_id, sandbox_id, client=conn.user_agent or conn.address,
+        channel="mcp",
     )
 
     async def run(command: str, budget: float) -> ExecOutcome:
@@ -76,10 +88,9 @@ async def mcp_endpoint(websocket: WebSocket) -> None:
         platform.runtime.workspace_dir(sandbox_id),
         run,
         read_only=opened.principal.read_only,
+        # git's own commands are the platform's, not the agent's: recorded as its tool_call.
+        git=cage_git.in_sandbox(platform.runtime, sandbox_id),
         on_tool_call=tool_called,
-    )
-    conn = platform.connections.add(
-        "mcp", sandbox_id, user_agent=user_agent, address=address, close=closing.request
     )
 
     async def serve() -> None:
@@ -96,17 +107,18 @@ async def mcp_endpoint(websocket: WebSocket) -> None:
                 await websocket.send_text(answer)
 
     serving = asyncio.create_task(serve())
-    stop = asyncio.create_task(closing.requested.wait())
+    stop = asyncio.create_task(opened.closing.requested.wait())
     failed, why = True, "the MCP socket was interrupted"
     try:
         done, _ = await asyncio.wait({serving, stop}, return_when=asyncio.FIRST_COMPLETED)
+        error = serving.exception() if serving in done else None
         if stop in done:
-            await close_quietly(websocket, closing.code, closing.reason)
-            why = closing.reason
-        elif serving.exception() is not None:
-            _log.warning("MCP socket on %s failed: %s", sandbox_id, serving.exception())
+            await close_quietly(websocket, opened.closing.code, opened.closing.reason)
+            why = opened.closing.reason
+        elif error is not None and not disconnected(error):
+            _log.warning("MCP socket on %s failed: %s", sandbox_id, describe(error))
             await close_quietly(websocket, 1011, "the MCP server failed")
-            why = f"the MCP server failed: {serving.exception()}"
+            why = f"the MCP server failed: {describe(error)}"
         else:
             failed, why = False, "the client disconnected"
     finally:
@@ -114,9 +126,4 @@ async def mcp_endpoint(websocket: WebSocket) -> None:
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(serving, stop, return_exceptions=True)
-        platform.connections.remove(conn.id)
-        try:
-            await platform.sandboxes.settle_file_changes(sandbox_id)
-            await platform.observer.close_session(session_id, failed=failed, reason=why)
-        except Exception:  # the platform may be shutting down; a restart ends it too
-            _log.exception("ending the session of MCP socket %s failed", conn.id)
+        await end_session(opened, session_id, failed=failed, why=why)

@@ -121,7 +121,7 @@ class Platform:
         platform = cls(
             config=config,
             store=store,
-            keys=Keys(store),
+            keys=Keys(store, on_revoke=connections.close_key),
             runtime=runtime,
             connections=connections,
             snapshots=snapshots,

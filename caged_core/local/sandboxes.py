@@ -24,7 +24,7 @@ import secrets
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -66,6 +66,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "destroyed": frozenset(),
 }
 LIVE_STATUSES = ("pending", "running", "paused")
+#: The idle deadline of a sandbox that never pauses for idleness (its timeout is 0).
+NEVER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 # The contract's compute price, per second of a running sandbox.
 _USD_PER_VCPU_SECOND = 0.01 / 3600
@@ -192,6 +194,18 @@ class SandboxService:
         """Every sandbox that has not been destroyed, newest first."""
         rows = await self._store.sandboxes(statuses=(*LIVE_STATUSES, "stopped", "error"))
         return [self.model(r) for r in rows]
+
+    async def idle_deadline(self, sandbox_id: str) -> datetime:
+        """When the sandbox pauses for idleness unless something happens in it first;
+        :data:`NEVER` when its idle timeout is 0."""
+        row = await self.row(sandbox_id)
+        if not row["timeout"]:
+            return NEVER
+        last = self._activity.get(sandbox_id)
+        if last is None:
+            stored = row["last_activity_at"]
+            last = datetime.fromisoformat(stored) if stored else utcnow()
+        return last + timedelta(seconds=row["timeout"])
 
     async def compute_seconds(self) -> float:
         """Running seconds of every sandbox ever, the open segments included."""

@@ -27,6 +27,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
+from caged_core.local import jsontext
 from caged_core.local.connections import Connection
 from caged_core.local.observe import Observer
 from caged_core.local.runtime.api import PtyChannel
@@ -35,8 +36,11 @@ from caged_core.local.sockets import (
     CLOSE_BAD_REQUEST,
     CLOSE_NORMAL,
     Closing,
-    client_identity,
+    OpenSocket,
     close_quietly,
+    describe,
+    disconnected,
+    end_session,
     open_socket,
 )
 
@@ -112,10 +116,13 @@ class _TerminalSession:
         if stop in done:
             await close_quietly(self._ws, closing.code, closing.reason)
             return True, closing.reason
+        if failed is not None and disconnected(failed):
+            # A send found the client gone before the receive loop heard of it.
+            return False, "the client disconnected"
         if failed is not None:
-            _log.warning("terminal %s failed: %s", self._conn.id, failed)
+            _log.warning("terminal %s failed: %s", self._conn.id, describe(failed))
             await close_quietly(self._ws, CLOSE_INTERNAL_ERROR, "the terminal failed")
-            return True, f"the terminal failed: {failed}"
+            return True, f"the terminal failed: {describe(failed)}"
         if output in done:
             await close_quietly(self._ws, CLOSE_NORMAL, "the shell exited")
             return False, "the shell exited"
@@ -161,7 +168,7 @@ class _TerminalSession:
 
     async def _frame(self, text: str) -> None:
         try:
-            frame = json.loads(text)
+            frame = jsontext.loads(text)
         except ValueError:
             frame = None
         if not isinstance(frame, dict):
@@ -190,50 +197,44 @@ class _TerminalSession:
 async def terminal_endpoint(websocket: WebSocket) -> None:
     """``/v1/sandboxes/{id}/terminal``: accept, authenticate, then bridge to a PTY."""
     # Legacy 0.2 clients ask for the "mcp" subprotocol on the terminal too.
-    opened = await open_socket(websocket, subprotocols=("terminal", "mcp"), allow_read_only=False)
-    if opened is None:
-        return
+    async with open_socket(
+        websocket, kind="terminal", subprotocols=("terminal", "mcp"), allow_read_only=False
+    ) as opened:
+        if opened is not None:
+            await _serve(opened)
+
+
+async def _serve(opened: OpenSocket) -> None:
+    websocket, platform, conn = opened.websocket, opened.platform, opened.conn
     try:
         size = _requested_size(websocket)
     except ValueError as exc:
         await close_quietly(websocket, CLOSE_BAD_REQUEST, str(exc))
         return
-    platform, sandbox_id = opened.platform, opened.sandbox["id"]
+    conn.rows, conn.cols = size or (None, None)
     rows, cols = size or (24, 80)
     try:
-        pty = await platform.runtime.open_pty(sandbox_id, rows=rows, cols=cols)
+        pty = await platform.runtime.open_pty(conn.sandbox_id, rows=rows, cols=cols)
     except Exception as exc:
-        _log.warning("could not open a PTY in %s: %s", sandbox_id, exc)
+        _log.warning("could not open a PTY in %s: %s", conn.sandbox_id, describe(exc))
         await close_quietly(websocket, CLOSE_INTERNAL_ERROR, "could not start a shell")
         return
-    closing = Closing()
-    user_agent, address = client_identity(websocket)
-    conn = platform.connections.add(
-        "terminal",
-        sandbox_id,
-        user_agent=user_agent,
-        address=address,
-        close=closing.request,
-        rows=size[0] if size else None,
-        cols=size[1] if size else None,
-    )
-    platform.sandboxes.touch(sandbox_id)
+    platform.sandboxes.touch(conn.sandbox_id)
     observer = platform.observer
     session_id: str | None = None
     failed, why = True, "the terminal was interrupted"
     try:
         session_id = await observer.open_session(
-            opened.principal.account_id, sandbox_id, client=user_agent or address
+            opened.principal.account_id,
+            conn.sandbox_id,
+            client=conn.user_agent or conn.address,
         )
-        terminal = _TerminalSession(websocket, pty, platform.sandboxes, conn, observer, session_id)
-        failed, why = await terminal.run(closing)
+        terminal = _TerminalSession(
+            websocket, pty, platform.sandboxes, conn, observer, session_id
+        )
+        failed, why = await terminal.run(opened.closing)
     finally:
-        platform.connections.remove(conn.id)
         with contextlib.suppress(Exception):
             await pty.close()
         if session_id is not None:
-            try:
-                await platform.sandboxes.settle_file_changes(sandbox_id)
-                await observer.close_session(session_id, failed=failed, reason=why)
-            except Exception:  # the platform may be shutting down; a restart ends it too
-                _log.exception("ending the session of terminal %s failed", conn.id)
+            await end_session(opened, session_id, failed=failed, why=why)

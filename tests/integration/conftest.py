@@ -14,7 +14,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,8 @@ class RunningPlatform:
     api_key: str
     url: str = ""
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    #: Extra environment of the server process (on top of this one's and CAGED_API_KEY).
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def ws_url(self) -> str:
@@ -61,7 +64,7 @@ class RunningPlatform:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "CAGED_API_KEY": self.api_key},
+                env={**os.environ, "CAGED_API_KEY": self.api_key, **self.env},
             )
         deadline = time.monotonic() + _START_TIMEOUT
         while time.monotonic() < deadline:
@@ -91,13 +94,22 @@ class RunningPlatform:
         self.stop(kill=kill)
         self.start(port)
 
+    def tracebacks(self) -> list[str]:
+        """The tracebacks the server printed so far, each with the lines that led to it."""
+        lines = self.output.read_text(errors="replace").splitlines()
+        return [
+            "\n".join(lines[max(0, i - 2) : i + 30])
+            for i, line in enumerate(lines)
+            if line.startswith("Traceback (most recent call last)")
+        ]
 
-@pytest.fixture(scope="session")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
-    """The local platform, running for the whole test session."""
-    root = tmp_path_factory.mktemp("platform")
+
+@contextmanager
+def running_platform(root: Path, **env: str) -> Iterator[RunningPlatform]:
+    """A platform on a data dir under ``root`` with ``env`` added to its environment,
+    stopped (its sandboxes destroyed) at the end and checked for tracebacks."""
     running = RunningPlatform(
-        data_dir=root / "data", api_key="caged_sk_test_" + secrets.token_urlsafe(24)
+        data_dir=root / "data", api_key="caged_sk_test_" + secrets.token_urlsafe(24), env=env
     )
     running.start()
     try:
@@ -105,6 +117,26 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatfo
     finally:
         _destroy_all(running)
         running.stop()
+    # Every failure the tests provoke must be answered cleanly: a traceback in the server's
+    # output is a bug even when every test passed.
+    tracebacks = running.tracebacks()
+    assert not tracebacks, f"the platform logged {len(tracebacks)} traceback(s):\n" + (
+        "\n\n".join(tracebacks[:3])
+    )
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
+    """The local platform, running for the whole test session."""
+    with running_platform(tmp_path_factory.mktemp("platform")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def platform_runner() -> Callable[..., AbstractContextManager[RunningPlatform]]:
+    """:func:`running_platform`, for tests that need a platform of their own (a restart,
+    another configuration): ``with platform_runner(tmp_path, CAGED_X="1") as p: ...``."""
+    return running_platform
 
 
 def _destroy_all(running: RunningPlatform) -> None:
@@ -112,5 +144,8 @@ def _destroy_all(running: RunningPlatform) -> None:
     if running.process is None or running.process.poll() is not None:
         return
     with httpx.Client(base_url=running.url, headers=running.headers, timeout=60) as client:
-        for sandbox in client.get("/v1/sandboxes").json():
+        listing = client.get("/v1/sandboxes")
+        if listing.status_code != 200:
+            return  # a test revoked the pinned key: it made no sandboxes with it either
+        for sandbox in listing.json():
             client.delete(f"/v1/sandboxes/{sandbox['id']}")

@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from caged_core.local.auth import TICKET_TTL_SECONDS
 from caged_core.local.bodies import CheckoutRequest, KeyCreate
+from caged_core.local.connections import CLOSE_REVOKED
 from caged_core.local.problems import Problem
 from caged_core.local.routes.base import Call, Operation, json_response, no_content, not_available
 from caged_core.local.store import Row
@@ -24,9 +25,16 @@ from caged_core.models import (
 
 __all__ = ["OPERATIONS"]
 
-# Close code for a socket whose account session was deleted ("policy violation").
-CLOSE_REVOKED = 1008
 _HOSTED_ONLY = "is only available on the hosted Caged platform"
+
+
+class ConnectedClient(AccountSession):
+    """An account session as the local platform has them: a connected terminal or MCP
+    socket. It expires when its sandbox would pause for idleness (which closes it),
+    moving on with every activity; ``9999-12-31T23:59:59Z`` when the sandbox never
+    idles out. The contract has a string here, never null."""
+
+    expires_at: datetime
 
 
 def _key_model(row: Row) -> APIKey:
@@ -64,8 +72,15 @@ async def revoke_key(call: Call) -> Response:
 
 
 async def list_sessions(call: Call) -> Response:
+    sandboxes = call.platform.sandboxes
     sessions = [
-        AccountSession(id=c.id, user_agent=c.user_agent, ip=c.address, created_at=c.created_at)
+        ConnectedClient(
+            id=c.id,
+            user_agent=c.user_agent,
+            ip=c.address,
+            expires_at=await sandboxes.idle_deadline(c.sandbox_id),
+            created_at=c.created_at,
+        )
         for c in call.platform.connections.all()
     ]
     return json_response(sessions)
@@ -75,7 +90,7 @@ async def end_session(call: Call) -> Response:
     conn = call.platform.connections.get(call.param("id"))
     if conn is None:
         raise Problem(404, f"session {call.param('id')!r} not found (it is not connected)")
-    await conn.close(CLOSE_REVOKED, "session revoked")
+    await conn.close(CLOSE_REVOKED, "the account session was revoked")
     return no_content()
 
 
@@ -112,7 +127,7 @@ OPERATIONS = (
     Operation("DELETE", "/account/keys/{id}", revoke_key, "Revoke an API key", status=204,
               tag="account"),
     Operation("GET", "/account/sessions", list_sessions, "Clients connected now",
-              response=AccountSession, response_many=True, tag="account"),
+              response=ConnectedClient, response_many=True, tag="account"),
     Operation("DELETE", "/account/sessions/{id}", end_session, "Disconnect a client",
               status=204, tag="account"),
     Operation("GET", "/billing/subscription", subscription, "The subscription (tier local)",
