@@ -4,13 +4,15 @@ On first start (no live key in the store) a full-scope key is created, written
 to ``DATA_DIR/api_key`` (mode 0600, which is where :func:`ensure_running`
 reads it) and saved in the keyring for the ``local`` profile. Only *where* it
 is gets printed — never the key. A key pinned with ``CAGED_API_KEY`` is
-accepted instead of creating one.
+accepted instead of creating one — unless it was revoked: a revoked secret stays
+revoked, the platform says so on stderr and starts as if none were pinned.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 
 from caged_core.errors import CagedConfigError
@@ -51,10 +53,17 @@ async def ensure_first_key(keys: Keys, data_dir: Path, pinned: str | None) -> No
     had_keys = bool(await keys.live())
     key_file = data_dir / KEY_FILE_NAME
     if pinned:
-        await keys.add(pinned, name="pinned (CAGED_API_KEY)", scope="full")
-        if not had_keys:
-            write_secret_file(key_file, pinned)
-        return
+        row = await keys.add(pinned, name="pinned (CAGED_API_KEY)", scope="full")
+        if row["revoked_at"] is None:
+            if not had_keys:
+                write_secret_file(key_file, pinned)
+            return
+        print(
+            f"WARNING: the key in CAGED_API_KEY ({row['prefix']}…, {row['id']}) was revoked "
+            f"at {row['revoked_at']}; it is not accepted. Unset it or pin a live key.",
+            file=sys.stderr,
+            flush=True,
+        )
     if had_keys:
         return
     secret, _ = await keys.create("local (created on first start)", "full")

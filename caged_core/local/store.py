@@ -252,11 +252,10 @@ class Store:
 
     # ------------------------------------------------------------------ keys and tickets
 
-    async def keys_with_prefix(self, prefix: str) -> list[Row]:
-        """Live (not revoked) keys whose displayed prefix is ``prefix``."""
-        return await self._all(
-            "SELECT * FROM keys WHERE prefix = ? AND revoked_at IS NULL", (prefix,)
-        )
+    async def keys_with_prefix(self, prefix: str, *, revoked_too: bool = False) -> list[Row]:
+        """Keys whose displayed prefix is ``prefix``: live ones, or all with ``revoked_too``."""
+        live = "" if revoked_too else " AND revoked_at IS NULL"
+        return await self._all(f"SELECT * FROM keys WHERE prefix = ?{live}", (prefix,))
 
     async def live_keys(self) -> list[Row]:
         """Every key not revoked, oldest first."""
