@@ -244,6 +244,16 @@ class SandboxConfig(CagedModel):
     isolation: str | None = None  # local platform: "bwrap" or "none"
     limits: str | None = None  # local platform: the limit mechanism in force
     network: str | None = None  # local platform: how the network policy is enforced
+    user: str | None = None  # local platform: the host uid the cage's processes run as
+
+
+class TemplateInfo(CagedModel):
+    """A template the platform knows (local platform: ``GET /templates``)."""
+
+    name: str
+    available: bool = True  # False: named by the contract but not offered here (see why)
+    built: bool = False  # its image is ready (the first sandbox of an unbuilt one builds it)
+    description: str = ""
 
 
 class Sandbox(CagedModel):

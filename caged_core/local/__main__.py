@@ -1,4 +1,5 @@
-"""``python -m caged_core.local serve [--host] [--port] [--data-dir] [--status] [--stop]``.
+"""``python -m caged_core.local serve [--host] [--port] [--data-dir] [--status | --stop |
+--build-templates [NAME ...]]``.
 
 ``caged-tui serve ...`` calls :func:`main` with the same arguments.
 """
@@ -31,7 +32,29 @@ def _parser() -> argparse.ArgumentParser:
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--status", action="store_true", help="say whether a server runs, exit")
     action.add_argument("--stop", action="store_true", help="stop the running server, exit")
+    action.add_argument(
+        "--build-templates", nargs="*", metavar="TEMPLATE",
+        help="build the template images (all offered ones when none is named), exit",
+    )
     return parser
+
+
+def _build_templates(names: list[str]) -> int:
+    """Build images ahead of use (``./dev`` does, so tests and CI never wait on one)."""
+    from caged_core.local.runtime import templates
+    from caged_core.local.runtime.api import CageError
+
+    try:
+        wanted = [templates.lookup(n) for n in names] or list(templates.OFFERED.values())
+        for template in wanted:
+            root = templates.ensure_built(
+                template, lambda line, t=template: print(f"{t.name}: {line}", flush=True)
+            )
+            print(f"{template.name}: ready at {root}")
+    except CageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         stopped = service.stop(args.data_dir)
         print("stopped" if stopped else "not running")
         return 0
+    if args.build_templates is not None:
+        return _build_templates(args.build_templates)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

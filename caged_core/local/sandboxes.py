@@ -33,7 +33,7 @@ from caged_core.local.auth import LOCAL_ACCOUNT
 from caged_core.local.connections import Connections
 from caged_core.local.observe import Observer
 from caged_core.local.problems import Problem
-from caged_core.local.runtime.api import CageSpec, Runtime
+from caged_core.local.runtime.api import CageError, CageSpec, Runtime
 from caged_core.local.snapshot_service import SnapshotService
 from caged_core.local.store import Row, Store, utcnow
 from caged_core.models import ExecResult, Port, Sandbox, SandboxConfig, SandboxCreate
@@ -175,7 +175,8 @@ class SandboxService:
         """The wire shape of a sandbox row, with its cost as of now."""
         now = utcnow()
         cost = round(compute_cost(row, now), 6)
-        config = SandboxConfig.model_validate(json.loads(row["config"])) if row["config"] else None
+        raw_config = json.loads(row["config"]) if row["config"] else None
+        config = SandboxConfig.model_validate(raw_config) if raw_config is not None else None
         activity = self._activity.get(row["id"]) or row["last_activity_at"]
         llm_cost = round(self._observer.llm_cost(row["id"]), 6)
         return Sandbox.model_validate(
@@ -183,6 +184,8 @@ class SandboxService:
                 **row,
                 "allowlist": json.loads(row["allowlist"]),
                 "config": config,
+                # The cage's own address, recorded when it started (full network only).
+                "ip": (raw_config or {}).get("ip"),
                 "cost": cost,
                 "llm_cost": llm_cost,
                 "total_cost": round(cost + llm_cost, 6),
@@ -314,12 +317,10 @@ class SandboxService:
 
     async def create(self, body: SandboxCreate) -> Sandbox:
         """Record a new sandbox as ``pending`` and provision it in the background."""
-        if body.template == "desktop":
-            raise Problem(
-                400,
-                "the desktop template is not available on the local platform; "
-                "use minimal, node-22, node-20, python-312, python-311 or go-122",
-            )
+        try:
+            self._runtime.check_template(body.template)
+        except CageError as err:
+            raise Problem(400, str(err)) from err
         if body.packages and _family(body.template) not in _PACKAGE_INSTALLERS:
             raise Problem(
                 400,
@@ -364,6 +365,16 @@ class SandboxService:
 
     @staticmethod
     def _clone_steps(body: SandboxCreate) -> Iterator[_Step]:
+        """The steps that clone ``body.repo`` into ``/workspace``: run *inside the cage*.
+
+        Never on the host: the URL is the client's (``file://`` or a local path
+        would read host directories, ``ext::`` runs a command) and what is cloned
+        is untrusted content git acts on. In the cage, both mean only what they
+        can mean to the sandbox, and the clone goes through the sandbox's own
+        network: ``none`` cannot clone, ``allowlist`` needs the git host allowed.
+        Later git work on the repository runs in the cage too
+        (:mod:`caged_core.local.cage_git`).
+        """
         assert body.repo is not None
         env = {"GIT_TERMINAL_PROMPT": "0"}
         helper = ""
@@ -420,20 +431,28 @@ class SandboxService:
             network_mode=row["network_mode"],
             allowlist=tuple(json.loads(row["allowlist"])),
             env=dict(body.env or {}),
+            template=row["template"],
         )
+
+        async def progress(line: str) -> None:
+            await self.log(sandbox_id, "system", f"template {row['template']}: {line}")
+
+        await self._runtime.prepare_template(row["template"], progress)
         info = await self._runtime.start(spec)
         config = {
             "source": "flags",
             "isolation": info.isolation,
+            "user": info.user,
             "limits": info.limits,
             "network": info.network,
+            "ip": info.ip,
         }
         await self._store.update("sandboxes", sandbox_id, config=json.dumps(config))
         await self.log(
             sandbox_id,
             "lifecycle",
-            f"cage started (isolation: {info.isolation}; limits: {info.limits}; "
-            f"network: {info.network})",
+            f"cage started (isolation: {info.isolation}; user: {info.user}; "
+            f"limits: {info.limits}; network: {info.network})",
         )
         if info.isolation == "none":
             await self.log(
@@ -625,7 +644,10 @@ class SandboxService:
                 if row["status"] == "running":
                     self._watch_files(sandbox_id)
             else:
-                reason = "its processes were gone when the platform restarted"
+                reason = (
+                    self._runtime.stop_reason(sandbox_id)
+                    or "its processes were gone when the platform restarted"
+                )
                 await self._move(row, "stopped", last_error=reason)
                 await self.log(sandbox_id, "lifecycle", f"stopped: {reason}")
                 await self._lifecycle(sandbox_id, "stopped", killed=reason)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from starlette.responses import Response
 
 from caged_core.local.bodies import ExecRequest
@@ -12,6 +14,7 @@ from caged_core.models import (
     Port,
     Sandbox,
     SandboxCreate,
+    TemplateInfo,
     TerminalSessionInfo,
 )
 
@@ -23,6 +26,11 @@ MAX_LOG_TAIL = 10_000
 async def create_sandbox(call: Call) -> Response:
     body = await call.body(SandboxCreate)
     return json_response(await call.platform.sandboxes.create(body), 201)
+
+
+async def list_templates(call: Call) -> Response:
+    entries = call.platform.runtime.template_catalogue()
+    return json_response([TemplateInfo.model_validate(asdict(e)) for e in entries])
 
 
 async def list_sandboxes(call: Call) -> Response:
@@ -85,6 +93,9 @@ async def terminal_sessions(call: Call) -> Response:
 OPERATIONS = (
     Operation("POST", "/sandboxes", create_sandbox, "Create a sandbox", status=201,
               request=SandboxCreate, response=Sandbox, tag="sandboxes"),
+    Operation("GET", "/templates", list_templates,
+              "Templates: which are offered here and whether their image is built",
+              response=TemplateInfo, response_many=True, tag="sandboxes"),
     Operation("GET", "/sandboxes", list_sandboxes, "List sandboxes that are not destroyed",
               response=Sandbox, response_many=True, tag="sandboxes"),
     Operation("GET", "/sandboxes/{id}", get_sandbox, "Get a sandbox", response=Sandbox,

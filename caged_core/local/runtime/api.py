@@ -7,7 +7,7 @@ Everything here is plain data so either side can be tested on its own.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -30,6 +30,7 @@ class CageSpec:
     """What the runtime needs to start a cage (validated by the server already)."""
 
     sandbox_id: str
+    template: str = "minimal"
     cpus: int = 2
     memory_mb: int = 512
     network_mode: str = "full"  # full | none | allowlist
@@ -44,7 +45,20 @@ class CageInfo:
     pid: int
     isolation: str  # "bwrap" or "none"
     limits: str  # e.g. "cgroup-v1 (memory, cpu, freezer)" or "rlimit+affinity"
-    network: str  # e.g. "shared host network", "loopback only", "allowlist proxy"
+    network: str  # e.g. "own network 10.64.3.100 (slirp4netns)", "loopback only"
+    user: str = ""  # who the cage's processes are on the host, e.g. "host uid 1000123, …"
+    ip: str | None = None  # the cage's own address (full network), reported as Sandbox.ip
+    template: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateEntry:
+    """A template of the contract as this runtime sees it."""
+
+    name: str
+    available: bool  # offered here (else ``description`` says why not)
+    built: bool  # its image is ready
+    description: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +111,20 @@ class Runtime(Protocol):
 
     def workspace_dir(self, sandbox_id: str) -> Path:
         """Host path of the cage's ``/workspace``."""
+
+    def check_template(self, name: str) -> None:
+        """Raise :class:`CageError` (saying what is offered) unless ``name`` can be started."""
+
+    async def prepare_template(
+        self, name: str, progress: Callable[[str], Awaitable[None]]
+    ) -> None:
+        """Build the template's image if it is not built yet, reporting progress lines."""
+
+    def template_catalogue(self) -> list[TemplateEntry]:
+        """Every template of the contract: offered here or not (and why), built or not."""
+
+    def stop_reason(self, sandbox_id: str) -> str | None:
+        """Why the runtime itself stopped this cage (e.g. refused after an upgrade), if so."""
 
     async def start(self, spec: CageSpec) -> CageInfo: ...
 

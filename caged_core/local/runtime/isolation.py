@@ -1,11 +1,16 @@
 """Bubblewrap: whether it works here, and the command line that builds a cage.
 
-The cage's root is a fresh tmpfs holding read-only binds of the host's top-level entries, except
-the ones that must stay private: ``/root``, ``/home``, ``/tmp`` (private tmpfs) and the platform's
-data dir.  On top come the cage's own binds: ``/workspace`` (read-write), ``/root`` (the cage's
-own persistent home) and ``/.caged/run`` (read-only: the agent's socket and the allowlist proxy's
-socket).  Finally the root itself is remounted read-only.  (Binding ``/`` whole would not work:
-a read-only root has no place to create ``/workspace``.)
+A cage is unprivileged: bwrap runs as the sandbox's own host uid (``identity``), creates a
+user namespace in which that uid is root, and drops every capability but binding low ports on
+the cage's own network.  Its root is the template's image (``templates``), bound read-only at
+``/``: nothing of the host's filesystem is inside.  On top come the cage's own binds:
+``/workspace`` and ``/root`` (read-write, owned by the cage's uid), a private ``/tmp``,
+``/.caged/run`` (read-only: the agent, its socket, the allowlist proxy's socket) and the
+cage's ``/etc/hosts``, ``/etc/hostname`` and ``/etc/resolv.conf``.  ``/proc`` is the cage's
+own (bwrap covers ``/proc/sys`` and ``/proc/sysrq-trigger`` read-only, and the kernel refuses
+global sysctls to a user namespace anyway); ``/sys`` is absent.  The cage always gets its own
+network namespace: loopback only for ``none`` and ``allowlist``, plus a user-mode network
+stack (slirp4netns, see ``network``) for ``full``.  Nested user namespaces are disabled inside.
 """
 
 from __future__ import annotations
@@ -18,35 +23,48 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .identity import CAGE_UID_BASE, switches_uid
+
 CAGE_WORKSPACE = "/workspace"
 CAGE_HOME = "/root"
 CAGE_RUN = "/.caged/run"
-CAGE_PYTHON_PREFIX = "/.caged/python"
+CAGE_PYTHON = "/usr/bin/python3"  # Debian's, in every template image
 PROXY_PORT = 3128
-CAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+CAGE_PATH = "/root/.local/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# The uid the probe runs as: in the cages' range but never handed out (the range starts above).
+_PROBE_UID = CAGE_UID_BASE - 1
 
-# Host top-level entries never shown to a cage (they are replaced by private ones).
-_PRIVATE_TOP = frozenset({"proc", "dev", "tmp", "root", "home", "lost+found", "workspace"})
-_HIDDEN_TOP = ("/root", "/home", "/tmp")
+
+def as_uid(uid: int) -> list[str]:
+    """The prefix that runs a command as ``uid`` (and the same gid, no supplementary groups)
+    when the server is root; empty otherwise (the server's own uid is unprivileged)."""
+    if not switches_uid():
+        return []
+    setpriv = shutil.which("setpriv") or "setpriv"
+    return [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
 
 
 @functools.cache
 def bwrap_problem() -> str | None:
-    """None when bwrap can build a cage here; otherwise why not (tried once, cached)."""
+    """None when bwrap can build an unprivileged cage here; otherwise why not (tried once)."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         return "bwrap is not installed"
+    if switches_uid() and shutil.which("setpriv") is None:
+        return "setpriv is not installed (util-linux)"
     probe = [
-        bwrap, "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net",
-        "--cap-drop", "ALL", "--hostname", "caged-probe", "--ro-bind", "/", "/",
-        "--proc", "/proc", "--dev", "/dev", "--", "true",
+        *as_uid(_PROBE_UID), bwrap, "--unshare-user", "--uid", "0", "--gid", "0",
+        "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net",
+        "--disable-userns", "--cap-drop", "ALL", "--hostname", "caged-probe",
+        "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--", "true",
     ]
     try:
         done = subprocess.run(probe, capture_output=True, timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired) as err:
         return f"bwrap failed to run: {err}"
     if done.returncode != 0:
-        return f"bwrap cannot create namespaces: {done.stderr.decode(errors='replace').strip()}"
+        reason = done.stderr.decode(errors="replace").strip()
+        return f"bwrap cannot create an unprivileged cage (user namespaces?): {reason}"
     return None
 
 
@@ -57,83 +75,59 @@ def bwrap_path() -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class AgentPython:
-    """How to run the agent's interpreter: the executable, and a host prefix to bind when the
-    interpreter lives somewhere the cage cannot see."""
+    """How to run the agent's interpreter."""
 
     executable: str
-    host_prefix: str | None = None
 
 
 def agent_python(isolated: bool) -> AgentPython:
-    """Debian's ``/usr/bin/python3`` when present (stdlib only, outside hidden dirs); otherwise
-    this interpreter's base prefix, bound read-only at ``/.caged/python`` inside a cage."""
+    """The template's Debian ``python3`` in a cage; unisolated, the host's (or this one)."""
+    if isolated:
+        return AgentPython(CAGE_PYTHON)
     for candidate in ("/usr/bin/python3", "/usr/local/bin/python3"):
         if os.access(candidate, os.X_OK):
             return AgentPython(candidate)
-    executable = os.path.realpath(sys.executable)
-    if not isolated:
-        return AgentPython(executable)
-    prefix = os.path.realpath(sys.base_prefix)
-    name = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    return AgentPython(f"{CAGE_PYTHON_PREFIX}/bin/{name}", host_prefix=prefix)
+    return AgentPython(os.path.realpath(sys.executable))
 
 
-def _is_within(path: str, parent: str) -> bool:
-    return path == parent or path.startswith(parent.rstrip("/") + "/")
+@dataclass(frozen=True, slots=True)
+class CageMounts:
+    """Host paths bound into a cage."""
+
+    image: Path  # the template's root filesystem
+    workspace: Path
+    home: Path
+    run_dir: Path  # also holds the cage's hosts, hostname and resolv.conf
 
 
 def bwrap_argv(
-    bwrap: str,
-    *,
-    sandbox_id: str,
-    network_mode: str,
-    workspace: Path,
-    home: Path,
-    run_dir: Path,
-    data_dir: Path,
-    python: AgentPython,
-    info_fd: int,
+    bwrap: str, *, sandbox_id: str, uid: int, mounts: CageMounts, info_fd: int
 ) -> list[str]:
-    """The bwrap command line up to and including ``--``; the agent command follows it."""
-    argv = [
+    """The command line (``setpriv`` when root, then bwrap) up to and including ``--``;
+    the agent command follows it."""
+    run = mounts.run_dir
+    return [
+        *as_uid(uid),
         bwrap,
         # Without --die-with-parent: cages outlive the server that started them.
         "--new-session",  # no TIOCSTI into a terminal outside the cage
+        "--unshare-user", "--uid", "0", "--gid", "0", "--disable-userns",
+        "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net",
+        "--unshare-cgroup-try",
         "--cap-drop", "ALL",
-        "--unshare-pid", "--unshare-ipc", "--unshare-uts",
         "--hostname", sandbox_id,
-    ]
-    if network_mode in ("none", "allowlist"):
-        argv.append("--unshare-net")  # loopback only; allowlist traffic leaves via the agent
-        # Ports below 1024 on the cage's own loopback harm nobody (on the host's network
-        # they would be the host's).
-        argv += ["--cap-add", "CAP_NET_BIND_SERVICE"]
-    for entry in sorted(os.scandir("/"), key=lambda e: e.name):
-        if entry.name in _PRIVATE_TOP or entry.name == ".caged":
-            continue
-        if entry.is_symlink():
-            argv += ["--symlink", os.readlink(entry.path), entry.path]
-        else:
-            argv += ["--ro-bind", entry.path, entry.path]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
-             "--dir", "/home"]
-    data = os.path.realpath(data_dir)
-    if not any(_is_within(data, hidden) for hidden in _HIDDEN_TOP):
-        # The data dir sits under a bound entry (e.g. /var/lib/...): cover it.  This comes
-        # before the cage's own binds, whose sources are read from the host's tree anyway.
-        argv += ["--tmpfs", data, "--remount-ro", data]
-    if python.host_prefix is not None:
-        argv += ["--ro-bind", python.host_prefix, CAGE_PYTHON_PREFIX]
-    argv += [
-        "--bind", str(workspace), CAGE_WORKSPACE,
-        "--bind", str(home), CAGE_HOME,
-        "--ro-bind", str(run_dir), CAGE_RUN,
-        "--remount-ro", "/",
+        "--ro-bind", str(mounts.image), "/",
+        "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
+        "--bind", str(mounts.workspace), CAGE_WORKSPACE,
+        "--bind", str(mounts.home), CAGE_HOME,
+        "--ro-bind", str(run), CAGE_RUN,
+        "--ro-bind", str(run / "hosts"), "/etc/hosts",
+        "--ro-bind", str(run / "hostname"), "/etc/hostname",
+        "--ro-bind", str(run / "resolv.conf"), "/etc/resolv.conf",
         "--chdir", CAGE_WORKSPACE,
         "--info-fd", str(info_fd),
         "--",
     ]
-    return argv
 
 
 def cage_env(

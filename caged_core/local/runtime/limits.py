@@ -110,6 +110,12 @@ class Cgroups:
         """The ``cgroup.procs`` files a new cage process must join."""
         return [os.path.join(d, "cgroup.procs") for d in sorted(set(self.dirs.values()))]
 
+    def trampoline(self, argv: list[str]) -> list[str]:
+        """``argv`` wrapped so the process joins the cgroups before exec'ing."""
+        if not self.active:
+            return argv
+        return ["/bin/sh", "-c", _TRAMPOLINE, "caged-cgroup", *self.procs_files(), "--", *argv]
+
     def pids(self) -> set[int]:
         """Every task in the cage's cgroups."""
         found: set[int] = set()
@@ -184,10 +190,7 @@ class LimitPlan:
 
     def trampoline(self, argv: list[str]) -> list[str]:
         """``argv`` wrapped so the process joins the cgroups before exec'ing."""
-        if not self.cgroups.active:
-            return argv
-        return ["/bin/sh", "-c", _TRAMPOLINE, "caged-cgroup", *self.cgroups.procs_files(),
-                "--", *argv]
+        return self.cgroups.trampoline(argv)
 
 
 def _setup_v1(group: str, memory_bytes: int, cpus: int) -> Cgroups:

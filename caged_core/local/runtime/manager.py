@@ -1,14 +1,16 @@
 """``LocalRuntime``: cages as real processes under bubblewrap, driven through their agents.
 
-Layout under the data dir::
+Layout of a sandbox folder (under ``identity.sandboxes_root``: the data dir's ``sandboxes/``,
+or ``/var/lib/caged/sandboxes/<hash>/`` for a root server, whose cage uids must reach it)::
 
-    sandboxes/<id>/workspace/   the cage's /workspace (kept by stop, removed by destroy)
-    sandboxes/<id>/home/        the cage's /root (its own persistent home)
-    sandboxes/<id>/run/         the cage's /.caged/run, read-only inside: agent.py, agent.sock,
-                                proxy.sock (allowlist)
-    sandboxes/<id>/cage.json    how the cage was started and where its processes are, so a
-                                restarted server can find and attach to it
-    sandboxes/<id>/agent.log    bwrap's and the agent's stderr
+    <id>/workspace/   the cage's /workspace (kept by stop, removed by destroy; the cage's uid)
+    <id>/home/        the cage's /root (its own persistent home; the cage's uid)
+    <id>/run/         the cage's /.caged/run, read-only inside: agent.py, agent.sock,
+                      proxy.sock (allowlist), and its hosts, hostname and resolv.conf
+    <id>/uid          the host uid claimed for the cage (``identity``)
+    <id>/cage.json    how the cage was started and where its processes are, so a
+                      restarted server can find and attach to it
+    <id>/agent.log    bwrap's, the agent's and slirp4netns's stderr
 
 Cages are started in a session of their own and without ``--die-with-parent``: they outlive
 the server.  All blocking work runs in threads; the event loop only waits.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import importlib.util
@@ -38,8 +41,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import agent as agent_module
+from . import identity, network, procs, templates
 from . import isolation as cagefs
-from . import procs
 from .api import (
     CageError,
     CageInfo,
@@ -51,6 +54,7 @@ from .api import (
     FileChange,
     PtyChannel,
     Runtime,
+    TemplateEntry,
 )
 from .channel import PTY_STREAM_LIMIT, AgentLink, AgentPty, read_frame
 from .limits import Cgroups, kill_and_verify, plan_limits, signal_all
@@ -85,15 +89,26 @@ class CageState:
     running: bool = True
     paused: bool = False
     started_at: float = field(default_factory=time.time)
+    template: str = ""
+    uid: int | None = None  # host uid of the cage's processes; None: an older, root cage
+    ip: str | None = None
+    slirp_pid: int | None = None
+    slirp_start: int | None = None
 
     @classmethod
     def load(cls, path: Path) -> CageState | None:
-        """Read ``cage.json`` (None when absent or unreadable)."""
+        """Read ``cage.json`` (None when absent or unreadable; unknown keys are ignored)."""
         try:
             data = json.loads(path.read_text())
-            return cls(**data)
+            known = {f.name for f in dataclasses.fields(cls)}
+            return cls(**{k: v for k, v in data.items() if k in known})
         except (OSError, ValueError, TypeError):
             return None
+
+    @property
+    def legacy(self) -> bool:
+        """Started by a version that ran isolated cages as host root (no uid recorded)."""
+        return self.isolation == "bwrap" and self.uid is None
 
     def save(self, path: Path) -> None:
         """Write ``cage.json`` atomically (write + rename)."""
@@ -103,7 +118,12 @@ class CageState:
 
     def info(self) -> CageInfo:
         """The :class:`CageInfo` reported to the server."""
-        return CageInfo(self.pid, self.isolation, self.limits, self.network)
+        if self.isolation == "none":
+            user = f"host uid {os.getuid()} (no user namespace: NOT isolated)"
+        else:
+            user = f"host uid {self.uid}, root inside (user namespace)"
+        return CageInfo(self.pid, self.isolation, self.limits, self.network, user=user,
+                        ip=self.ip, template=self.template)
 
 
 @dataclass(slots=True)
@@ -137,6 +157,14 @@ class LocalRuntime:
                 self.data_dir, self.isolation_problem(),
             )
         self._use_cgroups = cgroups
+        self._stop_reasons: dict[str, str] = {}
+        if self._bwrap is not None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self._root = identity.sandboxes_root(self.data_dir)
+            self._migrate_legacy()
+            self._prune_orphans()
+        else:
+            self._root = self.data_dir / "sandboxes"
         self._cages: dict[str, _Cage] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._refused_callbacks: list[Callable[[str, str], None]] = []
@@ -152,6 +180,80 @@ class LocalRuntime:
             return "none"
         return "bwrap"
 
+    def check_template(self, name: str) -> None:
+        """Raise :class:`CageError` unless ``name`` is a template offered here."""
+        templates.lookup(name)
+
+    async def prepare_template(
+        self, name: str, progress: Callable[[str], Awaitable[None]]
+    ) -> None:
+        """Build ``name``'s image unless built (only isolated cages use images)."""
+        template = templates.lookup(name)
+        if self._bwrap is None or templates.is_built(template):
+            return
+        loop = asyncio.get_running_loop()
+        lines: asyncio.Queue[str | None] = asyncio.Queue()
+
+        def say(line: str) -> None:
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+
+        async def build() -> None:
+            try:
+                await asyncio.to_thread(templates.ensure_built, template, say)
+            finally:
+                await lines.put(None)
+
+        task = asyncio.create_task(build())
+        while (line := await lines.get()) is not None:
+            await progress(line)
+        await task
+
+    def template_catalogue(self) -> list[TemplateEntry]:
+        """What ``GET /v1/templates`` answers."""
+        return templates.catalogue()
+
+    def stop_reason(self, sandbox_id: str) -> str | None:
+        """Why the runtime stopped this cage by itself (an upgrade refusing a root cage)."""
+        return self._stop_reasons.get(sandbox_id)
+
+    def _prune_orphans(self) -> None:
+        """Remove the sandbox folders of data dirs that were deleted (test platforms, mostly),
+        killing whatever of their cages still runs: nothing could ever reach them again."""
+        with identity.orphaned_sandbox_roots() as orphans:
+            for orphan in orphans:
+                log.info("removing the sandboxes of a deleted data dir (%s)", orphan)
+                for sandbox_dir in orphan.iterdir():
+                    state = CageState.load(sandbox_dir / "cage.json")
+                    if state is not None and state.running:
+                        self._kill(_Cage(state, AgentLink("")), sandbox_dir)
+                identity.remove_tree(orphan)
+
+    def _migrate_legacy(self) -> None:
+        """Sandboxes of a version that kept them in the data dir and ran cages as host root:
+        such cages are stopped (never reattached: they would keep running as root), and their
+        folders move to the new root, where the next start gives their files to a cage uid."""
+        old_root = self.data_dir / "sandboxes"
+        if old_root == self._root or not old_root.is_dir():
+            return
+        for old in sorted(old_root.iterdir()):
+            state = CageState.load(old / "cage.json")
+            if state is not None and state.running:
+                survivors = self._kill(_Cage(state, AgentLink("")), old)
+                if survivors:
+                    log.error("sandbox %s: processes survived SIGKILL: %s", old.name, survivors)
+                state.running = state.paused = False
+                state.save(old / "cage.json")
+                self._stop_reasons[old.name] = (
+                    "stopped on upgrade: it ran as host root under an older version of the "
+                    "platform; its files are kept, start a new sandbox from a snapshot of it"
+                )
+                log.warning("sandbox %s: %s", old.name, self._stop_reasons[old.name])
+            target = self._root / old.name
+            if not target.exists():
+                shutil.move(str(old), str(target))
+        with contextlib.suppress(OSError):
+            old_root.rmdir()
+
     def isolation_problem(self) -> str | None:
         """Why cages are not isolated (None when they are) — for the loud warning."""
         if self._want_isolation == "none":
@@ -162,7 +264,7 @@ class LocalRuntime:
         """Host directory holding everything of one sandbox."""
         if not _SANDBOX_ID.match(sandbox_id):
             raise CageError(f"invalid sandbox id {sandbox_id!r}")
-        return self.data_dir / "sandboxes" / sandbox_id
+        return self._root / sandbox_id
 
     def workspace_dir(self, sandbox_id: str) -> Path:
         """Host path of the cage's ``/workspace``."""
@@ -192,17 +294,24 @@ class LocalRuntime:
         async with self._lock(spec.sandbox_id):
             if await self._attach_locked(spec.sandbox_id):
                 raise CageError(f"{spec.sandbox_id} is already running")
-            dir_fd = await asyncio.to_thread(self._prepare_dirs, cage_dir)
-            proxy: AllowlistProxy | None = None
             bwrap = self._bwrap
+            image: Path | None = None
+            if bwrap is not None:
+                image = await asyncio.to_thread(
+                    templates.ensure_built, templates.lookup(spec.template)
+                )
+            uid, dir_fd = await asyncio.to_thread(self._prepare_dirs, cage_dir, spec)
+            proxy: AllowlistProxy | None = None
             if spec.network_mode == "allowlist" and bwrap is not None:
                 proxy = AllowlistProxy(spec.sandbox_id, spec.allowlist, self._network_refused)
                 sock = Path(self._socket_path(cage_dir, "proxy.sock", dir_fd))
                 await asyncio.to_thread(_unlink, sock)
                 await proxy.start(str(sock))
+                # The cage's uid connects to it; nobody else may.
+                await asyncio.to_thread(_hand_socket_to, sock, uid)
             try:
                 state, process, info_fd = await asyncio.to_thread(
-                    self._spawn, spec, cage_dir, dir_fd, bwrap
+                    self._spawn, spec, cage_dir, dir_fd, bwrap, image, uid
                 )
                 link = AgentLink(self._socket_path(cage_dir, "agent.sock", dir_fd))
                 cage = _Cage(state, link, process, proxy, dir_fd=dir_fd)
@@ -213,6 +322,10 @@ class LocalRuntime:
                     if info_fd is not None:
                         waits.append(asyncio.to_thread(self._learn_init, state, info_fd))
                     await asyncio.gather(*waits)
+                    if state.isolation == "bwrap":
+                        await asyncio.to_thread(network.open_low_ports, state.pid)
+                        if spec.network_mode == "full":
+                            await asyncio.to_thread(self._connect_network, state, cage_dir)
                     await asyncio.to_thread(state.save, cage_dir / "cage.json")
                 except BaseException as err:
                     # Failed or cancelled half-way: no cage may be left running unrecorded.
@@ -237,21 +350,61 @@ class LocalRuntime:
                 )
             return state.info()
 
-    def _prepare_dirs(self, cage_dir: Path) -> int | None:
-        for sub in ("workspace", "home", "run"):
-            (cage_dir / sub).mkdir(parents=True, exist_ok=True)
+    def _prepare_dirs(self, cage_dir: Path, spec: CageSpec) -> tuple[int, int | None]:
+        """Create the sandbox folder; returns the cage's host uid and the run dir's fd."""
+        cage_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(cage_dir, 0o711)  # the cage's uid passes through to its binds; no listing
+        uid = identity.cage_uid(cage_dir) if self._bwrap is not None else os.getuid()
+        for sub in ("workspace", "home"):
+            path = cage_dir / sub
+            path.mkdir(exist_ok=True)
+            if os.stat(path).st_uid != uid:
+                # A new uid, or files of a version whose cages ran as root.
+                identity.chown_tree(path, uid)
+            os.chmod(path, 0o700)
+        run = cage_dir / "run"
+        run.mkdir(exist_ok=True)
+        os.chmod(run, 0o755)
         # Each start gets the agent of this server version; a running cage keeps its own.
         source, bytecode = _agent_files()
-        run = cage_dir / "run"
         (run / "agent.py").write_bytes(source)
         if bytecode is not None:
             cache = Path(importlib.util.cache_from_source(str(run / "agent.py")))
             cache.parent.mkdir(exist_ok=True)
             cache.write_bytes(bytecode)
-        return self._run_dir_fd(cage_dir)
+        address = network.address_for(uid) if spec.network_mode == "full" else None
+        (run / "hostname").write_text(f"{spec.sandbox_id}\n")
+        (run / "hosts").write_text(
+            f"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+            f"{address.ip if address else '127.0.1.1'}\t{spec.sandbox_id}\n"
+        )
+        (run / "resolv.conf").write_text(f"nameserver {address.dns}\n" if address else "")
+        return uid, self._run_dir_fd(cage_dir)
+
+    def _connect_network(self, state: CageState, cage_dir: Path) -> None:
+        """Give a ``full`` cage its own network (slirp4netns as the cage's uid, in its
+        cgroups); records the address and slirp's pid."""
+        assert state.uid is not None
+        problem = network.slirp_problem()
+        if problem is not None:
+            # Said in the sandbox's config and logs, never silent.
+            state.network = f"own network namespace, loopback only: NO outbound access ({problem})"
+            log.warning("sandbox %s: %s", state.sandbox_id, state.network)
+            return
+        address = network.address_for(state.uid)
+        prefix = Cgroups.from_json(state.cgroups).trampoline(cagefs.as_uid(state.uid))
+        process = network.start_slirp(prefix, state.pid, address, cage_dir / "agent.log")
+        state.ip = address.ip
+        state.slirp_pid = process.pid
+        state.slirp_start = procs.start_time(process.pid)
+        state.network = (
+            f"own network namespace, address {address.ip} (slirp4netns: outbound only, the "
+            "host's loopback and other sandboxes unreachable)"
+        )
 
     def _spawn(
-        self, spec: CageSpec, cage_dir: Path, dir_fd: int | None, bwrap: str | None
+        self, spec: CageSpec, cage_dir: Path, dir_fd: int | None, bwrap: str | None,
+        image: Path | None, uid: int,
     ) -> tuple[CageState, subprocess.Popen[bytes], int | None]:
         """Launch the cage; returns its state, the launcher process and bwrap's info fd."""
         sid = spec.sandbox_id
@@ -286,15 +439,15 @@ class LocalRuntime:
             "subreaper": not isolated,
         }
         if bwrap is not None:
+            assert image is not None
             config["workspace"] = cagefs.CAGE_WORKSPACE
             if spec.network_mode == "allowlist":
                 config["proxy"] = {"port": cagefs.PROXY_PORT,
                                    "socket": f"{cagefs.CAGE_RUN}/proxy.sock"}
             agent_dir = cagefs.CAGE_RUN
+            mounts = cagefs.CageMounts(image, workspace, home, cage_dir / "run")
             prefix = cagefs.bwrap_argv(
-                bwrap, sandbox_id=sid, network_mode=spec.network_mode, workspace=workspace,
-                home=home, run_dir=cage_dir / "run", data_dir=self.data_dir, python=python,
-                info_fd=info_w,
+                bwrap, sandbox_id=sid, uid=uid, mounts=mounts, info_fd=info_w
             )
         else:
             config["workspace"] = str(workspace)
@@ -318,13 +471,13 @@ class LocalRuntime:
             listener.close()
             os.close(info_w)
         if spec.network_mode == "full":
-            network = "shared host network"
+            net = "own network namespace (starting)"
         elif spec.network_mode == "none":
-            network = "loopback only"
+            net = "own network namespace, loopback only"
         else:
-            network = f"allowlist proxy ({', '.join(spec.allowlist) or 'nothing allowed'})"
+            net = f"allowlist proxy ({', '.join(spec.allowlist) or 'nothing allowed'})"
         if not isolated:
-            network = (
+            net = (
                 "shared host network"
                 if spec.network_mode == "full"
                 else f"shared host network — network_mode {spec.network_mode!r} NOT enforced "
@@ -332,9 +485,10 @@ class LocalRuntime:
             )
         state = CageState(
             sandbox_id=sid, network_mode=spec.network_mode, allowlist=list(spec.allowlist),
-            isolation="bwrap" if isolated else "none", limits=plan.mechanism, network=network,
+            isolation="bwrap" if isolated else "none", limits=plan.mechanism, network=net,
             pid=process.pid, pid_start=procs.start_time(process.pid), pid_ns=None,
-            cgroups=plan.cgroups.to_json(), tag=tag,
+            cgroups=plan.cgroups.to_json(), tag=tag, template=spec.template,
+            uid=uid if isolated else None,
         )
         # Recorded at once, so a server dying right now still finds (and can stop) the cage.
         state.save(cage_dir / "cage.json")
@@ -373,6 +527,15 @@ class LocalRuntime:
         state = await asyncio.to_thread(CageState.load, cage_dir / "cage.json")
         if state is None or not state.running:
             return False
+        if state.legacy:
+            # Never reattach a cage that runs as host root: stop it, keep its files.
+            await asyncio.to_thread(self._kill, _Cage(state, AgentLink("")))
+            state.running = state.paused = False
+            await asyncio.to_thread(state.save, cage_dir / "cage.json")
+            self._stop_reasons[sandbox_id] = (
+                "stopped on upgrade: it ran as host root under an older version of the platform"
+            )
+            return False
         dir_fd = await asyncio.to_thread(self._run_dir_fd, cage_dir)
         cage = _Cage(state, AgentLink(self._socket_path(cage_dir, "agent.sock", dir_fd)),
                      dir_fd=dir_fd)
@@ -390,6 +553,8 @@ class LocalRuntime:
             sock = Path(self._socket_path(cage_dir, "proxy.sock", dir_fd))
             await asyncio.to_thread(_unlink, sock)
             await cage.proxy.start(str(sock))
+            if state.uid is not None:
+                await asyncio.to_thread(_hand_socket_to, sock, state.uid)
         self._cages[sandbox_id] = cage
         return True
 
@@ -511,15 +676,14 @@ class LocalRuntime:
         """Stop the cage and remove its directory (workspace, home, run dir, state)."""
         async with self._lock(sandbox_id):
             await self._stop_locked(sandbox_id)
-            await asyncio.to_thread(
-                shutil.rmtree, self.sandbox_dir(sandbox_id), ignore_errors=True
-            )
+            await asyncio.to_thread(identity.remove_tree, self.sandbox_dir(sandbox_id))
         self._locks.pop(sandbox_id, None)
 
     async def preview_url(self, sandbox_id: str, port: int) -> str:
-        """The host URL for ``port`` inside the cage (a forwarder unless on host network)."""
+        """The host URL for ``port`` inside the cage: a loopback forwarder through the agent
+        (cages have networks of their own), the port itself for an unisolated one."""
         cage = await self._running(sandbox_id, allow_paused=True)
-        if cage.state.network_mode == "full" or cage.state.isolation == "none":
+        if cage.state.isolation == "none":
             return f"http://127.0.0.1:{port}/"
         forwarder = cage.previews.get(port)
         if forwarder is None:
@@ -594,6 +758,10 @@ class LocalRuntime:
             found |= procs.tree(state.pid)
             if state.pid_ns is not None:
                 found |= procs.pids_in_namespace(state.pid_ns)
+        if state.slirp_pid is not None and procs.is_same_process(
+            state.slirp_pid, state.slirp_start
+        ):
+            found.add(state.slirp_pid)
         if state.isolation == "none" and not cgroups.active:
             # Nothing contains an unisolated cage; its environment tag is the last resort.
             found |= procs.pids_with_env(TAG_ENV, state.tag)
@@ -613,7 +781,7 @@ class LocalRuntime:
         if not Cgroups.from_json(state.cgroups).thaw():
             signal_all(self._cage_pids(state), signal.SIGCONT)
 
-    def _kill(self, cage: _Cage) -> set[int]:
+    def _kill(self, cage: _Cage, sandbox_dir: Path | None = None) -> set[int]:
         """SIGKILL every process of the cage, verify, reap, remove its cgroups."""
         state = cage.state
         cgroups = Cgroups.from_json(state.cgroups)
@@ -627,8 +795,9 @@ class LocalRuntime:
         deadline = time.monotonic() + 2.0
         while not cgroups.remove() and time.monotonic() < deadline:
             time.sleep(0.01)  # tasks leave the cgroup a moment after they die
+        folder = sandbox_dir or self.sandbox_dir(state.sandbox_id)
         with contextlib.suppress(OSError):
-            (self.sandbox_dir(state.sandbox_id) / "run" / "agent.sock").unlink()
+            (folder / "run" / "agent.sock").unlink()
         return survivors
 
 
@@ -654,6 +823,13 @@ def _agent_files() -> tuple[bytes, bytes | None]:
         except (OSError, py_compile.PyCompileError):
             return source, None
         return source, target.read_bytes()
+
+
+def _hand_socket_to(path: Path, uid: int) -> None:
+    """Make a host-created socket connectable by the cage's uid only."""
+    if os.geteuid() == 0:
+        os.chown(path, uid, uid)
+    os.chmod(path, 0o600)
 
 
 def _unlink(path: Path) -> None:

@@ -116,7 +116,7 @@ async def test_cage_cannot_see_private_host_paths() -> None:
         for command, expected in [
             ("ls -A /root", ""),  # the cage's own (fresh) home, not the host's
             ("ls -A /home", ""),
-            (f"ls -A {data_dir}", ""),  # an empty tmpfs covers the data dir
+            (f"ls -A {data_dir}", "No such file or directory"),  # the template's root only
             (f"cat {other}/secret.txt", "No such file or directory"),
             ("cat /proc/1/comm", "bwrap"),  # its own PID namespace
             ("hostname", "cage-a"),
