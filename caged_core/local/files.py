@@ -231,7 +231,14 @@ def _walk(
                 hops += 1
                 if hops > _MAX_SYMLINKS:
                     raise PathRefused(f"{shown} has too many levels of symbolic links")
-                target = os.readlink(name, dir_fd=dir_fd)
+                try:
+                    target = os.readlink(name, dir_fd=dir_fd)
+                except OSError as err:
+                    if err.errno not in (errno.EINVAL, errno.ENOENT):
+                        raise
+                    # No longer a link since the stat (EINVAL) or gone: look again.
+                    pending.appendleft(name)
+                    continue
                 components = target.split("/")
                 if target.startswith("/"):
                     # Absolute targets mean what they mean inside the cage.
@@ -329,7 +336,9 @@ def _os_errors(shown: str) -> Iterator[None]:
         if err.errno == errno.ENAMETOOLONG:
             raise InvalidInput(f"{shown}: the name is too long") from err
         if err.errno == errno.ELOOP:
-            raise PathRefused(f"{shown} changed while being accessed") from err
+            # A component became a link between the walk and the open: the cage is
+            # changing the path right now, which is a conflict, not a refusal.
+            raise Conflict(f"{shown} changed while being accessed; try again") from err
         raise OperationFailed(f"{shown}: {err.strerror or err}") from err
 
 
