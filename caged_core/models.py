@@ -220,7 +220,12 @@ class CagedModel(BaseModel):
 
 
 class RequestModel(BaseModel):
-    """Base of request bodies: unknown fields are refused, ranges enforced."""
+    """Base of request bodies: unknown fields are refused, ranges enforced.
+
+    Numeric fields are declared ``strict``: ``true`` or ``"2"`` is not a number, as
+    the hosted platform's JSON decoding (Go's) refuses them too. The whole model cannot
+    be strict: enums and datetimes must still be read from their JSON strings.
+    """
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -305,10 +310,16 @@ class Sandbox(CagedModel):
 class SandboxCreate(RequestModel):
     """The body of ``POST /sandboxes``, validated with the contract's ranges."""
 
-    template: str = "minimal"
-    cpus: int | None = Field(default=None, ge=1, le=8)
-    memory_mb: int | None = Field(default=None, ge=128, le=8192)
-    disk_gb: int | None = Field(default=None, ge=1, le=50)
+    template: str
+    cpus: int | None = Field(default=None, ge=1, le=8, strict=True)
+    memory_mb: int | None = Field(default=None, ge=128, le=8192, strict=True)
+    disk_gb: int | None = Field(
+        default=None,
+        ge=1,
+        le=50,
+        strict=True,
+        description="Disk quota in GB; advisory on the local platform (recorded, not enforced).",
+    )
     network_mode: NetworkMode | None = None
     allowlist: list[str] | None = None
     env: dict[str, str] | None = None
@@ -317,10 +328,10 @@ class SandboxCreate(RequestModel):
     repo_branch: str | None = None
     repo_commit: str | None = None
     repo_subdir: str | None = None
-    budget: float | None = Field(default=None, ge=0)
+    budget: float | None = Field(default=None, ge=0, strict=True)
     init_script: str | None = None
     secrets: list[str] | None = None
-    timeout: int | None = Field(default=None, ge=0, le=7 * 24 * 3600)
+    timeout: int | None = Field(default=None, ge=0, le=7 * 24 * 3600, strict=True)
     packages: list[str] | None = None
     agents: list[str] | None = None
     persona_id: str | None = None
@@ -675,7 +686,7 @@ class EventPayload(RequestModel):
     sandbox_id: str | None = None
     session_id: str | None = None
     process_id: str | None = None
-    duration_ns: int | None = None
+    duration_ns: int | None = Field(default=None, strict=True)
     meta: dict[str, str] = Field(default_factory=dict)
     payload: dict[str, Any] = Field(
         default_factory=dict, validation_alias=AliasChoices("payload", "data")
