@@ -1,4 +1,4 @@
-"""A cage's ``/workspace`` as seen from the host: confined file access and git.
+"""A cage's ``/workspace`` as seen from the host: confined file access.
 
 Every function takes ``workspace``, the host directory that is bind-mounted as
 the cage's ``/workspace`` (``runtime.workspace_dir(sandbox_id)``), and a ``path``
@@ -18,17 +18,13 @@ API (failures are :mod:`caged_core.local.content_errors` exceptions)::
                                                  TooLarge over 1 MB; bytes that are not
                                                  UTF-8 come back as U+FFFD (lossy)
     write_text(workspace, path, content) -> int  bytes written; parents created;
-                                                 atomic (temp file + rename)
+                                                 atomic (temp file + rename); TooLarge
+                                                 over 1 MB, like read_text
     delete(workspace, path) -> None              recursive; a final symlink is removed,
                                                  never followed; OperationFailed for trees
                                                  deeper than 3.11's rmtree can recurse
     search(workspace, pattern, limit=SEARCH_LIMIT) -> list[str]
                                                  glob on base names, skips .git contents
-    git_diff(workspace, path=None) -> GitDiff    not a repository -> empty GitDiff
-    is_git_repo(workspace) -> bool
-    git_status(workspace) -> str                 ``git status --short --branch``
-    git_log(workspace, count=10) -> str          one line per commit, "" with no commits
-    git_commit(workspace, message) -> str        ``add -A`` then commit; git's summary line
 
 Confinement. The workspace's contents belong to the cage, which is untrusted and
 runs concurrently with us, and the server may run with more rights than the
@@ -42,18 +38,9 @@ in between two steps makes the ``O_NOFOLLOW`` open fail instead of leading
 out. ``..`` in a client path is lexical (like Go's ``filepath.Clean``):
 ``a/link/../b`` is ``a/b`` whatever ``link`` is.
 
-Git runs the host's ``git`` on a repository the cage controls, which would let
-the cage run programs on the host through its ``.git/config`` (fsmonitor,
-hooks, filter drivers, textconv, external diff, signing programs) or point git
-at host directories (``core.worktree``, a ``.git`` file, ``commondir``,
-alternates, symlinks inside ``.git``). Each call therefore pins ``GIT_DIR`` and
-``GIT_WORK_TREE``, ignores system and global config, overrides every
-command-running setting found in the repository's config on the command line
-(which has the last word), disables hooks, and refuses repositories whose
-``.git`` is a link or file or contains links or ``commondir``/alternates.
-Residual risk, stated honestly: the cage can change ``.git`` between our checks
-and git's run; the checks narrow that window but only running git inside the
-cage would close it.
+Nothing here executes or interprets what it reads: the host treats workspace
+content as data only. git, which would (a repository's config names programs
+to run), is not here: :mod:`caged_core.local.cage_git` runs it inside the cage.
 """
 
 from __future__ import annotations
@@ -63,7 +50,6 @@ import os
 import secrets
 import shutil
 import stat
-import subprocess
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -81,20 +67,13 @@ from caged_core.local.content_errors import (
     PathRefused,
     TooLarge,
 )
-from caged_core.models import FileEntry, FileType, GitDiff, GitFileStatus
+from caged_core.models import FileEntry, FileType
 
 __all__ = [
-    "DIFF_LIMIT",
-    "GIT_TIMEOUT",
     "READ_LIMIT",
     "SEARCH_LIMIT",
     "WORKSPACE",
     "delete",
-    "git_commit",
-    "git_diff",
-    "git_log",
-    "git_status",
-    "is_git_repo",
     "list_dir",
     "read_text",
     "resolve",
@@ -109,18 +88,12 @@ WORKSPACE = "/workspace"
 READ_LIMIT = 1_000_000
 #: Most names :func:`search` returns.
 SEARCH_LIMIT = 1000
-#: Seconds any one git command may take.
-GIT_TIMEOUT = 30.0
-#: Characters of each diff text kept; the rest is replaced by a note.
-DIFF_LIMIT = 2_000_000
 
 # Deepest directory level search descends to.
 _SEARCH_DEPTH = 256
 # Linux's own limit on links followed while resolving one path.
 _MAX_SYMLINKS = 40
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_DEFAULT_NAME = "Caged Agent"
-_DEFAULT_EMAIL = "agent@caged.local"
 
 
 # --------------------------------------------------------------------------- paths
@@ -475,13 +448,19 @@ def write_text(workspace: Path, path: str, content: str) -> int:
     directory, which is then renamed over the target. An existing file keeps
     its mode (and its owner, when we run as root). A final symbolic link inside
     the workspace is written through; one pointing out is refused. Returns the
-    number of bytes written.
+    number of bytes written. Raises :class:`TooLarge` over :data:`READ_LIMIT`
+    bytes: what is written here can always be read back with :func:`read_text`.
     """
     shown = workspace_path(path)
     try:
         data = content.encode("utf-8")
     except UnicodeEncodeError as err:
         raise InvalidInput(f"the content for {shown} is not valid Unicode text") from err
+    if len(data) > READ_LIMIT:
+        raise TooLarge(
+            f"{shown} would be {len(data):,} bytes; at most {READ_LIMIT:,} can be written "
+            "(and read back)"
+        )
     with _locate(workspace, path, make_parents=True) as location, _os_errors(shown):
         if location.name is None:
             raise InvalidInput(f"{shown} is a directory")
@@ -567,307 +546,3 @@ def search(workspace: Path, pattern: str, limit: int = SEARCH_LIMIT) -> list[str
                         return sorted(found)
             dirnames[:] = sorted(d for d in dirnames if d != ".git")
     return sorted(found)
-
-
-# --------------------------------------------------------------------------- git
-
-# Settings that make git run programs or touch more than the workspace,
-# neutralised on every call. Command-line config beats the repository's own.
-_GIT_OVERRIDES = (
-    "core.fsmonitor=false",
-    "core.hooksPath=/dev/null",
-    "core.pager=cat",
-    "core.quotePath=false",
-    "commit.gpgSign=false",
-    "tag.gpgSign=false",
-    "log.showSignature=false",
-    "protocol.allow=never",
-    "submodule.recurse=false",
-    "diff.ignoreSubmodules=all",
-    "status.submoduleSummary=false",
-    "gc.auto=0",
-    "maintenance.auto=false",
-    "color.ui=false",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class _Repo:
-    work_tree: Path
-    git_dir: Path
-    overrides: tuple[str, ...]
-
-
-def _git_env(repo_dir: Path, git_dir: Path) -> dict[str, str]:
-    """A scrubbed environment: none of the server's git, locale or pager settings leak in."""
-    return {
-        "PATH": os.environ.get("PATH", os.defpath),
-        # /dev/null as HOME: no ~/.gitconfig, ~/.config/git/{ignore,attributes}.
-        "HOME": os.devnull,
-        "LC_ALL": "C",
-        "GIT_DIR": str(git_dir),
-        "GIT_WORK_TREE": str(repo_dir),
-        "GIT_CEILING_DIRECTORIES": str(repo_dir.parent),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_TERMINAL_PROMPT": "0",
-        # status and diff must not rewrite the index of a repository the cage is using.
-        "GIT_OPTIONAL_LOCKS": "0",
-        "GIT_EDITOR": "true",
-        "GIT_LITERAL_PATHSPECS": "1",
-        "GIT_NO_LAZY_FETCH": "1",
-    }
-
-
-def _run_git(
-    repo: _Repo,
-    args: list[str],
-    *,
-    input_bytes: bytes | None = None,
-    check: bool = True,
-    extra: tuple[str, ...] = (),
-) -> subprocess.CompletedProcess[bytes]:
-    command = ["git", "--no-pager"]
-    for setting in (*repo.overrides, *extra):
-        command += ["-c", setting]
-    command += args
-    try:
-        result = subprocess.run(
-            command,
-            cwd=repo.work_tree,
-            env=_git_env(repo.work_tree, repo.git_dir),
-            input=input_bytes,
-            stdin=None if input_bytes is not None else subprocess.DEVNULL,
-            capture_output=True,
-            timeout=GIT_TIMEOUT,
-            check=False,
-        )
-    except FileNotFoundError as err:
-        raise OperationFailed("git is not installed on the host") from err
-    except subprocess.TimeoutExpired as err:
-        raise OperationFailed(f"git {args[0]} did not finish within {GIT_TIMEOUT:g} s") from err
-    if check and result.returncode != 0:
-        raise _git_failure(args[0], result)
-    return result
-
-
-def _git_failure(command: str, result: subprocess.CompletedProcess[bytes]) -> ContentError:
-    text = (result.stderr or result.stdout).decode("utf-8", "replace")
-    if "index.lock" in text:
-        # The cage's own git is running: a clash of timing, not a fault.
-        return Conflict("another git process is using the repository; try again")
-    lines = text.strip().splitlines()
-    detail = lines[-1] if lines else f"exit status {result.returncode}"
-    return OperationFailed(f"git {command} failed: {detail}")
-
-
-def _first_symlink(directory: Path) -> Path | None:
-    stack = [directory]
-    while stack:
-        with os.scandir(stack.pop()) as listing:
-            for item in listing:
-                if item.is_symlink():
-                    return Path(item.path)
-                if item.is_dir(follow_symlinks=False):
-                    stack.append(Path(item.path))
-    return None
-
-
-def _open_repo(workspace: Path) -> _Repo | None:
-    """The workspace's repository made safe to run host git on, or None if there is none."""
-    work_tree = Path(os.path.realpath(workspace))
-    git_dir = work_tree / ".git"
-    try:
-        st = os.lstat(git_dir)
-    except FileNotFoundError:
-        return None
-    if stat.S_ISLNK(st.st_mode):
-        raise PathRefused(f"{WORKSPACE}/.git is a symbolic link; git is not run on it")
-    if not stat.S_ISDIR(st.st_mode):
-        raise PathRefused(
-            f"{WORKSPACE}/.git is a file pointing at another directory; git is not run on it"
-        )
-    # git's own test for a repository: HEAD, objects/ and refs/.
-    if not all((git_dir / p).exists() for p in ("HEAD", "objects", "refs")):
-        return None
-    for redirect in ("commondir", "objects/info/alternates"):
-        if os.path.lexists(git_dir / redirect):
-            raise PathRefused(
-                f"{WORKSPACE}/.git/{redirect} points git at other directories; git is not run"
-            )
-    link = _first_symlink(git_dir)
-    if link is not None:
-        inside = link.relative_to(work_tree)
-        raise PathRefused(f"{WORKSPACE}/{inside} is a symbolic link inside .git; git is not run")
-    base = _Repo(work_tree, git_dir, (*_GIT_OVERRIDES, f"safe.directory={work_tree}"))
-    keys = _run_git(base, ["config", "--list", "--name-only"]).stdout.decode("utf-8", "replace")
-    neutral: list[str] = []
-    for key in keys.splitlines():
-        section, _, rest = key.partition(".")
-        subsection, _, variable = rest.rpartition(".")
-        if section == "hook":
-            # Config-defined hooks (newer git) cannot be switched off one by one.
-            raise PathRefused("the repository's config defines hook commands; git is not run")
-        if section == "filter" and subsection:
-            neutral += [
-                f"filter.{subsection}.clean=cat",
-                f"filter.{subsection}.smudge=cat",
-                f"filter.{subsection}.process=",
-                f"filter.{subsection}.required=false",
-            ]
-        elif section == "diff" and subsection and variable == "textconv":
-            neutral.append(f"diff.{subsection}.textconv=cat")
-    return _Repo(work_tree, git_dir, (*base.overrides, *neutral))
-
-
-def _pathspec(path: str | None) -> list[str]:
-    if path is None:
-        return []
-    parts = _lexical_parts(path)
-    return ["--", "/".join(parts)] if parts else []
-
-
-def _text(data: bytes, limit: int = DIFF_LIMIT) -> str:
-    text = data.decode("utf-8", "replace")
-    if len(text) > limit:
-        return text[:limit] + f"\n[diff truncated: {len(text):,} characters, {limit:,} shown]\n"
-    return text
-
-
-def _status_of(code: str) -> str:
-    """Map a porcelain XY code to the contract's four statuses."""
-    if code == "??":
-        return "untracked"
-    if "D" in code:
-        return "deleted"
-    if "A" in code:
-        return "added"
-    return "modified"
-
-
-def git_diff(workspace: Path, path: str | None = None) -> GitDiff:
-    """Changed files and the unstaged and staged diffs, optionally for one path.
-
-    ``files[].path`` is relative to the repository root, as in the diff
-    headers. Renames are reported as a deletion plus an addition. A staged
-    addition later deleted from the work tree counts as ``deleted``. A
-    workspace that is not a git repository gives an empty :class:`GitDiff`.
-    Each diff text is cut at :data:`DIFF_LIMIT` characters with a note.
-    """
-    spec = _pathspec(path)
-    repo = _open_repo(workspace)
-    if repo is None:
-        return GitDiff()
-    status = _run_git(
-        repo,
-        [
-            "status",
-            "--porcelain=v1",
-            "-z",
-            "--untracked-files=all",
-            "--no-renames",
-            "--ignore-submodules=all",
-            *spec,
-        ],
-    )
-    files = [
-        GitFileStatus(path=entry[3:], status=_status_of(entry[:2]))
-        for entry in status.stdout.decode("utf-8", "replace").split("\x00")
-        if len(entry) > 3
-    ]
-    diff_args = ["diff", "--no-ext-diff", "--no-textconv", "--no-color"]
-    unstaged = _run_git(repo, [*diff_args, *spec]).stdout
-    staged = _run_git(repo, [*diff_args, "--cached", *spec]).stdout
-    return GitDiff(files=files, diff=_text(unstaged), staged_diff=_text(staged))
-
-
-def is_git_repo(workspace: Path) -> bool:
-    """Whether the workspace is a git repository; refused repositories raise as in git_diff."""
-    return _open_repo(workspace) is not None
-
-
-def _require_repo(workspace: Path) -> _Repo:
-    repo = _open_repo(workspace)
-    if repo is None:
-        raise Conflict(f"{WORKSPACE} is not a git repository")
-    return repo
-
-
-def git_status(workspace: Path) -> str:
-    """``git status --short --branch`` of the workspace. Not a repository: :class:`Conflict`."""
-    repo = _require_repo(workspace)
-    args = ["status", "--short", "--branch", "--untracked-files=all", "--ignore-submodules=all"]
-    return _run_git(repo, args).stdout.decode("utf-8", "replace")
-
-
-def git_log(workspace: Path, count: int = 10) -> str:
-    """The last ``count`` (1 to 1000) commits, one line each: ``<hash> <date> <author>: <subject>``.
-
-    A repository without commits gives ``""``; not a repository: :class:`Conflict`.
-    """
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 1000:
-        raise InvalidInput("count must be an integer from 1 to 1000")
-    repo = _require_repo(workspace)
-    if _run_git(repo, ["rev-parse", "--verify", "--quiet", "HEAD"], check=False).returncode:
-        return ""
-    args = ["log", f"--max-count={count}", "--date=iso", "--format=%h %ad %an: %s"]
-    return _run_git(repo, args).stdout.decode("utf-8", "replace")
-
-
-def git_commit(workspace: Path, message: str) -> str:
-    """Stage everything (``git add -A``) and commit it; returns git's summary line.
-
-    Without a configured identity the commit is made as ``Caged Agent
-    <agent@caged.local>``. Hooks and signing never run. When we run as root,
-    what git wrote in ``.git`` is given back to the workspace's owner. Raises
-    :class:`InvalidInput` (empty message), :class:`Conflict` (not a repository,
-    nothing to commit, or the cage's own git holding the index lock).
-    """
-    if not isinstance(message, str) or not message.strip():
-        raise InvalidInput("a commit message is required")
-    if "\x00" in message:
-        raise InvalidInput("the commit message must not contain a NUL byte")
-    repo = _require_repo(workspace)
-    try:
-        _run_git(repo, ["add", "-A"])
-        identity: tuple[str, ...] = ()
-        for key, default in (("user.name", _DEFAULT_NAME), ("user.email", _DEFAULT_EMAIL)):
-            if _run_git(repo, ["config", "--get", key], check=False).returncode:
-                identity += (f"{key}={default}",)
-        result = _run_git(
-            repo,
-            ["commit", "--no-verify", "--no-gpg-sign", "--file=-"],
-            input_bytes=message.encode("utf-8", "replace"),
-            check=False,
-            extra=identity,
-        )
-    finally:
-        _return_git_dir(repo)
-    output = result.stdout.decode("utf-8", "replace")
-    if result.returncode != 0:
-        if "nothing to commit" in output or "nothing added to commit" in output:
-            raise Conflict("nothing to commit: the working tree is clean")
-        raise _git_failure("commit", result)
-    return output.splitlines()[0] if output else ""
-
-
-def _return_git_dir(repo: _Repo) -> None:
-    """Give files git wrote as root back to the workspace's owner.
-
-    Otherwise a cage running as another user could no longer write its own
-    index and objects after a commit made from the host.
-    """
-    if os.geteuid() != 0:
-        return
-    owner = os.stat(repo.work_tree)
-    if owner.st_uid == 0:
-        return
-    pending = [str(repo.git_dir)]
-    while pending:
-        with os.scandir(pending.pop()) as listing:
-            for item in listing:
-                st = item.stat(follow_symlinks=False)
-                if (st.st_uid, st.st_gid) != (owner.st_uid, owner.st_gid):
-                    os.lchown(item.path, owner.st_uid, owner.st_gid)
-                if item.is_dir(follow_symlinks=False):
-                    pending.append(item.path)

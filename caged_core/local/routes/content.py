@@ -1,9 +1,10 @@
 """REST endpoints of a sandbox's content: files, git diff and snapshots.
 
 The work is done by :mod:`caged_core.local.files` (path confinement, list,
-read, write, git diff — blocking, so it runs on a worker thread) and
-:mod:`caged_core.local.snapshot_service`; these handlers check the sandbox,
-parse the request and shape the answer.
+read, write — blocking, so it runs on a worker thread),
+:mod:`caged_core.local.cage_git` (git, run inside the sandbox's cage, never on
+the host) and :mod:`caged_core.local.snapshot_service`; these handlers check
+the sandbox, parse the request and shape the answer.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import asyncio
 
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
-from caged_core.local import files
+from caged_core.local import cage_git, files
 from caged_core.local.bodies import FileWrite, SnapshotCreate, SnapshotRestore
 from caged_core.local.problems import Problem
 from caged_core.local.routes.base import Call, Operation, json_response, no_content
@@ -24,7 +25,8 @@ __all__ = ["OPERATIONS"]
 
 WORKSPACE = "/workspace"
 #: JSON-escaping can double text (and \\u escapes sextuple control bytes), so a file write
-#: may carry a body well above the 1 MB file limit that the files module enforces.
+#: may carry a body well above the 1 MB file limit that the files module enforces (for
+#: writes and reads alike).
 MAX_FILE_WRITE_BODY = 8 * 1024 * 1024
 
 
@@ -68,8 +70,12 @@ async def write_file(call: Call) -> Response:
 
 async def git_diff(call: Call) -> Response:
     sandbox_id, _ = await _workspace(call)
-    workspace = call.platform.runtime.workspace_dir(sandbox_id)
-    return json_response(await asyncio.to_thread(files.git_diff, workspace, call.query("path")))
+    git = cage_git.in_sandbox(call.platform.runtime, sandbox_id)
+    try:
+        diff = await git.diff(call.query("path"))
+    except cage_git.NotARepository:
+        diff = GitDiff()  # the contract: a plain workspace simply has no changes
+    return json_response(diff)
 
 
 async def list_snapshots(call: Call) -> Response:
@@ -128,7 +134,8 @@ OPERATIONS = (
               response=FileEntry, response_many=True, tag="files"),
     Operation("GET", "/sandboxes/{id}/files/content", read_file,
               "Read a text file (text/plain; over 1 MB → 413)", tag="files"),
-    Operation("PUT", "/sandboxes/{id}/files/content", write_file, "Write a text file",
+    Operation("PUT", "/sandboxes/{id}/files/content", write_file,
+              "Write a text file (over 1 MB → 413, as for reads)",
               status=204, request=FileWrite, max_body_size=MAX_FILE_WRITE_BODY, tag="files"),
     Operation("GET", "/sandboxes/{id}/git/diff", git_diff, "Git status and diff of the workspace",
               response=GitDiff, tag="files"),

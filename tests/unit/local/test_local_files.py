@@ -1,25 +1,21 @@
-"""caged_core.local.files: confinement, listing, reading, writing, search and git."""
+"""caged_core.local.files: confinement, listing, reading, writing and search."""
 
 from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from caged_core.local import files
 from caged_core.local.content_errors import (
-    Conflict,
     InvalidInput,
     NotFound,
     PathRefused,
     TooLarge,
 )
 from caged_core.models import FileType
-
-GitRunner = Callable[..., str]
 
 # --------------------------------------------------------------------------- confinement
 
@@ -344,167 +340,3 @@ def test_search_rejects_bad_patterns(workspace: Path) -> None:
     for pattern in ("", "a/b", "x\x00"):
         with pytest.raises(InvalidInput):
             files.search(workspace, pattern)
-
-
-# --------------------------------------------------------------------------- git
-
-
-def test_git_diff_statuses(repo: Path, git: GitRunner) -> None:
-    (repo / "a.txt").write_text("alpha changed\n")  # modified
-    (repo / "b.txt").unlink()  # deleted
-    (repo / "c.txt").write_text("gamma\n")
-    git(repo, "add", "c.txt")  # added (staged)
-    (repo / "new" / "d.txt").parent.mkdir()
-    (repo / "new" / "d.txt").write_text("delta\n")  # untracked
-    result = files.git_diff(repo)
-    statuses = {f.path: f.status for f in result.files}
-    assert statuses == {
-        "a.txt": "modified",
-        "b.txt": "deleted",
-        "c.txt": "added",
-        "new/d.txt": "untracked",
-    }
-    assert "+alpha changed" in result.diff
-    assert "-beta" in result.diff
-    assert "c.txt" not in result.diff
-    assert "+gamma" in result.staged_diff
-    assert "a.txt" not in result.staged_diff
-
-
-def test_git_diff_for_one_path(repo: Path) -> None:
-    (repo / "a.txt").write_text("alpha changed\n")
-    (repo / "b.txt").write_text("beta changed\n")
-    result = files.git_diff(repo, "/workspace/a.txt")
-    assert [f.path for f in result.files] == ["a.txt"]
-    assert "b.txt" not in result.diff
-
-
-def test_git_diff_in_a_repository_without_commits(workspace: Path, git: GitRunner) -> None:
-    git(workspace, "init", "-q")
-    (workspace / "x").write_text("x\n")
-    git(workspace, "add", "x")
-    result = files.git_diff(workspace)
-    assert [(f.path, f.status) for f in result.files] == [("x", "added")]
-    assert "+x" in result.staged_diff
-
-
-def test_git_on_a_plain_directory(workspace: Path) -> None:
-    (workspace / "f").write_text("x")
-    assert files.git_diff(workspace).model_dump() == {"files": [], "diff": "", "staged_diff": ""}
-    (workspace / ".git").mkdir()  # an empty .git is not a repository either
-    assert files.git_diff(workspace).files == []
-    with pytest.raises(Conflict, match="not a git repository"):
-        files.git_status(workspace)
-    with pytest.raises(Conflict):
-        files.git_commit(workspace, "msg")
-
-
-def test_git_never_walks_above_the_workspace(tmp_path: Path, git: GitRunner) -> None:
-    git(tmp_path, "init", "-q")  # a repository around the workspace
-    ws = tmp_path / "ws"
-    ws.mkdir()
-    (ws / "f").write_text("x")
-    assert files.git_diff(ws).files == []
-
-
-def test_git_status_log_and_commit(repo: Path) -> None:
-    assert files.git_status(repo).startswith("## main")
-    (repo / "a.txt").write_text("changed\n")
-    (repo / "z.txt").write_text("new\n")
-    assert " M a.txt" in files.git_status(repo)
-    summary = files.git_commit(repo, "second commit")
-    assert summary.startswith("[main ") and "second commit" in summary
-    log = files.git_log(repo, 5).splitlines()
-    assert len(log) == 2
-    assert log[0].endswith("Test: second commit") or log[0].endswith(": second commit")
-    assert log[1].endswith(": initial")
-    assert files.git_log(repo, 1).count("\n") == 1
-    with pytest.raises(Conflict, match="nothing to commit"):
-        files.git_commit(repo, "again")
-
-
-def test_git_commit_uses_a_default_identity(workspace: Path, git: GitRunner) -> None:
-    git(workspace, "init", "-q")
-    (workspace / "f").write_text("x")
-    assert files.git_log(workspace) == ""  # no commits yet
-    files.git_commit(workspace, "-starts with a dash\n\nbody")
-    author = git(workspace, "log", "-1", "--format=%an <%ae>|%s").strip()
-    assert author == "Caged Agent <agent@caged.local>|-starts with a dash"
-
-
-def test_git_argument_validation(repo: Path) -> None:
-    with pytest.raises(InvalidInput):
-        files.git_commit(repo, "   ")
-    for count in (0, 1001, True):
-        with pytest.raises(InvalidInput):
-            files.git_log(repo, count)
-
-
-def test_git_never_runs_the_repositorys_commands(
-    repo: Path, tmp_path: Path, git: GitRunner
-) -> None:
-    marker = tmp_path / "pwned"
-    evil = f"touch {marker}; cat"
-    git(repo, "config", "core.fsmonitor", f"touch {marker}; false")
-    git(repo, "config", "filter.evil.clean", evil)
-    git(repo, "config", "filter.evil.smudge", evil)
-    git(repo, "config", "filter.evil.process", f"touch {marker}")
-    git(repo, "config", "diff.evil.textconv", evil)
-    git(repo, "config", "diff.external", f"touch {marker}")
-    git(repo, "config", "commit.gpgSign", "true")
-    git(repo, "config", "gpg.program", f"touch {marker}")
-    (repo / ".gitattributes").write_text("*.txt filter=evil diff=evil\n")
-    hook = repo / ".git" / "hooks" / "pre-commit"
-    hook.write_text(f"#!/bin/sh\ntouch {marker}\n")
-    hook.chmod(0o755)
-    (repo / "a.txt").write_text("changed\n")
-    files.git_diff(repo)
-    files.git_status(repo)
-    files.git_commit(repo, "harmless")
-    files.git_log(repo)
-    assert not marker.exists()
-
-
-def test_git_refuses_redirected_repositories(repo: Path, tmp_path: Path) -> None:
-    (repo / ".git" / "info").mkdir(exist_ok=True)
-    (repo / ".git" / "info" / "planted").symlink_to("/etc/passwd")
-    with pytest.raises(PathRefused, match=r"symbolic link inside \.git"):
-        files.git_diff(repo)
-    (repo / ".git" / "info" / "planted").unlink()
-    (repo / ".git" / "commondir").write_text(str(tmp_path / "elsewhere"))
-    with pytest.raises(PathRefused, match="commondir"):
-        files.git_status(repo)
-
-
-def test_git_refuses_a_gitfile_and_a_linked_git_dir(
-    workspace: Path, tmp_path: Path, git: GitRunner
-) -> None:
-    other = tmp_path / "other"
-    other.mkdir()
-    git(other, "init", "-q")
-    (workspace / ".git").write_text(f"gitdir: {other / '.git'}\n")
-    with pytest.raises(PathRefused, match="file pointing"):
-        files.git_status(workspace)
-    (workspace / ".git").unlink()
-    (workspace / ".git").symlink_to(other / ".git")
-    with pytest.raises(PathRefused, match="symbolic link"):
-        files.git_commit(workspace, "x")
-
-
-def test_git_commit_as_root_keeps_the_workspace_owner(repo: Path) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("needs root to own files as another user")
-    for path in [repo, *repo.rglob("*")]:
-        os.lchown(path, 4321, 4321)
-    (repo / "a.txt").write_text("changed\n")
-    os.lchown(repo / "a.txt", 4321, 4321)
-    files.git_commit(repo, "as root")  # also: no "dubious ownership" refusal
-    owners = {p.lstat().st_uid for p in (repo / ".git").rglob("*")}
-    assert owners == {4321}
-
-
-def test_git_commit_while_the_cage_holds_the_index_lock(repo: Path) -> None:
-    (repo / "a.txt").write_text("changed\n")
-    (repo / ".git" / "index.lock").write_text("")
-    with pytest.raises(Conflict, match="another git process"):
-        files.git_commit(repo, "clash")

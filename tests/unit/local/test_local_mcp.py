@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import signal
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from local_helpers import shell_in
 
-from caged_core.local.mcp import ExecFn, MCPSession, ToolCall
+from caged_core.local.mcp import MCPSession, ToolCall
 from caged_core.local.runtime.api import ExecOutcome
 
 ALL_TOOLS = [
@@ -29,33 +26,6 @@ ALL_TOOLS = [
     "git_commit",
 ]
 WRITE_TOOLS = {"filesystem_write", "filesystem_delete", "terminal_exec", "git_commit"}
-
-
-def shell_in(workspace: Path) -> ExecFn:
-    """A real exec_fn: ``sh -c`` in the workspace, output interleaved like the runtime's."""
-
-    async def run(command: str, seconds: float) -> ExecOutcome:
-        started = time.monotonic()
-        process = await asyncio.create_subprocess_exec(
-            "sh",
-            "-c",
-            command,
-            cwd=workspace,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            output, _ = await asyncio.wait_for(process.communicate(), seconds)
-        except TimeoutError:
-            os.killpg(process.pid, signal.SIGKILL)
-            await process.wait()
-            elapsed = (time.monotonic() - started) * 1000
-            return ExecOutcome(output="", exit_code=None, duration_ms=elapsed, timed_out=True)
-        elapsed = (time.monotonic() - started) * 1000
-        return ExecOutcome(output.decode(errors="replace"), process.returncode, elapsed)
-
-    return run
 
 
 def names(directory: Path) -> list[str]:
