@@ -23,10 +23,25 @@ API (failures are :mod:`caged_core.local.content_errors` exceptions)::
         TokenRefused (403) when forged, for another snapshot, or expired
 
 Archives hold the workspace's entries (not the root itself) under relative
-names: regular files with their mode and mtime, directories, and symbolic links
-stored as links, never followed. FIFOs, sockets and devices are skipped. The
-cage keeps running while an archive is made, so each file is captured as it
-was when read; pause the sandbox first for a consistent point in time.
+names: regular files with their mode (less setuid/setgid) and mtime,
+directories, and symbolic links stored as links, never followed. FIFOs, sockets
+and devices are skipped. The cage keeps running while an archive is made, so
+each file is captured as it was when read; pause the sandbox first for a
+consistent point in time.
+
+The host handles sandbox-controlled content here, so this is what keeps it
+data (audited for issue 9, where the host's git was found running a
+repository's programs): nothing is executed or interpreted; every open is
+descriptor-relative with ``O_NOFOLLOW`` (a link swapped in fails the open) and
+``O_NONBLOCK`` (a FIFO swapped in cannot hang us), and only what ``fstat``
+says is a regular file is read. A hard link is archived as a plain copy of the
+file: the cage can only link what it sees on the same mount, which is its own
+workspace (links into its image or home are cross-mount, ``EXDEV``), so no
+host file can be read through one; device nodes cannot be made in its user
+namespace, and would be skipped anyway. Restore (below) refuses hard links,
+devices, FIFOs and anything below a link, strips setuid/setgid, and owns
+everything by the workspace's owner, so an archive cannot write outside the
+workspace or leave a privileged file behind on the host.
 
 Restore extracts into a hidden sibling directory of the workspace, then swaps
 the *contents* of the workspace rather than the directory itself: the workspace
@@ -174,7 +189,9 @@ class _Exactly:
 
 def _member(name: str, st: os.stat_result) -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
-    info.mode = stat.S_IMODE(st.st_mode)
+    # No setuid/setgid: a downloaded archive extracted by root (GNU tar keeps modes for
+    # root) would otherwise plant the sandbox's programs as setuid-root files.
+    info.mode = stat.S_IMODE(st.st_mode) & ~(stat.S_ISUID | stat.S_ISGID)
     info.mtime = int(st.st_mtime)
     # Owners are not kept: a restore gives every entry the workspace's owner.
     info.uid = info.gid = 0

@@ -127,6 +127,24 @@ def test_create_skips_fifos(workspace: Path, tmp_path: Path) -> None:
         assert tar.getnames() == ["f"]
 
 
+def test_create_keeps_no_setuid_bits_devices_or_hard_links(
+    workspace: Path, tmp_path: Path
+) -> None:
+    program = workspace / "program"
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o6755)
+    os.link(program, workspace / "second-name")
+    if os.geteuid() == 0:
+        os.mknod(workspace / "null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    archive = tmp_path / "a.tar.gz"
+    snapshots.create_archive(workspace, archive)
+    with tarfile.open(archive) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+    assert sorted(members) == ["program", "second-name"]
+    for info in members.values():
+        assert info.isreg() and info.mode == 0o755 and info.size == len("#!/bin/sh\n")
+
+
 def test_create_over_budget_deletes_the_partial_archive(workspace: Path, tmp_path: Path) -> None:
     (workspace / "noise").write_bytes(os.urandom(200_000))
     archive = tmp_path / "big.tar.gz"
