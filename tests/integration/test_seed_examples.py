@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
-from caged_core import Caged, CagedServerError
+from caged_core import Caged, CagedServerError, CagedValidationError
 
 if TYPE_CHECKING:
     from tests.integration.conftest import RunningPlatform
@@ -98,6 +98,22 @@ def run_example(name: str, platform: RunningPlatform, **placeholders: str) -> No
         raise
 
 
+def test_context_manager_example_is_refused_clearly_without_python_312(
+    platform: RunningPlatform, as_user: None
+) -> None:
+    """The example asks for python-312, which no package source reachable here provides:
+    the platform refuses it naming what it offers, rather than pretending."""
+    with pytest.raises(CagedValidationError, match=r"Python 3\.12.*offers: .*python-311"):
+        run_example("context_manager", platform)
+
+
+def test_context_manager_example_runs_on_the_python_template_offered(
+    platform: RunningPlatform, as_user: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_example("context_manager", platform, **{'"python-312"': '"python-311"'})
+    assert capsys.readouterr().out.startswith("Python 3.11.")
+
+
 def skip_if_not_built(error: CagedServerError) -> None:
     """A route the platform has not built yet answers 501 saying so: skip,
     visibly, rather than fail — the test starts counting once it exists."""
@@ -109,7 +125,6 @@ def skip_if_not_built(error: CagedServerError) -> None:
     "name",
     [
         "quick_start",
-        "context_manager",
         "terminal",
         "streaming_exec",
         "mcp",

@@ -110,7 +110,8 @@ OFFERED: dict[str, Template] = {
 REFUSED: dict[str, str] = {
     "python-312": "Python 3.12 is not available: Debian 12 ships Python 3.11 and no package "
     "registry reachable here ships a 3.12 interpreter",
-    "desktop": "the desktop template needs a graphical stack the local platform does not run",
+    "desktop": "the desktop template is not available on the local platform: it needs a "
+    "graphical stack that cages here do not run",
     "go-122": "Go 1.22 is not available: Debian 12 ships Go 1.19",
 }
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import shutil
 import subprocess
-import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from nethost import serving_host
 from platform_helpers import create_running, wait_for_status
+
+from caged_core.local.runtime.identity import sandboxes_root
 
 pytestmark = pytest.mark.integration
 
@@ -133,8 +135,8 @@ async def test_pause_freezes_and_resume_continues(
 
 
 def _workspace(platform: Any, sandbox_id: str) -> Path:
-    """Host path of a sandbox's workspace (the runtime's data dir layout)."""
-    return Path(platform.data_dir) / "sandboxes" / sandbox_id / "workspace"
+    """Host path of a sandbox's workspace (the runtime's layout)."""
+    return sandboxes_root(Path(platform.data_dir).resolve()) / sandbox_id / "workspace"
 
 
 async def test_destroy_kills_processes_and_keeps_the_row(
@@ -157,35 +159,39 @@ async def test_destroy_kills_processes_and_keeps_the_row(
 
 
 @pytest.fixture
-def host_repo() -> Any:
-    """A two-commit git repository where cages can read it (/tmp is private to each cage)."""
-    repo = Path(tempfile.mkdtemp(prefix="caged-test-repo-", dir="/var/tmp"))
-    git = ["git", "-C", str(repo), "-c", "user.email=t@t", "-c", "user.name=t"]
-    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
-    (repo / "sub").mkdir()
-    (repo / "sub" / "README").write_text("first\n")
+def host_repo(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A two-commit git repository served over HTTP from a test host that cages reach over
+    their own networks (nothing of the host's filesystem is visible in a cage)."""
+    work = tmp_path / "work"
+    git = ["git", "-C", str(work), "-c", "user.email=t@t", "-c", "user.name=t"]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True)
+    (work / "sub").mkdir()
+    (work / "sub" / "README").write_text("first\n")
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-qm", "one"], check=True)
     first = subprocess.run(
         [*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
     ).stdout.strip()
-    (repo / "sub" / "README").write_text("second\n")
+    (work / "sub" / "README").write_text("second\n")
     subprocess.run([*git, "commit", "-qam", "two"], check=True)
-    try:
-        yield repo, first
-    finally:
-        shutil.rmtree(repo)
+    served = tmp_path / "served"
+    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(served / "repo.git")],
+                   check=True)
+    # Git's "dumb" HTTP protocol: any static file server will do.
+    subprocess.run(["git", "-C", str(served / "repo.git"), "update-server-info"], check=True)
+    with serving_host() as host:
+        yield f"{host.serve(served)}/repo.git", first
 
 
 async def test_provisioning_applies_env_repo_and_init_script(
-    client: httpx.AsyncClient, sync_client: Any, host_repo: tuple[Path, str]
+    client: httpx.AsyncClient, sync_client: Any, host_repo: tuple[str, str]
 ) -> None:
     repo, first_commit = host_repo
     token = "ghp_" + secrets.token_hex(10)
     sandbox = create_running(
         sync_client,
         env={"GREETING": "hello"},
-        repo=f"file://{repo}",
+        repo=repo,
         repo_token=token,
         repo_branch="main",
         repo_commit=first_commit,
@@ -198,9 +204,9 @@ async def test_provisioning_applies_env_repo_and_init_script(
         assert result["output"] == "hello from init\nfirst\nhello\n"
         head = await _exec(client, sandbox_id, "git rev-parse HEAD")
         assert head["output"].strip() == first_commit
-        assert sandbox["repo_url"] == f"file://{repo}"
+        assert sandbox["repo_url"] == repo
         logs = (await client.get(f"/v1/sandboxes/{sandbox_id}/logs?tail=1000")).text
-        assert "init script" in logs and f"clone file://{repo}" in logs
+        assert "init script" in logs and f"clone {repo}" in logs
         assert token not in logs
         # The token is not left behind in the clone's configuration either.
         config = await _exec(client, sandbox_id, "cat .git/config")
@@ -210,13 +216,13 @@ async def test_provisioning_applies_env_repo_and_init_script(
 
 
 async def test_a_missing_repo_subdir_fails_provisioning(
-    client: httpx.AsyncClient, sync_client: Any, host_repo: tuple[Path, str]
+    client: httpx.AsyncClient, sync_client: Any, host_repo: tuple[str, str]
 ) -> None:
     repo, _ = host_repo
     created = (
         await client.post(
             "/v1/sandboxes",
-            json={"template": "minimal", "repo": f"file://{repo}", "repo_subdir": "nope"},
+            json={"template": "minimal", "repo": repo, "repo_subdir": "nope"},
         )
     ).json()
     failed = wait_for_status(sync_client, created["id"], "error")
