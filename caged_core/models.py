@@ -249,6 +249,7 @@ class SandboxConfig(CagedModel):
     isolation: str | None = None  # local platform: "bwrap" or "none"
     limits: str | None = None  # local platform: the limit mechanism in force
     network: str | None = None  # local platform: how the network policy is enforced
+    disk: str | None = None  # local platform: how disk_gb applies (advisory)
     user: str | None = None  # local platform: the host uid the cage's processes run as
 
 

@@ -14,11 +14,17 @@ from caged_core.local.first_key import ensure_first_key
 from caged_core.local.observe import Observer, SmtpSettings
 from caged_core.local.observe_hooks import ObserveHooks
 from caged_core.local.runtime.api import Runtime
-from caged_core.local.sandboxes import SandboxService
+from caged_core.local.sandboxes import DEFAULT_MAX_SANDBOXES, SandboxService
 from caged_core.local.snapshot_service import SnapshotService
 from caged_core.local.store import Store
 
-__all__ = ["Platform", "PlatformConfig", "default_runtime", "smtp_from_env"]
+__all__ = [
+    "Platform",
+    "PlatformConfig",
+    "default_runtime",
+    "max_sandboxes_from_env",
+    "smtp_from_env",
+]
 
 #: Environment variables that configure email notifications (host and sender required).
 SMTP_ENV = {
@@ -30,6 +36,8 @@ SMTP_ENV = {
     "starttls": "CAGED_SMTP_STARTTLS",
 }
 _DEFAULT_SMTP_PORT = 25
+#: Environment variable capping the sandboxes that may be live at once.
+MAX_SANDBOXES_ENV = "CAGED_MAX_SANDBOXES"
 
 def default_runtime(data_dir: Path) -> Runtime:
     """The real sandbox runtime (bubblewrap cages), imported only when a server starts."""
@@ -64,6 +72,19 @@ def smtp_from_env(environ: Mapping[str, str]) -> SmtpSettings | None:
     )
 
 
+def max_sandboxes_from_env(environ: Mapping[str, str]) -> int:
+    """``CAGED_MAX_SANDBOXES`` (a positive integer), or :data:`DEFAULT_MAX_SANDBOXES`.
+
+    Raises :class:`CagedConfigError` for anything else.
+    """
+    raw = environ.get(MAX_SANDBOXES_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_SANDBOXES
+    if not raw.isdigit() or int(raw) < 1:
+        raise CagedConfigError(f"{MAX_SANDBOXES_ENV} must be a positive integer, not {raw!r}")
+    return int(raw)
+
+
 @dataclass(frozen=True, slots=True)
 class PlatformConfig:
     """How to run the platform.
@@ -74,6 +95,8 @@ class PlatformConfig:
     the data dir (the real bubblewrap runtime unless a caller swaps it).
     ``smtp``: where email notifications are sent from (``serve`` reads it with
     :func:`smtp_from_env`; none: email is recorded as not delivered, with the reason).
+    ``max_sandboxes``: how many sandboxes may be pending, running or paused at once
+    (``CAGED_MAX_SANDBOXES``); one more is refused with a 409 problem.
     """
 
     data_dir: Path
@@ -82,6 +105,7 @@ class PlatformConfig:
     tick_seconds: float = 1.0
     runtime_factory: Callable[[Path], Runtime] = default_runtime
     smtp: SmtpSettings | None = None
+    max_sandboxes: int = DEFAULT_MAX_SANDBOXES
 
 
 @dataclass(slots=True)
@@ -114,7 +138,9 @@ class Platform:
         )
         hooks = ObserveHooks(store)
         observer = Observer(config.data_dir, hooks=hooks, smtp=config.smtp)
-        sandboxes = SandboxService(store, runtime, snapshots, connections, observer)
+        sandboxes = SandboxService(
+            store, runtime, snapshots, connections, observer, max_live=config.max_sandboxes
+        )
         hooks.bind(sandboxes)
         await observer.start()
         runtime.on_network_refused(observer.network_refused)

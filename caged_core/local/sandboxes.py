@@ -40,6 +40,7 @@ from caged_core.models import ExecResult, Port, Sandbox, SandboxConfig, SandboxC
 
 __all__ = [
     "DEFAULT_IDLE_TIMEOUT",
+    "DEFAULT_MAX_SANDBOXES",
     "TRANSITIONS",
     "SandboxService",
     "compute_cost",
@@ -66,6 +67,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "destroyed": frozenset(),
 }
 LIVE_STATUSES = ("pending", "running", "paused")
+#: How disk_gb applies here (the sandbox's config and log say so): an unprivileged
+#: platform has no per-directory quota to enforce it with.
+DISK_ADVISORY = "advisory on the local platform: recorded, not enforced (no disk quota)"
+#: Sandboxes in LIVE_STATUSES the platform holds at once unless configured otherwise.
+DEFAULT_MAX_SANDBOXES = 20
 #: The idle deadline of a sandbox that never pauses for idleness (its timeout is 0).
 NEVER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
@@ -129,12 +135,18 @@ class SandboxService:
         snapshots: SnapshotService,
         connections: Connections,
         observer: Observer,
+        *,
+        max_live: int = DEFAULT_MAX_SANDBOXES,
     ) -> None:
         self._store = store
         self._runtime = runtime
         self._snapshots = snapshots
         self._connections = connections
         self._observer = observer
+        self._max_live = max_live
+        # Held from counting the live sandboxes to storing a new one, so that concurrent
+        # creates cannot both take the last place.
+        self._admitting = asyncio.Lock()
         self._locks: dict[str, asyncio.Lock] = {}
         self._provisioning: dict[str, asyncio.Task[None]] = {}
         # One file-change recorder per running cage.
@@ -344,7 +356,9 @@ class SandboxService:
             "config": json.dumps({"source": "flags"}),
             "created_at": utcnow(),
         }
-        await self._store.insert("sandboxes", row)
+        async with self._admitting:
+            await self._refuse_beyond_the_cap()
+            await self._store.insert("sandboxes", row)
         await self.log(sandbox_id, "lifecycle", f"created from template {body.template}")
         task = asyncio.create_task(
             self._provision(sandbox_id, body), name=f"provision {sandbox_id}"
@@ -352,6 +366,26 @@ class SandboxService:
         self._provisioning[sandbox_id] = task
         task.add_done_callback(lambda _t: self._provisioning.pop(sandbox_id, None))
         return self.model(await self.row(sandbox_id))
+
+    async def _refuse_beyond_the_cap(self) -> None:
+        live = len(await self._store.sandboxes(statuses=LIVE_STATUSES))
+        if live >= self._max_live:
+            detail = (
+                f"this platform runs at most {self._max_live} sandboxes at once "
+                f"(pending, running or paused; CAGED_MAX_SANDBOXES) and has {live}; "
+                "destroy one first"
+            )
+            raise Problem(
+                409,
+                detail,
+                reason={
+                    "code": "plan_limit_reached",
+                    "message": detail,
+                    "action": "destroy_sandbox",
+                    "subject_type": "sandbox",
+                    "subject_id": "",
+                },
+            )
 
     def _steps(self, body: SandboxCreate) -> Iterator[_Step]:
         if body.repo:
@@ -446,6 +480,7 @@ class SandboxService:
             "limits": info.limits,
             "network": info.network,
             "ip": info.ip,
+            "disk": DISK_ADVISORY,
         }
         await self._store.update("sandboxes", sandbox_id, config=json.dumps(config))
         await self.log(
@@ -490,8 +525,8 @@ class SandboxService:
             yield "secrets are not available on the local platform; pass values with env instead"
         if body.agents:
             yield "agents are not preinstalled on the local platform; install them with packages"
-        if body.disk_gb:
-            yield "disk_gb is recorded but not enforced on the local platform"
+        # Every sandbox has a disk_gb (5 by default), so every sandbox is told.
+        yield f"disk_gb is {DISK_ADVISORY}"
 
     # ------------------------------------------------------------------ actions
 

@@ -27,7 +27,7 @@ import uvicorn
 
 from caged_core.errors import CagedConfigError, CagedConnectionError, CagedError
 from caged_core.local.first_key import KEY_FILE_NAME
-from caged_core.local.platform import PlatformConfig, smtp_from_env
+from caged_core.local.platform import PlatformConfig, max_sandboxes_from_env, smtp_from_env
 from caged_core.local.server import create_app
 
 __all__ = [
@@ -113,10 +113,12 @@ def serve(host: str = "127.0.0.1", port: int = 0, data_dir: Path | None = None) 
     The first line on stdout is ``Caged local platform listening on <url>``
     (``port=0`` picks a free port). ``CAGED_API_KEY``, when set, is accepted
     as a full-scope key; ``CAGED_SMTP_*`` enable email notifications
-    (:func:`~caged_core.local.platform.smtp_from_env`).
+    (:func:`~caged_core.local.platform.smtp_from_env`); ``CAGED_MAX_SANDBOXES`` caps
+    the sandboxes live at once (default 20).
     """
     try:
         smtp = smtp_from_env(os.environ)
+        max_sandboxes = max_sandboxes_from_env(os.environ)
     except CagedConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -147,7 +149,10 @@ def serve(host: str = "127.0.0.1", port: int = 0, data_dir: Path | None = None) 
                 flush=True,
             )
         config = PlatformConfig(
-            data_dir=data_dir, pinned_key=os.environ.get(ENV_API_KEY) or None, smtp=smtp
+            data_dir=data_dir,
+            pinned_key=os.environ.get(ENV_API_KEY) or None,
+            smtp=smtp,
+            max_sandboxes=max_sandboxes,
         )
         server = uvicorn.Server(
             uvicorn.Config(
