@@ -85,6 +85,11 @@ _PACKAGE_INSTALLERS = {
 }
 
 
+def _is_host_path(repo: str) -> bool:
+    """A repository named by a path of the host (clones run inside the cage, which has none)."""
+    return repo.startswith(("file:", "/", "./", "../", "~")) or repo in (".", "..")
+
+
 def _family(template: str) -> str:
     return template.split("-", 1)[0]
 
@@ -333,6 +338,12 @@ class SandboxService:
             self._runtime.check_template(body.template)
         except CageError as err:
             raise Problem(400, str(err)) from err
+        if body.repo and _is_host_path(body.repo):
+            raise Problem(
+                400,
+                "repo must be a URL the sandbox reaches over its network (https://, ssh://, "
+                "git:// or user@host:path): paths on this machine are not visible in a sandbox",
+            )
         if body.packages and _family(body.template) not in _PACKAGE_INSTALLERS:
             raise Problem(
                 400,

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
+import socket
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -62,6 +64,14 @@ class AllowRule:
         if self.wildcard:
             return host.endswith("." + self.host)
         return host == self.host
+
+
+def _is_host_internal(address: str) -> bool:
+    """Loopback, link-local, unspecified or multicast: never a sandbox's destination."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast
 
 
 def normalize_host(host: str) -> str:
@@ -232,9 +242,21 @@ class AllowlistProxy:
     async def _connect(
         self, writer: asyncio.StreamWriter, host: str, port: int
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        """Connect to an allowed host — at an address resolved once and checked: a name on
+        the allowlist that resolves to this machine (DNS rebinding, ``localhost``) would
+        otherwise hand the cage the host's loopback, the platform's API among it."""
+        loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(15.0):
-                return await asyncio.open_connection(normalize_host(host), port)
+                infos = await loop.getaddrinfo(
+                    normalize_host(host), port, type=socket.SOCK_STREAM
+                )
+                addresses = [str(info[4][0]) for info in infos]
+                usable = [a for a in addresses if not _is_host_internal(a)]
+                if not usable:
+                    await self._refuse(writer, normalize_host(host), "resolves to this machine")
+                    return None
+                return await asyncio.open_connection(usable[0], port)
         except (OSError, TimeoutError) as err:
             log.info("allowlist proxy: %s:%s unreachable: %s", host, port, err)
             await self._answer(writer, "502 Bad Gateway")

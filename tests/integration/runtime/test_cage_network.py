@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 
 import pytest
+from nethost import serving_host
 from runtime_helpers import SKIP_WITHOUT_BWRAP, StartCage, eventually
 
 from caged_core.local.runtime.manager import LocalRuntime
@@ -30,16 +31,14 @@ class _Hello(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def host_http_server() -> Iterator[int]:
-    """A plain HTTP server on the host's 127.0.0.1; yields its port."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+def remote_http_server(tmp_path: Path) -> Iterator[tuple[str, int]]:
+    """A plain HTTP server on a test host (not this machine's loopback, which no cage may
+    reach); yields its address and port.  ``/x`` and ``/t`` name themselves."""
+    for name in ("x", "t"):
+        (tmp_path / name).write_text(f"hello from the host, path=/{name}")
+    with serving_host() as host:
+        host.serve(tmp_path, 8080)
+        yield host.address, 8080
 
 
 async def test_no_cage_reaches_a_host_loopback_listener_but_full_has_its_own_network(
@@ -76,20 +75,18 @@ async def test_no_cage_reaches_a_host_loopback_listener_but_full_has_its_own_net
 
 
 async def test_allowlist_admits_listed_hosts_only(
-    runtime: LocalRuntime, start_cage: StartCage, host_http_server: int
+    runtime: LocalRuntime, start_cage: StartCage, remote_http_server: tuple[str, int]
 ) -> None:
-    port = host_http_server
+    address, port = remote_http_server
     refused: list[tuple[str, str]] = []
     runtime.on_network_refused(lambda sid, host: refused.append((sid, host)))
-    sid = await start_cage(network_mode="allowlist", allowlist=(f"127.0.0.1:{port}",))
-    # NO_PROXY keeps the cage's own loopback local by default; these requests target the
-    # host's server, so they must go through the proxy.
+    sid = await start_cage(network_mode="allowlist", allowlist=(f"{address}:{port}",))
     curl = "NO_PROXY= no_proxy= curl -s -m 5 -o - -w ' status=%{http_code}' "
 
-    allowed = await runtime.exec(sid, curl + f"http://127.0.0.1:{port}/x")
+    allowed = await runtime.exec(sid, curl + f"http://{address}:{port}/x")
     assert allowed.output == "hello from the host, path=/x status=200", allowed.output
 
-    tunnelled = await runtime.exec(sid, curl + f"--proxytunnel http://127.0.0.1:{port}/t")
+    tunnelled = await runtime.exec(sid, curl + f"--proxytunnel http://{address}:{port}/t")
     assert tunnelled.output == "hello from the host, path=/t status=200", tunnelled.output
 
     denied = await runtime.exec(sid, curl + f"http://localhost:{port}/x")
@@ -111,7 +108,7 @@ async def test_allowlist_admits_listed_hosts_only(
         "python3 - <<'EOF'\n"
         "import socket, ssl\n"
         "s = socket.create_connection(('127.0.0.1', 3128), timeout=5)\n"
-        f"s.sendall(b'CONNECT 127.0.0.1:{port} HTTP/1.1\\r\\n\\r\\n')\n"
+        f"s.sendall(b'CONNECT {address}:{port} HTTP/1.1\\r\\n\\r\\n')\n"
         "print(s.recv(100).split(b'\\r\\n')[0].decode())\n"
         "try:\n"
         "    ssl.create_default_context().wrap_socket(s, server_hostname='evil.test')\n"
@@ -123,8 +120,31 @@ async def test_allowlist_admits_listed_hosts_only(
     assert (sid, "evil.test") in refused
 
     # Without the proxy there is no way out at all.
-    direct = await runtime.exec(sid, f"curl -s -m 3 --noproxy '*' http://127.0.0.1:{port}/")
+    direct = await runtime.exec(sid, f"curl -s -m 3 --noproxy '*' http://{address}:{port}/")
     assert direct.exit_code != 0
+
+
+async def test_allowlisted_names_of_this_machine_are_still_refused(
+    runtime: LocalRuntime, start_cage: StartCage
+) -> None:
+    """An allowlist entry that resolves to the host (``localhost``, a rebinding DNS name,
+    ``127.0.0.1``) must not hand the cage the host's loopback, where the platform listens."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    try:
+        sid = await start_cage(
+            network_mode="allowlist",
+            allowlist=(f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}"),
+        )
+        for target in ("localhost", "127.0.0.1"):
+            answer = await runtime.exec(
+                sid, "NO_PROXY= no_proxy= curl -s -m 5 -o - -w ' status=%{http_code}' "
+                f"http://{target}:{port}/"
+            )
+            assert answer.output.endswith("status=403"), answer.output
+            assert "resolves to this machine" in answer.output
+    finally:
+        listener.close()
 
 
 async def test_preview_url_reaches_a_server_inside_a_none_cage(
