@@ -72,6 +72,7 @@ reads the workspace on the host, and it needs no hook in the runtime beyond
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import shlex
@@ -316,17 +317,30 @@ class CageGit:
         diff text is cut at :data:`DIFF_LIMIT` bytes with a note.
         """
         spec = _pathspec(path)
-        status = await self._run(
-            [
-                "status",
-                "--porcelain=v1",
-                "-z",
-                "--untracked-files=all",
-                "--no-renames",
-                "--ignore-submodules=all",
-                *spec,
-            ]
-        )
+        status_args = [
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--untracked-files=all",
+            "--no-renames",
+            "--ignore-submodules=all",
+            *spec,
+        ]
+        diff_args = ["diff", "--no-ext-diff", "--no-textconv", "--no-color"]
+        # Three reads that take no lock (GIT_OPTIONAL_LOCKS=0): asked at once.
+        reads = [
+            asyncio.ensure_future(self._run(status_args)),
+            asyncio.ensure_future(self._run([*diff_args, *spec], cap=DIFF_LIMIT)),
+            asyncio.ensure_future(self._run([*diff_args, "--cached", *spec], cap=DIFF_LIMIT)),
+        ]
+        try:
+            status, unstaged, staged = await asyncio.gather(*reads)
+        except BaseException:
+            # One failed (or we were cancelled): the others must not run on without us.
+            for read in reads:
+                read.cancel()
+            await asyncio.gather(*reads, return_exceptions=True)
+            raise
         entries = status.stdout.decode("utf-8", "replace").split("\x00")
         if status.truncated:
             entries.pop()  # cut mid-entry
@@ -335,9 +349,6 @@ class CageGit:
             for entry in entries
             if len(entry) > 3
         ]
-        diff_args = ["diff", "--no-ext-diff", "--no-textconv", "--no-color"]
-        unstaged = await self._run([*diff_args, *spec], cap=DIFF_LIMIT)
-        staged = await self._run([*diff_args, "--cached", *spec], cap=DIFF_LIMIT)
         return GitDiff(files=changed, diff=unstaged.text("diff"), staged_diff=staged.text("diff"))
 
     async def status(self) -> str:

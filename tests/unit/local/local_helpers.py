@@ -17,7 +17,8 @@ def shell_in(workspace: Path, env: dict[str, str] | None = None) -> ExecFn:
     """A real exec_fn: ``sh -c`` in the workspace, output interleaved like the runtime's.
 
     ``env`` is added to this process's environment (the runtime's exec does the same
-    with the cage's). The commands are the tests' own, on directories they made.
+    with the cage's); a timeout or a cancellation kills the command's process group.
+    The commands are the tests' own, on directories they made.
     """
 
     async def run(command: str, seconds: float) -> ExecOutcome:
@@ -39,6 +40,11 @@ def shell_in(workspace: Path, env: dict[str, str] | None = None) -> ExecFn:
             await process.wait()
             elapsed = (time.monotonic() - started) * 1000
             return ExecOutcome(output="", exit_code=None, duration_ms=elapsed, timed_out=True)
+        except asyncio.CancelledError:
+            # As the runtime does when its caller goes away: the command's group is killed.
+            os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
+            raise
         elapsed = (time.monotonic() - started) * 1000
         return ExecOutcome(output.decode(errors="replace"), process.returncode, elapsed)
 
