@@ -22,6 +22,7 @@ scrubs them, and every error built by the client goes through it.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -41,21 +42,64 @@ __all__ = [
     "CagedValidationError",
     "ErrorReason",
     "MCPError",
+    "RedactingFilter",
     "redact",
+    "redact_json",
 ]
 
+# (pattern, replacement): Caged keys and tickets keep their kind; a credential-looking
+# name=value (token=, GITHUB_TOKEN=, OPENAI_API_KEY=, password=, a URL's ?key=) keeps its
+# name; a bearer header its scheme; a URL's user:password@ its user.
 _SECRET_PATTERNS = (
-    re.compile(r"caged_(sk|wst)_[A-Za-z0-9_\-]+"),
-    re.compile(r"(?i)(token|ticket|api_key|key)=[^&\s\"']+"),
-    re.compile(r"(?i)(bearer\s+)[^\s\"']+"),
+    (re.compile(r"caged_(sk|wst)_[A-Za-z0-9_\-]+"), r"caged_\1_***"),
+    (
+        re.compile(
+            r"(?i)\b([a-z0-9_]*(?:token|ticket|secret|password|passwd|api_?key|access_?key))"
+            r"=[^&\s\"']+"
+        ),
+        r"\1=***",
+    ),
+    (re.compile(r"(?i)([?&]key)=[^&\s\"']+"), r"\1=***"),
+    (re.compile(r"(?i)(bearer\s+)[^\s\"']+"), r"\1***"),
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^/\s:@]+:)[^/\s@]+@"), r"\1***@"),
 )
 
 
 def redact(text: str) -> str:
-    """Remove API keys, socket tickets and ``token=`` query values from ``text``."""
-    text = _SECRET_PATTERNS[0].sub(lambda m: f"caged_{m.group(1)}_***", text)
-    text = _SECRET_PATTERNS[1].sub(lambda m: f"{m.group(1)}=***", text)
-    return _SECRET_PATTERNS[2].sub(lambda m: f"{m.group(1)}***", text)
+    """Remove secrets from ``text``: Caged API keys and socket tickets, credential-looking
+    ``name=value`` pairs (``token=``, ``GITHUB_TOKEN=``, ``password=``, ``?key=``),
+    bearer credentials and passwords in URLs.
+
+    The one redaction of the project: client errors, the platform's logs (through
+    :class:`RedactingFilter`) and its recorded session events (:func:`redact_json`).
+    """
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def redact_json(value: Any) -> Any:
+    """``value`` (decoded JSON) with :func:`redact` applied to every string in it."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: redact_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [redact_json(item) for item in value]
+    return value
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that passes every record through :func:`redact`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            # The traceback is formatted later from exc_info; format and redact it now.
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
 
 
 class CagedError(Exception):

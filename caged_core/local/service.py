@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import ipaddress
 import json
+import logging
 import os
 import signal
 import socket
@@ -25,7 +26,7 @@ import httpx
 import platformdirs
 import uvicorn
 
-from caged_core.errors import CagedConfigError, CagedConnectionError, CagedError
+from caged_core.errors import CagedConfigError, CagedConnectionError, CagedError, RedactingFilter
 from caged_core.local.first_key import KEY_FILE_NAME
 from caged_core.local.platform import PlatformConfig, max_sandboxes_from_env, smtp_from_env
 from caged_core.local.server import create_app
@@ -107,6 +108,14 @@ def _listening_socket(host: str, port: int, family: socket.AddressFamily) -> soc
     return sock
 
 
+def _redact_logs() -> None:
+    """Pass every log line of the server through the one redaction (uvicorn has just set
+    up its own handlers; the root logger's are ``__main__``'s)."""
+    for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access"):
+        for handler in logging.getLogger(name).handlers:
+            handler.addFilter(RedactingFilter())
+
+
 def serve(host: str = "127.0.0.1", port: int = 0, data_dir: Path | None = None) -> int:
     """Run the platform in the foreground until SIGINT/SIGTERM; returns the exit code.
 
@@ -163,6 +172,7 @@ def serve(host: str = "127.0.0.1", port: int = 0, data_dir: Path | None = None) 
                 proxy_headers=False,
             )
         )
+        _redact_logs()
         server.run(sockets=[sock])
         return 0
     finally:

@@ -28,6 +28,7 @@ from caged_core.errors import (
     CagedError,
     CagedNotFoundError,
     CagedTimeoutError,
+    RedactingFilter,
     redact,
 )
 from caged_core.models import SocketTicket
@@ -40,15 +41,8 @@ MAX_MESSAGE = 4 * 1024 * 1024
 _TICKET = TypeAdapter(SocketTicket)
 
 
-class _RedactingFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
-        record.args = None
-        return True
-
-
 _ws_log = logging.getLogger("caged_core.client.websocket")
-_ws_log.addFilter(_RedactingFilter())
+_ws_log.addFilter(RedactingFilter())
 
 
 async def request_ticket(core: APICore, *, timeout: float | None = None) -> SocketTicket:

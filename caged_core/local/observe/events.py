@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from caged_core.errors import redact_json
 from caged_core.models import EventType
 
 __all__ = [
@@ -157,11 +158,17 @@ def _duration_ms(raw: dict[str, Any]) -> float | None:
 
 
 def encode_payload(payload: Any) -> tuple[dict[str, Any], str]:
-    """Check a payload is a JSON object within the cap; return it and its JSON text."""
+    """Check a payload is a JSON object within the cap; return it, secrets redacted
+    (:func:`~caged_core.errors.redact`, as in the logs), and its JSON text.
+
+    Every stored event passes here — ingested or recorded by the platform (commands,
+    terminal output, tool calls) — so no secret is stored or replayed verbatim.
+    """
     if payload is None:
         payload = {}
     if not isinstance(payload, dict):
         raise EventError("payload must be an object")
+    payload = redact_json(payload)
     try:
         text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as err:
