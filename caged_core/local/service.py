@@ -27,6 +27,7 @@ import platformdirs
 import uvicorn
 
 from caged_core.errors import CagedConfigError, CagedConnectionError, CagedError, RedactingFilter
+from caged_core.local.connguard import KEEP_ALIVE_TIMEOUT, guarded_protocol, raise_fd_limit
 from caged_core.local.first_key import KEY_FILE_NAME
 from caged_core.local.platform import PlatformConfig, max_sandboxes_from_env, smtp_from_env
 from caged_core.local.server import create_app
@@ -138,6 +139,7 @@ def serve(host: str = "127.0.0.1", port: int = 0, data_dir: Path | None = None) 
     except CagedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    max_connections = raise_fd_limit()
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         # Bound before the app starts so that the URL is known (and printed) first;
@@ -166,6 +168,9 @@ def serve(host: str = "127.0.0.1", port: int = 0, data_dir: Path | None = None) 
         server = uvicorn.Server(
             uvicorn.Config(
                 create_app(config),
+                # Silent and half-open connections must not starve the others.
+                http=guarded_protocol(max_connections=max_connections),
+                timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
                 log_level="warning",
                 ws_max_size=WS_MAX_MESSAGE,
                 server_header=False,
