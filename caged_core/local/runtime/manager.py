@@ -133,6 +133,7 @@ class _Cage:
     state: CageState
     link: AgentLink
     process: subprocess.Popen[bytes] | None = None
+    network: subprocess.Popen[bytes] | None = None  # slirp4netns, started by this server
     proxy: AllowlistProxy | None = None
     previews: dict[int, PortForwarder] = field(default_factory=dict)
     dir_fd: int | None = None
@@ -314,7 +315,7 @@ class LocalRuntime:
                     self._spawn, spec, cage_dir, dir_fd, bwrap, image, uid
                 )
                 link = AgentLink(self._socket_path(cage_dir, "agent.sock", dir_fd))
-                cage = _Cage(state, link, process, proxy, dir_fd=dir_fd)
+                cage = _Cage(state, link, process, proxy=proxy, dir_fd=dir_fd)
                 try:
                     waits: list[Awaitable[object]] = [
                         link.call("ping", answer_within=START_TIMEOUT_S)
@@ -325,7 +326,9 @@ class LocalRuntime:
                     if state.isolation == "bwrap":
                         await asyncio.to_thread(network.open_low_ports, state.pid)
                         if spec.network_mode == "full":
-                            await asyncio.to_thread(self._connect_network, state, cage_dir)
+                            cage.network = await asyncio.to_thread(
+                                self._connect_network, state, cage_dir
+                            )
                     await asyncio.to_thread(state.save, cage_dir / "cage.json")
                 except BaseException as err:
                     # Failed or cancelled half-way: no cage may be left running unrecorded.
@@ -381,16 +384,18 @@ class LocalRuntime:
         (run / "resolv.conf").write_text(f"nameserver {address.dns}\n" if address else "")
         return uid, self._run_dir_fd(cage_dir)
 
-    def _connect_network(self, state: CageState, cage_dir: Path) -> None:
+    def _connect_network(
+        self, state: CageState, cage_dir: Path
+    ) -> subprocess.Popen[bytes] | None:
         """Give a ``full`` cage its own network (slirp4netns as the cage's uid, in its
-        cgroups); records the address and slirp's pid."""
+        cgroups); records the address and slirp's pid, returns its process."""
         assert state.uid is not None
         problem = network.slirp_problem()
         if problem is not None:
             # Said in the sandbox's config and logs, never silent.
             state.network = f"own network namespace, loopback only: NO outbound access ({problem})"
             log.warning("sandbox %s: %s", state.sandbox_id, state.network)
-            return
+            return None
         address = network.address_for(state.uid)
         prefix = Cgroups.from_json(state.cgroups).trampoline(cagefs.as_uid(state.uid))
         process = network.start_slirp(prefix, state.pid, address, cage_dir / "agent.log")
@@ -401,6 +406,7 @@ class LocalRuntime:
             f"own network namespace, address {address.ip} (slirp4netns: outbound only, the "
             "host's loopback and other sandboxes unreachable)"
         )
+        return process
 
     def _spawn(
         self, spec: CageSpec, cage_dir: Path, dir_fd: int | None, bwrap: str | None,
@@ -789,9 +795,10 @@ class LocalRuntime:
             # The PID namespace's init: when it dies the kernel kills everything in it.
             signal_all([state.pid], signal.SIGKILL)
         survivors = kill_and_verify(lambda: self._cage_pids(state), cgroups)
-        if cage.process is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                cage.process.wait(5.0)
+        for child in (cage.process, cage.network):  # reaped, or they linger as zombies
+            if child is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.wait(5.0)
         deadline = time.monotonic() + 2.0
         while not cgroups.remove() and time.monotonic() < deadline:
             time.sleep(0.01)  # tasks leave the cgroup a moment after they die
