@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import sys
 from pathlib import Path
@@ -39,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _say(name: str, line: str) -> None:
+    print(f"{name}: {line}", flush=True)
+
+
 def _build_templates(names: list[str]) -> int:
     """Build images ahead of use (``./dev`` does, so tests and CI never wait on one)."""
     from caged_core.local.runtime import templates
@@ -47,9 +52,7 @@ def _build_templates(names: list[str]) -> int:
     try:
         wanted = [templates.lookup(n) for n in names] or list(templates.OFFERED.values())
         for template in wanted:
-            root = templates.ensure_built(
-                template, lambda line, t=template: print(f"{t.name}: {line}", flush=True)
-            )
+            root = templates.ensure_built(template, functools.partial(_say, template.name))
             print(f"{template.name}: ready at {root}")
     except CageError as err:
         print(f"error: {err}", file=sys.stderr)

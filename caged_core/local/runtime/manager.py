@@ -321,14 +321,13 @@ class LocalRuntime:
                         link.call("ping", answer_within=START_TIMEOUT_S)
                     ]
                     if info_fd is not None:
-                        waits.append(asyncio.to_thread(self._learn_init, state, info_fd))
-                    await asyncio.gather(*waits)
-                    if state.isolation == "bwrap":
-                        await asyncio.to_thread(network.open_low_ports, state.pid)
-                        if spec.network_mode == "full":
-                            cage.network = await asyncio.to_thread(
-                                self._connect_network, state, cage_dir
-                            )
+                        waits.append(
+                            asyncio.to_thread(self._settle_cage, cage, info_fd, cage_dir)
+                        )
+                    # Both run to their end (no half-set-up cage is killed under the other).
+                    for outcome in await asyncio.gather(*waits, return_exceptions=True):
+                        if isinstance(outcome, BaseException):
+                            raise outcome
                     await asyncio.to_thread(state.save, cage_dir / "cage.json")
                 except BaseException as err:
                     # Failed or cancelled half-way: no cage may be left running unrecorded.
@@ -502,6 +501,15 @@ class LocalRuntime:
             os.close(info_r)
             return state, process, None
         return state, process, info_r
+
+    def _settle_cage(self, cage: _Cage, info_fd: int, cage_dir: Path) -> None:
+        """Everything that needs only the cage's init (its pid, its namespaces), done while
+        the agent is still starting: learn it, open low ports, connect a ``full`` network."""
+        state = cage.state
+        self._learn_init(state, info_fd)
+        network.open_low_ports(state.pid)
+        if state.network_mode == "full":
+            cage.network = self._connect_network(state, cage_dir)
 
     def _learn_init(self, state: CageState, info_fd: int) -> None:
         """Read bwrap's info (the host pid of the cage's init, its PID namespace) into

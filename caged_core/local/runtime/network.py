@@ -28,7 +28,7 @@ from pathlib import Path
 from .api import CageError
 
 READY_TIMEOUT_S = 10.0
-_NS_GET_PARENT = 0xB702  # ioctl(2) on a namespace fd: its parent user namespace
+_NS_GET_USERNS = 0xB701  # ioctl(2) on a namespace fd: the user namespace owning it
 _SUBNETS = 16384  # 10.64.0.0/24 … 10.127.255.0/24
 
 
@@ -87,13 +87,14 @@ def start_slirp(
     slirp = shutil.which("slirp4netns")
     if slirp is None:
         raise CageError("slirp4netns is not installed")
-    # The cage's init sits in a nested user namespace (bwrap --disable-userns); its network
-    # namespace belongs to the parent one, which slirp4netns must join to configure it.
-    inner = os.open(f"/proc/{init_pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+    # slirp4netns must join the user namespace that owns the cage's network namespace: not
+    # the one the cage's processes end up in (bwrap --disable-userns nests another), and
+    # asked of the network namespace itself, which exists from the init's first instant.
+    net = os.open(f"/proc/{init_pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
-        owner = fcntl.ioctl(inner, _NS_GET_PARENT)
+        owner = fcntl.ioctl(net, _NS_GET_USERNS)
     finally:
-        os.close(inner)
+        os.close(net)
     ready_r, ready_w = os.pipe()
     argv = [
         *prefix, slirp, "--configure", "--mtu=65520", "--disable-host-loopback",
