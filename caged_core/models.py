@@ -84,6 +84,7 @@ __all__ = [
     "SnapshotStatus",
     "SocketTicket",
     "Subscription",
+    "TemplateInfo",
     "TerminalSessionInfo",
     "TrustDeduction",
     "TrustScore",

@@ -14,14 +14,16 @@ from caged_core.client._resource import Resource
 from caged_core.client._transport import encode_path
 from caged_core.client.realtime import ExecStream, MCPClient, TerminalSession
 from caged_core.client.realtime.terminal import reconnecting
-from caged_core.errors import CagedTimeoutError
+from caged_core.errors import CagedNotFoundError, CagedTimeoutError
 from caged_core.models import (
+    TEMPLATES,
     ExecResult,
     LogEntry,
     Port,
     Sandbox,
     SandboxCreate,
     SandboxStatus,
+    TemplateInfo,
     TerminalSessionInfo,
     TrustScore,
 )
@@ -43,6 +45,7 @@ _LOGS = TypeAdapter(list[LogEntry])
 _PORTS = TypeAdapter(list[Port])
 _TRUST = TypeAdapter(list[TrustScore])
 _TERMINALS = TypeAdapter(list[TerminalSessionInfo])
+_TEMPLATES = TypeAdapter(list[TemplateInfo])
 
 
 def create_body(template: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -100,6 +103,14 @@ class Sandboxes(Resource):
     async def list(self, *, timeout: float | None = None) -> builtins.list[Sandbox]:
         """Every sandbox of the account."""
         return await self._core.call("GET", "/sandboxes", _SANDBOXES, timeout=timeout)
+
+    async def templates(self, *, timeout: float | None = None) -> builtins.list[TemplateInfo]:
+        """The templates the platform knows: which it offers (and why not), which are built.
+        A platform without ``GET /templates`` (the hosted one) offers the contract's set."""
+        try:
+            return await self._core.call("GET", "/templates", _TEMPLATES, timeout=timeout)
+        except CagedNotFoundError:
+            return [TemplateInfo(name=name, built=True) for name in TEMPLATES]
 
     async def get(self, sandbox_id: str, *, timeout: float | None = None) -> Sandbox:
         """One sandbox."""

@@ -27,8 +27,15 @@ from textual.validation import Integer, Number, Validator
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, RichLog, Select, Static, TextArea
 
-from caged_core.errors import CagedAPIError
-from caged_core.models import TEMPLATES, LogEntry, Sandbox, SandboxCreate, SandboxStatus
+from caged_core.errors import CagedAPIError, CagedError
+from caged_core.models import (
+    TEMPLATES,
+    LogEntry,
+    Sandbox,
+    SandboxCreate,
+    SandboxStatus,
+    TemplateInfo,
+)
 from caged_tui import caged_yaml
 from caged_tui.caged_yaml import FormDefaults
 from caged_tui.screens.base import CagedScreen
@@ -114,6 +121,13 @@ class CreationProgressed(Message):
 
     sandbox: Sandbox
     new_logs: list[LogEntry]
+
+
+@dataclass
+class TemplatesLoaded(Message):
+    """What the platform says of its templates (offered or not, built or not)."""
+
+    templates: list[TemplateInfo]
 
 
 @dataclass
@@ -276,6 +290,7 @@ class CreateScreen(CagedScreen[str | None]):
                     TextArea(d.init_script, id="create-init_script", language=None),
                     name="init_script",
                 )
+            yield Static(id="create-templates-note", markup=False)
             yield Static(id="create-error", markup=False)
             with Horizontal(id="create-buttons"):
                 yield Button("Create", id="create-submit", variant="primary")
@@ -297,6 +312,35 @@ class CreateScreen(CagedScreen[str | None]):
         source.display = bool(notes)
         self._network_changed()
         self.query_one("#create-template", Select).focus()
+        self.load_templates()
+
+    @work(exclusive=True, group="templates", exit_on_error=False)
+    async def load_templates(self) -> None:
+        """Ask the platform which templates it offers; the contract's list stays otherwise."""
+        try:
+            templates = await self.client.sandboxes.templates()
+        except CagedError:
+            return
+        self.post_message(TemplatesLoaded(templates))
+
+    @on(TemplatesLoaded)
+    def _templates_loaded(self, event: TemplatesLoaded) -> None:
+        offered = [t for t in event.templates if t.available]
+        if not offered:
+            return
+        select = self.query_one("#create-template", Select)
+        current = select.value
+        wanted = current if current is not Select.BLANK else self.defaults.template
+        select.set_options(
+            (t.name if t.built else f"{t.name} (image built on first use, ~1 min)", t.name)
+            for t in offered
+        )
+        names = [t.name for t in offered]
+        select.value = wanted if wanted in names else names[0]
+        refused = [t for t in event.templates if not t.available]
+        note = self.query_one("#create-templates-note", Static)
+        note.update("\n".join(f"{t.name} is not offered here: {t.description}" for t in refused))
+        note.display = bool(refused)
 
     def watch_phase(self, old: str, new: str) -> None:
         self.remove_class(f"-{old}")
