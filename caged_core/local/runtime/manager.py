@@ -267,6 +267,14 @@ class LocalRuntime:
             raise CageError(f"invalid sandbox id {sandbox_id!r}")
         return self._root / sandbox_id
 
+    def sandbox_ids(self) -> list[str]:
+        """Every sandbox with a folder under this data dir (running or not)."""
+        if not self._root.is_dir():
+            return []
+        return sorted(
+            p.name for p in self._root.iterdir() if p.is_dir() and _SANDBOX_ID.match(p.name)
+        )
+
     def workspace_dir(self, sandbox_id: str) -> Path:
         """Host path of the cage's ``/workspace``."""
         return self.sandbox_dir(sandbox_id) / "workspace"

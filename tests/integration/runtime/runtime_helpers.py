@@ -39,11 +39,9 @@ StartCage = Callable[..., Awaitable[str]]
 
 async def destroy_all(rt: LocalRuntime) -> None:
     """Destroy every cage under the runtime's data dir (even ones started by other runtimes)."""
-    sandboxes = rt.data_dir / "sandboxes"
-    if sandboxes.is_dir():
-        for child in sandboxes.iterdir():
-            with contextlib.suppress(CageError):
-                await rt.destroy(child.name)
+    for sandbox_id in rt.sandbox_ids():
+        with contextlib.suppress(CageError):
+            await rt.destroy(sandbox_id)
     await rt.aclose()
 
 
