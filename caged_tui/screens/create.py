@@ -421,7 +421,7 @@ class CreateScreen(CagedScreen[str | None]):
     async def create(self, request: SandboxCreate) -> None:
         """Create the sandbox, then poll it and its logs until it has started."""
         try:
-            sandbox = await self.client.sandboxes.create(**request.to_body())
+            sandbox = await self.client.sandboxes.create(**request.to_body(), wait=False)
         except CagedAPIError as error:
             self.post_message(CreateFailed(str(error)))
             return
