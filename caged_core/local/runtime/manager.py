@@ -196,6 +196,7 @@ class LocalRuntime:
         lines: asyncio.Queue[str | None] = asyncio.Queue()
 
         def say(line: str) -> None:
+            log.info("template %s: %s", name, line)  # serve's log, besides the sandbox's
             loop.call_soon_threadsafe(lines.put_nowait, line)
 
         async def build() -> None:
