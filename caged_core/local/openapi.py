@@ -48,23 +48,28 @@ def _operation_id(op: Operation) -> str:
     return f"{op.method.lower()}_{words}"
 
 
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
+    }
+
+
 def _operation(op: Operation) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "summary": op.summary,
         "operationId": _operation_id(op),
         "tags": [op.tag] if op.tag else [],
         "parameters": [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in _PARAM.findall(op.path)
+            *(
+                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                for name in _PARAM.findall(op.path)
+            ),
+            *(query.schema() for query in op.query),
         ],
-        "responses": {
-            "default": {
-                "description": "An RFC 7807 problem",
-                "content": {
-                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-                },
-            }
-        },
+        "responses": {"default": _problem("An RFC 7807 problem")},
     }
     if op.request is not None:
         doc["requestBody"] = {
@@ -78,6 +83,8 @@ def _operation(op: Operation) -> dict[str, Any]:
             schema = {"type": "array", "items": schema}
         success["content"] = {"application/json": {"schema": schema}}
     doc["responses"][str(op.status)] = success
+    if op.hosted_only:
+        doc["responses"]["501"] = _problem("Only the hosted Caged platform has this feature")
     if op.needs_write:
         doc["description"] = "Needs a key with the full scope."
     return doc

@@ -27,6 +27,7 @@ __all__ = [
     "Call",
     "Handler",
     "Operation",
+    "Query",
     "json_response",
     "no_content",
     "not_available",
@@ -69,10 +70,10 @@ class Call:
     def query_int(self, name: str, default: int, *, low: int, high: int) -> int:
         """An integer query parameter within [low, high]; 400 naming it otherwise."""
         raw = self.request.query_params.get(name)
-        if raw is None or raw == "":
+        if raw is None:
             return default
         try:
-            value = int(raw)
+            value = int(raw)  # "" (present but empty) is not an integer either
         except ValueError:
             raise Problem(400, f"query parameter {name!r} must be an integer") from None
         if not low <= value <= high:
@@ -82,7 +83,7 @@ class Call:
     def query_bool(self, name: str, default: bool = False) -> bool:
         """A boolean query parameter (``true``/``false``/``1``/``0``); 400 naming it otherwise."""
         raw = self.request.query_params.get(name)
-        if raw is None or raw == "":
+        if raw is None:
             return default
         value = _BOOLEANS.get(raw.lower())
         if value is None:
@@ -141,12 +142,59 @@ Handler = Callable[[Call], Awaitable[Response]]
 
 
 @dataclass(frozen=True, slots=True)
+class Query:
+    """A query parameter: how a handler reads it and how the OpenAPI document shows it,
+    from one declaration so the two cannot drift apart.
+
+    ``kind`` is ``"string"``, ``"integer"`` (within ``low``..``high``, else ``default``
+    when absent) or ``"boolean"`` (``true``/``false``/``1``/``0``).
+    """
+
+    name: str
+    kind: str = "string"
+    description: str = ""
+    required: bool = False
+    default: int | bool | None = None
+    low: int = 0
+    high: int = 2**63 - 1
+
+    def text(self, call: Call) -> str | None:
+        """A string parameter's value (None when absent)."""
+        return call.query(self.name)
+
+    def integer(self, call: Call) -> int:
+        """An integer parameter's value, its default when absent; 400 when out of range."""
+        assert isinstance(self.default, int)
+        return call.query_int(self.name, self.default, low=self.low, high=self.high)
+
+    def boolean(self, call: Call) -> bool:
+        """A boolean parameter's value, its default when absent; 400 when not a boolean."""
+        return call.query_bool(self.name, bool(self.default))
+
+    def schema(self) -> dict[str, Any]:
+        """The parameter's OpenAPI object."""
+        schema: dict[str, Any] = {"type": self.kind}
+        if self.kind == "integer":
+            schema |= {"minimum": self.low, "maximum": self.high}
+        if self.default is not None:
+            schema["default"] = self.default
+        parameter: dict[str, Any] = {"name": self.name, "in": "query", "schema": schema}
+        if self.required:
+            parameter["required"] = True
+        if self.description:
+            parameter["description"] = self.description
+        return parameter
+
+
+@dataclass(frozen=True, slots=True)
 class Operation:
     """One method on one path of the REST API (paths relative to ``/v1``).
 
     ``write`` marks operations a ``read_only`` key may not call (by default every
     method but GET). ``request``/``response`` feed the OpenAPI document;
-    ``response_many`` says the response is an array of ``response``.
+    ``response_many`` says the response is an array of ``response``; ``query`` lists
+    the query parameters; ``hosted_only`` documents the 501 of a feature only the
+    hosted platform has.
     """
 
     method: str
@@ -160,6 +208,8 @@ class Operation:
     write: bool | None = None
     max_body_size: int = MAX_JSON_BODY
     tag: str = ""
+    query: tuple[Query, ...] = ()
+    hosted_only: bool = False
 
     @property
     def needs_write(self) -> bool:

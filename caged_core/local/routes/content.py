@@ -16,7 +16,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from caged_core.local import cage_git, files
 from caged_core.local.bodies import FileWrite, SnapshotCreate, SnapshotRestore
 from caged_core.local.problems import Problem
-from caged_core.local.routes.base import Call, Operation, json_response, no_content
+from caged_core.local.routes.base import Call, Operation, Query, json_response, no_content
 from caged_core.local.snapshot_service import snapshot_model
 from caged_core.local.snapshots import DOWNLOAD_TTL
 from caged_core.models import FileEntry, GitDiff, Snapshot, SnapshotDownload
@@ -28,12 +28,20 @@ WORKSPACE = "/workspace"
 #: may carry a body well above the 1 MB file limit that the files module enforces (for
 #: writes and reads alike).
 MAX_FILE_WRITE_BODY = 8 * 1024 * 1024
+DIR_PATH = Query("path", description="A directory: /workspace/… or workspace-relative "
+                 "(default /workspace)")
+FILE_PATH = Query("path", required=True, description="A file: /workspace/… or "
+                  "workspace-relative")
+WRITE_PATH = Query("path", description="The file to write (legacy 0.2 clients send it in "
+                   "the body instead)")
+DIFF_PATH = Query("path", description="Only the changes under this path")
+SIGNATURE = Query("sig", description="The signature of a download link")
 
 
 async def _workspace(call: Call) -> tuple[str, str]:
     """The (sandbox id, path query) of a files request on a sandbox that still exists."""
     row = await call.platform.sandboxes.live_row(call.param("id"))
-    return row["id"], call.query("path") or WORKSPACE
+    return row["id"], DIR_PATH.text(call) or WORKSPACE
 
 
 async def list_files(call: Call) -> Response:
@@ -44,7 +52,7 @@ async def list_files(call: Call) -> Response:
 
 async def read_file(call: Call) -> Response:
     sandbox_id, path = await _workspace(call)
-    if call.query("path") is None:
+    if FILE_PATH.text(call) is None:
         raise Problem(400, "query parameter 'path' is required")
     workspace = call.platform.runtime.workspace_dir(sandbox_id)
     return PlainTextResponse(await asyncio.to_thread(files.read_text, workspace, path))
@@ -54,7 +62,7 @@ async def write_file(call: Call) -> Response:
     row = await call.platform.sandboxes.live_row(call.param("id"))
     body = await call.body(FileWrite)
     # The contract puts the path in the query; legacy 0.2 clients put it in the body.
-    path = call.query("path") or body.path
+    path = WRITE_PATH.text(call) or body.path
     if not path:
         raise Problem(400, "query parameter 'path' is required")
     workspace = call.platform.runtime.workspace_dir(row["id"])
@@ -112,7 +120,7 @@ async def download_link(call: Call) -> Response:
 
 async def download_content(call: Call) -> Response:
     snapshots = call.platform.snapshots
-    row, chunks = await snapshots.open_archive(call.param("sid"), call.query("sig"))
+    row, chunks = await snapshots.open_archive(call.param("sid"), SIGNATURE.text(call))
     return StreamingResponse(
         chunks,
         media_type="application/gzip",
@@ -131,14 +139,16 @@ async def restore_snapshot(call: Call) -> Response:
 
 OPERATIONS = (
     Operation("GET", "/sandboxes/{id}/files", list_files, "List a directory",
-              response=FileEntry, response_many=True, tag="files"),
+              response=FileEntry, response_many=True, tag="files", query=(DIR_PATH,)),
     Operation("GET", "/sandboxes/{id}/files/content", read_file,
-              "Read a text file (text/plain; over 1 MB → 413)", tag="files"),
+              "Read a text file (text/plain; over 1 MB → 413)", tag="files",
+              query=(FILE_PATH,)),
     Operation("PUT", "/sandboxes/{id}/files/content", write_file,
               "Write a text file (over 1 MB → 413, as for reads)",
-              status=204, request=FileWrite, max_body_size=MAX_FILE_WRITE_BODY, tag="files"),
+              status=204, request=FileWrite, max_body_size=MAX_FILE_WRITE_BODY, tag="files",
+              query=(WRITE_PATH,)),
     Operation("GET", "/sandboxes/{id}/git/diff", git_diff, "Git status and diff of the workspace",
-              response=GitDiff, tag="files"),
+              response=GitDiff, tag="files", query=(DIFF_PATH,)),
     Operation("GET", "/sandboxes/{id}/snapshots", list_snapshots, "List a sandbox's snapshots",
               response=Snapshot, response_many=True, tag="snapshots"),
     Operation("POST", "/sandboxes/{id}/snapshots", create_snapshot, "Snapshot the workspace",
@@ -150,7 +160,7 @@ OPERATIONS = (
     Operation("GET", "/snapshots/{sid}/download", download_link,
               "Where to download the archive", response=SnapshotDownload, tag="snapshots"),
     Operation("GET", "/snapshots/{sid}/download/content", download_content,
-              "The .tar.gz archive (streamed)", tag="snapshots"),
+              "The .tar.gz archive (streamed)", tag="snapshots", query=(SIGNATURE,)),
     Operation("POST", "/snapshots/{sid}/restore", restore_snapshot,
               "Overwrite a sandbox's workspace with the snapshot", status=204,
               request=SnapshotRestore, tag="snapshots"),

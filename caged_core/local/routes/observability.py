@@ -14,7 +14,7 @@ from caged_core.local.bodies import AlertRuleUpdate, EventBatch
 from caged_core.local.observe import MAX_BATCH, MAX_PAYLOAD_BYTES
 from caged_core.local.observe.replay import MAX_PAGE as MAX_REPLAY_PAGE
 from caged_core.local.problems import Problem
-from caged_core.local.routes.base import Call, Operation, json_response, no_content
+from caged_core.local.routes.base import Call, Operation, Query, json_response, no_content
 from caged_core.models import (
     AgentSession,
     Alert,
@@ -38,11 +38,19 @@ __all__ = ["MAX_INGEST_BODY", "OPERATIONS"]
 MAX_INGEST_BODY = 16 * 1024 * 1024
 _MAX_PAGE = 2**31 - 1
 _MAX_LISTING = 500
+PAGE = Query("page", "integer", default=1, low=1, high=_MAX_PAGE)
+PER_PAGE = Query("per_page", "integer", default=20, low=1, high=100)
+AFTER_SEQ = Query("after_seq", "integer", "Events after this sequence number (next_seq)",
+                  default=0, low=0)
+REPLAY_LIMIT = Query("limit", "integer", default=100, low=1, high=MAX_REPLAY_PAGE)
+EVENT_TYPE = Query("type", description="Only events of this type")
+LISTING_LIMIT = Query("limit", "integer", default=50, low=1, high=_MAX_LISTING)
+OFFSET = Query("offset", "integer", default=0, low=0, high=_MAX_PAGE)
+UNREAD = Query("unread", "boolean", "Only unread notifications", default=False)
 
 
 async def list_sessions(call: Call) -> Response:
-    page = call.query_int("page", 1, low=1, high=_MAX_PAGE)
-    per_page = call.query_int("per_page", 20, low=1, high=100)
+    page, per_page = PAGE.integer(call), PER_PAGE.integer(call)
     observer = call.platform.observer
     return json_response(await observer.list_sessions(call.principal.account_id, page, per_page))
 
@@ -62,9 +70,9 @@ async def replay(call: Call) -> Response:
     page = await call.platform.observer.replay(
         call.principal.account_id,
         call.param("sid"),
-        after_seq=call.query_int("after_seq", 0, low=0, high=2**63 - 1),
-        limit=call.query_int("limit", 100, low=1, high=MAX_REPLAY_PAGE),
-        type=call.query("type") or None,
+        after_seq=AFTER_SEQ.integer(call),
+        limit=REPLAY_LIMIT.integer(call),
+        type=EVENT_TYPE.text(call) or None,
     )
     return json_response(page)
 
@@ -95,8 +103,8 @@ async def trust_scores(call: Call) -> Response:
 async def list_alerts(call: Call) -> Response:
     page = await call.platform.observer.list_alerts(
         call.principal.account_id,
-        limit=call.query_int("limit", 50, low=1, high=_MAX_LISTING),
-        offset=call.query_int("offset", 0, low=0, high=_MAX_PAGE),
+        limit=LISTING_LIMIT.integer(call),
+        offset=OFFSET.integer(call),
     )
     return json_response(page)
 
@@ -126,8 +134,8 @@ async def update_rule(call: Call) -> Response:
 async def list_notifications(call: Call) -> Response:
     page = await call.platform.observer.list_notifications(
         call.principal.account_id,
-        limit=call.query_int("limit", 50, low=1, high=_MAX_LISTING),
-        unread=call.query_bool("unread"),
+        limit=LISTING_LIMIT.integer(call),
+        unread=UNREAD.boolean(call),
     )
     return json_response(page)
 
@@ -161,14 +169,15 @@ async def update_config(call: Call) -> Response:
 
 OPERATIONS = (
     Operation("GET", "/sessions", list_sessions, "Agent sessions, newest first",
-              response=SessionPage, tag="sessions"),
+              response=SessionPage, tag="sessions", query=(PAGE, PER_PAGE)),
     Operation("GET", "/sandboxes/{id}/sessions", sandbox_sessions, "Agent sessions of a sandbox",
               response=AgentSession, response_many=True, tag="sessions"),
     Operation("GET", "/sessions/{sid}", get_session, "An agent session", response=AgentSession,
               tag="sessions"),
     Operation("GET", "/sessions/{sid}/replay", replay,
               f"A page of a session's events (after_seq, limit ≤ {MAX_REPLAY_PAGE}, type)",
-              response=ReplayPage, tag="sessions"),
+              response=ReplayPage, tag="sessions",
+              query=(AFTER_SEQ, REPLAY_LIMIT, EVENT_TYPE)),
     Operation("GET", "/sessions/{sid}/replay/summary", replay_summary,
               "Summary of a session's events", response=ReplaySummary, tag="sessions"),
     Operation("POST", "/events/ingest", ingest,
@@ -179,7 +188,7 @@ OPERATIONS = (
     Operation("GET", "/trust/sandboxes/{id}", trust_scores, "Trust scores of a sandbox",
               response=TrustScore, response_many=True, tag="trust"),
     Operation("GET", "/alerts", list_alerts, "Alerts, newest first", response=AlertPage,
-              tag="alerts"),
+              tag="alerts", query=(LISTING_LIMIT, OFFSET)),
     Operation("GET", "/alerts/rules", list_rules, "Alert rules", response=AlertRule,
               response_many=True, tag="alerts"),
     Operation("PUT", "/alerts/rules/{id}", update_rule, "Enable/configure an alert rule",
@@ -188,7 +197,7 @@ OPERATIONS = (
     Operation("POST", "/alerts/{id}/resolve", resolve_alert, "Resolve an alert", status=204,
               tag="alerts"),
     Operation("GET", "/notifications", list_notifications, "Notifications, newest first",
-              response=NotificationPage, tag="notifications"),
+              response=NotificationPage, tag="notifications", query=(LISTING_LIMIT, UNREAD)),
     Operation("GET", "/notifications/unread-count", unread_count, "Unread notifications",
               response=UnreadCount, tag="notifications"),
     Operation("POST", "/notifications/read-all", mark_all_read, "Mark all read", status=204,

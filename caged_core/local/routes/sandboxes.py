@@ -7,7 +7,14 @@ from dataclasses import asdict
 from starlette.responses import Response
 
 from caged_core.local.bodies import ExecRequest
-from caged_core.local.routes.base import Call, Operation, json_response, no_content, not_available
+from caged_core.local.routes.base import (
+    Call,
+    Operation,
+    Query,
+    json_response,
+    no_content,
+    not_available,
+)
 from caged_core.models import (
     ExecResult,
     LogEntry,
@@ -21,6 +28,8 @@ from caged_core.models import (
 __all__ = ["OPERATIONS"]
 
 MAX_LOG_TAIL = 10_000
+TAIL = Query("tail", "integer", "How many of the newest entries", default=100, low=1,
+             high=MAX_LOG_TAIL)
 
 
 async def create_sandbox(call: Call) -> Response:
@@ -65,7 +74,7 @@ async def exec_command(call: Call) -> Response:
 
 
 async def sandbox_logs(call: Call) -> Response:
-    tail = call.query_int("tail", 100, low=1, high=MAX_LOG_TAIL)
+    tail = TAIL.integer(call)
     row = await call.platform.sandboxes.row(call.param("id"))
     rows = await call.platform.store.tail_logs(row["id"], tail)
     return json_response([LogEntry.model_validate(r) for r in rows])
@@ -110,7 +119,7 @@ OPERATIONS = (
     Operation("POST", "/sandboxes/{id}/exec", exec_command, "Run a shell command",
               request=ExecRequest, response=ExecResult, tag="sandboxes"),
     Operation("GET", "/sandboxes/{id}/logs", sandbox_logs, "Lifecycle, init and exec log",
-              response=LogEntry, response_many=True, tag="sandboxes"),
+              response=LogEntry, response_many=True, tag="sandboxes", query=(TAIL,)),
     Operation("GET", "/sandboxes/{id}/ports", sandbox_ports, "Ports listening in the sandbox",
               response=Port, response_many=True, tag="sandboxes"),
     Operation("POST", "/sandboxes/{id}/ports/{port}/protect",
@@ -118,7 +127,8 @@ OPERATIONS = (
                   "password-protected previews",
                   "are not available on the local platform (previews are loopback-only)",
               ),
-              "Password-protect a preview port (hosted platform only)", tag="sandboxes"),
+              "Password-protect a preview port (hosted platform only)", tag="sandboxes",
+              hosted_only=True),
     Operation("GET", "/sandboxes/{id}/terminal/sessions", terminal_sessions,
               "Terminal sockets open now", response=TerminalSessionInfo, response_many=True,
               tag="terminal"),
