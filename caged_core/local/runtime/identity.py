@@ -24,6 +24,7 @@ import fcntl
 import hashlib
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,39 +46,44 @@ def sandboxes_root(data_dir: Path) -> Path:
     if not switches_uid():
         return data_dir / "sandboxes"
     digest = hashlib.sha256(str(data_dir).encode()).hexdigest()[:16]
-    root = STATE_ROOT / "sandboxes" / digest
-    root.mkdir(parents=True, exist_ok=True)
-    for folder in (STATE_ROOT, STATE_ROOT / "sandboxes"):
+    parent = STATE_ROOT / "sandboxes"
+    root = parent / digest
+    if root.is_dir():
+        return root
+    parent.mkdir(parents=True, exist_ok=True)
+    for folder in (STATE_ROOT, parent):
         os.chmod(folder, 0o755)
-    os.chmod(root, 0o711)
-    # Which data dir these belong to, so folders of data dirs that were deleted can be pruned.
-    owner = root / "data_dir"
-    if not owner.is_file():
-        owner.write_text(str(data_dir))
+    # Made whole, then renamed into place: a root always names its data dir (so the roots of
+    # deleted data dirs can be pruned), and one without is never a root being set up.
+    staging = Path(tempfile.mkdtemp(prefix=".new-", dir=parent))
+    (staging / "data_dir").write_text(str(data_dir))
+    os.chmod(staging, 0o711)
+    try:
+        staging.rename(root)
+    except OSError:  # another server of the same data dir made it first
+        shutil.rmtree(staging, ignore_errors=True)
     return root
 
 
 @contextlib.contextmanager
 def orphaned_sandbox_roots() -> Iterator[list[Path]]:
     """Sandbox roots of data dirs that no longer exist (left by deleted test platforms), for
-    one server at a time to remove: the others get an empty list meanwhile."""
+    one server at a time to remove (the next one waits, then finds what is left)."""
     parent = STATE_ROOT / "sandboxes"
     if not switches_uid() or not parent.is_dir():
         yield []
         return
     with open(parent / ".prune.lock", "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield []
-            return
+        fcntl.flock(handle, fcntl.LOCK_EX)
         orphans = []
         for root in parent.iterdir():
+            if root.name.startswith(".") or not root.is_dir():
+                continue  # the lock, or a root still being made
             try:
-                data_dir = Path((root / "data_dir").read_text())
+                data_dir: Path | None = Path((root / "data_dir").read_text())
             except OSError:
-                continue
-            if not data_dir.exists():
+                data_dir = None  # left half-removed: nothing can reach it
+            if data_dir is None or not data_dir.exists():
                 orphans.append(root)
         try:
             yield orphans

@@ -166,6 +166,7 @@ class LocalRuntime:
             self._prune_orphans()
         else:
             self._root = self.data_dir / "sandboxes"
+        self._root.mkdir(parents=True, exist_ok=True)
         self._cages: dict[str, _Cage] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._refused_callbacks: list[Callable[[str, str], None]] = []
@@ -363,7 +364,7 @@ class LocalRuntime:
 
     def _prepare_dirs(self, cage_dir: Path, spec: CageSpec) -> tuple[int, int | None]:
         """Create the sandbox folder; returns the cage's host uid and the run dir's fd."""
-        cage_dir.mkdir(parents=True, exist_ok=True)
+        cage_dir.mkdir(exist_ok=True)  # in a root that names its data dir (never recreated)
         os.chmod(cage_dir, 0o711)  # the cage's uid passes through to its binds; no listing
         uid = identity.cage_uid(cage_dir) if self._bwrap is not None else os.getuid()
         for sub in ("workspace", "home"):

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from runtime_helpers import SKIP_WITHOUT_BWRAP, destroy_all
+from runtime_helpers import SKIP_WITHOUT_BWRAP, alive, destroy_all
 
 from caged_core.local.runtime import procs
 from caged_core.local.runtime.api import CageSpec
@@ -70,3 +71,22 @@ async def test_a_root_cage_of_an_older_version_is_stopped_and_its_files_move_on(
         assert out.output == "kept\n" and out.exit_code == 0
     finally:
         await destroy_all(runtime)
+
+
+async def test_cages_of_a_deleted_data_dir_are_stopped_and_removed(tmp_path: Path) -> None:
+    """A data dir deleted under running cages (a test platform's, typically) leaves them
+    unreachable: the next runtime on this machine stops them and frees their folders."""
+    doomed = LocalRuntime(tmp_path / "doomed")
+    await doomed.start(CageSpec("cage-lost", network_mode="none"))
+    pids = doomed.cage_pids("cage-lost")
+    folder = doomed.sandbox_dir("cage-lost").parent
+    assert pids and folder.is_dir()
+    await doomed.aclose()
+    shutil.rmtree(tmp_path / "doomed")
+
+    survivor = LocalRuntime(tmp_path / "survivor")
+    try:
+        assert not any(alive(pid) for pid in pids)
+        assert not folder.exists()
+    finally:
+        await destroy_all(survivor)
