@@ -9,6 +9,7 @@ Tests talk to it over real loopback HTTP and WebSockets.
 from __future__ import annotations
 
 import os
+import resource
 import secrets
 import signal
 import subprocess
@@ -40,6 +41,8 @@ class RunningPlatform:
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     #: Extra environment of the server process (on top of this one's and CAGED_API_KEY).
     env: dict[str, str] = field(default_factory=dict)
+    #: The server's soft limit on open files (None: inherited from this process).
+    open_files: int | None = None
 
     @property
     def ws_url(self) -> str:
@@ -65,6 +68,7 @@ class RunningPlatform:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "CAGED_API_KEY": self.api_key, **self.env},
+                preexec_fn=self._limit_open_files,
             )
         deadline = time.monotonic() + _START_TIMEOUT
         while time.monotonic() < deadline:
@@ -78,6 +82,12 @@ class RunningPlatform:
                 break
             time.sleep(0.05)
         raise RuntimeError(f"the platform did not start:\n{self.output.read_text()[-3000:]}")
+
+    def _limit_open_files(self) -> None:
+        """In the server's process, before it runs: apply :attr:`open_files`."""
+        if self.open_files is not None:
+            _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.open_files, hard))
 
     def stop(self, *, kill: bool = False) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -105,11 +115,17 @@ class RunningPlatform:
 
 
 @contextmanager
-def running_platform(root: Path, **env: str) -> Iterator[RunningPlatform]:
-    """A platform on a data dir under ``root`` with ``env`` added to its environment,
-    stopped (its sandboxes destroyed) at the end and checked for tracebacks."""
+def running_platform(
+    root: Path, *, open_files: int | None = None, **env: str
+) -> Iterator[RunningPlatform]:
+    """A platform on a data dir under ``root`` with ``env`` added to its environment (and
+    ``open_files`` as its soft open-files limit), stopped (its sandboxes destroyed) at the
+    end and checked for tracebacks."""
     running = RunningPlatform(
-        data_dir=root / "data", api_key="caged_sk_test_" + secrets.token_urlsafe(24), env=env
+        data_dir=root / "data",
+        api_key="caged_sk_test_" + secrets.token_urlsafe(24),
+        env=env,
+        open_files=open_files,
     )
     running.start()
     try:

@@ -7,7 +7,7 @@ import asyncio
 import resource
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,27 +24,27 @@ DEFAULT_SOFT_LIMIT = 1024
 
 
 @contextmanager
-def _open_files_limit(soft: int) -> Iterator[None]:
-    """This process's soft open-file limit set to ``soft`` (children inherit it)."""
-    old_soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and hard < soft:
+def _room_for(files: int) -> Iterator[None]:
+    """This process's soft open-file limit raised to at least ``files`` for a while."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < files:
         pytest.skip(f"this machine allows only {hard} open files")
-    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, files), hard))
     try:
         yield
     finally:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (old_soft, hard))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 async def test_idle_connections_do_not_starve_an_authenticated_request(
     tmp_path: Path, platform_runner: Callable[..., AbstractContextManager[Any]]
 ) -> None:
-    with ExitStack() as stack:
-        # The platform starts with the common default limit, as on a user's machine.
-        with _open_files_limit(DEFAULT_SOFT_LIMIT):
-            running = stack.enter_context(platform_runner(tmp_path))
-        with _open_files_limit(IDLE + 512):
-            await _idle_flood_then_request(running)
+    # The platform starts with the common default limit, as on a user's machine.
+    with (
+        platform_runner(tmp_path, open_files=DEFAULT_SOFT_LIMIT) as running,
+        _room_for(IDLE + 512),
+    ):
+        await _idle_flood_then_request(running)
 
 
 async def _idle_flood_then_request(platform: Any) -> None:

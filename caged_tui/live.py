@@ -1,0 +1,283 @@
+"""The one live feed: a single worker polls what changes and publishes it.
+
+Screens never poll. They subscribe to a *topic* (a name and how to fetch it)
+with :meth:`LiveFeed.subscribe`; the app runs :meth:`LiveFeed.run` in one
+worker, which fetches every topic that has a mounted subscriber and publishes
+through a Textual :class:`~textual.signal.Signal` only what changed:
+
+- **Conditional requests**: a topic's fetch receives the last ``ETag`` and may
+  answer "unchanged" (``304``); without ETags (the hosted API) the value is
+  compared with the last one instead, so subscribers still hear only changes.
+- **Backoff**: every ``interval`` seconds while things change or the user is
+  active; after a quiet round with an idle user the wait doubles up to
+  ``idle_cap``. A key press or mouse click (:meth:`activity`) brings it back,
+  and :meth:`poke` (``r``, an action that changed something) polls right away.
+- **Pause**: nothing is fetched while ``foreground()`` is false (the terminal
+  lost the focus, the app is suspended); :meth:`poke` resumes.
+- **Health**: each round's outcome (online / offline with a reason /
+  unauthorized) is published on :attr:`LiveFeed.health`, which the app turns
+  into the header and the reconnection backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from weakref import WeakKeyDictionary
+
+from textual.dom import DOMNode
+from textual.signal import Signal
+
+from caged_core.errors import CagedAPIError, CagedAuthError, CagedConnectionError
+from caged_core.models import AlertState
+from caged_tui.status import Connection
+
+if TYPE_CHECKING:
+    from caged_core.client import AsyncCaged
+    from caged_core.models import Sandbox
+
+T = TypeVar("T")
+
+#: Seconds without a key press or click after which the user counts as idle.
+IDLE_AFTER = 10.0
+#: The cap of the wait while the platform is unreachable.
+OFFLINE_CAP = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched(Generic[T]):
+    """What a topic's fetch returns: the value (None = unchanged) and its ETag."""
+
+    value: T | None
+    etag: str | None = None
+
+
+#: How a topic is fetched: (client, last ETag) → :class:`Fetched`.
+Fetch = Callable[["AsyncCaged", str | None], Awaitable[Fetched[T]]]
+
+
+def unconditional(get: Callable[[AsyncCaged], Awaitable[T]]) -> Fetch[T]:
+    """A fetch for endpoints without ETags: always the whole value."""
+
+    async def fetch(client: AsyncCaged, etag: str | None) -> Fetched[T]:
+        return Fetched(await get(client))
+
+    return fetch
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec(Generic[T]):
+    """A topic as screens name it: a unique name and how to fetch it."""
+
+    name: str
+    fetch: Fetch[T]
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """How the last round went."""
+
+    connection: Connection
+    reason: str = ""
+
+
+class Topic(Generic[T]):
+    """One thing the feed polls, the signal it publishes on and what it last saw."""
+
+    def __init__(self, owner: DOMNode, name: str, fetch: Fetch[T]) -> None:
+        self.name = name
+        self.fetch = fetch
+        self.signal: Signal[T] = Signal(owner, name)
+        self.etag: str | None = None
+        self.value: T | None = None
+        self.known = False
+        self.subscribers: WeakKeyDictionary[DOMNode, None] = WeakKeyDictionary()
+
+    @property
+    def active(self) -> bool:
+        """Whether anyone mounted still listens."""
+        return any(node.is_attached for node in list(self.subscribers))
+
+    def accept(self, fetched: Fetched[T]) -> bool:
+        """Take a fetch's answer; returns whether subscribers must hear of it."""
+        if fetched.etag is not None:
+            self.etag = fetched.etag
+        if fetched.value is None or (self.known and fetched.value == self.value):
+            return False
+        self.value = fetched.value
+        self.known = True
+        return True
+
+
+class LiveFeed:
+    """The app's one poller (see the module docstring).
+
+    Args:
+        owner: the node the signals belong to (the app).
+        client: returns the current client (it changes with the profile).
+        foreground: whether polling makes sense now.
+        interval: seconds between rounds while things change.
+        idle_cap: the longest wait while nothing changes and the user is idle.
+        clock: monotonic seconds (patched in tests).
+    """
+
+    def __init__(
+        self,
+        owner: DOMNode,
+        client: Callable[[], AsyncCaged],
+        foreground: Callable[[], bool],
+        *,
+        interval: float = 2.0,
+        idle_cap: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._owner = owner
+        self._client = client
+        self._foreground = foreground
+        self.interval = interval
+        self.idle_cap = idle_cap
+        self._clock = clock
+        self._topics: dict[str, Topic[Any]] = {}
+        self._wake = asyncio.Event()
+        self._last_activity = clock()
+        #: The wait before the next round (grows while idle or offline).
+        self.delay = interval
+        self.rounds = 0
+        self.health: Signal[Health] = Signal(owner, "health")
+
+    # ------------------------------------------------------------------ subscribing
+
+    def subscribe(self, node: DOMNode, spec: TopicSpec[T], callback: Callable[[T], object]) -> None:
+        """Call ``callback`` (on ``node``'s message loop) with each new value of the
+        topic, now with the last known one, and poll it until ``node`` goes."""
+        topic = self._topics.get(spec.name)
+        if topic is None:
+            topic = self._topics[spec.name] = Topic(self._owner, spec.name, spec.fetch)
+        topic.subscribers[node] = None
+        topic.signal.subscribe(node, callback)
+        if topic.known:
+            node.call_next(callback, topic.value)
+        self.poke()
+
+    def current(self, name: str) -> Any:
+        """The last value published on ``name`` (None before the first)."""
+        topic = self._topics.get(name)
+        return topic.value if topic is not None else None
+
+    def forget(self) -> None:
+        """Drop every value and ETag (the profile changed: another platform)."""
+        for topic in self._topics.values():
+            topic.etag, topic.value, topic.known = None, None, False
+        self.poke()
+
+    # ------------------------------------------------------------------ pacing
+
+    def poke(self) -> None:
+        """Poll now, at the fast pace (something changed, or the user asked)."""
+        self.delay = self.interval
+        self._wake.set()
+
+    def activity(self) -> None:
+        """The user pressed a key or clicked: keep the fast pace."""
+        self._last_activity = self._clock()
+        if self.delay > self.interval:
+            self.poke()
+
+    @property
+    def user_idle(self) -> bool:
+        """Whether the user has done nothing for :data:`IDLE_AFTER` seconds."""
+        return self._clock() - self._last_activity >= IDLE_AFTER
+
+    async def _sleep(self, delay: float) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), delay)
+        while not self._foreground():
+            self._wake.clear()
+            await self._wake.wait()
+
+    # ------------------------------------------------------------------ polling
+
+    async def run(self) -> None:
+        """Poll forever (the app runs this in its one live worker)."""
+        while True:
+            self.delay = await self.poll_once()
+            await self._sleep(self.delay)
+
+    async def poll_once(self) -> float:
+        """One round over the active topics; returns the wait before the next."""
+        self.rounds += 1
+        changed = False
+        try:
+            for topic in list(self._topics.values()):
+                if topic.active and await self._poll(topic):
+                    changed = True
+        except CagedConnectionError as error:
+            self.health.publish(Health(Connection.OFFLINE, str(error)))
+            return min(max(self.delay, 1.0) * 2, OFFLINE_CAP)
+        except CagedAuthError as error:
+            self.health.publish(Health(Connection.UNAUTHORIZED, str(error)))
+            return OFFLINE_CAP
+        self.health.publish(Health(Connection.ONLINE))
+        if changed or not self.user_idle:
+            return self.interval
+        return min(self.delay * 2, self.idle_cap)
+
+    async def _poll(self, topic: Topic[Any]) -> bool:
+        try:
+            fetched = await topic.fetch(self._client(), topic.etag)
+        except CagedAuthError:
+            raise
+        except CagedAPIError:
+            # One topic the platform refuses (a 404 for a feature it lacks, a 500)
+            # must not starve the others; the next round tries again.
+            return False
+        if not topic.accept(fetched):
+            return False
+        topic.signal.publish(topic.value)
+        return True
+
+
+# ---------------------------------------------------------------------- app-wide topics
+
+#: Statuses meaning "this platform does not have the feature" (the local one may lack some).
+UNSUPPORTED = (404, 405, 501)
+
+
+async def _sandboxes(client: AsyncCaged, etag: str | None) -> Fetched[list[Sandbox]]:
+    answer = await client.sandboxes.list_if_changed(etag=etag)
+    return Fetched(answer.value, answer.etag)
+
+
+async def _optional(get: Awaitable[T]) -> T | None:
+    try:
+        return await get
+    except CagedAPIError as error:
+        if error.status not in UNSUPPORTED:
+            raise
+        return None
+
+
+async def _counts(client: AsyncCaged, etag: str | None) -> Fetched[Counts]:
+    unread = await _optional(client.notifications.unread_count())
+    alerts = await _optional(client.alerts.list())
+    open_alerts = None if alerts is None else sum(a.state == AlertState.OPEN for a in alerts)
+    return Fetched(Counts(unread, open_alerts))
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """Unread notifications and open alerts; None where the platform lacks the feature."""
+
+    unread: int | None
+    open_alerts: int | None
+
+
+#: Every sandbox of the account (conditional where the platform sends ETags).
+SANDBOXES: TopicSpec[list[Sandbox]] = TopicSpec("sandboxes", _sandboxes)
+#: The header's notification and alert counts.
+COUNTS: TopicSpec[Counts] = TopicSpec("counts", _counts)
