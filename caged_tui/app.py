@@ -18,9 +18,9 @@ import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
@@ -30,57 +30,33 @@ from textual.worker import Worker, WorkerState
 
 from caged_core.client import AsyncCaged
 from caged_core.errors import (
-    CagedAPIError,
-    CagedAuthError,
     CagedConfigError,
     CagedConnectionError,
     CagedError,
     CagedNotFoundError,
 )
-from caged_core.models import AlertState
+from caged_tui import registry
 from caged_tui.commands import CagedCommands
 from caged_tui.connect import Connector, Session
-from caged_tui.messages import PlatformUnreachable, SandboxesLoaded
-from caged_tui.screens.help import HelpScreen, key_rows
-from caged_tui.screens.login import LoginScreen
-from caged_tui.screens.sandboxes import SandboxesScreen
-from caged_tui.screens.terminals import TerminalsScreen
+from caged_tui.live import COUNTS, SANDBOXES, Counts, Health, LiveFeed
+from caged_tui.messages import PlatformUnreachable
+from caged_tui.protocol import ClientFactory
 from caged_tui.settings import Settings
 from caged_tui.status import Connection, PlatformStatus, isolation_of
-from caged_tui.widgets.dialogs import ErrorDialog
 
-#: Seconds between header polls while online, and the cap of the offline backoff.
-STATUS_INTERVAL = 5.0
-BACKOFF_CAP = 30.0
+if TYPE_CHECKING:
+    from caged_core.models import Sandbox
+
 #: Backoff (seconds) from which an unreachable local platform is looked for anew.
 RELOCATE_AFTER = 4.0
 
-#: Statuses meaning "this platform does not have the feature" (the local one may lack some).
-_UNSUPPORTED = (404, 405, 501)
 
-
-class ClientFactory(Protocol):
-    """Builds a client from an API key and a base URL (``AsyncCaged`` itself is one)."""
-
-    def __call__(self, *, api_key: str, base_url: str) -> AsyncCaged: ...
+def _mode(entry: registry.ScreenEntry) -> Callable[[], Screen[Any]]:
+    return lambda: entry.load()()
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass
-class StatusPolled(Message):
-    """The status poll finished one round.
-
-    Only the poll's own fields travel: the isolation part of the status comes
-    from :class:`SandboxesLoaded` and must not be overwritten by a stale copy.
-    """
-
-    connection: Connection
-    reason: str = ""
-    #: (unread notifications, open alerts); None keeps the last known counts.
-    counts: tuple[int | None, int | None] | None = None
 
 
 @dataclass
@@ -116,29 +92,23 @@ class CagedApp(App[None]):
     CSS_PATH = "styles/app.tcss"
     TITLE = "caged"
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
-        "sandboxes": SandboxesScreen,
-        "terminals": TerminalsScreen,
+        entry.id: _mode(entry) for entry in registry.modes()
     }
-    DEFAULT_MODE = "sandboxes"
+    DEFAULT_MODE = registry.DEFAULT.id
     COMMANDS = App.COMMANDS | {CagedCommands}
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark,f1", "help", "Help", key_display="?", id="app.help"),
-        Binding("1", "go('sandboxes')", "Sandboxes", show=False, id="app.go_sandboxes"),
-        Binding("2", "go('terminals')", "Terminals", show=False, id="app.go_terminals"),
+        *(
+            Binding(
+                entry.key, f"go({entry.id!r})", entry.title, show=False, id=f"app.go_{entry.id}"
+            )
+            for entry in registry.destinations()
+            if entry.key
+        ),
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, id="app.quit_ctrl_c"),
     ]
-
-    #: Screen names accepted by ``:``, digits and the palette, with what they open.
-    DESTINATIONS: ClassVar[dict[str, str]] = {
-        "sandboxes": "the list of sandboxes (home)",
-        "terminals": "open terminals, as tabs",
-        "profiles": "log in / switch between local and hosted",
-        "help": "the keys of this screen",
-        "theme": "pick a theme",
-        "quit": "leave caged-tui",
-    }
 
     status: reactive[PlatformStatus] = reactive(PlatformStatus, init=False)
     settings: var[Settings] = var(Settings, init=False)
@@ -160,6 +130,12 @@ class CagedApp(App[None]):
         self.client_factory = client_factory
         self._remember_theme = remember_theme
         self.set_reactive(CagedApp.settings, settings)
+        self.live = LiveFeed(
+            self,
+            lambda: self.client,
+            lambda: self.in_foreground,
+            interval=settings.refresh_seconds,
+        )
         # A theme named in the config file that this Textual lacks is ignored,
         # not fatal: the default theme is a fine fallback.
         if settings.theme in self.available_themes:
@@ -170,7 +146,26 @@ class CagedApp(App[None]):
     # ------------------------------------------------------------------ lifecycle
 
     def on_mount(self) -> None:
-        self.poll_status()
+        self.live.health.subscribe(self, self._health)
+        self.live.subscribe(self, SANDBOXES, self._sandboxes_loaded)
+        self.live.subscribe(self, COUNTS, self._counts_loaded)
+        self.run_worker(
+            self.live.run(),
+            group="live",
+            exclusive=True,
+            exit_on_error=False,
+            description="Live updates",
+        )
+
+    async def on_event(self, event: events.Event) -> None:
+        # What the user does sets the live feed's pace (it backs off while idle).
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self.live.activity()
+        await super().on_event(event)
+
+    def watch_app_focus(self, focus: bool) -> None:
+        if focus:
+            self.live.poke()
 
     async def on_unmount(self) -> None:
         await self.client.aclose()
@@ -189,27 +184,18 @@ class CagedApp(App[None]):
 
     def destinations(self) -> Iterable[str]:
         """Names accepted by :meth:`go` (completion for the ``:`` prompt)."""
-        return self.DESTINATIONS.keys()
+        return [entry.command for entry in registry.destinations()]
 
     def go(self, name: str) -> None:
         """Open the screen called ``name`` (a unique prefix is enough)."""
-        wanted = name.strip().lower()
-        matches = [dest for dest in self.DESTINATIONS if dest.startswith(wanted)]
-        if not wanted or len(matches) != 1:
-            choices = ", ".join(self.DESTINATIONS)
+        entry = registry.resolve(name)
+        if entry is None:
+            choices = ", ".join(self.destinations())
             self.notify(f"No screen {name!r}. Try one of: {choices}", severity="warning")
-            return
-        match matches[0]:
-            case "help":
-                self.action_help()
-            case "theme":
-                self.action_change_theme()
-            case "quit":
-                self.exit()
-            case "profiles":
-                self.action_login()
-            case mode:
-                self.switch_mode(mode)
+        elif entry.action is not None:
+            self.call_next(self.run_action, entry.action)
+        else:
+            self.switch_mode(entry.id)
 
     def action_go(self, name: str) -> None:
         """Open the screen called ``name``."""
@@ -217,15 +203,20 @@ class CagedApp(App[None]):
 
     def action_help(self) -> None:
         """Show the keys of the screen in front (not of the help itself)."""
+        from caged_tui.screens.help import HelpScreen, key_rows
+
         screen = self.screen
         if isinstance(screen, HelpScreen):
             return
-        title = getattr(screen, "SCREEN_TITLE", "") or type(screen).__name__
+        entry = registry.entry_for(screen)
+        title = entry.title if entry else getattr(screen, "SCREEN_TITLE", type(screen).__name__)
         self.push_screen(HelpScreen(title, key_rows(screen)))
 
     @work(group="terminals.open", exit_on_error=False, description="Opening a terminal")
     async def open_terminal(self, sandbox_id: str) -> None:
         """Switch to the terminals screen and open a new tab into ``sandbox_id``."""
+        from caged_tui.screens.terminals import TerminalsScreen
+
         await self.switch_mode("terminals")
         screen = self.screen
         if isinstance(screen, TerminalsScreen):
@@ -233,13 +224,19 @@ class CagedApp(App[None]):
 
     def action_login(self) -> None:
         """Open the profile screen: log in to the hosted platform or switch to local."""
+        from caged_tui.screens.login import LoginScreen
+
         self.push_screen(LoginScreen())
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for name, about in self.DESTINATIONS.items():
-            if name not in ("quit", "theme"):
-                yield SystemCommand(f"Go to {name}", about, lambda name=name: self.go(name))
+        for entry in registry.destinations():
+            if entry.action not in ("quit", "change_theme"):
+                yield SystemCommand(
+                    f"Go to {entry.command}",
+                    entry.about,
+                    lambda name=entry.command: self.go(name),
+                )
 
     # ------------------------------------------------------------------ profiles
 
@@ -264,6 +261,8 @@ class CagedApp(App[None]):
 
     @on(LoginNeeded)
     def _login_needed(self, event: LoginNeeded) -> None:
+        from caged_tui.screens.login import LoginScreen
+
         self.notify(event.reason, title=f"Profile {event.profile}", severity="warning")
         self.push_screen(LoginScreen(profile=event.profile))
 
@@ -278,7 +277,7 @@ class CagedApp(App[None]):
         self.client = session.client
         self.status = PlatformStatus()
         self.settings = replace(session.settings, theme=self.theme)
-        self.poll_status()
+        self.live.forget()
         self.notify(note, title="Connected")
         self._close_client(old)
 
@@ -288,30 +287,19 @@ class CagedApp(App[None]):
 
     # ------------------------------------------------------------------ status
 
-    @work(exclusive=True, group="status", exit_on_error=False)
-    async def poll_status(self) -> None:
-        """Poll notification and alert counts; back off while the platform is down."""
-        delay = 1.0
-        while True:
-            if not self.in_foreground:
-                await asyncio.sleep(1.0)
-                continue
-            try:
-                counts = await self._fetch_counts()
-            except CagedConnectionError as error:
-                self.post_message(StatusPolled(Connection.OFFLINE, str(error)))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, BACKOFF_CAP)
-                if delay >= RELOCATE_AFTER and await self._relocated():
-                    return  # ProfileSwitched restarts the poll on the new client
-                continue
-            except CagedAuthError as error:
-                self.post_message(StatusPolled(Connection.UNAUTHORIZED, str(error)))
-                await asyncio.sleep(BACKOFF_CAP)
-                continue
-            delay = 1.0
-            self.post_message(StatusPolled(Connection.ONLINE, counts=counts))
-            await asyncio.sleep(STATUS_INTERVAL)
+    def _health(self, health: Health) -> None:
+        self.status = replace(self.status, connection=health.connection, reason=health.reason)
+        if (
+            health.connection is Connection.OFFLINE
+            and self.live.delay >= RELOCATE_AFTER
+            and self.settings.local
+            and self.connector is not None
+        ):
+            self._relocate()
+
+    @work(exclusive=True, group="relocate", exit_on_error=False)
+    async def _relocate(self) -> None:
+        await self._relocated()
 
     async def _relocated(self) -> bool:
         """On the embedded platform, find it again (started anew if it died).
@@ -336,53 +324,19 @@ class CagedApp(App[None]):
         )
         return True
 
-    async def _fetch_counts(self) -> tuple[int | None, int | None]:
-        try:
-            unread: int | None = await self.client.notifications.unread_count()
-        except CagedAPIError as error:
-            if error.status not in _UNSUPPORTED:
-                raise
-            unread = None
-        try:
-            alerts = await self.client.alerts.list()
-            open_alerts: int | None = sum(1 for a in alerts if a.state == AlertState.OPEN)
-        except CagedAPIError as error:
-            if error.status not in _UNSUPPORTED:
-                raise
-            open_alerts = None
-        return unread, open_alerts
+    def _counts_loaded(self, counts: Counts) -> None:
+        self.status = replace(self.status, unread=counts.unread, open_alerts=counts.open_alerts)
 
-    @on(StatusPolled)
-    def _status_polled(self, event: StatusPolled) -> None:
-        unread, open_alerts = event.counts or (self.status.unread, self.status.open_alerts)
-        self.status = replace(
-            self.status,
-            connection=event.connection,
-            reason=event.reason,
-            unread=unread,
-            open_alerts=open_alerts,
-        )
-
-    @on(SandboxesLoaded)
-    def _sandboxes_loaded(self, event: SandboxesLoaded) -> None:
-        isolation, unisolated = isolation_of(event.sandboxes)
-        connection = Connection.ONLINE
-        if self.status.connection is Connection.UNAUTHORIZED:
-            connection = Connection.UNAUTHORIZED
-        self.status = replace(
-            self.status,
-            connection=connection,
-            reason="",
-            isolation=isolation,
-            unisolated=unisolated,
-        )
+    def _sandboxes_loaded(self, sandboxes: list[Sandbox]) -> None:
+        isolation, unisolated = isolation_of(sandboxes)
+        self.status = replace(self.status, isolation=isolation, unisolated=unisolated)
 
     @on(PlatformUnreachable)
     def _platform_unreachable(self, event: PlatformUnreachable) -> None:
         if self.status.connection is not Connection.OFFLINE:
             self.status = replace(self.status, connection=Connection.OFFLINE, reason=event.reason)
-            # Restart the poll: it owns the backoff and announces the recovery.
-            self.poll_status()
+            # The live feed owns the backoff and announces the recovery.
+            self.live.poke()
 
     # ------------------------------------------------------------------ errors
 
@@ -407,6 +361,8 @@ class CagedApp(App[None]):
                 str(error), title=type(error).__name__.removeprefix("Caged"), severity="error"
             )
         else:
+            from caged_tui.widgets.dialogs import ErrorDialog
+
             self.push_screen(
                 ErrorDialog(
                     "Something went wrong",

@@ -1,13 +1,18 @@
 """The command palette provider: every action of every screen, by name.
 
-Commands are read from the screens' real ``BINDINGS`` (so the palette and the
-keys never disagree) plus the profile commands. An action of a screen that is
-not in front runs after navigating there when that screen is a destination
-(``sandboxes``, ``terminals``); otherwise the palette says where it applies.
+Commands are read from the real ``BINDINGS`` of every screen in the
+:mod:`~caged_tui.registry` (so the palette and the keys never disagree) plus
+the profile commands. An action of a screen that is not in front runs after
+navigating there when that screen is a mode (``sandboxes``, ``terminals``);
+otherwise the palette says where it applies.
+
+Profiles are read from the config file once per palette session (when it
+opens), not on every keystroke.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -18,9 +23,10 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.dom import DOMNode
 
 from caged_core import config
+from caged_tui import registry
 
 if TYPE_CHECKING:
-    from caged_tui.app import CagedApp
+    from caged_tui.protocol import CagedHost
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,42 +49,46 @@ def bindings_of(node_class: type[DOMNode]) -> Iterator[Binding]:
 
 
 def _screen_classes() -> list[tuple[str, type[DOMNode], str | None]]:
-    """(label, class, destination to navigate to first) for each screen with actions."""
-    from caged_tui.screens.detail import SandboxDetailScreen
-    from caged_tui.screens.sandboxes import SandboxesScreen
-    from caged_tui.screens.terminals import TerminalsScreen
-
+    """(label, class, mode to switch to first) for each registered screen."""
     return [
-        ("Sandboxes", SandboxesScreen, "sandboxes"),
-        ("Sandbox", SandboxDetailScreen, None),
-        ("Terminals", TerminalsScreen, "terminals"),
+        (entry.title, entry.load(), entry.id if entry.mode else None)
+        for entry in registry.SCREENS
+        if entry.target is not None
     ]
 
 
 class CagedCommands(Provider):
     """Palette commands for screen actions and profiles."""
 
-    @property
-    def caged(self) -> CagedApp:
-        """The app, typed."""
-        from caged_tui.app import CagedApp
+    _profiles: tuple[str, ...] = ()
 
-        return cast(CagedApp, self.app)
+    @property
+    def caged(self) -> CagedHost:
+        """The app, as the small protocol screens may rely on."""
+        return cast("CagedHost", self.app)
+
+    async def startup(self) -> None:
+        """Read the profiles once when the palette opens (a file read, off the loop)."""
+        if self.caged.connector is not None:
+            settings = await asyncio.to_thread(config.load_settings)
+            self._profiles = tuple(settings.profiles)
 
     def commands(self) -> Iterator[Command]:
         """Every command the palette offers right now."""
         app = self.caged
         for label, screen_class, destination in _screen_classes():
             for binding in bindings_of(screen_class):
-                key = app.get_key_display(binding)
+                key = self.app.get_key_display(binding)
                 yield Command(
                     f"{label}: {binding.description}",
                     f"{key} on the {label.lower()} screen",
                     partial(self._run, screen_class, binding.action, destination, label),
                 )
-        yield Command("Profile: log in to hosted Caged", "paste an API key", app.action_login)
+        yield Command(
+            "Profile: log in to hosted Caged", "paste an API key", partial(app.go, "profiles")
+        )
         if app.connector is not None:
-            for profile in config.load_settings().profiles:
+            for profile in self._profiles:
                 yield Command(
                     f"Profile: switch to {profile}",
                     "rebuild the client for this profile",
@@ -88,7 +98,7 @@ class CagedCommands(Provider):
     async def _run(
         self, screen_class: type[DOMNode], action: str, destination: str | None, label: str
     ) -> None:
-        app = self.caged
+        app = self.app
         if not isinstance(app.screen, screen_class):
             if destination is None:
                 app.notify(

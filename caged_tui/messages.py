@@ -1,8 +1,8 @@
 """Messages that cross screens: what workers learned, named in the past tense.
 
 Screen-local messages live next to their screen; these ones are also read by
-the app (they bubble from a screen to it), which keeps the header current
-without polling the same data twice.
+the app (they bubble from a screen to it). Live data does not travel as
+messages: it comes from the live feed (:mod:`caged_tui.live`).
 """
 
 from __future__ import annotations
@@ -10,15 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual.message import Message
-
-from caged_core.models import Sandbox
-
-
-@dataclass
-class SandboxesLoaded(Message):
-    """A fresh list of every sandbox arrived."""
-
-    sandboxes: list[Sandbox]
 
 
 @dataclass

@@ -18,9 +18,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -42,6 +43,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_TIMEOUT",
     "APICore",
+    "Conditional",
     "Secret",
     "encode_path",
     "parse_json",
@@ -82,6 +84,19 @@ def encode_path(template: str, *segments: object) -> str:
     never walk the route tree.
     """
     return template.format(*(quote(str(s), safe="") for s in segments))
+
+
+@dataclass(frozen=True, slots=True)
+class Conditional(Generic[T]):
+    """The answer to a conditional GET.
+
+    Attributes:
+        value: the parsed body; None when it did not change (``304``).
+        etag: the validator to send next time (None when the server sends none).
+    """
+
+    value: T | None
+    etag: str | None
 
 
 class _State(Enum):
@@ -155,9 +170,10 @@ class APICore:
         json: Any = None,
         timeout: float,
         authenticated: bool = True,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Request:
         """One request with the contract's headers; ``None`` query values dropped."""
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **(extra_headers or {})}
         if authenticated:
             headers["Authorization"] = f"Bearer {self._key.reveal()}"
         query = {k: v for k, v in (params or {}).items() if v is not None}
@@ -182,12 +198,15 @@ class APICore:
         timeout: float | None = None,
         stream: bool = False,
         absolute_url: str | None = None,
+        etag: str | None = None,
     ) -> httpx.Response:
         """Send one API call (with retries) and return its successful response.
 
         ``path`` is relative to ``/v1``; ``absolute_url`` instead targets a URL
         outside the API (a presigned download) and is sent **without** the key.
         With ``stream=True`` the body is not read; the caller must close it.
+        With ``etag`` the request is conditional (``If-None-Match``) and a
+        ``304 Not Modified`` counts as a success.
         """
         home = self._home_loop
         if home is not None and asyncio.get_running_loop() is not home:
@@ -200,6 +219,7 @@ class APICore:
                     timeout=timeout,
                     stream=stream,
                     absolute_url=absolute_url,
+                    etag=etag,
                 ),
                 home,
             )
@@ -215,6 +235,7 @@ class APICore:
             json=json,
             timeout=budget,
             authenticated=absolute_url is None,
+            extra_headers={"If-None-Match": etag} if etag else None,
         )
         return await self._send_with_retries(request, budget=budget, stream=stream)
 
@@ -248,7 +269,9 @@ class APICore:
         elapsed_ms = (time.monotonic() - started) * 1000
         log.debug("%s -> %d (%.0f ms)", what, response.status_code, elapsed_ms)
         self._note_rate_limit(response.headers)
-        if response.is_success:
+        if response.is_success or (
+            response.status_code == 304 and "if-none-match" in request.headers
+        ):
             return response
         await response.aread()
         await response.aclose()
@@ -281,6 +304,23 @@ class APICore:
         """Send a call and parse its JSON body with ``into``."""
         response = await self.request(method, path, params=params, json=json, timeout=timeout)
         return parse_json(response, into)
+
+    async def call_if_changed(
+        self,
+        path: str,
+        into: TypeAdapter[T],
+        *,
+        etag: str | None,
+        params: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> Conditional[T]:
+        """A conditional GET: the parsed body and its ``ETag``, or no value when the
+        server answers ``304`` to ``etag``. Servers without ETags always send the body."""
+        response = await self.request("GET", path, params=params, timeout=timeout, etag=etag)
+        new_etag = response.headers.get("etag")
+        if response.status_code == 304:
+            return Conditional(None, new_etag or etag)
+        return Conditional(parse_json(response, into), new_etag)
 
     async def act(
         self,

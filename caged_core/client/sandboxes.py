@@ -11,7 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from caged_core.client._errors import invalid_request
 from caged_core.client._resource import Resource
-from caged_core.client._transport import encode_path
+from caged_core.client._transport import Conditional, encode_path
 from caged_core.client.realtime import ExecStream, MCPClient, TerminalSession
 from caged_core.client.realtime.terminal import reconnecting
 from caged_core.errors import CagedNotFoundError, CagedTimeoutError
@@ -103,6 +103,16 @@ class Sandboxes(Resource):
     async def list(self, *, timeout: float | None = None) -> builtins.list[Sandbox]:
         """Every sandbox of the account."""
         return await self._core.call("GET", "/sandboxes", _SANDBOXES, timeout=timeout)
+
+    async def list_if_changed(
+        self, *, etag: str | None = None, timeout: float | None = None
+    ) -> Conditional[builtins.list[Sandbox]]:
+        """Every sandbox, unless unchanged since the answer that carried ``etag``
+        (then ``value`` is None). Polling with this costs the server and the
+        client almost nothing while nothing changes."""
+        return await self._core.call_if_changed(
+            "/sandboxes", _SANDBOXES, etag=etag, timeout=timeout
+        )
 
     async def templates(self, *, timeout: float | None = None) -> builtins.list[TemplateInfo]:
         """The templates the platform knows: which it offers (and why not), which are built.

@@ -18,13 +18,14 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker
 
+from caged_tui import registry
 from caged_tui.status import PlatformStatus
 from caged_tui.widgets.command_line import CommandLine
 from caged_tui.widgets.header import CagedHeader, IsolationBanner
 
 if TYPE_CHECKING:
     from caged_core.client import AsyncCaged
-    from caged_tui.app import CagedApp
+    from caged_tui.protocol import CagedHost
 
 
 ResultT = TypeVar("ResultT")
@@ -43,11 +44,9 @@ class CagedScreen(Screen[ResultT]):
     ]
 
     @property
-    def caged(self) -> CagedApp:
-        """The app, typed."""
-        from caged_tui.app import CagedApp
-
-        return cast(CagedApp, self.app)
+    def caged(self) -> CagedHost:
+        """The app, as the small protocol screens may rely on."""
+        return cast("CagedHost", self.app)
 
     @property
     def client(self) -> AsyncCaged:
@@ -63,7 +62,7 @@ class CagedScreen(Screen[ResultT]):
         yield CagedHeader()
         yield IsolationBanner()
         yield from self.compose_body()
-        yield CommandLine(self.caged.destinations())
+        yield CommandLine(entry.command for entry in registry.destinations())
         yield Footer()
 
     def compose_body(self) -> ComposeResult:
@@ -75,8 +74,8 @@ class CagedScreen(Screen[ResultT]):
         header.screen_title = self.SCREEN_TITLE
         header.profile_label = self.caged.settings.profile_label
         header.local = self.caged.settings.local
-        self.watch(self.caged, "status", self._status_changed)
-        self.watch(self.caged, "settings", self._settings_changed, init=False)
+        self.watch(self.app, "status", self._status_changed)
+        self.watch(self.app, "settings", self._settings_changed, init=False)
 
     def _status_changed(self, status: PlatformStatus) -> None:
         self.query_one(CagedHeader).status = status

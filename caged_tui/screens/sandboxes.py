@@ -1,13 +1,14 @@
 """The home screen: every sandbox, live.
 
-Polls the platform every ``settings.refresh_seconds`` while the app is in the
-foreground and the platform is reachable (the app's status poll owns the
-reconnection backoff and this screen reloads as soon as it reports online).
+The list comes from the app's live feed (topic :data:`~caged_tui.live.SANDBOXES`):
+this screen never polls. It keeps the sandboxes in a :class:`ListSource` that
+the virtual table paints a screenful at a time; filter, order and marks are
+reactives applied to the source. A one-second clock re-formats the visible
+rows and repaints only those whose age, uptime or idle countdown changed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import ClassVar
 
@@ -15,17 +16,19 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Input, Static
 
-from caged_core.errors import CagedConnectionError
 from caged_core.models import Sandbox, SandboxStatus
-from caged_tui.messages import PlatformUnreachable, SandboxChanged, SandboxesLoaded
+from caged_tui.live import SANDBOXES
+from caged_tui.messages import SandboxChanged
 from caged_tui.screens.base import CagedScreen
 from caged_tui.status import Connection, PlatformStatus
 from caged_tui.widgets.dialogs import ConfirmDialog
-from caged_tui.widgets.sandbox_table import SORTABLE, SandboxTable
+from caged_tui.widgets.sandbox_table import SORTABLE, SandboxTable, sandbox_source
+
+#: Seconds between repaints of the time columns (only changed text repaints).
+CLOCK_SECONDS = 1.0
 
 
 class ListState(StrEnum):
@@ -35,13 +38,6 @@ class ListState(StrEnum):
     READY = "ready"
     EMPTY = "empty"
     UNREACHABLE = "unreachable"
-
-
-@dataclass
-class SandboxesFailed(Message):
-    """Loading the list failed because the platform is unreachable."""
-
-    reason: str
 
 
 def matches(sandbox: Sandbox, query: str) -> bool:
@@ -82,123 +78,109 @@ class SandboxesScreen(CagedScreen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self._sandboxes: list[Sandbox] = []
+        self._source = sandbox_source(self.now())
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="sandboxes-body"):
             yield Input(placeholder="filter by id, template or status", id="sandboxes-filter")
             yield Static(id="sandboxes-info")
-            yield SandboxTable(id="sandboxes-table")
+            yield SandboxTable(self._source, id="sandboxes-table")
             yield Static(id="sandboxes-message")
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.set_class(True, f"-{self.state.value}")
+        self._body.set_class(True, f"-{self.state.value}")
         self._render_message()
         self._render_info()
-        self.set_interval(self.caged.settings.refresh_seconds, self._tick)
-        self.watch(self.caged, "theme", self._restyle, init=False)
-        self.watch(self.caged, "settings", self._profile_changed, init=False)
-        self.load()
+        self.set_interval(CLOCK_SECONDS, self._clock)
+        self.watch(self.app, "settings", self._profile_changed, init=False)
+        self.caged.live.subscribe(self, SANDBOXES, self._loaded)
+
+    @property
+    def _body(self) -> Vertical:
+        return self.query_one("#sandboxes-body", Vertical)
+
+    @property
+    def table(self) -> SandboxTable:
+        """The list widget."""
+        return self.query_one(SandboxTable)
 
     # ------------------------------------------------------------------ loading
 
-    def _tick(self) -> None:
-        if self.caged.in_foreground and self.caged.status.connection is not Connection.OFFLINE:
-            self.load()
-
     def _status_changed(self, status: PlatformStatus) -> None:
-        recovering = self.state is ListState.UNREACHABLE
         super()._status_changed(status)
         if status.connection is Connection.OFFLINE:
             self.state = ListState.UNREACHABLE
-            self._render_message()
-        elif recovering and status.connection is Connection.ONLINE:
-            self.load()
+        elif self.state is ListState.UNREACHABLE and status.connection is Connection.ONLINE:
+            self.state = ListState.READY if self._source.items else ListState.EMPTY
 
     def _profile_changed(self) -> None:
-        self._sandboxes = []
         self.marked = frozenset()
         self.state = ListState.LOADING
-        self._show(force=True)
-        self.load()
+        self.table.source_changed(self._source.update([]))
+        self._render_info()
 
-    @work(
-        exclusive=True, group="sandboxes.load", exit_on_error=False, description="Loading sandboxes"
-    )
-    async def load(self) -> None:
-        """Fetch every sandbox and post :class:`SandboxesLoaded`."""
-        try:
-            sandboxes = await self.client.sandboxes.list()
-        except CagedConnectionError as error:
-            self.post_message(SandboxesFailed(str(error)))
+    def _loaded(self, sandboxes: list[Sandbox]) -> None:
+        """A new list from the live feed: only changed visible rows repaint."""
+        change = self._source.update(sandboxes)
+        self.table.source_changed(change)
+        self.marked = self.marked & {sb.id for sb in sandboxes}
+        self.state = ListState.READY if sandboxes else ListState.EMPTY
+        self._render_info()
+
+    def _clock(self) -> None:
+        if not (self.is_current and self.caged.in_foreground):
             return
-        self.post_message(SandboxesLoaded(sandboxes))
-
-    @on(SandboxesLoaded)
-    def _loaded(self, event: SandboxesLoaded) -> None:
-        # Not stopped: the app reads the same message for the header's isolation.
-        self._sandboxes = event.sandboxes
-        self.marked = self.marked & {sb.id for sb in event.sandboxes}
-        self.state = ListState.READY if event.sandboxes else ListState.EMPTY
-        self._show()
-
-    @on(SandboxesFailed)
-    def _failed(self, event: SandboxesFailed) -> None:
-        self.state = ListState.UNREACHABLE
-        self.post_message(PlatformUnreachable(event.reason))
+        table = self.table
+        table.refresh_keys(self._source.retime(self.now(), table.visible_keys()))
 
     @on(SandboxChanged)
     def _changed(self) -> None:
-        self.load()
+        self.caged.live.poke()
 
     # ------------------------------------------------------------------ rendering
 
     def watch_state(self, old: ListState, new: ListState) -> None:
-        self.remove_class(f"-{old.value}")
-        self.add_class(f"-{new.value}")
+        # On the body, not the screen: a class change restyles the subtree it is
+        # on, and the screen's includes the header and the footer's many keys.
+        self._body.set_classes(f"-{new.value}")
         self._render_message()
 
     def watch_filter_text(self) -> None:
-        self._show()
+        self._apply_view()
 
     def watch_sort_index(self) -> None:
-        self._show()
+        self._apply_view()
 
     def watch_sort_reverse(self) -> None:
-        self._show()
+        self._apply_view()
 
-    def watch_marked(self) -> None:
-        self._show()
+    def watch_marked(self, marked: frozenset[str]) -> None:
+        self.table.set_marks(marked)
+        self._render_info()
 
-    def _restyle(self) -> None:
-        self._show(force=True)
+    def _apply_view(self) -> None:
+        query = self.filter_text
+        sort_key = SORTABLE[self.sort_index].sort_key if self.sort_index >= 0 else None
+        self._source.view(
+            filter=(lambda sb: matches(sb, query)) if query.strip() else None,
+            sort=sort_key,
+            reverse=self.sort_reverse,
+        )
+        self.table.source_changed()
+        self._render_info()
 
     def shown_sandboxes(self) -> list[Sandbox]:
         """The sandboxes passing the filter, in the chosen order."""
-        shown = [sb for sb in self._sandboxes if matches(sb, self.filter_text)]
-        if self.sort_index >= 0:
-            sort_key = SORTABLE[self.sort_index].sort_key
-            assert sort_key is not None
-            shown.sort(key=sort_key, reverse=self.sort_reverse)
-        elif self.sort_reverse:
-            shown.reverse()
-        return shown
-
-    def _show(self, force: bool = False) -> None:
-        if not self.is_mounted:
-            return
-        self.query_one(SandboxTable).show(
-            self.shown_sandboxes(), now=self.now(), marked=set(self.marked), force=force
-        )
-        self._render_info()
+        return self._source.shown()
 
     def _render_info(self) -> None:
-        total = len(self._sandboxes)
-        running = sum(1 for sb in self._sandboxes if sb.status == SandboxStatus.RUNNING)
+        items = self._source.items
+        total = len(items)
+        running = sum(1 for sb in items if sb.status == SandboxStatus.RUNNING)
         parts = [f"{total} sandbox{'' if total == 1 else 'es'}, {running} running"]
         if self.filter_text:
-            parts.append(f"filter: {self.filter_text!r} ({len(self.shown_sandboxes())} shown)")
+            parts.append(f"filter: {self.filter_text!r} ({self._source.row_count} shown)")
         if self.sort_index >= 0:
             arrow = "↑" if self.sort_reverse else "↓"
             parts.append(f"sorted by {SORTABLE[self.sort_index].label.lower()} {arrow}")
@@ -224,13 +206,13 @@ class SandboxesScreen(CagedScreen[None]):
     # ------------------------------------------------------------------ selection
 
     def _current(self) -> Sandbox | None:
-        current = self.query_one(SandboxTable).current_id
-        return next((sb for sb in self._sandboxes if sb.id == current), None)
+        current = self.table.cursor_key
+        return self._source.get(current) if current is not None else None
 
     def _targets(self) -> list[Sandbox]:
         """Marked sandboxes, or the one under the cursor when none is marked."""
         if self.marked:
-            return [sb for sb in self._sandboxes if sb.id in self.marked]
+            return [sb for sb in self._source.items if sb.id in self.marked]
         current = self._current()
         return [current] if current else []
 
@@ -244,7 +226,7 @@ class SandboxesScreen(CagedScreen[None]):
 
     def action_refresh(self) -> None:
         """Reload the list now."""
-        self.load()
+        self.caged.live.poke()
 
     def action_filter(self) -> None:
         """Show the filter box and focus it."""
@@ -259,7 +241,7 @@ class SandboxesScreen(CagedScreen[None]):
 
     @on(Input.Submitted, "#sandboxes-filter")
     def _filter_submitted(self) -> None:
-        self.query_one(SandboxTable).focus()
+        self.table.focus()
 
     def action_clear(self) -> None:
         """Clear the marks first, then the filter."""
@@ -269,7 +251,7 @@ class SandboxesScreen(CagedScreen[None]):
         box = self.query_one("#sandboxes-filter", Input)
         box.value = ""
         box.remove_class("-open")
-        self.query_one(SandboxTable).focus()
+        self.table.focus()
 
     def action_sort(self) -> None:
         """Cycle the sort column (id, status, template, age, cost, then none)."""
@@ -285,7 +267,7 @@ class SandboxesScreen(CagedScreen[None]):
         if current is None:
             return
         self.marked = self.marked ^ {current.id}
-        self.query_one(SandboxTable).action_cursor_down()
+        self.table.action_cursor_down()
 
     def action_copy_id(self) -> None:
         """Copy the sandbox id to the clipboard (OSC 52)."""
@@ -301,7 +283,7 @@ class SandboxesScreen(CagedScreen[None]):
 
     def _created(self, sandbox_id: str | None) -> None:
         if sandbox_id is not None:
-            self.load()
+            self.caged.live.poke()
 
     def action_open(self, tab: str = "overview") -> None:
         """Open the sandbox's detail screen."""

@@ -108,7 +108,9 @@ class TerminalsScreen(CagedScreen[None]):
         tabs.active = tab.id or ""
         self._update_empty()
         tab.view.focus()
-        self.connect(tab)
+        # Connect once the view is laid out: the shell starts at the real size,
+        # not at 80x24 to be re-flowed a moment later.
+        self.call_after_refresh(self.connect, tab)
 
     def connect(self, tab: TerminalTab) -> None:
         """Open the socket for ``tab`` (first time or reconnect) at the view's size."""

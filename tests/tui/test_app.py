@@ -41,7 +41,13 @@ async def until(pilot: Pilot[Any], condition: Any, seconds: float = 5.0) -> None
 async def loaded(pilot: Pilot[Any]) -> SandboxesScreen:
     app = pilot.app
     assert isinstance(app, CagedApp)
-    await until(pilot, lambda: app.screen.has_class("-ready") or app.screen.has_class("-empty"))
+    await until(
+        pilot,
+        lambda: (
+            getattr(app.screen, "state", "") == "ready"
+            or getattr(app.screen, "state", "") == "empty"
+        ),
+    )
     screen = app.screen
     assert isinstance(screen, SandboxesScreen)
     return screen
@@ -86,11 +92,11 @@ async def test_filter_sort_and_cursor_survive_refresh(fake: FakePlatform) -> Non
         screen = await loaded(pilot)
         table = screen.query_one(SandboxTable)
         await pilot.press("down", "down")
-        assert table.current_id == "cage-8c9d0e1f"
+        assert table.cursor_key == "cage-8c9d0e1f"
         fake.sandboxes[2]["total_cost"] = 9.99
         await pilot.press("r")
-        await until(pilot, lambda: "$9.99" in str(table.get_row("cage-8c9d0e1f")))
-        assert table.current_id == "cage-8c9d0e1f"
+        await until(pilot, lambda: "$9.99" in str(table.row("cage-8c9d0e1f")))
+        assert table.cursor_key == "cage-8c9d0e1f"
         await pilot.press("slash", *"node", "enter")
         assert [sb.id for sb in screen.shown_sandboxes()] == ["cage-4e5f6a7b"]
         await pilot.press("escape")
@@ -224,10 +230,10 @@ async def test_recovers_after_the_platform_comes_back(fake: FakePlatform) -> Non
     app = fake_app(fake.handle, refresh_seconds=0.2)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.status.connection is Connection.OFFLINE)
-        await until(pilot, lambda: app.screen.has_class("-unreachable"))
+        await until(pilot, lambda: getattr(app.screen, "state", "") == "unreachable")
         fake.down = False
         await until(pilot, lambda: app.status.connection is Connection.ONLINE, seconds=10)
-        await until(pilot, lambda: app.screen.has_class("-ready"), seconds=10)
+        await until(pilot, lambda: getattr(app.screen, "state", "") == "ready", seconds=10)
         assert app.screen.query_one(SandboxTable).row_count == 4
 
 
@@ -296,7 +302,7 @@ async def test_local_platform_is_found_again_on_its_new_port(fake: FakePlatform)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.settings.base_url == "http://moved.test", seconds=20)
         await until(pilot, lambda: app.status.connection is Connection.ONLINE)
-        await until(pilot, lambda: app.screen.has_class("-ready"))
+        await until(pilot, lambda: getattr(app.screen, "state", "") == "ready")
         assert asked and asked[0] == "local"
 
 

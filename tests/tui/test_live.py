@@ -103,12 +103,12 @@ async def select(pilot: Pilot[Any], sandbox_id: str) -> None:
         pilot,
         lambda: (
             isinstance(app.screen, SandboxesScreen)
-            and sandbox_id in [key.value for key in app.screen.query_one(SandboxTable).rows]
+            and app.screen.query_one(SandboxTable).source.index_of(sandbox_id) is not None
         ),
     )
     table = app.screen.query_one(SandboxTable)
-    table.move_cursor(row=table.get_row_index(sandbox_id))
-    await pilot.pause()
+    table.move_to(sandbox_id)
+    await until(pilot, lambda: table.cursor_key == sandbox_id)
 
 
 async def open_exec(pilot: Pilot[Any], sandbox_id: str) -> SandboxDetailScreen:
@@ -140,7 +140,8 @@ async def test_create_via_the_form_until_running(platform: Any) -> None:
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, SandboxesScreen))
         await until(
-            pilot, lambda: sandbox_id in str(app.screen.query_one(SandboxTable).get_row(sandbox_id))
+            pilot,
+            lambda: app.screen.query_one(SandboxTable).source.index_of(sandbox_id) is not None,
         )
         env = await app.client.sandboxes.exec(sandbox_id, "echo $GREETING")
         assert env.output.strip() == "hello"

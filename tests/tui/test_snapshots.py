@@ -17,6 +17,7 @@ from fake_platform import FakePlatform, fake_app, unreachable
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
+from caged_tui import registry
 from caged_tui.app import CagedApp
 from caged_tui.screens.sandboxes import SandboxesScreen
 from caged_tui.status import Connection
@@ -35,7 +36,7 @@ async def settle(pilot: Pilot[Any], *, online: bool = True) -> None:
     def ready() -> bool:
         if not online:
             return app.status.connection is Connection.OFFLINE
-        loaded = not app.screen.has_class("-loading")
+        loaded = getattr(app.screen, "state", "loading") != "loading"
         return (
             app.status.connection is Connection.ONLINE and app.status.unread is not None and loaded
         )
@@ -179,4 +180,5 @@ def test_terminal_coloured_output(snap_compare: Snap) -> None:
 
 def test_sandboxes_screen_class() -> None:
     """The home screen is the sandboxes screen (a cheap guard for the snapshots above)."""
-    assert CagedApp.MODES["sandboxes"] is SandboxesScreen
+    assert registry.DEFAULT.id == CagedApp.DEFAULT_MODE
+    assert registry.DEFAULT.load() is SandboxesScreen
