@@ -239,6 +239,9 @@ class LiveFeed:
         if not topic.accept(fetched):
             return False
         topic.signal.publish(topic.value)
+        # Let subscribers take it before the next fetch: the first list on
+        # screen should not wait for the header's counts.
+        await asyncio.sleep(0)
         return True
 
 

@@ -15,13 +15,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer
 from textual.worker import Worker
 
 from caged_tui import registry
 from caged_tui.status import PlatformStatus
 from caged_tui.widgets.command_line import CommandLine
 from caged_tui.widgets.header import CagedHeader, IsolationBanner
+from caged_tui.widgets.key_bar import KeyBar
 
 if TYPE_CHECKING:
     from caged_core.client import AsyncCaged
@@ -63,7 +63,7 @@ class CagedScreen(Screen[ResultT]):
         yield IsolationBanner()
         yield from self.compose_body()
         yield CommandLine(entry.command for entry in registry.destinations())
-        yield Footer()
+        yield KeyBar()
 
     def compose_body(self) -> ComposeResult:
         """The screen's own widgets, between the header and the footer."""

@@ -298,6 +298,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._cursor_key: str | None = None
         self._window: list[TableRow] = []
         self._window_start = 0
+        self._view_width = 0
         self._styles: dict[str, Style] = {}
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._update_virtual_size()
@@ -452,6 +453,7 @@ class VirtualTable(ScrollView, can_focus=True):
         # widen here, before any line is painted, so every line of a frame agrees.
         start = int(self.scroll_y)
         self._window_start = start
+        self._view_width = self.scrollable_content_region.width
         self._window = list(self.source.rows(start, start + self.page_height))
         grew = False
         for row in self._window:
@@ -466,43 +468,41 @@ class VirtualTable(ScrollView, can_focus=True):
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
-        scroll_x = int(self.scroll_x)
-        width = self.scrollable_content_region.width
+        # Strips are cached as painted (cropped to the view): scrolling back to
+        # a row, or repainting an unchanged one, builds nothing.
+        view = (int(self.scroll_x), self._view_width, tuple(self._widths))
         if y == 0:
-            strip = self._header_strip()
-            base = self._style("virtual-table--header")
-        else:
-            index = self._window_start + y - 1
-            offset = index - self._window_start
-            if not 0 <= offset < len(self._window):
-                return Strip.blank(width, self.rich_style)
-            row = self._window[offset]
-            strip, base = self._row_strip(index, row)
-        return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, base)
-
-    def _header_strip(self) -> Strip:
-        cache_key = ("header", tuple(self._widths))
-        strip = self._strips.get(cache_key)
-        if strip is None:
-            style = self._style("virtual-table--header")
-            labels = [(col.label, "") for col in self.columns]
-            strip = self._strips[cache_key] = self._build(labels, style, mark=" ")
-        return strip
-
-    def _row_strip(self, index: int, row: TableRow) -> tuple[Strip, Style]:
+            cache_key: tuple[object, ...] = ("header", view)
+            strip = self._strips.get(cache_key)
+            if strip is None:
+                labels = [(col.label, "") for col in self.columns]
+                base = self._style("virtual-table--header")
+                strip = self._strips[cache_key] = self._paint(labels, base, " ", view)
+            return strip
+        index = self._window_start + y - 1
+        offset = index - self._window_start
+        if not 0 <= offset < len(self._window):
+            return Strip.blank(self._view_width, self.rich_style)
+        row = self._window[offset]
         is_cursor = index == self.cursor_row
         marked = row.key in self.marked
         odd = bool(index % 2) if self.zebra_stripes else True
-        base = self._style("virtual-table--odd-row" if odd else "virtual-table--even-row")
-        if is_cursor:
-            base = base + self._style("virtual-table--cursor")
-        cache_key = (row.cells, is_cursor, marked, odd, tuple(self._widths))
+        cache_key = (row.cells, is_cursor, marked, odd, view)
         strip = self._strips.get(cache_key)
         if strip is None:
-            strip = self._strips[cache_key] = self._build(
-                row.cells, base, mark="●" if marked else " "
-            )
-        return strip, base
+            base = self._style("virtual-table--odd-row" if odd else "virtual-table--even-row")
+            if is_cursor:
+                base = base + self._style("virtual-table--cursor")
+            mark = "●" if marked else " "
+            strip = self._strips[cache_key] = self._paint(row.cells, base, mark, view)
+        return strip
+
+    def _paint(
+        self, cells: Sequence[Cell], base: Style, mark: str, view: tuple[int, int, object]
+    ) -> Strip:
+        scroll_x, width, _ = view
+        strip = self._build(cells, base, mark=mark)
+        return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, base)
 
     def _build(self, cells: Sequence[Cell], base: Style, *, mark: str) -> Strip:
         # A cell's own style goes over the row's (cursor included), as in DataTable:
@@ -514,6 +514,9 @@ class VirtualTable(ScrollView, can_focus=True):
             segments.append(Segment(f"{pad}{mark}{pad}", marked))
         for (text, style_name), width in zip(cells, self._widths, strict=False):
             style = base + self._style(style_name) if style_name else base
-            text = text if cell_len(text) == width else set_cell_size(text, width)
+            if text.isascii():
+                text = text[:width].ljust(width)
+            elif cell_len(text) != width:
+                text = set_cell_size(text, width)
             segments.append(Segment(f"{pad}{text}{pad}", style))
         return Strip(segments)
