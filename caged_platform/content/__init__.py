@@ -1,0 +1,1 @@
+"""A sandbox's workspace as content: confined files, git in the cage, snapshots."""

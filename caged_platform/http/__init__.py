@@ -1,0 +1,1 @@
+"""The HTTP face of the platform: the Starlette app, routes, sockets, problem mapping."""

@@ -1,0 +1,1 @@
+"""What the platform does: sandboxes, snapshots, keys, MCP sessions."""
