@@ -1,9 +1,11 @@
 """One sandbox: overview, logs, ports, trust scores and an exec prompt, as tabs.
 
-Everything live polls every ``settings.refresh_seconds`` while the app is in
-the foreground: the sandbox itself always, the logs while following, ports
-and trust while their tab is open. Exec streams through
-``client.sandboxes.exec_stream`` (the marker protocol over the terminal socket).
+Live data comes from the app's live feed, never from a poller here: the screen
+subscribes to four topics of this sandbox — the sandbox itself always, the
+logs while following on their tab, ports and trust while their tab is open
+(a topic whose tab is hidden answers "unchanged" without a request). Exec
+streams through ``client.sandboxes.exec_stream`` (the marker protocol over the
+terminal socket).
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Input, RichLog, Static, TabbedContent, TabPane
 from textual.widgets.data_table import CellDoesNotExist
 
+from caged_core.client import AsyncCaged
 from caged_core.client.realtime.exec_stream import ExecStream
 from caged_core.errors import CagedNotFoundError
 from caged_core.models import LogEntry, Port, Sandbox, SandboxStatus, TrustScore
 from caged_tui import formatting as fmt
+from caged_tui.live import Fetched, TopicSpec
 from caged_tui.screens.base import CagedScreen
 from caged_tui.streams import LineBuffer, batched
 from caged_tui.widgets.dialogs import ConfirmDialog
@@ -89,6 +93,13 @@ class SandboxLoaded(Message):
     """The sandbox's current state."""
 
     sandbox: Sandbox
+
+
+@dataclass(frozen=True, slots=True)
+class Gone:
+    """What the sandbox topic holds once the sandbox no longer exists."""
+
+    sandbox_id: str
 
 
 @dataclass
@@ -213,8 +224,14 @@ class SandboxDetailScreen(CagedScreen[None]):
             for label, width in columns:
                 table.add_column(label, width=width)
         self._render_logs_info()
-        self.set_interval(self.caged.settings.refresh_seconds, self._tick)
-        self.refresh_all()
+        live = self.caged.live
+        sid = self.sandbox_id
+        live.subscribe(
+            self, TopicSpec(f"sandbox:{sid}", self._fetch_sandbox), self._sandbox_fetched
+        )
+        live.subscribe(self, TopicSpec(f"logs:{sid}", self._fetch_logs), self._logs_fetched)
+        live.subscribe(self, TopicSpec(f"ports:{sid}", self._fetch_ports), self._ports_fetched)
+        live.subscribe(self, TopicSpec(f"trust:{sid}", self._fetch_trust), self._trust_fetched)
         if self._initial_tab == "exec":
             self.call_after_refresh(self.query_one(ExecPrompt).focus)
 
@@ -223,64 +240,54 @@ class SandboxDetailScreen(CagedScreen[None]):
         """The id of the tab in front."""
         return self.query_one(TabbedContent).active
 
-    # ------------------------------------------------------------------ polling
+    # ------------------------------------------------------------------ live topics
 
-    def _tick(self) -> None:
-        if self.caged.in_foreground:
-            self.refresh_all(logs=self.following)
-
-    def refresh_all(self, *, logs: bool = True) -> None:
-        """Reload the sandbox and whatever the tab in front shows."""
-        self.load_sandbox()
-        tab = self.active_tab
-        if logs and tab == "logs":
-            self.load_logs()
-        elif tab == "ports":
-            self.load_ports()
-        elif tab == "trust":
-            self.load_trust()
+    def refresh_all(self) -> None:
+        """Reload the sandbox and whatever the tab in front shows, now."""
+        self.caged.live.poke()
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self) -> None:
         self.refresh_all()
         self.refresh_bindings()
 
-    @work(
-        exclusive=True,
-        group="detail.sandbox",
-        exit_on_error=False,
-        description="Loading the sandbox",
-    )
-    async def load_sandbox(self) -> None:
-        """Fetch the sandbox."""
-        try:
-            sandbox = await self.client.sandboxes.get(self.sandbox_id)
-        except CagedNotFoundError:
-            self.post_message(SandboxGone(self.sandbox_id))
-            return
-        self.post_message(SandboxLoaded(sandbox))
+    def _shows(self, tab: str) -> bool:
+        return self.is_attached and self.is_current and self.active_tab == tab
 
-    @work(exclusive=True, group="detail.logs", exit_on_error=False, description="Loading logs")
-    async def load_logs(self) -> None:
-        """Fetch the newest log entries."""
+    async def _fetch_sandbox(self, client: AsyncCaged, etag: str | None) -> Fetched[Sandbox | Gone]:
+        try:
+            return Fetched(await client.sandboxes.get(self.sandbox_id))
+        except CagedNotFoundError:
+            return Fetched(Gone(self.sandbox_id))
+
+    async def _fetch_logs(self, client: AsyncCaged, etag: str | None) -> Fetched[list[LogEntry]]:
+        if not (self.following and self._shows("logs")):
+            return Fetched(None)
+        return Fetched(await client.sandboxes.logs(self.sandbox_id, tail=LOG_TAIL))
+
+    async def _fetch_ports(self, client: AsyncCaged, etag: str | None) -> Fetched[list[Port]]:
+        if not self._shows("ports"):
+            return Fetched(None)
+        return Fetched(await client.sandboxes.ports(self.sandbox_id))
+
+    async def _fetch_trust(self, client: AsyncCaged, etag: str | None) -> Fetched[list[TrustScore]]:
+        if not self._shows("trust"):
+            return Fetched(None)
+        return Fetched(await client.sandboxes.trust_scores(self.sandbox_id))
+
+    def _sandbox_fetched(self, value: Sandbox | Gone) -> None:
         self.post_message(
-            LogsLoaded(await self.client.sandboxes.logs(self.sandbox_id, tail=LOG_TAIL))
+            SandboxGone(value.sandbox_id) if isinstance(value, Gone) else SandboxLoaded(value)
         )
 
-    @work(exclusive=True, group="detail.ports", exit_on_error=False, description="Loading ports")
-    async def load_ports(self) -> None:
-        """Fetch the listening ports."""
-        self.post_message(PortsLoaded(await self.client.sandboxes.ports(self.sandbox_id)))
+    def _logs_fetched(self, entries: list[LogEntry]) -> None:
+        self.post_message(LogsLoaded(entries))
 
-    @work(
-        exclusive=True,
-        group="detail.trust",
-        exit_on_error=False,
-        description="Loading trust scores",
-    )
-    async def load_trust(self) -> None:
-        """Fetch the trust scores."""
-        self.post_message(TrustLoaded(await self.client.sandboxes.trust_scores(self.sandbox_id)))
+    def _ports_fetched(self, ports: list[Port]) -> None:
+        self.post_message(PortsLoaded(ports))
+
+    def _trust_fetched(self, scores: list[TrustScore]) -> None:
+        self.post_message(TrustLoaded(scores))
 
     # ------------------------------------------------------------------ overview
 
@@ -392,7 +399,7 @@ class SandboxDetailScreen(CagedScreen[None]):
         self.query_one("#logs-view", RichLog).auto_scroll = self.following
         self._render_logs_info()
         if self.following:
-            self.load_logs()
+            self.refresh_all()
 
     def watch_wrap(self) -> None:
         self._render_logs()
@@ -653,7 +660,7 @@ class SandboxDetailScreen(CagedScreen[None]):
         else:
             await self.client.sandboxes.resume(self.sandbox_id)
         self.notify(f"{'Paused' if pause else 'Resumed'} {self.sandbox_id}")
-        self.load_sandbox()
+        self.refresh_all()
 
     def action_destroy(self) -> None:
         """Destroy the sandbox after confirmation."""
