@@ -1,7 +1,7 @@
 """Events for the ingest and replay benchmarks, and the SQLite reference they are held to.
 
 The reference table is the local platform's own ``events`` table and indexes
-(``EVENTS_SCHEMA`` of ``caged_core/local/observe/store.py``), so the reference
+(``EVENTS_SCHEMA`` of ``caged_platform/observe/store.py``), so the reference
 does the same index maintenance and lookups the platform must.
 """
 
@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from caged_core.local.observe.store import EVENTS_SCHEMA
+from caged_platform.observe.store import EVENTS_SCHEMA
 
 REFERENCE_SCHEMA = EVENTS_SCHEMA
 

@@ -1,6 +1,6 @@
 """The local platform the benchmarks talk to: a real server subprocess on a temp data dir.
 
-It is started the way a user starts it (``python -m caged_core.local serve``),
+It is started the way a user starts it (``python -m caged_platform serve``),
 on a free loopback port, with a pinned key (``CAGED_API_KEY``), so nothing of
 the user's own platform or keyring is touched. Everything created through it
 is destroyed before it is stopped: sandboxes (bubblewrap cages) outlive the
@@ -55,7 +55,7 @@ class LocalPlatform:
         with self._log.open("wb") as out:
             self._process = subprocess.Popen(
                 [
-                    sys.executable, "-m", "caged_core.local", "serve",
+                    sys.executable, "-m", "caged_platform", "serve",
                     "--port", "0", "--data-dir", str(self.data_dir),
                 ],
                 stdin=subprocess.DEVNULL,

@@ -14,8 +14,8 @@ The config file is ``config.json`` in ``platformdirs.user_config_dir("caged-tui"
 Two profiles always exist: ``cloud`` (``https://api.caged.dev``) and
 ``local`` — the embedded platform. Its URL changes with every start, so it
 is never stored: it is discovered at run time from the running server's
-lock file (``caged_core.local.service.status``); starting the server is the
-caller's business (``caged_core.local.service.ensure_running``).
+lock file (:mod:`caged_core.locator`); starting the server is the
+caller's business (``caged_platform.service.ensure_running``).
 
 Precedence, highest first:
 
@@ -50,6 +50,7 @@ import keyring
 import keyring.errors
 import platformdirs
 
+from caged_core import locator
 from caged_core.errors import CagedConfigError
 
 __all__ = [
@@ -337,18 +338,9 @@ class _LocalPlatform:
 
 
 def _discover_local() -> _LocalPlatform:
-    """The running embedded platform's URL and its key file, if any.
-
-    Imported lazily: the local platform's server stack is needed only here.
-    """
-    from caged_core.local import service
-    from caged_core.local.first_key import KEY_FILE_NAME
-
-    running = service.status()
-    try:
-        key = (service.default_data_dir() / KEY_FILE_NAME).read_text().strip() or None
-    except OSError:
-        key = None
+    """The running embedded platform's URL and its key file, if any."""
+    running = locator.status()
+    key = locator.read_key()
     return _LocalPlatform(base_url=running.url if running.running else None, api_key=key)
 
 

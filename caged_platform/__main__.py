@@ -1,4 +1,4 @@
-"""``python -m caged_core.local serve [--host] [--port] [--data-dir] [--status | --stop |
+"""``python -m caged_platform serve [--host] [--port] [--data-dir] [--status | --stop |
 --build-templates [NAME ...]]``.
 
 ``caged-tui serve ...`` calls :func:`main` with the same arguments.
@@ -12,7 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
-from caged_core.local import service
+from caged_platform import service
 
 __all__ = ["main"]
 
@@ -46,8 +46,8 @@ def _say(name: str, line: str) -> None:
 
 def _build_templates(names: list[str]) -> int:
     """Build images ahead of use (``./dev`` does, so tests and CI never wait on one)."""
-    from caged_core.local.runtime import templates
-    from caged_core.local.runtime.api import CageError
+    from caged_platform.runtime import templates
+    from caged_platform.runtime.api import CageError
 
     try:
         wanted = [templates.lookup(n) for n in names] or list(templates.OFFERED.values())

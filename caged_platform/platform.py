@@ -8,15 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from caged_core.errors import CagedConfigError
-from caged_core.local.auth import Keys
-from caged_core.local.connections import Connections
-from caged_core.local.first_key import ensure_first_key
-from caged_core.local.observe import Observer, SmtpSettings
-from caged_core.local.observe_hooks import ObserveHooks
-from caged_core.local.runtime.api import Runtime
-from caged_core.local.sandboxes import DEFAULT_MAX_SANDBOXES, SandboxService
-from caged_core.local.snapshot_service import SnapshotService
-from caged_core.local.store import Store
+from caged_platform.http.connections import Connections
+from caged_platform.observe import Observer, SmtpSettings
+from caged_platform.runtime.api import Runtime
+from caged_platform.services.auth import Keys
+from caged_platform.services.first_key import ensure_first_key
+from caged_platform.services.observe_hooks import ObserveHooks
+from caged_platform.services.sandboxes import DEFAULT_MAX_SANDBOXES, SandboxService
+from caged_platform.services.snapshot_service import SnapshotService
+from caged_platform.store import Store
 
 __all__ = [
     "Platform",
@@ -41,7 +41,7 @@ MAX_SANDBOXES_ENV = "CAGED_MAX_SANDBOXES"
 
 def default_runtime(data_dir: Path) -> Runtime:
     """The real sandbox runtime (bubblewrap cages), imported only when a server starts."""
-    from caged_core.local.runtime.manager import LocalRuntime
+    from caged_platform.runtime.manager import LocalRuntime
 
     return LocalRuntime(data_dir)
 

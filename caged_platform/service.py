@@ -20,17 +20,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO
 
 import httpx
-import platformdirs
 import uvicorn
 
 from caged_core.errors import CagedConfigError, CagedConnectionError, CagedError, RedactingFilter
-from caged_core.local.connguard import KEEP_ALIVE_TIMEOUT, guarded_protocol, raise_fd_limit
-from caged_core.local.first_key import KEY_FILE_NAME
-from caged_core.local.platform import PlatformConfig, max_sandboxes_from_env, smtp_from_env
-from caged_core.local.server import create_app
+from caged_core.locator import KEY_FILE_NAME, LOCK_FILE, ServerStatus, default_data_dir, status
+from caged_platform.http.connguard import KEEP_ALIVE_TIMEOUT, guarded_protocol, raise_fd_limit
+from caged_platform.http.server import create_app
+from caged_platform.platform import PlatformConfig, max_sandboxes_from_env, smtp_from_env
 
 __all__ = [
     "ServerStatus",
@@ -41,24 +40,10 @@ __all__ = [
     "stop",
 ]
 
-LOCK_FILE = "server.lock"
 LOG_FILE = "server.log"
 #: The WebSocket per-message limit of the contract.
 WS_MAX_MESSAGE = 1024 * 1024
 ENV_API_KEY = "CAGED_API_KEY"
-
-
-def default_data_dir() -> Path:
-    """Where the platform keeps its data unless told otherwise."""
-    return Path(platformdirs.user_data_dir("caged")) / "local"
-
-
-class ServerStatus(NamedTuple):
-    """Whether a server runs for a data dir, and where (unpacks as a triple)."""
-
-    running: bool
-    url: str | None = None
-    pid: int | None = None
 
 
 def _is_loopback(host: str) -> bool:
@@ -123,7 +108,7 @@ def serve(host: str = "127.0.0.1", port: int = 0, data_dir: Path | None = None) 
     The first line on stdout is ``Caged local platform listening on <url>``
     (``port=0`` picks a free port). ``CAGED_API_KEY``, when set, is accepted
     as a full-scope key; ``CAGED_SMTP_*`` enable email notifications
-    (:func:`~caged_core.local.platform.smtp_from_env`); ``CAGED_MAX_SANDBOXES`` caps
+    (:func:`~caged_platform.platform.smtp_from_env`); ``CAGED_MAX_SANDBOXES`` caps
     the sandboxes live at once (default 20).
     """
     try:
@@ -187,29 +172,6 @@ def serve(host: str = "127.0.0.1", port: int = 0, data_dir: Path | None = None) 
         lock.close()
 
 
-def status(data_dir: Path | None = None) -> ServerStatus:
-    """Is a server running for ``data_dir``? Unpacks as ``(running, url, pid)``."""
-    path = (data_dir or default_data_dir()) / LOCK_FILE
-    try:
-        handle = open(path)  # noqa: SIM115 — closed below on every path
-    except FileNotFoundError:
-        return ServerStatus(False)
-    with handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            pass  # held: a server is running
-        else:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            return ServerStatus(False)
-        try:
-            record = json.loads(handle.read() or "{}")
-        except json.JSONDecodeError:
-            record = {}
-    # The lock is held but the record may not be written yet (the server is starting).
-    return ServerStatus(True, record.get("url"), record.get("pid"))
-
-
 def stop(data_dir: Path | None = None, *, timeout: float = 15.0) -> bool:
     """Stop the server of ``data_dir`` (SIGTERM, then SIGKILL); False if none was running."""
     current = status(data_dir)
@@ -259,7 +221,7 @@ def _log_tail(path: Path, lines: int = 10) -> str:
 def ensure_running(data_dir: Path | None = None, *, timeout: float = 30.0) -> tuple[str, str]:
     """The ``(url, api_key)`` of the platform for ``data_dir``, starting it if needed.
 
-    A server started here runs detached (``python -m caged_core.local serve``,
+    A server started here runs detached (``python -m caged_platform serve``,
     its own session, output in ``DATA_DIR/server.log``) and outlives the caller.
     Raises :class:`~caged_core.errors.CagedConnectionError` if it does not come up, and
     :class:`~caged_core.errors.CagedConfigError` if its key file is gone.
@@ -270,7 +232,7 @@ def ensure_running(data_dir: Path | None = None, *, timeout: float = 30.0) -> tu
     if not status(data_dir).running:
         with open(data_dir / LOG_FILE, "ab") as log:
             child = subprocess.Popen(
-                [sys.executable, "-m", "caged_core.local", "serve", "--data-dir", str(data_dir)],
+                [sys.executable, "-m", "caged_platform", "serve", "--data-dir", str(data_dir)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the TUI (or ``serve``); returns the process exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["serve"]:
-        from caged_core.local.__main__ import main as serve
+        from caged_platform.__main__ import main as serve
 
         return serve(args_list[1:])
     args = _parser().parse_args(args_list)

@@ -42,7 +42,7 @@ def _preferences() -> tuple[str, dict[str, str]]:
 def open_local(data_dir: Path | None = None) -> Session:
     """Start (or find) the embedded local platform and connect to it."""
     # Imported here: the platform (server, runtime) is only needed on this path.
-    from caged_core.local.service import ensure_running
+    from caged_platform.service import ensure_running
 
     url, api_key = ensure_running(data_dir=data_dir)
     theme, keymap = _preferences()

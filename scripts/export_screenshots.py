@@ -21,7 +21,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
 from caged_core.client import AsyncCaged
-from caged_core.local.service import ensure_running, stop
+from caged_platform.service import ensure_running, stop
 from caged_tui.app import CagedApp, make_app
 from caged_tui.screens.terminals import TerminalTab
 from caged_tui.settings import Settings

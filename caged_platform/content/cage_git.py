@@ -9,7 +9,7 @@
     await git.log(count=10) -> str          one line per commit, "" with no commits
     await git.commit(message) -> str        ``add -A`` then commit; git's summary line
 
-Failures are :mod:`caged_core.local.content_errors` exceptions:
+Failures are :mod:`caged_platform.content.content_errors` exceptions:
 :class:`NotARepository` (a :class:`Conflict`, 409) when ``/workspace`` is not a
 work tree — the HTTP route answers that with an empty :class:`GitDiff`, as the
 contract asks — :class:`Conflict` when the sandbox is not running or paused,
@@ -38,7 +38,7 @@ sandbox's writers did not already have, and the key only sees git's output.
 
 **How.** Each git command is one :data:`ExecFn` call (``sh -c`` in the cage's
 ``/workspace``, see :meth:`Runtime.exec
-<caged_core.local.runtime.api.Runtime.exec>`): a short POSIX script that checks
+<caged_platform.runtime.api.Runtime.exec>`): a short POSIX script that checks
 that git exists and that ``/workspace`` is a work tree (never looking above it),
 runs git with its stdout capped in the cage, and prints a header line, then
 stdout and the tail of stderr base64-encoded (the runtime's exec interleaves
@@ -58,13 +58,13 @@ reads the workspace on the host, and it needs no hook in the runtime beyond
   (``file://``, ``ext::``, local paths) and the cloned content are resolved
   in the cage, under its network mode: ``none`` cannot clone, ``allowlist``
   needs the git host allowed. No host git is kept anywhere.
-- *Snapshots* (:mod:`caged_core.local.snapshots`): archives are made on the host
+- *Snapshots* (:mod:`caged_platform.content.snapshots`): archives are made on the host
   with descriptor-relative, ``O_NOFOLLOW`` opens; links are stored, never
   followed; devices, FIFOs and sockets are skipped; setuid/setgid bits are no
   longer stored (an archive extracted by root elsewhere must not create setuid
   files); restore refuses hard links, devices and anything below a link. See
   that module's docstring.
-- *File API and MCP file tools* (:mod:`caged_core.local.files`): data only —
+- *File API and MCP file tools* (:mod:`caged_platform.content.files`): data only —
   paths resolved in the cage's namespace with ``O_NOFOLLOW`` walks, FIFOs
   opened non-blocking, nothing executed.
 - *Log capture and exec output*: stored and shown as text, never run.
@@ -79,21 +79,21 @@ import shlex
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from caged_core.local import files
-from caged_core.local.content_errors import (
+from caged_core.models import GitDiff, GitFileStatus
+from caged_platform.content import files
+from caged_platform.content.content_errors import (
     Conflict,
     ContentError,
     InvalidInput,
     OperationFailed,
 )
-from caged_core.local.runtime.api import (
+from caged_platform.runtime.api import (
     CageError,
     CageNotFound,
     CagePaused,
     ExecOutcome,
     Runtime,
 )
-from caged_core.models import GitDiff, GitFileStatus
 
 __all__ = [
     "DIFF_LIMIT",

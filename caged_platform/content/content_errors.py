@@ -1,7 +1,7 @@
 """Typed failures of the local platform's content modules (files, snapshots, MCP).
 
-The content modules (:mod:`caged_core.local.files`, :mod:`caged_core.local.snapshots`,
-:mod:`caged_core.local.mcp`) know nothing about HTTP. They raise these exceptions
+The content modules (:mod:`caged_platform.content.files`, :mod:`caged_platform.content.snapshots`,
+:mod:`caged_platform.services.mcp`) know nothing about HTTP. They raise these exceptions
 and the server maps each one to an RFC 7807 answer with :meth:`ContentError.problem`
 (or its own renderer using :attr:`~ContentError.status` and ``str(exc)``)::
 

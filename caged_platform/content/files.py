@@ -6,9 +6,9 @@ as a client names it: ``/workspace/src/a.py`` or workspace-relative ``src/a.py``
 
 **Everything here is synchronous and blocking.** The server calls it with
 ``await asyncio.to_thread(files.read_text, ws, path)``;
-:class:`caged_core.local.mcp.MCPSession` does the same.
+:class:`caged_platform.services.mcp.MCPSession` does the same.
 
-API (failures are :mod:`caged_core.local.content_errors` exceptions)::
+API (failures are :mod:`caged_platform.content.content_errors` exceptions)::
 
     workspace_path(path) -> str                  "/workspace/..." form, lexically checked
     resolve(workspace, path) -> Path             host path, symlinks resolved inside
@@ -40,7 +40,7 @@ out. ``..`` in a client path is lexical (like Go's ``filepath.Clean``):
 
 Nothing here executes or interprets what it reads: the host treats workspace
 content as data only. git, which would (a repository's config names programs
-to run), is not here: :mod:`caged_core.local.cage_git` runs it inside the cage.
+to run), is not here: :mod:`caged_platform.content.cage_git` runs it inside the cage.
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from caged_core.local.content_errors import (
+from caged_core.models import FileEntry, FileType
+from caged_platform.content.content_errors import (
     Conflict,
     ContentError,
     InvalidInput,
@@ -67,7 +68,6 @@ from caged_core.local.content_errors import (
     PathRefused,
     TooLarge,
 )
-from caged_core.models import FileEntry, FileType
 
 __all__ = [
     "READ_LIMIT",

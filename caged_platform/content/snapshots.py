@@ -3,7 +3,7 @@
 **Everything here is synchronous and blocking**; the server runs it with
 ``asyncio.to_thread`` (and streams :func:`iter_archive` through a thread).
 
-API (failures are :mod:`caged_core.local.content_errors` exceptions)::
+API (failures are :mod:`caged_platform.content.content_errors` exceptions)::
 
     check_limits(count_for_sandbox, account_total_bytes, *, sandbox_id="") -> int
         LimitReached (403, reason plan_limit_reached) at 20 snapshots per sandbox
@@ -72,7 +72,7 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote
 
-from caged_core.local.content_errors import (
+from caged_platform.content.content_errors import (
     ContentError,
     LimitReached,
     NotFound,

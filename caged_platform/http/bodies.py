@@ -15,8 +15,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, field_validator
 
-from caged_core.local.observe import MAX_BATCH
 from caged_core.models import KeyScope, RequestModel
+from caged_platform.observe import MAX_BATCH
 
 __all__ = [
     "AlertRuleUpdate",

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from caged_core.local.store import utcnow
+from caged_platform.store import utcnow
 
 __all__ = [
     "CLOSE_REVOKED",

@@ -1,6 +1,6 @@
 """The MCP WebSocket: ``/v1/sandboxes/{id}/mcp`` — JSON-RPC 2.0, one message per frame.
 
-Each text frame goes to an :class:`caged_core.local.mcp.MCPSession` bound to
+Each text frame goes to an :class:`caged_platform.services.mcp.MCPSession` bound to
 the sandbox's workspace (commands run inside the cage through the runtime);
 ``read_only`` keys get the read-only tool set. Every message counts as
 activity for the idle timeout.
@@ -18,10 +18,8 @@ import logging
 
 from starlette.websockets import WebSocket
 
-from caged_core.local import cage_git, files
-from caged_core.local.mcp import MCPSession, ToolCall
-from caged_core.local.runtime.api import ExecOutcome
-from caged_core.local.sockets import (
+from caged_platform.content import cage_git, files
+from caged_platform.http.sockets import (
     OpenSocket,
     close_quietly,
     describe,
@@ -29,6 +27,8 @@ from caged_core.local.sockets import (
     end_session,
     open_socket,
 )
+from caged_platform.runtime.api import ExecOutcome
+from caged_platform.services.mcp import MCPSession, ToolCall
 
 __all__ = ["mcp_endpoint"]
 

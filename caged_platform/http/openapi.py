@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from caged_core.local.routes.base import Operation
+from caged_platform.http.routes.base import Operation
 
 __all__ = ["openapi_document"]
 

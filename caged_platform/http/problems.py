@@ -17,9 +17,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from caged_core.local.content_errors import ContentError
-from caged_core.local.observe.errors import ObserveError
-from caged_core.local.runtime.api import CageError, CageNotFound, CagePaused
+from caged_platform.content.content_errors import ContentError
+from caged_platform.observe.errors import ObserveError
+from caged_platform.runtime.api import CageError, CageNotFound, CagePaused
 
 __all__ = [
     "PROBLEM_CONTENT_TYPE",

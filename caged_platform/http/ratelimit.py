@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from caged_core.local.auth import bearer_token
-from caged_core.local.problems import problem_response
+from caged_platform.http.problems import problem_response
+from caged_platform.services.auth import bearer_token
 
 __all__ = ["RateLimitMiddleware", "TokenBucket"]
 

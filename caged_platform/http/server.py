@@ -1,10 +1,10 @@
 """The local platform as a plain Starlette ASGI app.
 
-``create_app(config)`` builds it from the route table (:mod:`caged_core.local.routes`):
+``create_app(config)`` builds it from the route table (:mod:`caged_platform.http.routes`):
 each REST path under ``/v1`` gets one route that authenticates the bearer key,
 refuses writes by ``read_only`` keys and calls the operation's handler; the
 two WebSocket routes authenticate with ``?token=`` themselves. The lifespan
-owns the shared state (:class:`~caged_core.local.platform.Platform`) and the
+owns the shared state (:class:`~caged_platform.platform.Platform`) and the
 idle ticker. Every error — raised by a handler, the router, the body limit or
 validation — goes through the one problem+json handler. Request bodies are
 size-limited as they are read (:meth:`Call.raw_body`), per operation.
@@ -26,17 +26,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from caged_core.local import mcp_ws, terminal_ws
-from caged_core.local.auth import TICKET_PREFIX, Principal, bearer_token
-from caged_core.local.content_errors import ContentError
-from caged_core.local.observe import ObserveError
-from caged_core.local.openapi import openapi_document
-from caged_core.local.platform import Platform, PlatformConfig
-from caged_core.local.problems import Problem, handle_exception
-from caged_core.local.ratelimit import RateLimitMiddleware
-from caged_core.local.routes import OPERATIONS
-from caged_core.local.routes.base import Call, Operation
-from caged_core.local.runtime.api import CageError
+from caged_platform.content.content_errors import ContentError
+from caged_platform.http import mcp_ws, terminal_ws
+from caged_platform.http.openapi import openapi_document
+from caged_platform.http.problems import Problem, handle_exception
+from caged_platform.http.ratelimit import RateLimitMiddleware
+from caged_platform.http.routes import OPERATIONS
+from caged_platform.http.routes.base import Call, Operation
+from caged_platform.observe import ObserveError
+from caged_platform.platform import Platform, PlatformConfig
+from caged_platform.runtime.api import CageError
+from caged_platform.services.auth import TICKET_PREFIX, Principal, bearer_token
 
 __all__ = ["create_app"]
 

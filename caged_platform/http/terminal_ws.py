@@ -8,7 +8,7 @@ output is unacknowledged, so a flood cannot bury a ``ctrl+c``. A client that
 never acks gets TCP backpressure (every send is awaited).
 
 Closes with 1000 when the shell exits, 1001 when the sandbox pauses or is
-destroyed; the handshake codes are in :mod:`caged_core.local.sockets`.
+destroyed; the handshake codes are in :mod:`caged_platform.http.sockets`.
 
 Each socket is an agent session of the observer: typed input is recorded
 before it reaches the PTY, and every chunk the PTY shows is kept as output, so
@@ -27,12 +27,9 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
-from caged_core.local import jsontext
-from caged_core.local.connections import Connection
-from caged_core.local.observe import Observer
-from caged_core.local.runtime.api import PtyChannel
-from caged_core.local.sandboxes import SandboxService
-from caged_core.local.sockets import (
+from caged_platform import jsontext
+from caged_platform.http.connections import Connection
+from caged_platform.http.sockets import (
     CLOSE_BAD_REQUEST,
     CLOSE_NORMAL,
     Closing,
@@ -43,6 +40,9 @@ from caged_core.local.sockets import (
     end_session,
     open_socket,
 )
+from caged_platform.observe import Observer
+from caged_platform.runtime.api import PtyChannel
+from caged_platform.services.sandboxes import SandboxService
 
 __all__ = ["FLOW_WINDOW", "terminal_endpoint"]
 

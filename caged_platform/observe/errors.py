@@ -2,7 +2,7 @@
 
 ::
 
-    ObserveError        anything raised on purpose by ``caged_core.local.observe``
+    ObserveError        anything raised on purpose by ``caged_platform.observe``
     ├── NotFound        no such session / alert / rule / notification for this account → 404
     └── Invalid         a request the package refuses (bad parameter, wrong type) → 400
 

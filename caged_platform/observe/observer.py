@@ -20,7 +20,6 @@ from typing import Any, Self
 
 import httpx
 
-from caged_core.local.runtime.api import FileChange
 from caged_core.models import (
     AgentSession,
     Alert,
@@ -37,6 +36,7 @@ from caged_core.models import (
     SessionPage,
     TrustScore,
 )
+from caged_platform.runtime.api import FileChange
 
 from . import alerts, notify, replay, sessions
 from .errors import Invalid, NotFound

@@ -1,6 +1,6 @@
 """The contract between the local platform's HTTP layer and its sandbox runtime.
 
-The server (``caged_core.local.server``) only ever talks to sandboxes through
+The server (``caged_platform.http.server``) only ever talks to sandboxes through
 :class:`Runtime`; the runtime knows nothing about HTTP, keys or the database.
 Everything here is plain data so either side can be tested on its own.
 """

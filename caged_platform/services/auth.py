@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from caged_core.local.store import Row, Store, utcnow
+from caged_platform.store import Row, Store, utcnow
 
 __all__ = [
     "KEY_PREFIX",

@@ -16,11 +16,11 @@ import sys
 from pathlib import Path
 
 from caged_core.errors import CagedConfigError
-from caged_core.local.auth import Keys
+from caged_core.locator import KEY_FILE_NAME
+from caged_platform.services.auth import Keys
 
 __all__ = ["KEY_FILE_NAME", "ensure_first_key", "write_secret_file"]
 
-KEY_FILE_NAME = "api_key"
 LOCAL_PROFILE = "local"
 
 _log = logging.getLogger(__name__)

@@ -43,8 +43,8 @@ Decisions where the contract is loose:
 - Batches (JSON arrays) are -32600: MCP 2024-11-05 sends one message per frame.
 
 File work runs in a thread (``asyncio.to_thread``) because
-:mod:`caged_core.local.files` blocks. The git tools run git *inside the cage*
-through :class:`caged_core.local.cage_git.CageGit` (never the host's git on
+:mod:`caged_platform.content.files` blocks. The git tools run git *inside the cage*
+through :class:`caged_platform.content.cage_git.CageGit` (never the host's git on
 the sandbox's repository, which would run the repository's configured
 programs on the host); the server gives the session one whose commands are
 not recorded as the agent's ``terminal_exec`` commands.
@@ -63,9 +63,10 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from caged_core.local import files, jsontext
-from caged_core.local.cage_git import CageGit, ExecFn
-from caged_core.local.content_errors import ContentError
+from caged_platform import jsontext
+from caged_platform.content import files
+from caged_platform.content.cage_git import CageGit, ExecFn
+from caged_platform.content.content_errors import ContentError
 
 __all__ = [
     "EXEC_TIMEOUT_MAX",

@@ -1,5 +1,5 @@
 """The server's side of the observe package: :class:`ObserveHooks`, a
-:class:`~caged_core.local.observe.PlatformHooks` on top of the store and the
+:class:`~caged_platform.observe.PlatformHooks` on top of the store and the
 sandbox service.
 
 The observer is built before the sandbox service (the service records into
@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from caged_core.local.auth import LOCAL_ACCOUNT
-from caged_core.local.observe import SandboxInfo
-from caged_core.local.problems import Problem
-from caged_core.local.sandboxes import SandboxService, compute_cost
-from caged_core.local.store import Store, utcnow
+from caged_platform.http.problems import Problem
+from caged_platform.observe import SandboxInfo
+from caged_platform.services.auth import LOCAL_ACCOUNT
+from caged_platform.services.sandboxes import SandboxService, compute_cost
+from caged_platform.store import Store, utcnow
 
 __all__ = ["ObserveHooks"]
 

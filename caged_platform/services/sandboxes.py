@@ -4,7 +4,7 @@ Statuses only move along the contract's graph (:data:`TRANSITIONS`); any other
 request is a 409 problem. Every lifecycle operation on one sandbox holds that
 sandbox's lock, so a pause cannot interleave with a destroy.
 
-What happens is also told to the :class:`~caged_core.local.observe.Observer`:
+What happens is also told to the :class:`~caged_platform.observe.Observer`:
 each lifecycle change and exec becomes an event, and while a cage runs a task
 records the file changes made inside it (started when it starts, attaches or
 resumes; cancelled when it pauses, stops or is destroyed).
@@ -29,14 +29,14 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from caged_core.errors import redact
-from caged_core.local.auth import LOCAL_ACCOUNT
-from caged_core.local.connections import Connections
-from caged_core.local.observe import Observer
-from caged_core.local.problems import Problem
-from caged_core.local.runtime.api import CageError, CageSpec, Runtime
-from caged_core.local.snapshot_service import SnapshotService
-from caged_core.local.store import Row, Store, utcnow
 from caged_core.models import ExecResult, Port, Sandbox, SandboxConfig, SandboxCreate
+from caged_platform.http.connections import Connections
+from caged_platform.http.problems import Problem
+from caged_platform.observe import Observer
+from caged_platform.runtime.api import CageError, CageSpec, Runtime
+from caged_platform.services.auth import LOCAL_ACCOUNT
+from caged_platform.services.snapshot_service import SnapshotService
+from caged_platform.store import Row, Store, utcnow
 
 __all__ = [
     "DEFAULT_IDLE_TIMEOUT",
@@ -418,7 +418,7 @@ class SandboxService:
         can mean to the sandbox, and the clone goes through the sandbox's own
         network: ``none`` cannot clone, ``allowlist`` needs the git host allowed.
         Later git work on the repository runs in the cage too
-        (:mod:`caged_core.local.cage_git`).
+        (:mod:`caged_platform.content.cage_git`).
         """
         assert body.repo is not None
         env = {"GIT_TERMINAL_PROMPT": "0"}

@@ -1,7 +1,7 @@
 """Snapshot records and their archives: the bookkeeping around ``local.snapshots``.
 
 The archive work itself (limits, tar.gz create, restore, streaming, signed
-download links) lives in :mod:`caged_core.local.snapshots`, which blocks, so
+download links) lives in :mod:`caged_platform.content.snapshots`, which blocks, so
 it runs on worker threads here. This module owns the database rows and where
 the archives are kept (``DATA_DIR/snapshots``).
 """
@@ -13,12 +13,12 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-from caged_core.local import snapshots as archives
-from caged_core.local.content_errors import LimitReached
-from caged_core.local.problems import Problem
-from caged_core.local.runtime.api import Runtime
-from caged_core.local.store import Row, Store, utcnow
 from caged_core.models import Snapshot
+from caged_platform.content import snapshots as archives
+from caged_platform.content.content_errors import LimitReached
+from caged_platform.http.problems import Problem
+from caged_platform.runtime.api import Runtime
+from caged_platform.store import Row, Store, utcnow
 
 __all__ = ["SnapshotService", "snapshot_model"]
 

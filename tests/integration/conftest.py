@@ -1,6 +1,6 @@
 """The real local platform, for every integration test.
 
-``platform`` (session scope) starts ``python -m caged_core.local serve`` as a
+``platform`` (session scope) starts ``python -m caged_platform serve`` as a
 subprocess on 127.0.0.1, port 0, with a temporary data dir and a pinned key
 (``CAGED_API_KEY``), parses the URL it prints, and stops it in ``finally``.
 Tests talk to it over real loopback HTTP and WebSockets.
@@ -61,7 +61,7 @@ class RunningPlatform:
             offset = out.tell()
             self.process = subprocess.Popen(
                 [
-                    sys.executable, "-m", "caged_core.local", "serve",
+                    sys.executable, "-m", "caged_platform", "serve",
                     "--data-dir", str(self.data_dir), "--port", str(port),
                 ],
                 stdin=subprocess.DEVNULL,

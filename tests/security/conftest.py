@@ -1,7 +1,7 @@
 """Fixtures for the security tests: the real local platform, real cages, no doubles.
 
 The platform and its clients are the integration suite's own fixtures
-(``tests/integration/conftest.py``: ``platform``, a ``caged_core.local serve``
+(``tests/integration/conftest.py``: ``platform``, a ``caged_platform serve``
 subprocess on 127.0.0.1; ``tests/integration/platform/conftest.py``:
 ``sync_client`` and ``client``), loaded from their files under names of their
 own so that both suites can run in one session. ``platform_helpers`` (sandboxes,

@@ -22,8 +22,8 @@ import httpx
 import pytest
 from platform_helpers import create_running, problem_detail
 
-from caged_core.local.runtime import templates
-from caged_core.local.runtime.identity import CAGE_UID_BASE
+from caged_platform.runtime import templates
+from caged_platform.runtime.identity import CAGE_UID_BASE
 
 pytestmark = [pytest.mark.integration, pytest.mark.needs_bwrap]
 

@@ -7,7 +7,7 @@ from typing import Any
 from test_live import SIZE, live_app, until
 from textual.widgets import Select, Static
 
-from caged_core.local.runtime import templates
+from caged_platform.runtime import templates
 from caged_tui.screens.create import CreateScreen
 from caged_tui.screens.sandboxes import SandboxesScreen
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from caged_core import config
+from caged_core import config, locator
 from caged_core.config import (
     CLOUD_PROFILE,
     DEFAULT_BASE_URL,
@@ -150,15 +150,13 @@ def test_profile_selection(memory_keyring: object, monkeypatch: pytest.MonkeyPat
 @pytest.fixture
 def local_server(monkeypatch: pytest.MonkeyPatch, isolated: Path) -> Path:
     """Pretend the embedded platform runs at 127.0.0.1:4000 with a data dir of ours."""
-    from caged_core.local import service
-
     data_dir = isolated / "local-data"
     data_dir.mkdir()
-    monkeypatch.setattr(service, "default_data_dir", lambda: data_dir)
+    monkeypatch.setattr(locator, "default_data_dir", lambda: data_dir)
     monkeypatch.setattr(
-        service,
+        locator,
         "status",
-        lambda data_dir=None: service.ServerStatus(True, "http://127.0.0.1:4000", 1),
+        lambda data_dir=None: locator.ServerStatus(True, "http://127.0.0.1:4000", 1),
     )
     return data_dir
 
@@ -172,9 +170,7 @@ def test_local_profile_discovers_the_running_server(local_server: Path) -> None:
 
 
 def test_local_profile_without_a_server(monkeypatch: pytest.MonkeyPatch, isolated: Path) -> None:
-    from caged_core.local import service
-
-    monkeypatch.setattr(service, "default_data_dir", lambda: isolated / "nothing")
+    monkeypatch.setattr(locator, "default_data_dir", lambda: isolated / "nothing")
     with pytest.raises(CagedConfigError, match="not running"):
         config.resolve_credentials(LOCAL_PROFILE, api_key=KEY)
     got = config.resolve_credentials(LOCAL_PROFILE, api_key=KEY, base_url="http://127.0.0.1:4001")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from caged_core.local.routes import account, content, observability, sandboxes
-from caged_core.local.routes.base import Operation
+from caged_platform.http.routes import account, content, observability, sandboxes
+from caged_platform.http.routes.base import Operation
 
 __all__ = ["OPERATIONS", "WEBSOCKET_PATHS"]
 

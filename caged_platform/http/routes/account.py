@@ -6,12 +6,6 @@ from datetime import datetime
 
 from starlette.responses import Response
 
-from caged_core.local.auth import TICKET_TTL_SECONDS
-from caged_core.local.bodies import CheckoutRequest, KeyCreate
-from caged_core.local.connections import CLOSE_REVOKED
-from caged_core.local.problems import Problem
-from caged_core.local.routes.base import Call, Operation, json_response, no_content, not_available
-from caged_core.local.store import Row
 from caged_core.models import (
     Account,
     AccountSession,
@@ -22,6 +16,18 @@ from caged_core.models import (
     Subscription,
     Usage,
 )
+from caged_platform.http.bodies import CheckoutRequest, KeyCreate
+from caged_platform.http.connections import CLOSE_REVOKED
+from caged_platform.http.problems import Problem
+from caged_platform.http.routes.base import (
+    Call,
+    Operation,
+    json_response,
+    no_content,
+    not_available,
+)
+from caged_platform.services.auth import TICKET_TTL_SECONDS
+from caged_platform.store import Row
 
 __all__ = ["OPERATIONS"]
 

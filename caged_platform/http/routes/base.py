@@ -16,11 +16,11 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from caged_core.local import jsontext
-from caged_core.local.auth import Principal
-from caged_core.local.jsontext import TooDeep
-from caged_core.local.platform import Platform
-from caged_core.local.problems import Problem
+from caged_platform import jsontext
+from caged_platform.http.problems import Problem
+from caged_platform.jsontext import TooDeep
+from caged_platform.platform import Platform
+from caged_platform.services.auth import Principal
 
 __all__ = [
     "MAX_JSON_BODY",

@@ -1,9 +1,9 @@
 """REST endpoints of a sandbox's content: files, git diff and snapshots.
 
-The work is done by :mod:`caged_core.local.files` (path confinement, list,
+The work is done by :mod:`caged_platform.content.files` (path confinement, list,
 read, write — blocking, so it runs on a worker thread),
-:mod:`caged_core.local.cage_git` (git, run inside the sandbox's cage, never on
-the host) and :mod:`caged_core.local.snapshot_service`; these handlers check
+:mod:`caged_platform.content.cage_git` (git, run inside the sandbox's cage, never on
+the host) and :mod:`caged_platform.services.snapshot_service`; these handlers check
 the sandbox, parse the request and shape the answer.
 """
 
@@ -13,13 +13,13 @@ import asyncio
 
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
-from caged_core.local import cage_git, files
-from caged_core.local.bodies import FileWrite, SnapshotCreate, SnapshotRestore
-from caged_core.local.problems import Problem
-from caged_core.local.routes.base import Call, Operation, Query, json_response, no_content
-from caged_core.local.snapshot_service import snapshot_model
-from caged_core.local.snapshots import DOWNLOAD_TTL
 from caged_core.models import FileEntry, GitDiff, Snapshot, SnapshotDownload
+from caged_platform.content import cage_git, files
+from caged_platform.content.snapshots import DOWNLOAD_TTL
+from caged_platform.http.bodies import FileWrite, SnapshotCreate, SnapshotRestore
+from caged_platform.http.problems import Problem
+from caged_platform.http.routes.base import Call, Operation, Query, json_response, no_content
+from caged_platform.services.snapshot_service import snapshot_model
 
 __all__ = ["OPERATIONS"]
 

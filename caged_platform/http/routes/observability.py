@@ -1,7 +1,7 @@
 """Agent sessions, replay, events, trust scores, alerts and notifications over HTTP.
 
 Each handler parses the request and calls the platform's
-:class:`~caged_core.local.observe.Observer`, which does the work and refuses
+:class:`~caged_platform.observe.Observer`, which does the work and refuses
 what it cannot accept (its ``NotFound``/``Invalid`` become 404/400 problems in
 the app's exception handler).
 """
@@ -10,11 +10,6 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from caged_core.local.bodies import AlertRuleUpdate, EventBatch
-from caged_core.local.observe import MAX_BATCH, MAX_PAYLOAD_BYTES
-from caged_core.local.observe.replay import MAX_PAGE as MAX_REPLAY_PAGE
-from caged_core.local.problems import Problem
-from caged_core.local.routes.base import Call, Operation, Query, json_response, no_content
 from caged_core.models import (
     AgentSession,
     Alert,
@@ -30,6 +25,11 @@ from caged_core.models import (
     TrustScore,
     UnreadCount,
 )
+from caged_platform.http.bodies import AlertRuleUpdate, EventBatch
+from caged_platform.http.problems import Problem
+from caged_platform.http.routes.base import Call, Operation, Query, json_response, no_content
+from caged_platform.observe import MAX_BATCH, MAX_PAYLOAD_BYTES
+from caged_platform.observe.replay import MAX_PAGE as MAX_REPLAY_PAGE
 
 __all__ = ["MAX_INGEST_BODY", "OPERATIONS"]
 

@@ -6,15 +6,6 @@ from dataclasses import asdict
 
 from starlette.responses import Response
 
-from caged_core.local.bodies import ExecRequest
-from caged_core.local.routes.base import (
-    Call,
-    Operation,
-    Query,
-    json_response,
-    no_content,
-    not_available,
-)
 from caged_core.models import (
     ExecResult,
     LogEntry,
@@ -23,6 +14,15 @@ from caged_core.models import (
     SandboxCreate,
     TemplateInfo,
     TerminalSessionInfo,
+)
+from caged_platform.http.bodies import ExecRequest
+from caged_platform.http.routes.base import (
+    Call,
+    Operation,
+    Query,
+    json_response,
+    no_content,
+    not_available,
 )
 
 __all__ = ["OPERATIONS"]

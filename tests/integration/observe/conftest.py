@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "observe")
 
 from observe_helpers import Clock, RecordingHooks
 
-from caged_core.local.observe import DeliveryPolicy, Observer
+from caged_platform.observe import DeliveryPolicy, Observer
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 from observe_helpers import ACCOUNT, Clock, RecordingHooks, event, llm
 from smtp_sink import serve_smtp
 
-from caged_core.local.observe import DeliveryPolicy, Observer, SmtpSettings
+from caged_platform.observe import DeliveryPolicy, Observer, SmtpSettings
 
 
 async def test_alerts_are_emailed_when_smtp_is_configured(

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from observe_helpers import ACCOUNT, RecordingHooks
 
-from caged_core.local.observe import Observer
-from caged_core.local.runtime.api import CageError, CageSpec
-from caged_core.local.runtime.manager import LocalRuntime
+from caged_platform.observe import Observer
+from caged_platform.runtime.api import CageError, CageSpec
+from caged_platform.runtime.manager import LocalRuntime
 
 SANDBOX = "cage-0b5e0001"
 

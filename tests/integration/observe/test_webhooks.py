@@ -8,7 +8,7 @@ from pathlib import Path
 from observe_helpers import ACCOUNT, Clock, RecordingHooks, llm
 from webhook_receiver import Receiver
 
-from caged_core.local.observe import DeliveryPolicy, Observer
+from caged_platform.observe import DeliveryPolicy, Observer
 
 
 async def _configure(observer: Observer, receiver: Receiver) -> None:

@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from caged_core.local.ratelimit import RateLimitMiddleware
+from caged_platform.http.ratelimit import RateLimitMiddleware
 
 pytestmark = pytest.mark.integration
 

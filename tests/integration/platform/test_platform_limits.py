@@ -14,7 +14,7 @@ import httpx
 import pytest
 from platform_helpers import problem_detail
 
-from caged_core.local.files import READ_LIMIT
+from caged_platform.content.files import READ_LIMIT
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ import pytest
 from nethost import serving_host
 from platform_helpers import create_running, wait_for_status
 
-from caged_core.local.runtime.identity import sandboxes_root
+from caged_platform.runtime.identity import sandboxes_root
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from caged_core.local import service
-from caged_core.local.__main__ import main
+from caged_platform import service
+from caged_platform.__main__ import main
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +40,7 @@ def test_ensure_running_status_and_stop(tmp_path: Path, monkeypatch: pytest.Monk
         assert "api_key" in log  # where the key is, said on first start
         # A second server on the same data dir refuses to start.
         second = subprocess.run(
-            [sys.executable, "-m", "caged_core.local", "serve", "--data-dir", str(data_dir)],
+            [sys.executable, "-m", "caged_platform", "serve", "--data-dir", str(data_dir)],
             capture_output=True, text=True, timeout=30, check=False,
         )
         assert second.returncode == 1 and "already uses" in second.stderr

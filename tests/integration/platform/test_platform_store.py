@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from caged_core.local import store as store_module
-from caged_core.local.store import MIGRATIONS, Store
+from caged_platform import store as store_module
+from caged_platform.store import MIGRATIONS, Store
 
 pytestmark = pytest.mark.integration
 

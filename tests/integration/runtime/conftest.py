@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from runtime_helpers import ISOLATION, StartCage, destroy_all
 
-from caged_core.local.runtime.api import CageSpec
-from caged_core.local.runtime.manager import LocalRuntime
+from caged_platform.runtime.api import CageSpec
+from caged_platform.runtime.manager import LocalRuntime
 
 
 @pytest.fixture

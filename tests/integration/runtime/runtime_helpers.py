@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 
 import pytest
 
-from caged_core.local.runtime.api import CageError
-from caged_core.local.runtime.isolation import bwrap_problem
-from caged_core.local.runtime.manager import LocalRuntime
+from caged_platform.runtime.api import CageError
+from caged_platform.runtime.isolation import bwrap_problem
+from caged_platform.runtime.manager import LocalRuntime
 
 F = TypeVar("F", bound=Callable[..., Any])
 

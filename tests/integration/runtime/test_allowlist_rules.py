@@ -6,7 +6,7 @@ import ssl
 
 import pytest
 
-from caged_core.local.runtime.netproxy import Allowlist, tls_sni
+from caged_platform.runtime.netproxy import Allowlist, tls_sni
 
 pytestmark = pytest.mark.integration
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from runtime_helpers import StartCage, alive, destroy_all, eventually, needs_bwrap
 
-from caged_core.local.runtime.api import CageSpec
-from caged_core.local.runtime.manager import LocalRuntime
+from caged_platform.runtime.api import CageSpec
+from caged_platform.runtime.manager import LocalRuntime
 
 pytestmark = pytest.mark.integration
 

@@ -8,8 +8,8 @@ import time
 import pytest
 from runtime_helpers import StartCage, eventually
 
-from caged_core.local.runtime.api import FileChange, PtyChannel
-from caged_core.local.runtime.manager import LocalRuntime
+from caged_platform.runtime.api import FileChange, PtyChannel
+from caged_platform.runtime.manager import LocalRuntime
 
 pytestmark = pytest.mark.integration
 

@@ -24,8 +24,8 @@ from runtime_helpers import (
     processes_of,
 )
 
-from caged_core.local.runtime.api import CageError, CageNotFound, CagePaused, CageSpec
-from caged_core.local.runtime.manager import LocalRuntime
+from caged_platform.runtime.api import CageError, CageNotFound, CagePaused, CageSpec
+from caged_platform.runtime.manager import LocalRuntime
 
 pytestmark = pytest.mark.integration
 
@@ -234,8 +234,8 @@ async def test_cage_survives_a_sigkilled_server(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     script = (
         "import asyncio, sys, time\n"
-        "from caged_core.local.runtime.api import CageSpec\n"
-        "from caged_core.local.runtime.manager import LocalRuntime\n"
+        "from caged_platform.runtime.api import CageSpec\n"
+        "from caged_platform.runtime.manager import LocalRuntime\n"
         "async def main():\n"
         f"    rt = LocalRuntime({str(data_dir)!r})\n"
         "    await rt.start(CageSpec('cage-orphan', network_mode='none'))\n"

@@ -13,7 +13,7 @@ import pytest
 from nethost import serving_host
 from runtime_helpers import SKIP_WITHOUT_BWRAP, StartCage, eventually
 
-from caged_core.local.runtime.manager import LocalRuntime
+from caged_platform.runtime.manager import LocalRuntime
 
 pytestmark = [pytest.mark.integration, pytest.mark.needs_bwrap, SKIP_WITHOUT_BWRAP]
 

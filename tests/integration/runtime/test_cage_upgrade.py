@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from runtime_helpers import SKIP_WITHOUT_BWRAP, alive, destroy_all
 
-from caged_core.local.runtime import procs
-from caged_core.local.runtime.api import CageSpec
-from caged_core.local.runtime.identity import CAGE_UID_BASE
-from caged_core.local.runtime.manager import LocalRuntime
+from caged_platform.runtime import procs
+from caged_platform.runtime.api import CageSpec
+from caged_platform.runtime.identity import CAGE_UID_BASE
+from caged_platform.runtime.manager import LocalRuntime
 
 pytestmark = [pytest.mark.integration, pytest.mark.needs_bwrap, SKIP_WITHOUT_BWRAP]
 

@@ -9,8 +9,8 @@ import signal
 import time
 from pathlib import Path
 
-from caged_core.local.cage_git import ExecFn
-from caged_core.local.runtime.api import ExecOutcome
+from caged_platform.content.cage_git import ExecFn
+from caged_platform.runtime.api import ExecOutcome
 
 
 def shell_in(workspace: Path, env: dict[str, str] | None = None) -> ExecFn:

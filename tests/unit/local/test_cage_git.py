@@ -1,4 +1,4 @@
-"""caged_core.local.cage_git: git's answers framed, parsed and mapped to content errors.
+"""caged_platform.content.cage_git: git's answers framed, parsed and mapped to content errors.
 
 These drive :class:`CageGit` through a plain ``sh -c`` on directories the tests make
 themselves (benign repositories), which is what the runtime's exec does inside a cage.
@@ -15,15 +15,15 @@ from pathlib import Path
 import pytest
 from local_helpers import shell_in
 
-from caged_core.local import cage_git
-from caged_core.local.cage_git import CageGit, NotARepository
-from caged_core.local.content_errors import (
+from caged_platform.content import cage_git
+from caged_platform.content.cage_git import CageGit, NotARepository
+from caged_platform.content.content_errors import (
     Conflict,
     InvalidInput,
     OperationFailed,
     PathRefused,
 )
-from caged_core.local.runtime.api import CageError, CageNotFound, CagePaused, ExecOutcome
+from caged_platform.runtime.api import CageError, CageNotFound, CagePaused, ExecOutcome
 
 GitRunner = Callable[..., str]  # the ``git`` fixture: git(ws, *args) -> stdout
 

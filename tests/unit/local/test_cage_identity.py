@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from caged_core.local.runtime import identity, network, templates
-from caged_core.local.runtime.api import CageError
+from caged_platform.runtime import identity, network, templates
+from caged_platform.runtime.api import CageError
 
 
 @pytest.fixture

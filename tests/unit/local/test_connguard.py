@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from caged_core.local.connguard import guarded_protocol
+from caged_platform.http.connguard import guarded_protocol
 
 CAP = 20
 HEAD_TIMEOUT = 0.5

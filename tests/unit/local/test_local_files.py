@@ -1,4 +1,4 @@
-"""caged_core.local.files: confinement, listing, reading, writing and search."""
+"""caged_platform.content.files: confinement, listing, reading, writing and search."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from caged_core.local import files
-from caged_core.local.content_errors import (
+from caged_core.models import FileType
+from caged_platform.content import files
+from caged_platform.content.content_errors import (
     InvalidInput,
     NotFound,
     PathRefused,
     TooLarge,
 )
-from caged_core.models import FileType
 
 # --------------------------------------------------------------------------- confinement
 

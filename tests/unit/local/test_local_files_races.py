@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from caged_core.local import files
-from caged_core.local.content_errors import ContentError
+from caged_platform.content import files
+from caged_platform.content.content_errors import ContentError
 
 ROUNDS = 3000
 

@@ -1,4 +1,4 @@
-"""caged_core.local.mcp: the JSON-RPC session over a real workspace, real git, real sh."""
+"""caged_platform.services.mcp: the JSON-RPC session over a real workspace, real git, real sh."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from local_helpers import shell_in
 
-from caged_core.local.mcp import MCPSession, ToolCall
-from caged_core.local.runtime.api import ExecOutcome
+from caged_platform.runtime.api import ExecOutcome
+from caged_platform.services.mcp import MCPSession, ToolCall
 
 ALL_TOOLS = [
     "filesystem_read",

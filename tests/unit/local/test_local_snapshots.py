@@ -1,4 +1,4 @@
-"""caged_core.local.snapshots: real tar.gz archives made, restored and refused."""
+"""caged_platform.content.snapshots: real tar.gz archives made, restored and refused."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from caged_core.local import snapshots
-from caged_core.local.content_errors import (
+from caged_platform.content import snapshots
+from caged_platform.content.content_errors import (
     LimitReached,
     NotFound,
     OperationFailed,

@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel
 
 from caged_core import models
-from caged_core.local import bodies
+from caged_platform.http import bodies
 
 _SCALARS = (bool, int, float)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from observe_helpers import Clock, RecordingHooks
 
-from caged_core.local.observe import DeliveryPolicy, Observer
+from caged_platform.observe import DeliveryPolicy, Observer
 
 
 @pytest.fixture

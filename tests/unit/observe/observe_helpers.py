@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from caged_core.local.observe import SandboxInfo
+from caged_platform.observe import SandboxInfo
 
 ACCOUNT = "acct-1"
 OTHER_ACCOUNT = "acct-2"

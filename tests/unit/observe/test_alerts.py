@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from observe_helpers import ACCOUNT, OTHER_ACCOUNT, Clock, RecordingHooks, event, llm
 
-from caged_core.local.observe import Invalid, NotFound, Observer
+from caged_platform.observe import Invalid, NotFound, Observer
 
 
 async def test_every_account_gets_the_five_rules_with_defaults(observer: Observer) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from observe_helpers import ACCOUNT, OTHER_ACCOUNT, Clock, RecordingHooks, event
 
-from caged_core.local.observe import MAX_PAYLOAD_BYTES, Invalid, NotFound, Observer
-from caged_core.local.observe.events import EventError, parse_event
+from caged_platform.observe import MAX_PAYLOAD_BYTES, Invalid, NotFound, Observer
+from caged_platform.observe.events import EventError, parse_event
 
 
 def test_parse_accepts_data_as_payload_and_maps_unknown_types_to_other() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from observe_helpers import ACCOUNT, RecordingHooks, llm
 
-from caged_core.local.observe import Invalid, NotFound, Observer
-from caged_core.local.observe.notify import discord_payload, slack_payload
 from caged_core.models import Alert
+from caged_platform.observe import Invalid, NotFound, Observer
+from caged_platform.observe.notify import discord_payload, slack_payload
 
 SLACK = "https://hooks.slack.com/services/T000/B000/secretwxyz"
 DISCORD = "https://discord.com/api/webhooks/1/tokenabcd"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from caged_core.local.observe.pricing import PRICES, llm_usage, price_for
-from caged_core.local.observe.store import MIGRATIONS, Database
+from caged_platform.observe.pricing import PRICES, llm_usage, price_for
+from caged_platform.observe.store import MIGRATIONS, Database
 
 
 def test_reported_cost_wins_over_the_table() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from observe_helpers import ACCOUNT, OTHER_ACCOUNT, Clock, RecordingHooks, event, llm
 
-from caged_core.local.observe import Invalid, NotFound, Observer
+from caged_platform.observe import Invalid, NotFound, Observer
 
 
 async def test_a_burst_of_ten_full_batches_is_accepted_intact_and_paged_back_in_order(

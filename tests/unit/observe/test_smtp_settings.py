@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from caged_core.errors import CagedConfigError
-from caged_core.local.observe import SmtpSettings
-from caged_core.local.platform import smtp_from_env
+from caged_platform.observe import SmtpSettings
+from caged_platform.platform import smtp_from_env
 
 
 def test_no_host_means_no_email() -> None:

@@ -6,8 +6,8 @@ import asyncio
 
 from observe_helpers import ACCOUNT, RecordingHooks
 
-from caged_core.local.observe import Observer
-from caged_core.local.observe.terminal import LineAssembler, OutputBuffer
+from caged_platform.observe import Observer
+from caged_platform.observe.terminal import LineAssembler, OutputBuffer
 
 
 def test_line_assembly_follows_line_editing() -> None:

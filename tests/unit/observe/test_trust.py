@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from observe_helpers import ACCOUNT, RecordingHooks, event
 
-from caged_core.local.observe import Observer
-from caged_core.local.observe.events import parse_event
-from caged_core.local.observe.trust import TrustState, assess
+from caged_platform.observe import Observer
+from caged_platform.observe.events import parse_event
+from caged_platform.observe.trust import TrustState, assess
 
 
 def _findings(
