@@ -222,6 +222,38 @@ class CagedApp(App[None]):
         if isinstance(screen, TerminalsScreen):
             await screen.add_terminal(sandbox_id)
 
+    def open_terminal_count(self) -> int:
+        """Terminal tabs open on the terminals screen (0 before it was first opened)."""
+        from caged_tui.screens.terminals import TerminalsScreen
+
+        try:
+            stack = self.get_screen_stack("terminals")
+        except KeyError:
+            return 0
+        return sum(s.tab_count for s in stack if isinstance(s, TerminalsScreen))
+
+    async def action_quit(self) -> None:
+        """Quit; with terminals open, ask first (their shells would be cut off)."""
+        count = self.open_terminal_count()
+        if not count:
+            self.exit()
+            return
+        from caged_tui.widgets.dialogs import ConfirmDialog
+
+        def answered(quit: bool | None) -> None:
+            if quit:
+                self.exit()
+
+        noun = "terminal is" if count == 1 else f"{count} terminals are"
+        self.push_screen(
+            ConfirmDialog(
+                "Quit caged-tui?",
+                f"{noun} open; quitting closes them (the sandboxes keep running).",
+                confirm_label="Quit",
+            ),
+            callback=answered,
+        )
+
     def action_login(self) -> None:
         """Open the profile screen: log in to the hosted platform or switch to local."""
         from caged_tui.screens.login import LoginScreen

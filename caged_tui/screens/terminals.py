@@ -42,15 +42,14 @@ class TerminalTab(TabPane):
     """A tab holding one terminal and remembering which sandbox it is on."""
 
     def __init__(self, sandbox_id: str, number: int) -> None:
-        super().__init__(f"{number}: {sandbox_id}", TerminalView(), id=f"term-{number}")
+        # Kept, not queried: while the tab is being removed its children are
+        # gone, and a Disconnected message still in flight must find the view
+        # (a query raised NoMatches and crashed the app).
+        self.view = TerminalView()
+        super().__init__(f"{number}: {sandbox_id}", self.view, id=f"term-{number}")
         self.sandbox_id = sandbox_id
         self.number = number
         self.transport: SessionTransport | None = None
-
-    @property
-    def view(self) -> TerminalView:
-        """The terminal widget of this tab."""
-        return self.query_one(TerminalView)
 
 
 class TerminalsScreen(CagedScreen[None]):
@@ -87,6 +86,11 @@ class TerminalsScreen(CagedScreen[None]):
     def on_mount(self) -> None:
         super().on_mount()
         self._update_empty()
+
+    @property
+    def tab_count(self) -> int:
+        """How many terminal tabs are open."""
+        return len(self._tabs())
 
     def _tabs(self) -> list[TerminalTab]:
         return list(self.query(TerminalTab))

@@ -29,6 +29,9 @@ class CommandLine(Input):
         background: $panel;
     }
     CommandLine.-open { display: block; }
+    /* Input's focused border would take the only line: the typed text and the
+       completion were invisible. */
+    CommandLine:focus { border: none; }
     """
 
     BINDINGS = [

@@ -1,0 +1,126 @@
+"""Issue 12's defects, each reproduced first (these failed before the fix)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fake_platform import FakePlatform, fake_app
+from test_app import SIZE, loaded, until
+
+from caged_tui.screens.sandboxes import SandboxesScreen
+from caged_tui.screens.terminals import TerminalsScreen
+from caged_tui.widgets.command_line import CommandLine
+from caged_tui.widgets.dialogs import ConfirmDialog
+from caged_tui.widgets.sandbox_table import SandboxTable
+from caged_tui.widgets.terminal import TerminalView
+
+
+class IdleSession:
+    """A terminal session that stays open and says nothing."""
+
+    async def send(self, data: str) -> None:
+        return None
+
+    async def resize(self, rows: int, cols: int) -> None:
+        return None
+
+    async def ack(self, nbytes: int) -> None:
+        return None
+
+    async def iter_bytes(self) -> AsyncIterator[bytes]:
+        yield b"$ "
+        await asyncio.Event().wait()
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_colon_prompt_shows_what_is_typed(fake: FakePlatform) -> None:
+    """Defect 2: the ``:`` prompt showed only its border (height 1, tall focus border)."""
+    app = fake_app(fake.handle)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("colon", *"ter")
+        prompt = app.screen.query_one(CommandLine)
+        await until(pilot, lambda: prompt.has_focus)
+        assert prompt.content_region.height == 1
+        assert "ter" in prompt.render_line(0).text
+
+
+async def test_list_keys_j_k_g_G(fake: FakePlatform) -> None:
+    """Defect 5: lists had no j/k, g/G, home/end."""
+    app = fake_app(fake.handle)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot)
+        table = screen.query_one(SandboxTable)
+        await pilot.press("j", "j")
+        assert table.cursor_row == 2
+        await pilot.press("k")
+        assert table.cursor_row == 1
+        await pilot.press("G")
+        assert table.cursor_row == table.row_count - 1
+        await pilot.press("g")
+        assert table.cursor_row == 0
+        await pilot.press("end", "home")
+        assert table.cursor_row == 0
+
+
+async def test_quitting_with_open_terminals_asks(fake: FakePlatform) -> None:
+    """Defect 3: ``q``/ctrl+c quit the whole app with terminals open, without asking."""
+    app = fake_app(fake.handle)
+
+    async def terminal(sandbox_id: str, **_: Any) -> IdleSession:
+        return IdleSession()
+
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        app.client.sandboxes.terminal = terminal  # type: ignore[method-assign]
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, TerminalsScreen))
+        await until(pilot, lambda: app.open_terminal_count() == 1)
+        await pilot.press("ctrl+q")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, TerminalsScreen))
+        assert app.is_running
+        await pilot.press("ctrl+right_square_bracket", "1")  # leave the shell, go home
+        await until(pilot, lambda: isinstance(app.screen, SandboxesScreen))
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await until(pilot, lambda: not app.is_running)
+
+
+async def test_quitting_without_terminals_does_not_ask(fake: FakePlatform) -> None:
+    app = fake_app(fake.handle)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running)
+
+
+async def test_closing_a_live_terminal_does_not_crash(fake: FakePlatform) -> None:
+    """Defect 1: closing a live tab crashed with NoMatches in ``_disconnected``: the
+    socket's Disconnected arrived while the tab's children were being removed."""
+    app = fake_app(fake.handle)
+
+    async def terminal(sandbox_id: str, **_: Any) -> IdleSession:
+        return IdleSession()
+
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        app.client.sandboxes.terminal = terminal  # type: ignore[method-assign]
+        await pilot.press("t")
+        await until(pilot, lambda: app.open_terminal_count() == 1)
+        screen = app.screen
+        assert isinstance(screen, TerminalsScreen)
+        view = screen.query_one(TerminalView)
+        await until(pilot, lambda: view.connected)
+        await pilot.press("ctrl+right_square_bracket", "w")
+        view.post_message(TerminalView.Disconnected(view))
+        screen.post_message(TerminalView.Disconnected(view))
+        await until(pilot, lambda: app.open_terminal_count() == 0)
+        await pilot.pause()
+        assert app.is_running and app.return_code is None
