@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from caged_core.errors import CagedConfigError
-from caged_platform.http.connections import Connections
 from caged_platform.observe import Observer, SmtpSettings
 from caged_platform.runtime.api import Runtime
 from caged_platform.services.auth import Keys
+from caged_platform.services.connections import Connections
 from caged_platform.services.first_key import ensure_first_key
 from caged_platform.services.observe_hooks import ObserveHooks
 from caged_platform.services.sandboxes import DEFAULT_MAX_SANDBOXES, SandboxService

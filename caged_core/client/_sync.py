@@ -193,6 +193,7 @@ class SyncSandboxes(_SyncResource[Sandboxes]):
 
     create = _Blocking(Sandboxes.create)
     list = _Blocking(Sandboxes.list)
+    list_if_changed = _Blocking(Sandboxes.list_if_changed)
     templates = _Blocking(Sandboxes.templates)
     get = _Blocking(Sandboxes.get)
     destroy = _Blocking(Sandboxes.destroy)

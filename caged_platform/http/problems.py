@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from caged_platform.content.content_errors import ContentError
+from caged_platform.errors import Problem
 from caged_platform.observe.errors import ObserveError
 from caged_platform.runtime.api import CageError, CageNotFound, CagePaused
 
@@ -32,28 +33,6 @@ __all__ = [
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 _log = logging.getLogger(__name__)
-
-
-class Problem(Exception):
-    """An HTTP error answer: ``status`` plus a one-sentence ``detail``.
-
-    ``reason`` is the contract's machine-readable classification (``code``,
-    ``message``, ``action``, …) and is only given for classified refusals.
-    """
-
-    def __init__(
-        self,
-        status: int,
-        detail: str,
-        *,
-        reason: dict[str, str] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.reason = reason
-        self.headers = headers or {}
 
 
 def _title(status: int) -> str:

@@ -27,9 +27,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from caged_platform.content.content_errors import ContentError
+from caged_platform.errors import Problem
 from caged_platform.http import mcp_ws, terminal_ws
 from caged_platform.http.openapi import openapi_document
-from caged_platform.http.problems import Problem, handle_exception
+from caged_platform.http.problems import handle_exception
 from caged_platform.http.ratelimit import RateLimitMiddleware
 from caged_platform.http.routes import OPERATIONS
 from caged_platform.http.routes.base import Call, Operation

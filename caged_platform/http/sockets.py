@@ -3,7 +3,7 @@
 The handshake is accepted before the credential is checked because only an
 accepted socket can be closed with an application code (4401, 4404, …); a
 refusal before accepting would surface as a bare HTTP 403. An admitted socket
-is registered in :class:`~caged_platform.http.connections.Connections` for as long
+is registered in :class:`~caged_platform.services.connections.Connections` for as long
 as it is open, which is how revoking its key or its account session, pausing
 or destroying its sandbox closes it.
 """
@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from caged_platform.http.connections import Connection, Refused
 from caged_platform.platform import Platform
 from caged_platform.services.auth import Principal
+from caged_platform.services.connections import Connection, Refused
 from caged_platform.store import Row
 
 __all__ = [

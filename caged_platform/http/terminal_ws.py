@@ -28,7 +28,6 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from caged_platform import jsontext
-from caged_platform.http.connections import Connection
 from caged_platform.http.sockets import (
     CLOSE_BAD_REQUEST,
     CLOSE_NORMAL,
@@ -42,6 +41,7 @@ from caged_platform.http.sockets import (
 )
 from caged_platform.observe import Observer
 from caged_platform.runtime.api import PtyChannel
+from caged_platform.services.connections import Connection
 from caged_platform.services.sandboxes import SandboxService
 
 __all__ = ["FLOW_WINDOW", "terminal_endpoint"]

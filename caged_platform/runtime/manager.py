@@ -872,13 +872,10 @@ def _tail(path: Path, limit: int = 800) -> str:
 
 def _read_bwrap_info(fd: int, timeout: float) -> dict[str, Any] | None:
     """bwrap's ``--info-fd`` JSON (host pid of the cage's init, namespace inodes)."""
-    import select
-
     buf = b""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-        if not ready:
+        if not procs.wait_readable(fd, deadline - time.monotonic()):
             break
         chunk = os.read(fd, 4096)
         if not chunk:

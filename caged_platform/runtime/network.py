@@ -18,13 +18,13 @@ from __future__ import annotations
 import fcntl
 import ipaddress
 import os
-import select
 import shutil
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import procs
 from .api import CageError
 
 READY_TIMEOUT_S = 10.0
@@ -115,8 +115,7 @@ def start_slirp(
         deadline = time.monotonic() + READY_TIMEOUT_S
         while True:
             left = deadline - time.monotonic()
-            ready, _, _ = select.select([ready_r], [], [], max(0.0, left))
-            if ready:
+            if procs.wait_readable(ready_r, left):
                 if os.read(ready_r, 1) == b"1":
                     return process
                 break  # closed without the ready byte: it failed

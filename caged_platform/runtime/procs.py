@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 
 from .agent import all_pids, descendants
 
@@ -75,3 +76,11 @@ def live(pids: set[int]) -> set[int]:
     """Drop zombies, vanished pids and this process."""
     me = os.getpid()
     return {p for p in pids if p != me and start_time(p) is not None}
+
+
+def wait_readable(fd: int, timeout: float) -> bool:
+    """Whether ``fd`` becomes readable (or hung up) within ``timeout`` seconds.  poll(2), not
+    select(2): a server with many connections has descriptors past select's 1024 limit."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLHUP)
+    return bool(poller.poll(max(0, int(timeout * 1000))))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from caged_platform.http.problems import Problem
+from caged_platform.errors import Problem
 from caged_platform.observe import SandboxInfo
 from caged_platform.services.auth import LOCAL_ACCOUNT
 from caged_platform.services.sandboxes import SandboxService, compute_cost

@@ -30,11 +30,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from caged_core.errors import redact
 from caged_core.models import ExecResult, Port, Sandbox, SandboxConfig, SandboxCreate
-from caged_platform.http.connections import Connections
-from caged_platform.http.problems import Problem
+from caged_platform.errors import Problem
 from caged_platform.observe import Observer
 from caged_platform.runtime.api import CageError, CageSpec, Runtime
 from caged_platform.services.auth import LOCAL_ACCOUNT
+from caged_platform.services.connections import Connections
 from caged_platform.services.snapshot_service import SnapshotService
 from caged_platform.store import Row, Store, utcnow
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from caged_core.models import Snapshot
 from caged_platform.content import snapshots as archives
 from caged_platform.content.content_errors import LimitReached
-from caged_platform.http.problems import Problem
+from caged_platform.errors import Problem
 from caged_platform.runtime.api import Runtime
 from caged_platform.store import Row, Store, utcnow
 

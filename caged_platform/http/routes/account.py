@@ -16,9 +16,8 @@ from caged_core.models import (
     Subscription,
     Usage,
 )
+from caged_platform.errors import Problem
 from caged_platform.http.bodies import CheckoutRequest, KeyCreate
-from caged_platform.http.connections import CLOSE_REVOKED
-from caged_platform.http.problems import Problem
 from caged_platform.http.routes.base import (
     Call,
     Operation,
@@ -27,6 +26,7 @@ from caged_platform.http.routes.base import (
     not_available,
 )
 from caged_platform.services.auth import TICKET_TTL_SECONDS
+from caged_platform.services.connections import CLOSE_REVOKED
 from caged_platform.store import Row
 
 __all__ = ["OPERATIONS"]

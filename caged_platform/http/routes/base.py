@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from caged_platform import jsontext
-from caged_platform.http.problems import Problem
+from caged_platform.errors import Problem
 from caged_platform.jsontext import TooDeep
 from caged_platform.platform import Platform
 from caged_platform.services.auth import Principal

@@ -16,8 +16,8 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from caged_core.models import FileEntry, GitDiff, Snapshot, SnapshotDownload
 from caged_platform.content import cage_git, files
 from caged_platform.content.snapshots import DOWNLOAD_TTL
+from caged_platform.errors import Problem
 from caged_platform.http.bodies import FileWrite, SnapshotCreate, SnapshotRestore
-from caged_platform.http.problems import Problem
 from caged_platform.http.routes.base import Call, Operation, Query, json_response, no_content
 from caged_platform.services.snapshot_service import snapshot_model
 

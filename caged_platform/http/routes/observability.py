@@ -25,8 +25,8 @@ from caged_core.models import (
     TrustScore,
     UnreadCount,
 )
+from caged_platform.errors import Problem
 from caged_platform.http.bodies import AlertRuleUpdate, EventBatch
-from caged_platform.http.problems import Problem
 from caged_platform.http.routes.base import Call, Operation, Query, json_response, no_content
 from caged_platform.observe import MAX_BATCH, MAX_PAYLOAD_BYTES
 from caged_platform.observe.replay import MAX_PAGE as MAX_REPLAY_PAGE

@@ -18,7 +18,7 @@ from platform_helpers import call, closed_with, mcp, read_until, terminal
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from caged_platform.http.connections import CLOSE_TOO_MANY, MAX_TERMINALS_PER_SANDBOX
+from caged_platform.services.connections import CLOSE_TOO_MANY, MAX_TERMINALS_PER_SANDBOX
 
 pytestmark = pytest.mark.integration
 
