@@ -39,7 +39,8 @@ try:  # finds the local platform's lock and key files (or says it is not running
     AsyncCaged(profile="local")
 except CagedConfigError:
     pass
-bad = sorted(m for m in sys.modules if m.split(".")[0] in {"caged_platform", "starlette", "uvicorn"})
+server = {"caged_platform", "starlette", "uvicorn"}
+bad = sorted(m for m in sys.modules if m.split(".")[0] in server)
 print(",".join(bad))
 """
 
