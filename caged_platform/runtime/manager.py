@@ -812,6 +812,11 @@ class LocalRuntime:
         if procs.is_same_process(state.pid, state.pid_start):
             # The PID namespace's init: when it dies the kernel kills everything in it.
             signal_all([state.pid], signal.SIGKILL)
+            if cage.process is not None:
+                # bwrap's outer process reaps the init and exits by itself; killed first, it
+                # would leave the init a zombie for the host's pid 1, which may never reap it.
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    cage.process.wait(2.0)
         survivors = kill_and_verify(lambda: self._cage_pids(state), cgroups)
         for child in (cage.process, cage.network):  # reaped, or they linger as zombies
             if child is not None:
