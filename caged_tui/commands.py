@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING, cast
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.dom import DOMNode
+from textual.widget import Widget
 
 from caged_core import config
 from caged_tui import registry
+from caged_tui.protocol import Revealable
 
 if TYPE_CHECKING:
     from caged_tui.protocol import CagedHost
@@ -57,6 +59,13 @@ def _screen_classes() -> list[tuple[str, type[DOMNode], str | None]]:
     ]
 
 
+def _parts(screen_class: type[DOMNode]) -> Iterator[tuple[str, type[Widget] | None]]:
+    """Where a screen's actions live: the screen itself, then its titled parts."""
+    yield "", None
+    for part in getattr(screen_class, "PARTS", ()):
+        yield part.TITLE, part
+
+
 class CagedCommands(Provider):
     """Palette commands for screen actions and profiles."""
 
@@ -77,13 +86,17 @@ class CagedCommands(Provider):
         """Every command the palette offers right now."""
         app = self.caged
         for label, screen_class, destination in _screen_classes():
-            for binding in bindings_of(screen_class):
-                key = self.app.get_key_display(binding)
-                yield Command(
-                    f"{label}: {binding.description}",
-                    f"{key} on the {label.lower()} screen",
-                    partial(self._run, screen_class, binding.action, destination, label),
-                )
+            for part_title, part in _parts(screen_class):
+                where = f"the {label.lower()} screen"
+                if part_title:
+                    where = f"the {part_title} tab of {where}"
+                for binding in bindings_of(part or screen_class):
+                    key = self.app.get_key_display(binding)
+                    yield Command(
+                        f"{label}: {binding.description}",
+                        f"{key} on {where}",
+                        partial(self._run, screen_class, binding.action, destination, label, part),
+                    )
         yield Command(
             "Profile: log in to hosted Caged", "paste an API key", partial(app.go, "profiles")
         )
@@ -96,7 +109,12 @@ class CagedCommands(Provider):
                 )
 
     async def _run(
-        self, screen_class: type[DOMNode], action: str, destination: str | None, label: str
+        self,
+        screen_class: type[DOMNode],
+        action: str,
+        destination: str | None,
+        label: str,
+        part: type[Widget] | None,
     ) -> None:
         app = self.app
         if not isinstance(app.screen, screen_class):
@@ -106,7 +124,12 @@ class CagedCommands(Provider):
                 )
                 return
             await app.switch_mode(destination)
-        await app.run_action(action, app.screen)
+        target: DOMNode = app.screen
+        if part is not None:
+            target = app.screen.query_one(part)
+            if isinstance(target, Revealable):
+                target.reveal()
+        await app.run_action(action, target)
 
     async def discover(self) -> Hits:
         for command in self.commands():

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol, cast, runtime_checkable
+
+from textual.dom import DOMNode
 
 if TYPE_CHECKING:
+    from textual.binding import BindingType
     from textual.worker import Worker
 
     from caged_core.client import AsyncCaged
@@ -20,6 +23,41 @@ if TYPE_CHECKING:
     from caged_tui.live import LiveFeed
     from caged_tui.settings import Settings
     from caged_tui.status import PlatformStatus
+
+
+class HostAccess:
+    """The app as a :class:`CagedHost`, for DOM nodes (screens and their parts)."""
+
+    @property
+    def caged(self) -> CagedHost:
+        """The app, as the small protocol screens may rely on."""
+        assert isinstance(self, DOMNode)
+        return cast("CagedHost", self.app)
+
+    @property
+    def client(self) -> AsyncCaged:
+        """The app's current client (it changes when the profile does)."""
+        return self.caged.client
+
+    @property
+    def now(self) -> Callable[[], datetime]:
+        """The app's clock (frozen in snapshot tests)."""
+        return self.caged.now
+
+
+@runtime_checkable
+class Revealable(Protocol):
+    """A part of a screen that can bring itself into view (a panel selects its tab)."""
+
+    def reveal(self) -> None:
+        """Show this part and give it the focus."""
+
+
+class TitledPart(Protocol):
+    """A widget class whose bindings the palette offers under a title."""
+
+    TITLE: ClassVar[str]
+    BINDINGS: ClassVar[list[BindingType]]
 
 
 class ClientFactory(Protocol):

@@ -81,7 +81,7 @@ SCREENS: tuple[ScreenEntry, ...] = (
         "Sandbox",
         "sandbox",
         "one sandbox: overview, logs, ports, trust, exec (enter on a sandbox)",
-        target="caged_tui.screens.detail:SandboxDetailScreen",
+        target="caged_tui.screens.detail.screen:SandboxDetailScreen",
         mode=False,
     ),
     ScreenEntry(

@@ -7,9 +7,7 @@ traceback and every failure gets the same treatment.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -18,45 +16,33 @@ from textual.screen import Screen
 from textual.worker import Worker
 
 from caged_tui import registry
+from caged_tui.protocol import HostAccess
 from caged_tui.status import PlatformStatus
 from caged_tui.widgets.command_line import CommandLine
 from caged_tui.widgets.header import CagedHeader, IsolationBanner
 from caged_tui.widgets.key_bar import KeyBar
 
 if TYPE_CHECKING:
-    from caged_core.client import AsyncCaged
-    from caged_tui.protocol import CagedHost
+    from caged_tui.protocol import TitledPart
 
 
 ResultT = TypeVar("ResultT")
 
 
-class CagedScreen(Screen[ResultT]):
+class CagedScreen(HostAccess, Screen[ResultT]):
     """Base of the app's full screens. Subclasses implement :meth:`compose_body`."""
 
     #: Shown in the header and used by the help screen and the palette.
     SCREEN_TITLE: ClassVar[str] = ""
+    #: Widgets of this screen whose own bindings the palette offers too (the
+    #: detail screen's panels), each with a title saying where they act.
+    PARTS: ClassVar[tuple[type[TitledPart], ...]] = ()
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             ":", "command_line", "Go to…", key_display=":", show=False, id="screen.command_line"
         ),
     ]
-
-    @property
-    def caged(self) -> CagedHost:
-        """The app, as the small protocol screens may rely on."""
-        return cast("CagedHost", self.app)
-
-    @property
-    def client(self) -> AsyncCaged:
-        """The app's current client (it changes when the profile does)."""
-        return self.caged.client
-
-    @property
-    def now(self) -> Callable[[], datetime]:
-        """The app's clock (frozen in snapshot tests)."""
-        return self.caged.now
 
     def compose(self) -> ComposeResult:
         yield CagedHeader()

@@ -408,7 +408,7 @@ class CreateScreen(CagedScreen[str | None]):
 
     @on(Button.Pressed, "#create-open")
     def _open(self) -> None:
-        from caged_tui.screens.detail import SandboxDetailScreen
+        from caged_tui.screens.detail.screen import SandboxDetailScreen
 
         if self._created is not None:
             sandbox_id = self._created.id

@@ -287,7 +287,7 @@ class SandboxesScreen(CagedScreen[None]):
 
     def action_open(self, tab: str = "overview") -> None:
         """Open the sandbox's detail screen."""
-        from caged_tui.screens.detail import SandboxDetailScreen
+        from caged_tui.screens.detail.screen import SandboxDetailScreen
 
         if current := self._require_current():
             self.app.push_screen(SandboxDetailScreen(current.id, tab=tab))

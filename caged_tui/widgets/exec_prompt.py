@@ -8,24 +8,33 @@ from typing import ClassVar
 from textual import on
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import Input
 
 
 class ExecPrompt(Input):
     """A command prompt: ``enter`` runs, ``↑``/``↓`` walk the history,
-    ``ctrl+c`` interrupts the running command (the screen's ``interrupt``)."""
+    ``ctrl+c`` asks to interrupt the running command (:class:`InterruptRequested`);
+    without one (:attr:`running` false) it is left to the app."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "history(-1)", "Previous command", id="exec.history_previous"),
         Binding("down", "history(1)", "Next command", id="exec.history_next"),
-        Binding("ctrl+c", "screen.interrupt", "Interrupt", id="exec.interrupt"),
+        Binding("ctrl+c", "interrupt", "Interrupt", id="exec.interrupt"),
     ]
+
+    running: reactive[bool] = reactive(False, init=False)
+    """Whether a command is running (set by the owner): ``ctrl+c`` acts only then."""
 
     @dataclass
     class CommandEntered(Message):
         """The user submitted a command (never empty)."""
 
         command: str
+
+    @dataclass
+    class InterruptRequested(Message):
+        """``ctrl+c`` while a command runs."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(placeholder="command to run in the sandbox, e.g. ls -la", id=id)
@@ -39,6 +48,14 @@ class ExecPrompt(Input):
         self._position = max(0, min(len(self.history), self._position + step))
         self.value = self.history[self._position] if self._position < len(self.history) else ""
         self.cursor_position = len(self.value)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``ctrl+c`` interrupts only while a command runs."""
+        return self.running if action == "interrupt" else True
+
+    def action_interrupt(self) -> None:
+        """Ask the owner to interrupt the running command."""
+        self.post_message(self.InterruptRequested())
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:

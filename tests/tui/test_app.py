@@ -17,7 +17,9 @@ from caged_tui import cli
 from caged_tui.app import CagedApp
 from caged_tui.commands import CagedCommands
 from caged_tui.screens.create import CreateScreen
-from caged_tui.screens.detail import SandboxDetailScreen
+from caged_tui.screens.detail.logs import LogsPanel
+from caged_tui.screens.detail.ports import PortsPanel
+from caged_tui.screens.detail.screen import SandboxDetailScreen
 from caged_tui.screens.help import HelpScreen, key_rows
 from caged_tui.screens.login import LoginScreen
 from caged_tui.screens.sandboxes import SandboxesScreen
@@ -147,13 +149,14 @@ async def test_detail_keys(fake: FakePlatform, monkeypatch: pytest.MonkeyPatch) 
         await pilot.press("l")
         assert detail.active_tab == "logs"
         await pilot.press("F", "w")
-        assert (detail.following, detail.wrap) == (False, True)
+        logs = detail.query_one(LogsPanel)
+        assert (logs.following, logs.wrap) == (False, True)
         await pilot.press("slash", *"pip")
-        assert detail.search == "pip"
+        assert logs.search == "pip"
         await pilot.press("escape")
-        detail.query_one("TabbedContent").active = "ports"  # type: ignore[attr-defined]
-        await until(pilot, lambda: detail._ports != [])
-        detail.query_one("#ports-table").focus()
+        await pilot.press("3")
+        ports = detail.query_one(PortsPanel)
+        await until(pilot, lambda: ports.selected() is not None)
         await pilot.press("o")
         await until(pilot, lambda: opened == ["http://8000-cage-0a1b2c3d.localhost:7777"])
         await pilot.press("p")

@@ -17,7 +17,8 @@ from textual.widgets import RichLog, Static
 from caged_core.client import AsyncCaged
 from caged_tui.app import CagedApp, make_app
 from caged_tui.screens.create import CreateScreen
-from caged_tui.screens.detail import SandboxDetailScreen
+from caged_tui.screens.detail.exec import ExecPanel
+from caged_tui.screens.detail.screen import SandboxDetailScreen
 from caged_tui.screens.sandboxes import SandboxesScreen
 from caged_tui.screens.terminals import TerminalsScreen, TerminalTab
 from caged_tui.settings import Settings
@@ -184,12 +185,13 @@ async def test_exec_ctrl_c_stops_yes(platform: Any, sandbox: str) -> None:
     app = live_app(platform)
     async with app.run_test(size=SIZE) as pilot:
         detail = await open_exec(pilot, sandbox)
+        exec_panel = detail.query_one(ExecPanel)
         await type_text(pilot, "yes\n")
         output = detail.query_one("#exec-output", RichLog)
         await until(pilot, lambda: len(output.lines) > 20)
         started = time.monotonic()
         await pilot.press("ctrl+c")
-        await until(pilot, lambda: not detail.running_command, seconds=15)
+        await until(pilot, lambda: not exec_panel.running_command, seconds=15)
         assert time.monotonic() - started < 10
         assert app.is_running  # ctrl+c interrupted the command, it did not quit the app
 

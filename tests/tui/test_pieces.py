@@ -11,7 +11,8 @@ from caged_core.models import LogEntry, Sandbox
 from caged_tui import caged_yaml
 from caged_tui import formatting as fmt
 from caged_tui.screens.create import FormError, build_request, parse_env
-from caged_tui.screens.detail import new_entries, trust_band
+from caged_tui.screens.detail.logs import new_entries
+from caged_tui.screens.detail.trust import trust_band
 from caged_tui.screens.sandboxes import matches
 from caged_tui.status import isolation_of
 from caged_tui.streams import LineBuffer, batched

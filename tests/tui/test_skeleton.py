@@ -255,7 +255,7 @@ def test_screens_do_not_import_the_app_module() -> None:
     import sys
 
     code = (
-        "import sys; import caged_tui.screens.sandboxes, caged_tui.screens.detail; "
+        "import sys; import caged_tui.screens.sandboxes, caged_tui.screens.detail.screen; "
         "print('caged_tui.app' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

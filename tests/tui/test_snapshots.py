@@ -19,6 +19,7 @@ from textual.widgets import Input, TextArea
 
 from caged_tui import registry
 from caged_tui.app import CagedApp
+from caged_tui.screens.detail.screen import TABS
 from caged_tui.screens.sandboxes import SandboxesScreen
 from caged_tui.status import Connection
 from caged_tui.widgets.terminal import TerminalView
@@ -108,9 +109,8 @@ def test_create_form_invalid(snap_compare: Snap) -> None:
 @pytest.mark.parametrize("tab", ["overview", "logs", "ports", "trust", "exec"])
 def test_detail_tab(snap_compare: Snap, tab: str) -> None:
     async def before(pilot: Pilot[Any]) -> None:
-        await run("enter")(pilot)
-        pilot.app.screen.query_one("TabbedContent").active = tab  # type: ignore[attr-defined]
-        await settle(pilot)
+        # The tab number key, as a user would: the focus goes into the panel.
+        await run("enter", str(TABS.index(tab) + 1))(pilot)
 
     assert snap_compare(fake_app(), terminal_size=SIZE, run_before=before)
 

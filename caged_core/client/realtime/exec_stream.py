@@ -200,6 +200,11 @@ class ExecStream:
         """The socket's close code (see :attr:`TerminalSession.close_code`)."""
         return self._session.close_code
 
+    @property
+    def close_reason(self) -> str | None:
+        """The socket's close reason (``sandbox … is paused`` when it was refused)."""
+        return self._session.close_reason
+
     def __repr__(self) -> str:
         return f"<ExecStream {self._session.sandbox_id} exit_code={self.exit_code}>"
 

@@ -33,27 +33,81 @@ _BLANK = Cell(" ")
 StyleKey = tuple[str, str, bool, bool, bool, bool, bool, bool, bool, bool]
 
 
-def parse_colour(value: str) -> Color | None:
-    """A pyte colour (``"default"``, an ANSI name, ``rrggbb``) as a rich ``Color``.
-
-    The 16 ANSI colours stay ANSI (``Color.from_ansi``): Textual maps them to the theme's
-    palette unless the app runs with ``ansi_color=True``, which keeps the user's own palette.
-    """
-    if value == "default":
-        return None
-    index = _ANSI_INDEX.get(value)
-    if index is not None:
-        return Color.from_ansi(index)
-    try:
-        return Color.from_rgb(*_hex_triplet(value))
-    except ValueError:
-        return None
-
-
 def _hex_triplet(value: str) -> tuple[int, int, int]:
     if len(value) != 6:
         raise ValueError(value)
     return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+
+
+Palette = tuple[Color, ...]
+
+
+def _palette(*hexes: str) -> Palette:
+    return tuple(Color.from_rgb(*_hex_triplet(h)) for h in hexes)
+
+
+#: The 16 ANSI colours as a terminal draws them: 16 distinct values, one set for dark
+#: backgrounds and one for light ones.  (Left as ANSI, Textual maps them onto the theme's
+#: few colours, and red, bright red, magenta and bright magenta come out as one.)
+DARK_PALETTE = _palette(
+    "000000",
+    "cd3131",
+    "0dbc79",
+    "e5e510",
+    "2472c8",
+    "bc3fbc",
+    "11a8cd",
+    "e5e5e5",
+    "666666",
+    "f14c4c",
+    "23d18b",
+    "f5f543",
+    "3b8eea",
+    "d670d6",
+    "29b8db",
+    "ffffff",
+)
+LIGHT_PALETTE = _palette(
+    "000000",
+    "cd3131",
+    "00a000",
+    "949800",
+    "0451a5",
+    "bc05bc",
+    "0598bc",
+    "555555",
+    "767676",
+    "f14c4c",
+    "14ce14",
+    "b5ba00",
+    "3b8eea",
+    "d670d6",
+    "29b8db",
+    "a5a5a5",
+)
+
+
+def palette_for(background: Color | None) -> Palette:
+    """The ANSI palette that reads on ``background`` (dark when unknown)."""
+    if background is None:
+        return DARK_PALETTE
+    red, green, blue = background.get_truecolor()
+    luminance = (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255
+    return LIGHT_PALETTE if luminance > 0.5 else DARK_PALETTE
+
+
+def parse_colour(value: str, palette: Palette = DARK_PALETTE) -> Color | None:
+    """A pyte colour (``"default"``, an ANSI name, ``rrggbb``) as a rich ``Color``; the 16
+    ANSI colours come from ``palette``, 256-colour and truecolor values are exact."""
+    if value == "default":
+        return None
+    index = _ANSI_INDEX.get(value)
+    if index is not None:
+        return palette[index]
+    try:
+        return Color.from_rgb(*_hex_triplet(value))
+    except ValueError:
+        return None
 
 
 class RowRenderer:
@@ -66,6 +120,7 @@ class RowRenderer:
 
     def __init__(self, base_style: Style | None = None) -> None:
         self._base = base_style or Style()
+        self._palette = palette_for(self._base.bgcolor)
         self._styles: dict[StyleKey, Style] = {}
         self._glyphs: dict[str, tuple[str, int]] = {}
 
@@ -79,6 +134,7 @@ class RowRenderer:
         if style == self._base:
             return False
         self._base = style
+        self._palette = palette_for(style.bgcolor)
         self._styles.clear()
         return True
 
@@ -91,8 +147,8 @@ class RowRenderer:
 
     def _build_style(self, key: StyleKey) -> Style:
         fg, bg, bold, italics, underscore, strikethrough, reverse, blink, dim, hidden = key
-        color = parse_colour(fg)
-        bgcolor = parse_colour(bg)
+        color = parse_colour(fg, self._palette)
+        bgcolor = parse_colour(bg, self._palette)
         if hidden:
             # Concealed text is drawn in the background colour (it stays selectable).
             color = bgcolor or self._base.bgcolor

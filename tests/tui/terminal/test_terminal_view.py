@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 from collections.abc import Callable
 
 import pytest
+from eventually import eventually_async
 from local_pty import READ_SIZE, LocalPtyTransport
 from terminal_app import TerminalTestApp
 from textual import events
 from textual.pilot import Pilot
 
 from caged_tui.widgets.terminal import TerminalView
+from caged_tui.widgets.terminal.render import DARK_PALETTE
 from caged_tui.widgets.terminal.widget import HIGH_WATER
 
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
@@ -24,18 +25,6 @@ SIZE = (80, 24)
 def visible(view: TerminalView) -> list[str]:
     """What the widget shows, row by row."""
     return [view.render_line(y).text.rstrip() for y in range(view.size.height)]
-
-
-async def wait_for(pilot: Pilot[None], predicate: Callable[[], bool], within: float = 10) -> int:
-    """Pause until ``predicate()`` holds; returns the number of pauses it took."""
-    deadline = time.monotonic() + within
-    pauses = 0
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {pauses} pauses")
-        await pilot.pause(0.02)
-        pauses += 1
-    return pauses
 
 
 async def type_line(pilot: Pilot[None], text: str) -> None:
@@ -60,38 +49,40 @@ def app() -> TerminalTestApp:
 async def test_typing_echo_shows_output(app: TerminalTestApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         view = app.view
-        await wait_for(pilot, prompt_ready(view))
+        await eventually_async(prompt_ready(view), pause=pilot.pause)
         await type_line(pilot, "echo hi")
-        await wait_for(pilot, lambda: "hi" in visible(view))
+        await eventually_async(lambda: "hi" in visible(view), pause=pilot.pause)
         assert visible(view)[:2] == ["$ echo hi", "hi"]
 
 
 async def test_sgr_colour_reaches_the_rendered_strip(app: TerminalTestApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         view = app.view
-        await wait_for(pilot, prompt_ready(view))
+        await eventually_async(prompt_ready(view), pause=pilot.pause)
         await type_line(pilot, r"printf '\e[31mred\e[0m\n'")
-        await wait_for(pilot, lambda: "red" in visible(view))
+        await eventually_async(lambda: "red" in visible(view), pause=pilot.pause)
         row = visible(view).index("red")
         (segment, *_) = list(view.render_line(row))
         assert segment.text == "red"
         assert segment.style is not None and segment.style.color is not None
-        assert segment.style.color.number == 1  # ANSI red, mapped by the theme at paint time
+        assert segment.style.color == DARK_PALETTE[1]  # the terminal palette, not the theme
 
 
 @pytest.mark.skipif(shutil.which("vim") is None, reason="needs vim")
 async def test_vim_uses_the_alternate_screen(app: TerminalTestApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         view = app.view
-        await wait_for(pilot, prompt_ready(view))
+        await eventually_async(prompt_ready(view), pause=pilot.pause)
         await type_line(pilot, "echo before-vim")
-        await wait_for(pilot, lambda: "before-vim" in visible(view))
+        await eventually_async(lambda: "before-vim" in visible(view), pause=pilot.pause)
         await type_line(pilot, "vim -u NONE -i NONE -N")
-        await wait_for(pilot, lambda: view.terminal.in_alternate and "~" in visible(view))
+        await eventually_async(
+            lambda: view.terminal.in_alternate and "~" in visible(view), pause=pilot.pause
+        )
         assert "before-vim" not in visible(view)
         await pilot.press(":", "q", "enter")
-        await wait_for(pilot, lambda: not view.terminal.in_alternate)
-        await wait_for(pilot, prompt_ready(view))
+        await eventually_async(lambda: not view.terminal.in_alternate, pause=pilot.pause)
+        await eventually_async(prompt_ready(view), pause=pilot.pause)
         rows = visible(view)
         assert rows[:3] == ["$ echo before-vim", "before-vim", "$ vim -u NONE -i NONE -N"]
 
@@ -99,32 +90,30 @@ async def test_vim_uses_the_alternate_screen(app: TerminalTestApp) -> None:
 async def test_resizing_the_app_resizes_the_pty(app: TerminalTestApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         view = app.view
-        await wait_for(pilot, prompt_ready(view))
+        await eventually_async(prompt_ready(view), pause=pilot.pause)
         transport = app.transports[0]
         assert isinstance(transport, LocalPtyTransport)
         await pilot.resize_terminal(100, 30)
-        await wait_for(pilot, lambda: transport.sizes[-1:] == [(30, 100)])
+        await eventually_async(lambda: transport.sizes[-1:] == [(30, 100)], pause=pilot.pause)
         await type_line(pilot, "tput cols")
-        await wait_for(pilot, lambda: "100" in visible(view))
+        await eventually_async(lambda: "100" in visible(view), pause=pilot.pause)
         assert (view.terminal.lines, view.terminal.columns) == (30, 100)
 
 
-async def test_ctrl_c_stops_a_flood_quickly_with_bounded_memory(app: TerminalTestApp) -> None:
+async def test_ctrl_c_stops_a_flood_with_bounded_memory(app: TerminalTestApp) -> None:
+    """How fast the prompt comes back is measured by benchmarks/terminal_flood_interrupt.py;
+    here: it comes back, the flood stops, and the widget never buffers past its high-water mark."""
     async with app.run_test(size=SIZE) as pilot:
         view = app.view
-        await wait_for(pilot, prompt_ready(view))
+        await eventually_async(prompt_ready(view), pause=pilot.pause)
         await type_line(pilot, "yes")
-        await wait_for(pilot, lambda: view.parsed_bytes > 512 * 1024, within=30)
-        started = time.monotonic()
+        await eventually_async(lambda: view.parsed_bytes > 512 * 1024, pause=pilot.pause)
         await pilot.press("ctrl+c")
-        pauses = await wait_for(pilot, prompt_ready(view), within=20)
-        elapsed = time.monotonic() - started
+        await eventually_async(prompt_ready(view), pause=pilot.pause)
         stopped_at = view.parsed_bytes
-        await pilot.pause(0.3)
+        await pilot.pause(0.3)  # an observation window: nothing may arrive during it
         assert view.parsed_bytes == stopped_at, "output kept coming after ctrl+c"
         assert any("^C" in row for row in visible(view))
-        # Bounded: at most what the buffer holds (256 KiB) plus the PTY's queue is drained.
-        assert pauses < 250 and elapsed < 5, f"{pauses} pauses, {elapsed:.2f}s"
         assert view.peak_buffered_bytes <= HIGH_WATER + READ_SIZE
         # ctrl+c went to the shell, not to the app (which would have shown a toast).
         assert not app._notifications
@@ -133,10 +122,10 @@ async def test_ctrl_c_stops_a_flood_quickly_with_bounded_memory(app: TerminalTes
 async def test_scrollback_keeps_ten_thousand_lines(app: TerminalTestApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         view = app.view
-        await wait_for(pilot, prompt_ready(view))
+        await eventually_async(prompt_ready(view), pause=pilot.pause)
         await type_line(pilot, "seq 1 20000")
-        await wait_for(pilot, lambda: "20000" in visible(view), within=60)
-        await wait_for(pilot, prompt_ready(view))
+        await eventually_async(lambda: "20000" in visible(view), pause=pilot.pause)
+        await eventually_async(prompt_ready(view), pause=pilot.pause)
         assert len(view.terminal.history) >= 10_000
         top_before = int(visible(view)[0])
         await pilot.press("shift+pageup")
@@ -158,9 +147,9 @@ async def test_scrollback_keeps_ten_thousand_lines(app: TerminalTestApp) -> None
 async def test_mouse_wheel_scrolls_the_history(app: TerminalTestApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         view = app.view
-        await wait_for(pilot, prompt_ready(view))
+        await eventually_async(prompt_ready(view), pause=pilot.pause)
         await type_line(pilot, "seq 1 100")
-        await wait_for(pilot, prompt_ready(view))
+        await eventually_async(prompt_ready(view), pause=pilot.pause)
         view.post_message(events.MouseScrollUp(view, 5, 5, 0, -1, 0, False, False, False))
         await pilot.pause()
         assert view.history_offset == 3
@@ -173,19 +162,18 @@ async def test_mouse_wheel_scrolls_the_history(app: TerminalTestApp) -> None:
 async def test_tab_goes_to_the_shell(app: TerminalTestApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         view = app.view
-        await wait_for(pilot, prompt_ready(view))
+        await eventually_async(prompt_ready(view), pause=pilot.pause)
         await pilot.press(*"ech", "tab")
-        await wait_for(pilot, lambda: visible(view)[0] == "$ echo")
+        await eventually_async(lambda: visible(view)[0] == "$ echo", pause=pilot.pause)
         assert app.focused is view
 
 
 async def test_ctrl_bracket_releases_focus_without_sending(app: TerminalTestApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         view = app.view
-        await wait_for(pilot, prompt_ready(view))
+        await eventually_async(prompt_ready(view), pause=pilot.pause)
         await pilot.press("ctrl+right_square_bracket")
-        await pilot.pause(0.2)
-        assert app.focused is None
+        await eventually_async(lambda: app.focused is None, pause=pilot.pause)
         assert any(isinstance(m, TerminalView.FocusReleased) for m in app.messages)
         assert "^]" not in "".join(visible(view))
 
@@ -193,75 +181,78 @@ async def test_ctrl_bracket_releases_focus_without_sending(app: TerminalTestApp)
 async def test_bracketed_paste(app: TerminalTestApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         view = app.view
-        await wait_for(pilot, prompt_ready(view))
+        await eventually_async(prompt_ready(view), pause=pilot.pause)
         await type_line(pilot, r"printf '\e[?2004h'; cat -v")
-        await wait_for(pilot, lambda: view.terminal.bracketed_paste)
+        await eventually_async(lambda: view.terminal.bracketed_paste, pause=pilot.pause)
         view.post_message(events.Paste("pasted"))
         await pilot.press("enter")
-        await wait_for(pilot, lambda: "^[[200~pasted^[[201~" in visible(view))
+        await eventually_async(lambda: "^[[200~pasted^[[201~" in visible(view), pause=pilot.pause)
         await pilot.press("ctrl+c")
 
 
 async def test_mouse_reports_only_when_tracking(app: TerminalTestApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         view = app.view
-        await wait_for(pilot, prompt_ready(view))
+        await eventually_async(prompt_ready(view), pause=pilot.pause)
         await type_line(pilot, "cat -v")
         await pilot.click(view, offset=(5, 10))
         await pilot.press("enter")
         await pilot.pause(0.2)
         assert not any("<0;" in row for row in visible(view))
         await pilot.press("ctrl+c")
-        await wait_for(pilot, prompt_ready(view))
+        await eventually_async(prompt_ready(view), pause=pilot.pause)
         await type_line(pilot, r"printf '\e[?1000h\e[?1006h'; cat -v")
-        await wait_for(pilot, lambda: view.terminal.mouse_tracking == 1000)
+        await eventually_async(lambda: view.terminal.mouse_tracking == 1000, pause=pilot.pause)
         await pilot.click(view, offset=(5, 10))
         await pilot.press("enter")
         pattern = re.compile(r"\^\[\[<0;6;11M\^\[\[<0;6;11m")
-        await wait_for(pilot, lambda: any(pattern.search(row) for row in visible(view)))
+        await eventually_async(
+            lambda: any(pattern.search(row) for row in visible(view)), pause=pilot.pause
+        )
         await pilot.press("ctrl+c")
 
 
 async def test_disconnect_and_reconnect(app: TerminalTestApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         view = app.view
-        await wait_for(pilot, prompt_ready(view))
+        await eventually_async(prompt_ready(view), pause=pilot.pause)
         await type_line(pilot, "exit")
-        await wait_for(pilot, lambda: not view.connected)
+        await eventually_async(lambda: not view.connected, pause=pilot.pause)
         await pilot.pause(0.05)
         assert any(isinstance(m, TerminalView.Disconnected) for m in app.messages)
         assert view.has_class("-disconnected")
         assert "disconnected — press r to reconnect" in visible(view)[-1]
         await pilot.press("r")
-        await wait_for(pilot, lambda: view.connected)
+        await eventually_async(lambda: view.connected, pause=pilot.pause)
         assert any(isinstance(m, TerminalView.ReconnectRequested) for m in app.messages)
         assert not view.has_class("-disconnected")
-        await wait_for(pilot, prompt_ready(view))
+        await eventually_async(prompt_ready(view), pause=pilot.pause)
         await type_line(pilot, "echo again")
-        await wait_for(pilot, lambda: "again" in visible(view))
+        await eventually_async(lambda: "again" in visible(view), pause=pilot.pause)
         assert len(app.transports) == 2
 
 
 async def test_title_changes_are_posted(app: TerminalTestApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         view = app.view
-        await wait_for(pilot, prompt_ready(view))
+        await eventually_async(prompt_ready(view), pause=pilot.pause)
         await type_line(pilot, r"printf '\e]2;hello title\a'")
-        await wait_for(
-            pilot,
+        await eventually_async(
             lambda: any(
                 isinstance(m, TerminalView.TitleChanged) and m.title == "hello title"
                 for m in app.messages
-            ),
+            ), pause=pilot.pause
         )
 
 
 async def test_cursor_position_query_is_answered(app: TerminalTestApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         view = app.view
-        await wait_for(pilot, prompt_ready(view))
+        await eventually_async(prompt_ready(view), pause=pilot.pause)
         # The reply to ESC[6n travels back up the PTY; `cat -v` shows it.
         await type_line(pilot, r"printf '\e[6n'; cat -v")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: any("^[[2;1R" in row for row in visible(view)))
+        await eventually_async(
+            lambda: any("^[[2;1R" in row for row in visible(view)), pause=pilot.pause
+        )
         await pilot.press("ctrl+c")

@@ -6,8 +6,13 @@ from rich.color import Color
 from rich.style import Style
 from textual.strip import Strip
 
-from caged_tui.widgets.terminal.render import RowRenderer, parse_colour
-from caged_tui.widgets.terminal.screen import TerminalScreen
+from caged_tui.widgets.terminal.render import (
+    DARK_PALETTE,
+    LIGHT_PALETTE,
+    RowRenderer,
+    parse_colour,
+)
+from caged_tui.widgets.terminal.screen import ANSI_NAMES, TerminalScreen
 from caged_tui.widgets.terminal.stream import TerminalStream
 
 
@@ -35,11 +40,11 @@ def test_runs_split_only_where_attributes_change() -> None:
     assert texts == ["ab", "cd", "ef      "]
 
 
-def test_ansi_colours_stay_ansi_so_the_theme_can_map_them() -> None:
+def test_ansi_colours_come_from_the_terminal_palette() -> None:
     strip = render("\x1b[31mr\x1b[94mb")
     (_, red), (_, blue) = styles_of(strip)[:2]
-    assert red is not None and red.color == Color.from_ansi(1)
-    assert blue is not None and blue.color == Color.from_ansi(12)
+    assert red is not None and red.color == DARK_PALETTE[1]
+    assert blue is not None and blue.color == DARK_PALETTE[12]
 
 
 def test_256_and_truecolor() -> None:
@@ -65,7 +70,7 @@ def test_text_attributes() -> None:
 
 def test_hidden_text_uses_the_background_colour() -> None:
     (_, style), *_ = styles_of(render("\x1b[8;41mx"))
-    assert style is not None and style.color == style.bgcolor == Color.from_ansi(1)
+    assert style is not None and style.color == style.bgcolor == DARK_PALETTE[1]
 
 
 def test_styles_are_cached_per_attribute_tuple() -> None:
@@ -126,7 +131,7 @@ def test_strip_is_padded_or_cropped_to_the_widget_width() -> None:
 
 def test_parse_colour() -> None:
     assert parse_colour("default") is None
-    assert parse_colour("brightblack") == Color.from_ansi(8)
+    assert parse_colour("brightblack") == DARK_PALETTE[8]
     assert parse_colour("00ff00") == Color.from_rgb(0, 255, 0)
     assert parse_colour("zz") is None
 
@@ -138,3 +143,19 @@ def test_base_style_change_drops_cached_styles() -> None:
     assert renderer.set_base_style(Style(bgcolor="blue"))
     assert renderer.style(key) != before
     assert not renderer.set_base_style(Style(bgcolor="blue"))
+
+
+def test_the_16_ansi_colours_stay_16_distinct_colours_on_dark_and_light() -> None:
+    """``printf '\\e[31mN1 \\e[91mB1'`` and friends: red and bright red must not merge."""
+    for background, palette in (("#1e1e1e", DARK_PALETTE), ("#fafafa", LIGHT_PALETTE)):
+        renderer = RowRenderer(Style(bgcolor=background))
+        colours = set()
+        for name in ANSI_NAMES:
+            key = (name, "default", False, False, False, False, False, False, False, False)
+            colour = renderer.style(key).color
+            assert colour is not None and colour.triplet is not None
+            colours.add(colour.triplet)
+        assert len(colours) == 16
+        assert renderer.style(("red",) + ("default",) + (False,) * 8).color == palette[1]
+    # 256-colour and truecolor values are drawn exactly.
+    assert parse_colour("5f87d7") == Color.from_rgb(0x5F, 0x87, 0xD7)

@@ -1,0 +1,1 @@
+"""The sandbox detail screen (:mod:`.screen`) and its panels, one module each."""
