@@ -2,8 +2,9 @@
 
 Reference: ``subprocess.run(["sh", "-c", "true"])`` on the host. Running a
 command in a sandbox necessarily spawns a shell somewhere; everything the
-platform adds on top of that bare spawn (HTTP, auth, the in-sandbox agent's
-Unix socket, the event it records) is what the ratio shows. Target: the
+platform adds on top of that bare spawn (HTTP, auth, the request to the
+in-sandbox agent over a kept Unix-socket connection, queueing its log entries
+and event, committed after the answer) is what the ratio shows. Target: the
 median at most 5x the bare spawn.
 """
 

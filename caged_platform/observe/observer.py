@@ -329,6 +329,34 @@ class Observer:
         )
         return stored
 
+    def record_soon(
+        self,
+        account_id: str,
+        sandbox_id: str,
+        type: str,
+        payload: dict[str, Any],
+        *,
+        duration_ms: float | None = None,
+    ) -> None:
+        """:meth:`record`, without waiting for it: for the platform's own events on a
+        latency-sensitive path (exec).
+
+        The event's write is queued on the database thread at the loop's next step,
+        before any request that arrives later is read, so every later query sees it;
+        a failure is logged. It is not durable until that commit (a SIGKILL just after
+        this call may lose it); :meth:`close` and :meth:`wait_idle` wait for it.
+        """
+
+        async def record() -> None:
+            try:
+                await self.record(
+                    account_id, sandbox_id, type, payload, duration_ms=duration_ms
+                )
+            except Exception:
+                _log.exception("recording a %s event for %s failed", type, sandbox_id)
+
+        self._spawn(record())
+
     async def _record_batch(
         self,
         account_id: str,

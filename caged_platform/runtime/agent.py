@@ -5,12 +5,16 @@ or, without bwrap, as a plain process.  It serves a Unix socket whose listening 
 created and passed down; that way the run directory can be mounted read-only in the cage and
 the socket outlives a restart of the server.
 
-Protocol (one request per connection):
+Protocol:
 
 1. the client sends one JSON header line, ``{"op": "...", ...}\\n``;
 2. the agent answers with one JSON line, ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``;
 3. then, depending on the op, either nothing (``ping``, ``ports``, ``stats``), frames
    (``exec``, ``pty``, ``watch``) or raw bytes (``forward``).
+
+After ``ping``, ``ports``, ``stats`` and an ``exec`` that ran to its exit frame, the connection
+takes the next request (version 2; version 1 closed it): connecting is most of a short exec's
+cost.  The other ops own their connection until it closes.
 
 A frame is ``kind (1 byte) + length (4 bytes, big endian) + payload`` with kind ``D`` (data:
 output, PTY input/output) or ``C`` (control: a JSON object).  Control frames: ``exec`` ends
@@ -45,7 +49,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
     from typing import Any
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 FRAME_DATA = ord("D")
 FRAME_CONTROL = ord("C")
 FRAME_HEADER = struct.Struct(">BI")
@@ -57,6 +61,9 @@ PTY_SOCKET_BUFFER = 16 * 1024  # the kernel doubles it
 # (``yes | head`` relies on SIGPIPE killing ``yes``).
 _CHILD_DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGHUP)
 _WINSIZE = struct.Struct("HHHH")
+# Ops after which the connection is idle and takes the next request (an exec the host
+# cancelled leaves it at EOF, which ends it).
+_REUSABLE_OPS = frozenset({"ping", "ports", "stats", "exec"})
 
 
 class _ignoring:  # lower-case: used like contextlib.suppress
@@ -547,30 +554,41 @@ class Agent:
 
     def _handle(self, conn: socket.socket) -> None:
         keep_open = False
+        served = 0
         try:
-            header = _read_header_line(conn)
-            if header.replace(b" ", b"") == b'{"op":"ping"}':
-                # Answered without json so that start-up waits for nothing but the interpreter.
-                conn.sendall(
-                    b'{"ok":true,"version":%d,"pid":%d}\n' % (PROTOCOL_VERSION, os.getpid())
-                )
-                return
-            self.ready.wait()
-            if self.cpu_set is not None:
-                os.sched_setaffinity(0, self.cpu_set)  # this thread may predate the warm-up
-            import json
+            while True:
+                try:
+                    header = _read_header_line(conn)
+                except EOFError:
+                    if served:
+                        return  # the host closed a connection it kept between requests
+                    raise
+                served += 1
+                if header.replace(b" ", b"") == b'{"op":"ping"}':
+                    # Answered without json so that start-up waits for nothing but the
+                    # interpreter.
+                    conn.sendall(
+                        b'{"ok":true,"version":%d,"pid":%d}\n' % (PROTOCOL_VERSION, os.getpid())
+                    )
+                    continue
+                self.ready.wait()
+                if self.cpu_set is not None:
+                    os.sched_setaffinity(0, self.cpu_set)  # this thread may predate the warm-up
+                import json
 
-            request = json.loads(header)
-            op = request.get("op")
-            handler: Callable[[socket.socket, dict[str, Any]], bool | None] | None = (
-                getattr(self, f"_op_{op}", None)
-                if isinstance(op, str) and op.isidentifier()
-                else None
-            )
-            if handler is None:
-                conn.sendall(encode_line({"ok": False, "error": f"unknown op {op!r}"}))
-                return
-            keep_open = bool(handler(conn, request))
+                request = json.loads(header)
+                op = request.get("op")
+                handler: Callable[[socket.socket, dict[str, Any]], bool | None] | None = (
+                    getattr(self, f"_op_{op}", None)
+                    if isinstance(op, str) and op.isidentifier()
+                    else None
+                )
+                if handler is None:
+                    conn.sendall(encode_line({"ok": False, "error": f"unknown op {op!r}"}))
+                    return
+                keep_open = bool(handler(conn, request))
+                if op not in _REUSABLE_OPS:
+                    return
         except (OSError, EOFError, ValueError) as err:
             with _ignoring(OSError):
                 conn.sendall(encode_line({"ok": False, "error": str(err)}))

@@ -1,8 +1,11 @@
 """The host side of the agent protocol (see :mod:`.agent` for the wire format), for asyncio.
 
-Each request is its own Unix-socket connection.  Reading is pull-based: nothing is read from
-the socket until a caller asks, and asyncio's stream buffer is bounded, so a slow consumer
-stalls the agent (and through it the PTY or pipe) instead of growing a buffer.
+Streams (PTYs, watches, forwards) each get a Unix-socket connection of their own.  Requests
+that end in a known state (``exec``, ``ping``, ``ports``, ``stats``) reuse idle connections:
+connecting costs the agent a thread and the host a round trip, a large share of a short exec.
+Reading is pull-based: nothing is read from the socket until a caller asks, and asyncio's
+stream buffer is bounded, so a slow consumer stalls the agent (and through it the PTY or
+pipe) instead of growing a buffer.
 """
 
 from __future__ import annotations
@@ -24,10 +27,19 @@ STREAM_LIMIT = 2 * MAX_FRAME  # asyncio pauses reading the socket beyond twice t
 PTY_STREAM_LIMIT = 16 * 1024
 MAX_EXEC_OUTPUT = 16 * 1024 * 1024
 CONNECT_TIMEOUT_S = 10.0
+# Idle connections kept per agent: enough for a few concurrent callers; each holds a thread
+# in the agent.
+MAX_IDLE = 4
+
+_Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
 class AgentUnavailable(CageError):
     """The agent's socket does not answer (cage stopped, crashed or frozen)."""
+
+
+class _ClosedUnanswered(AgentUnavailable):
+    """The agent closed the connection (or reset it) without answering the request."""
 
 
 async def read_frame(reader: asyncio.StreamReader) -> tuple[int, bytes] | None:
@@ -53,6 +65,38 @@ class AgentLink:
 
     def __init__(self, socket_path: str) -> None:
         self.socket_path = socket_path
+        self._idle: list[_Connection] = []
+
+    async def _connect(self, answer_within: float, limit: int) -> _Connection:
+        try:
+            async with asyncio.timeout(answer_within):
+                return await asyncio.open_unix_connection(self.socket_path, limit=limit)
+        except (OSError, TimeoutError) as err:
+            raise AgentUnavailable(f"agent unreachable: {err}") from err
+
+    async def _ask(
+        self, connection: _Connection, op: str, answer_within: float, args: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Send the header, read the answer line; closes the connection on any failure."""
+        reader, writer = connection
+        try:
+            writer.write(_encode_line({"op": op, **args}))
+            async with asyncio.timeout(answer_within):
+                line = await reader.readline()
+            if not line:
+                raise _ClosedUnanswered("agent closed the connection")
+            answer: dict[str, Any] = json.loads(line)
+        except BaseException as err:
+            writer.close()
+            if isinstance(err, ConnectionError):
+                raise _ClosedUnanswered(f"agent did not answer {op!r}: {err!r}") from err
+            if isinstance(err, TimeoutError | ValueError):
+                raise AgentUnavailable(f"agent did not answer {op!r}: {err!r}") from err
+            raise
+        if not answer.get("ok"):
+            writer.close()
+            raise CageError(str(answer.get("error") or f"agent refused {op!r}"))
+        return answer
 
     async def open(
         self,
@@ -62,40 +106,53 @@ class AgentLink:
         limit: int = STREAM_LIMIT,
         **args: Any,
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, dict[str, Any]]:
-        """Connect, send the header, read the answer line; raise :class:`CageError` on refusal.
+        """A connection of its own for a stream: connect, send the header, read the answer
+        line; raise :class:`CageError` on refusal.
 
         ``limit`` bounds what asyncio buffers from the socket (it pauses at twice that).
         """
-        try:
-            async with asyncio.timeout(answer_within):
-                reader, writer = await asyncio.open_unix_connection(
-                    self.socket_path, limit=limit
-                )
-        except (OSError, TimeoutError) as err:
-            raise AgentUnavailable(f"agent unreachable: {err}") from err
-        try:
-            writer.write(_encode_line({"op": op, **args}))
-            async with asyncio.timeout(answer_within):
-                line = await reader.readline()
-            if not line:
-                raise AgentUnavailable("agent closed the connection")
-            answer: dict[str, Any] = json.loads(line)
-        except BaseException as err:
-            writer.close()
-            if isinstance(err, TimeoutError | ConnectionError | ValueError):
-                raise AgentUnavailable(f"agent did not answer {op!r}: {err!r}") from err
-            raise
-        if not answer.get("ok"):
-            writer.close()
-            raise CageError(str(answer.get("error") or f"agent refused {op!r}"))
-        return reader, writer, answer
+        reader, writer = await self._connect(answer_within, limit)
+        return reader, writer, await self._ask((reader, writer), op, answer_within, args)
+
+    async def _request(
+        self, op: str, answer_within: float, args: dict[str, Any]
+    ) -> tuple[_Connection, dict[str, Any]]:
+        """Send a request on an idle connection (a new one when none is left) and read
+        its answer line."""
+        while self._idle:
+            connection = self._idle.pop()
+            if connection[0].at_eof() or connection[1].is_closing():
+                connection[1].close()
+                continue
+            try:
+                return connection, await self._ask(connection, op, answer_within, args)
+            except _ClosedUnanswered:
+                # The agent closed it while idle (one of an older version does after every
+                # request). A live agent answers each request it reads, so it never read
+                # this one: sent on another connection, it runs once. (A timeout is not
+                # retried: a frozen agent may still run the request when it thaws.)
+                continue
+        connection = await self._connect(answer_within, STREAM_LIMIT)
+        return connection, await self._ask(connection, op, answer_within, args)
+
+    def _release(self, connection: _Connection) -> None:
+        """Keep a connection whose request ended in a known state for the next one."""
+        if len(self._idle) < MAX_IDLE and not connection[1].is_closing():
+            self._idle.append(connection)
+        else:
+            connection[1].close()
+
+    def close(self) -> None:
+        """Close the idle connections (the cage is stopping or being forgotten)."""
+        while self._idle:
+            self._idle.pop()[1].close()
 
     async def call(
         self, op: str, *, answer_within: float = CONNECT_TIMEOUT_S, **args: Any
     ) -> dict[str, Any]:
         """A request whose whole answer is the answer line."""
-        _, writer, answer = await self.open(op, answer_within=answer_within, **args)
-        writer.close()
+        connection, answer = await self._request(op, answer_within, args)
+        self._release(connection)
         return answer
 
     async def exec(
@@ -104,14 +161,16 @@ class AgentLink:
         """Run ``command``; the agent kills its process group after ``limit_s`` seconds."""
         timeout = limit_s
         started = time.monotonic()
-        reader, writer, _ = await self.open(
-            "exec", cmd=command, env=env or {}, timeout_s=timeout
+        connection, _ = await self._request(
+            "exec", CONNECT_TIMEOUT_S, {"cmd": command, "env": env or {}, "timeout_s": timeout}
         )
+        reader, writer = connection
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         parts: list[str] = []
         size = 0
         truncated = False
         end: dict[str, Any] | None = None
+        finished = False  # the agent sent the exit status: the connection is idle again
         try:
             # The agent enforces ``timeout``; this guard only covers an agent that stalls
             # (e.g. frozen by a pause).
@@ -126,11 +185,15 @@ class AgentLink:
                             truncated = True  # keep reading: the command must not block
                     elif kind == FRAME_CONTROL:
                         end = json.loads(payload)
+                        finished = True
                         break
         except TimeoutError:
             end = {"exit": None, "timed_out": True}
         finally:
-            writer.close()  # on cancellation this kills the command's process group
+            if finished:
+                self._release(connection)
+            else:
+                writer.close()  # on cancellation this kills the command's process group
         parts.append(decoder.decode(b"", final=True))
         if truncated:
             parts.append(f"\n[output truncated at {MAX_EXEC_OUTPUT} bytes]\n")

@@ -763,6 +763,7 @@ class LocalRuntime:
             await self._close_host_side(cage)
 
     async def _close_host_side(self, cage: _Cage) -> None:
+        cage.link.close()
         if cage.proxy is not None:
             await cage.proxy.close()
             cage.proxy = None

@@ -5,6 +5,10 @@ Keys look like ``caged_sk_<43 url-safe chars>``; only their SHA-256 is stored
 prefix kept for display and for finding the candidate rows, which are then
 compared in constant time. Socket tickets (``caged_wst_…``) are single-use,
 live 60 seconds and are accepted only in a WebSocket handshake.
+
+Every request is authenticated, so the principal of each live key that has been
+verified is kept in memory by its hash: keys change only through :class:`Keys`
+(one server owns the data dir), and revoking one forgets them all.
 """
 
 from __future__ import annotations
@@ -82,6 +86,10 @@ class Keys:
         self._store = store
         self._on_revoke = on_revoke
         self._last_used: dict[str, datetime] = {}
+        # SHA-256 of a live key's secret -> its principal; cleared by every revocation, which
+        # also bumps the generation so that a lookup it overtook does not cache a revoked key.
+        self._verified: dict[str, Principal] = {}
+        self._revocations = 0
 
     async def create(self, name: str, scope: str) -> tuple[str, Row]:
         """A new key: its secret (to show once) and its stored row."""
@@ -121,15 +129,22 @@ class Keys:
         """The principal of a live key, or None for an unknown/revoked one."""
         if not secret.startswith(KEY_PREFIX):
             return None
-        row = await self._find(secret)
-        if row is None:
-            return None
+        digest = _hash(secret)
+        principal = self._verified.get(digest)
+        if principal is None:
+            generation = self._revocations
+            row = await self._find(secret)
+            if row is None:
+                return None
+            principal = Principal(key_id=row["id"], name=row["name"], scope=row["scope"])
+            if generation == self._revocations:
+                self._verified[digest] = principal
         now = utcnow()
-        previous = self._last_used.get(row["id"])
+        previous = self._last_used.get(principal.key_id)
         if previous is None or now - previous > _LAST_USED_RESOLUTION:
-            self._last_used[row["id"]] = now
-            await self._store.update("keys", row["id"], last_used=now)
-        return Principal(key_id=row["id"], name=row["name"], scope=row["scope"])
+            self._last_used[principal.key_id] = now
+            await self._store.update("keys", principal.key_id, last_used=now)
+        return principal
 
     async def live(self) -> list[Row]:
         """Every key that has not been revoked."""
@@ -141,6 +156,8 @@ class Keys:
         if row is None or row["revoked_at"] is not None:
             return False
         await self._store.update("keys", key_id, revoked_at=utcnow())
+        self._revocations += 1
+        self._verified.clear()
         if self._on_revoke is not None:
             await self._on_revoke(key_id)
         return True

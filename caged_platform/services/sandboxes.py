@@ -159,6 +159,10 @@ class SandboxService:
         # Activity is noted in memory (terminal input is frequent) and flushed by the ticker.
         self._activity: dict[str, datetime] = {}
         self._ports_seen: dict[tuple[str, int], datetime] = {}
+        # Rows as last read, so that exec, terminal and file calls need no database trip:
+        # rows change only through this service, and each change drops the entry after
+        # the write (a read that raced the write cannot leave its older copy behind).
+        self._rows: dict[str, Row] = {}
 
     # ------------------------------------------------------------------ reading
 
@@ -167,10 +171,17 @@ class SandboxService:
 
     async def row(self, sandbox_id: str) -> Row:
         """The sandbox's row, or a 404 problem."""
-        row = await self._store.get("sandboxes", sandbox_id)
+        row = self._rows.get(sandbox_id)
         if row is None:
-            raise Problem(404, f"sandbox {sandbox_id!r} not found")
-        return row
+            row = await self._store.get("sandboxes", sandbox_id)
+            if row is None:
+                raise Problem(404, f"sandbox {sandbox_id!r} not found")
+            self._rows[sandbox_id] = row
+        return dict(row)
+
+    async def _update_row(self, sandbox_id: str, **fields: object) -> None:
+        await self._store.update("sandboxes", sandbox_id, **fields)
+        self._rows.pop(sandbox_id, None)
 
     async def live_row(self, sandbox_id: str) -> Row:
         """The row of a sandbox that has not been destroyed (404 otherwise)."""
@@ -250,12 +261,16 @@ class SandboxService:
                 changes["started_at"] = now
         if to in ("stopped", "error", "destroyed"):
             changes["stopped_at"] = now
-        await self._store.update("sandboxes", row["id"], **changes)
+        await self._update_row(row["id"], **changes)
         return await self.row(row["id"])
 
     async def log(self, sandbox_id: str, kind: str, message: str) -> None:
         """Add a log entry (secrets redacted)."""
         await self._store.add_log(sandbox_id, kind, redact(message))
+
+    def _log_soon(self, sandbox_id: str, kind: str, message: str) -> None:
+        """:meth:`log`, committed in the background (:meth:`Store.append_log`)."""
+        self._store.append_log(sandbox_id, kind, redact(message))
 
     # ------------------------------------------------------------------ observation
 
@@ -493,7 +508,7 @@ class SandboxService:
             "ip": info.ip,
             "disk": DISK_ADVISORY,
         }
-        await self._store.update("sandboxes", sandbox_id, config=json.dumps(config))
+        await self._update_row(sandbox_id, config=json.dumps(config))
         await self.log(
             sandbox_id,
             "lifecycle",
@@ -548,25 +563,30 @@ class SandboxService:
     async def exec(self, sandbox_id: str, command: str, budget: float | None) -> ExecResult:
         """Run a shell command within ``budget`` seconds (default 300).
 
-        A non-zero exit is a result, not an error.
+        A non-zero exit is a result, not an error. What the answer acknowledges is
+        the command's result; its log entries and ``command`` event are committed in
+        the background, without delaying it (:meth:`Store.append_log`,
+        :meth:`Observer.record_soon`): queued before the answer, so seen by every
+        later request, but lost if the server is SIGKILLed before their commit.
         """
         await self.running_row(sandbox_id, "run commands; resume it first")
         self.touch(sandbox_id)
         budget = budget or DEFAULT_EXEC_TIMEOUT
-        await self.log(sandbox_id, "exec", f"$ {command}")
+        self._log_soon(sandbox_id, "exec", f"$ {command}")
         try:
             outcome = await self._runtime.exec(sandbox_id, command, timeout=budget)
         except Exception as exc:
             # The command never ran (the cage's agent is gone, for instance).
-            await self.log(sandbox_id, "exec", f"could not run: {exc}")
+            self._log_soon(sandbox_id, "exec", f"could not run: {exc}")
             return ExecResult(output="", exit_code=None, error=redact(str(exc)))
         error = f"the command timed out after {budget:g} s" if outcome.timed_out else None
-        await self.log(
+        self._log_soon(
             sandbox_id,
             "exec",
             error or f"exit {outcome.exit_code} after {outcome.duration_ms:.0f} ms",
         )
-        await self.record(
+        self._observer.record_soon(
+            LOCAL_ACCOUNT,
             sandbox_id,
             "command",
             {"command": command, "exit_code": outcome.exit_code, "source": "exec"},
@@ -707,7 +727,7 @@ class SandboxService:
             if last is None:
                 last = self._activity[sandbox_id] = now
             if last.isoformat() != row["last_activity_at"]:
-                await self._store.update("sandboxes", sandbox_id, last_activity_at=last)
+                await self._update_row(sandbox_id, last_activity_at=last)
             timeout = row["timeout"]
             if timeout and (now - last).total_seconds() >= timeout:
                 try:
