@@ -24,7 +24,9 @@ class Receiver:
 
     ``failures[path]`` answers that many requests with HTTP 500 before succeeding;
     ``rate_limited[path]`` that many with 429 and ``Retry-After: 1``; ``status[path]``
-    answers every request with that status.
+    answers every request with that status. ``received`` holds the messages taken,
+    ``bodies`` every attempt's (so a test can count the attempts of its own alert when a
+    shared platform delivers others to the same webhook meanwhile).
     """
 
     url: str = ""
@@ -34,11 +36,14 @@ class Receiver:
     rate_limited: dict[str, int] = field(default_factory=dict)
     times: dict[str, list[float]] = field(default_factory=dict)
     status: dict[str, int] = field(default_factory=dict)
+    bodies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     async def handle(self, request: Request) -> Response:
         path = request.url.path
         self.times.setdefault(path, []).append(time.monotonic())
         self.attempts[path] = self.attempts.get(path, 0) + 1
+        body = await request.json()
+        self.bodies.setdefault(path, []).append(body)
         if self.failures.get(path, 0) > 0:
             self.failures[path] -= 1
             return JSONResponse({"error": "try again"}, status_code=500)
@@ -47,7 +52,7 @@ class Receiver:
             return Response("slow down", status_code=429, headers={"Retry-After": "1"})
         if path in self.status:
             return Response("no such webhook", status_code=self.status[path])
-        self.received.setdefault(path, []).append(await request.json())
+        self.received.setdefault(path, []).append(body)
         # Slack answers "ok" as text; Discord 204 — both are success.
         return Response("ok", media_type="text/plain")
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from eventually import eventually_async
 from fake_platform import BASE_URL, FakePlatform, fake_app, mock_client
 from textual.pilot import Pilot
 from textual.widgets import Input
@@ -31,24 +32,14 @@ from caged_tui.widgets.sandbox_table import SandboxTable
 SIZE = (140, 40)
 
 
-async def until(pilot: Pilot[Any], condition: Any, seconds: float = 5.0) -> None:
-    """Pause until ``condition()`` holds (fails the test after ``seconds``)."""
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"condition never held: {condition}")
-
-
 async def loaded(pilot: Pilot[Any]) -> SandboxesScreen:
     app = pilot.app
     assert isinstance(app, CagedApp)
-    await until(
-        pilot,
+    await eventually_async(
         lambda: (
             getattr(app.screen, "state", "") == "ready"
             or getattr(app.screen, "state", "") == "empty"
-        ),
+        ), pause=pilot.pause
     )
     screen = app.screen
     assert isinstance(screen, SandboxesScreen)
@@ -64,15 +55,19 @@ async def test_destroy_asks_and_defaults_to_cancel(fake: FakePlatform) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
         await pilot.press("d")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await eventually_async(lambda: isinstance(app.screen, ConfirmDialog), pause=pilot.pause)
         await pilot.press("enter")  # the focused button is Cancel
-        await until(pilot, lambda: isinstance(app.screen, SandboxesScreen))
+        await eventually_async(lambda: isinstance(app.screen, SandboxesScreen), pause=pilot.pause)
         assert fake.calls("DELETE") == []
         await pilot.press("d")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await eventually_async(lambda: isinstance(app.screen, ConfirmDialog), pause=pilot.pause)
         await pilot.press("y")
-        await until(pilot, lambda: fake.calls("DELETE") == ["/v1/sandboxes/cage-0a1b2c3d"])
-        await until(pilot, lambda: app.screen.query_one(SandboxTable).row_count == 3)
+        await eventually_async(
+            lambda: fake.calls("DELETE") == ["/v1/sandboxes/cage-0a1b2c3d"], pause=pilot.pause
+        )
+        await eventually_async(
+            lambda: app.screen.query_one(SandboxTable).row_count == 3, pause=pilot.pause
+        )
 
 
 async def test_bulk_pause_resume_on_marked_rows(fake: FakePlatform) -> None:
@@ -81,7 +76,7 @@ async def test_bulk_pause_resume_on_marked_rows(fake: FakePlatform) -> None:
         await loaded(pilot)
         await pilot.press("space", "space")  # mark running 0a1b…, paused 4e5f…
         await pilot.press("p")
-        await until(pilot, lambda: len(fake.calls("POST")) == 2)
+        await eventually_async(lambda: len(fake.calls("POST")) == 2, pause=pilot.pause)
         assert fake.calls("POST") == [
             "/v1/sandboxes/cage-0a1b2c3d/pause",
             "/v1/sandboxes/cage-4e5f6a7b/resume",
@@ -97,7 +92,9 @@ async def test_filter_sort_and_cursor_survive_refresh(fake: FakePlatform) -> Non
         assert table.cursor_key == "cage-8c9d0e1f"
         fake.sandboxes[2]["total_cost"] = 9.99
         await pilot.press("r")
-        await until(pilot, lambda: "$9.99" in str(table.row("cage-8c9d0e1f")))
+        await eventually_async(
+            lambda: "$9.99" in str(table.row("cage-8c9d0e1f")), pause=pilot.pause
+        )
         assert table.cursor_key == "cage-8c9d0e1f"
         await pilot.press("slash", *"node", "enter")
         assert [sb.id for sb in screen.shown_sandboxes()] == ["cage-4e5f6a7b"]
@@ -121,19 +118,23 @@ async def test_navigation_by_colon_digits_and_enter(fake: FakePlatform) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
         await pilot.press("colon", "t", "e", "tab", "enter")
-        await until(pilot, lambda: isinstance(app.screen, TerminalsScreen))
+        await eventually_async(lambda: isinstance(app.screen, TerminalsScreen), pause=pilot.pause)
         await pilot.press("1")
-        await until(pilot, lambda: isinstance(app.screen, SandboxesScreen))
+        await eventually_async(lambda: isinstance(app.screen, SandboxesScreen), pause=pilot.pause)
         await pilot.press("2")
-        await until(pilot, lambda: isinstance(app.screen, TerminalsScreen))
+        await eventually_async(lambda: isinstance(app.screen, TerminalsScreen), pause=pilot.pause)
         await pilot.press("escape")
-        await until(pilot, lambda: isinstance(app.screen, SandboxesScreen))
+        await eventually_async(lambda: isinstance(app.screen, SandboxesScreen), pause=pilot.pause)
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, SandboxDetailScreen))
+        await eventually_async(
+            lambda: isinstance(app.screen, SandboxDetailScreen), pause=pilot.pause
+        )
         await pilot.press("escape")
-        await until(pilot, lambda: isinstance(app.screen, SandboxesScreen))
+        await eventually_async(lambda: isinstance(app.screen, SandboxesScreen), pause=pilot.pause)
         await pilot.press("colon", *"nowhere", "enter")
-        await until(pilot, lambda: any("No screen" in t for t in toasts(app)))
+        await eventually_async(
+            lambda: any("No screen" in t for t in toasts(app)), pause=pilot.pause
+        )
 
 
 async def test_detail_keys(fake: FakePlatform, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -143,7 +144,9 @@ async def test_detail_keys(fake: FakePlatform, monkeypatch: pytest.MonkeyPatch) 
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, SandboxDetailScreen))
+        await eventually_async(
+            lambda: isinstance(app.screen, SandboxDetailScreen), pause=pilot.pause
+        )
         detail = app.screen
         assert isinstance(detail, SandboxDetailScreen)
         await pilot.press("l")
@@ -156,11 +159,13 @@ async def test_detail_keys(fake: FakePlatform, monkeypatch: pytest.MonkeyPatch) 
         await pilot.press("escape")
         await pilot.press("3")
         ports = detail.query_one(PortsPanel)
-        await until(pilot, lambda: ports.selected() is not None)
+        await eventually_async(lambda: ports.selected() is not None, pause=pilot.pause)
         await pilot.press("o")
-        await until(pilot, lambda: opened == ["http://8000-cage-0a1b2c3d.localhost:7777"])
+        await eventually_async(
+            lambda: opened == ["http://8000-cage-0a1b2c3d.localhost:7777"], pause=pilot.pause
+        )
         await pilot.press("p")
-        await until(pilot, lambda: fake.calls("POST", "/pause") != [])
+        await eventually_async(lambda: fake.calls("POST", "/pause") != [], pause=pilot.pause)
 
 
 async def test_palette_lists_every_screen_action(fake: FakePlatform) -> None:
@@ -182,7 +187,7 @@ async def test_palette_lists_every_screen_action(fake: FakePlatform) -> None:
         await pilot.press(*"Sandboxes: New")
         await pilot.pause(0.5)
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, CreateScreen))
+        await eventually_async(lambda: isinstance(app.screen, CreateScreen), pause=pilot.pause)
 
 
 async def test_keymap_overrides_and_help_follow(fake: FakePlatform) -> None:
@@ -195,9 +200,9 @@ async def test_keymap_overrides_and_help_follow(fake: FakePlatform) -> None:
         await pilot.pause(0.2)
         assert isinstance(app.screen, SandboxesScreen)
         await pilot.press("N")
-        await until(pilot, lambda: isinstance(app.screen, CreateScreen))
+        await eventually_async(lambda: isinstance(app.screen, CreateScreen), pause=pilot.pause)
         await pilot.press("question_mark")
-        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await eventually_async(lambda: isinstance(app.screen, HelpScreen), pause=pilot.pause)
 
 
 async def test_theme_is_remembered(fake: FakePlatform) -> None:
@@ -222,9 +227,9 @@ async def test_platform_errors_toast_and_surprises_open_a_dialog(fake: FakePlatf
             raise RuntimeError("boom")
 
         screen.run_worker(refused(), exit_on_error=False)
-        await until(pilot, lambda: "cpus must be 1-8" in toasts(app))
+        await eventually_async(lambda: "cpus must be 1-8" in toasts(app), pause=pilot.pause)
         screen.run_worker(broken(), exit_on_error=False)
-        await until(pilot, lambda: isinstance(app.screen, ErrorDialog))
+        await eventually_async(lambda: isinstance(app.screen, ErrorDialog), pause=pilot.pause)
         assert app.is_running
 
 
@@ -232,11 +237,19 @@ async def test_recovers_after_the_platform_comes_back(fake: FakePlatform) -> Non
     fake.down = True
     app = fake_app(fake.handle, refresh_seconds=0.2)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.status.connection is Connection.OFFLINE)
-        await until(pilot, lambda: getattr(app.screen, "state", "") == "unreachable")
+        await eventually_async(
+            lambda: app.status.connection is Connection.OFFLINE, pause=pilot.pause
+        )
+        await eventually_async(
+            lambda: getattr(app.screen, "state", "") == "unreachable", pause=pilot.pause
+        )
         fake.down = False
-        await until(pilot, lambda: app.status.connection is Connection.ONLINE, seconds=10)
-        await until(pilot, lambda: getattr(app.screen, "state", "") == "ready", seconds=10)
+        await eventually_async(
+            lambda: app.status.connection is Connection.ONLINE, pause=pilot.pause
+        )
+        await eventually_async(
+            lambda: getattr(app.screen, "state", "") == "ready", pause=pilot.pause
+        )
         assert app.screen.query_one(SandboxTable).row_count == 4
 
 
@@ -267,15 +280,18 @@ async def test_login_verifies_the_key(fake: FakePlatform, monkeypatch: pytest.Mo
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
         await pilot.press("colon", *"profiles", "enter")
-        await until(pilot, lambda: isinstance(app.screen, LoginScreen))
+        await eventually_async(lambda: isinstance(app.screen, LoginScreen), pause=pilot.pause)
         key = app.screen.query_one("#login-key", Input)
         key.value = "caged_sk_bad"
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: "refused" in str(app.screen.query_one("#login-result").render()))
+        await eventually_async(
+            lambda: "refused" in str(app.screen.query_one("#login-result").render()),
+            pause=pilot.pause,
+        )
         assert saved == []
         key.value = "caged_sk_good"
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: not app.settings.local)
+        await eventually_async(lambda: not app.settings.local, pause=pilot.pause)
         assert saved == [("cloud", "caged_sk_good")]
         assert app.settings.profile_label == "https://api.caged.dev"
 
@@ -303,9 +319,15 @@ async def test_local_platform_is_found_again_on_its_new_port(fake: FakePlatform)
 
     app = fake_app(fake.handle, connector=connector, refresh_seconds=0.2)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.settings.base_url == "http://moved.test", seconds=20)
-        await until(pilot, lambda: app.status.connection is Connection.ONLINE)
-        await until(pilot, lambda: getattr(app.screen, "state", "") == "ready")
+        await eventually_async(
+            lambda: app.settings.base_url == "http://moved.test", pause=pilot.pause
+        )
+        await eventually_async(
+            lambda: app.status.connection is Connection.ONLINE, pause=pilot.pause
+        )
+        await eventually_async(
+            lambda: getattr(app.screen, "state", "") == "ready", pause=pilot.pause
+        )
         assert asked and asked[0] == "local"
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from test_live import SIZE, live_app, until
+from eventually import eventually_async
+from test_live import SIZE, live_app
 from textual.widgets import Select, Static
 
 from caged_platform.runtime import templates
@@ -17,12 +18,12 @@ async def test_the_form_lists_offered_templates_and_says_why_others_are_not(
 ) -> None:
     app = live_app(platform)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, SandboxesScreen))
+        await eventually_async(lambda: isinstance(app.screen, SandboxesScreen), pause=pilot.pause)
         await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, CreateScreen))
+        await eventually_async(lambda: isinstance(app.screen, CreateScreen), pause=pilot.pause)
         form = app.screen
         note = form.query_one("#create-templates-note", Static)
-        await until(pilot, lambda: note.display)
+        await eventually_async(lambda: note.display, pause=pilot.pause)
         choices = [value for _label, value in form.query_one("#create-template", Select)._options]
         assert [c for c in choices if c is not Select.BLANK] == list(templates.OFFERED)
         shown = str(note.render())

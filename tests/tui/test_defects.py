@@ -6,8 +6,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+from eventually import eventually_async
 from fake_platform import FakePlatform, fake_app
-from test_app import SIZE, loaded, until
+from test_app import SIZE, loaded
 
 from caged_tui.screens.sandboxes import SandboxesScreen
 from caged_tui.screens.terminals import TerminalsScreen
@@ -44,7 +45,7 @@ async def test_colon_prompt_shows_what_is_typed(fake: FakePlatform) -> None:
         await loaded(pilot)
         await pilot.press("colon", *"ter")
         prompt = app.screen.query_one(CommandLine)
-        await until(pilot, lambda: prompt.has_focus)
+        await eventually_async(lambda: prompt.has_focus, pause=pilot.pause)
         assert prompt.content_region.height == 1
         assert "ter" in prompt.render_line(0).text
 
@@ -78,19 +79,19 @@ async def test_quitting_with_open_terminals_asks(fake: FakePlatform) -> None:
         await loaded(pilot)
         app.client.sandboxes.terminal = terminal  # type: ignore[method-assign]
         await pilot.press("t")
-        await until(pilot, lambda: isinstance(app.screen, TerminalsScreen))
-        await until(pilot, lambda: app.open_terminal_count() == 1)
+        await eventually_async(lambda: isinstance(app.screen, TerminalsScreen), pause=pilot.pause)
+        await eventually_async(lambda: app.open_terminal_count() == 1, pause=pilot.pause)
         await pilot.press("ctrl+q")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await eventually_async(lambda: isinstance(app.screen, ConfirmDialog), pause=pilot.pause)
         await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, TerminalsScreen))
+        await eventually_async(lambda: isinstance(app.screen, TerminalsScreen), pause=pilot.pause)
         assert app.is_running
         await pilot.press("ctrl+right_square_bracket", "1")  # leave the shell, go home
-        await until(pilot, lambda: isinstance(app.screen, SandboxesScreen))
+        await eventually_async(lambda: isinstance(app.screen, SandboxesScreen), pause=pilot.pause)
         await pilot.press("q")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await eventually_async(lambda: isinstance(app.screen, ConfirmDialog), pause=pilot.pause)
         await pilot.press("y")
-        await until(pilot, lambda: not app.is_running)
+        await eventually_async(lambda: not app.is_running, pause=pilot.pause)
 
 
 async def test_quitting_without_terminals_does_not_ask(fake: FakePlatform) -> None:
@@ -98,7 +99,7 @@ async def test_quitting_without_terminals_does_not_ask(fake: FakePlatform) -> No
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
         await pilot.press("q")
-        await until(pilot, lambda: not app.is_running)
+        await eventually_async(lambda: not app.is_running, pause=pilot.pause)
 
 
 async def test_closing_a_live_terminal_does_not_crash(fake: FakePlatform) -> None:
@@ -113,14 +114,14 @@ async def test_closing_a_live_terminal_does_not_crash(fake: FakePlatform) -> Non
         await loaded(pilot)
         app.client.sandboxes.terminal = terminal  # type: ignore[method-assign]
         await pilot.press("t")
-        await until(pilot, lambda: app.open_terminal_count() == 1)
+        await eventually_async(lambda: app.open_terminal_count() == 1, pause=pilot.pause)
         screen = app.screen
         assert isinstance(screen, TerminalsScreen)
         view = screen.query_one(TerminalView)
-        await until(pilot, lambda: view.connected)
+        await eventually_async(lambda: view.connected, pause=pilot.pause)
         await pilot.press("ctrl+right_square_bracket", "w")
         view.post_message(TerminalView.Disconnected(view))
         screen.post_message(TerminalView.Disconnected(view))
-        await until(pilot, lambda: app.open_terminal_count() == 0)
+        await eventually_async(lambda: app.open_terminal_count() == 0, pause=pilot.pause)
         await pilot.pause()
         assert app.is_running and app.return_code is None

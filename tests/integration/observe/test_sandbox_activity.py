@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from eventually import eventually_async
 from observe_helpers import ACCOUNT, RecordingHooks
 
 from caged_platform.observe import Observer
@@ -37,15 +37,6 @@ async def cage(tmp_path: Path, hooks: RecordingHooks) -> AsyncIterator[LocalRunt
         await runtime.aclose()
 
 
-async def _until(check: Callable[[], Awaitable[bool]], *, within: float = 15.0) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if await check():
-            return True
-        await asyncio.sleep(0.1)
-    return await check()
-
-
 async def _file_op_seen(observer: Observer, session_id: str, path: str) -> bool:
     page = await observer.replay(ACCOUNT, session_id, type="file_op", limit=1000)
     return any(e.data["path"] == path for e in page)
@@ -60,10 +51,11 @@ async def test_a_file_created_by_a_shell_command_appears_as_a_file_op(
     )
     try:
         # The watch starts asynchronously: a file made before it is armed is not seen,
-        # so make a fresh one each round until one shows up.
+        # so make a fresh one on each poll until one shows up.
         created: list[str] = []
-        for attempt in range(5):
-            path = f"/workspace/made-by-shell-{attempt}.txt"
+
+        async def made_and_seen() -> str | None:
+            path = f"/workspace/made-by-shell-{len(created)}.txt"
             outcome = await cage.exec(SANDBOX, f"echo hi > {path}")
             await observer.record(
                 ACCOUNT,
@@ -73,12 +65,14 @@ async def test_a_file_created_by_a_shell_command_appears_as_a_file_op(
                 duration_ms=outcome.duration_ms,
             )
             created.append(path)
-            seen = functools.partial(_file_op_seen, observer, session_id, path)
-            if await _until(seen, within=3.0):
-                break
-        assert await _file_op_seen(observer, session_id, created[-1])
+            for made in created:
+                if await _file_op_seen(observer, session_id, made):
+                    return made
+            return None
+
+        seen = await eventually_async(made_and_seen, what="a file_op", interval=0.5)
         page = await observer.replay(ACCOUNT, session_id, type="file_op")
-        event = next(e for e in page if e.data["path"] == created[-1])
+        event = next(e for e in page if e.data["path"] == seen)
         assert event.data["kind"] in ("created", "modified")
         assert event.data["source"] == "sandbox" and event.sandbox_id == SANDBOX
         commands = await observer.replay(ACCOUNT, session_id, type="command")
@@ -112,7 +106,7 @@ async def test_a_terminal_session_is_recorded_and_judged(
         await type_("echo obs-$((6*7))-done\r")
         # "obs-42-done" only appears once the shell has run the command (the echo of the
         # typed line shows the unexpanded $((6*7))).
-        assert await _until(functools.partial(_shown, shown, b"obs-42-done"))
+        await eventually_async(functools.partial(_shown, shown, b"obs-42-done"))
         await type_("exit\r")
         await asyncio.wait_for(reader, 15)
     finally:

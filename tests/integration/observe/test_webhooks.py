@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
+from eventually import eventually_async
 from observe_helpers import ACCOUNT, Clock, RecordingHooks, llm
 from webhook_receiver import Receiver
 
@@ -145,8 +145,7 @@ async def test_a_delivery_interrupted_by_a_shutdown_is_made_after_the_restart(
     async with Observer(tmp_path / "data", hooks=hooks, clock=Clock(), delivery=slow) as first:
         await _configure(first, receiver)
         await first.ingest(ACCOUNT, [llm(0.9, session_id="s", sandbox_id="cage-1")])
-        while receiver.attempts.get("/slack/T0/B0/secret", 0) < 1:  # noqa: ASYNC110 - polls the receiver's counter
-            await asyncio.sleep(0.01)
+        await eventually_async(lambda: receiver.attempts.get("/slack/T0/B0/secret"))
         # Closing now interrupts the delivery while it waits to retry.
     assert "/slack/T0/B0/secret" not in receiver.received
     fast = DeliveryPolicy(attempts=2, base_delay=0.01, max_delay=0.01, timeout=5)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from eventually import eventually
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
@@ -24,17 +24,15 @@ def wait_for_status(
     client: httpx.Client, sandbox_id: str, wanted: str, timeout: float = READY_TIMEOUT
 ) -> dict[str, Any]:
     """Poll a sandbox until it reaches ``wanted`` (fails fast on ``error``)."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def reached() -> dict[str, Any] | None:
         sandbox: dict[str, Any] = client.get(f"/v1/sandboxes/{sandbox_id}").json()
-        if sandbox["status"] == wanted:
-            return sandbox
         if sandbox["status"] == "error" and wanted != "error":
             logs = client.get(f"/v1/sandboxes/{sandbox_id}/logs").json()
-            raise AssertionError(f"sandbox failed: {sandbox['last_error']}; logs: {logs}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"sandbox stayed {sandbox['status']}, wanted {wanted}")
-        time.sleep(0.1)
+            pytest.fail(f"sandbox failed: {sandbox['last_error']}; logs: {logs}")
+        return sandbox if sandbox["status"] == wanted else None
+
+    return eventually(reached, timeout, what=f"{sandbox_id} to be {wanted}")
 
 
 def create_running(client: httpx.Client, **fields: Any) -> dict[str, Any]:

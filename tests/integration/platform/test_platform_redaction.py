@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from typing import Any
 
 import httpx
 import pytest
+from eventually import eventually_async
 from platform_helpers import read_until, terminal
 
 from caged_core.errors import redact
@@ -22,14 +21,13 @@ LINE = f"echo GITHUB_TOKEN={TOKEN} {KEY} https://bot:pa55word@example.com/r.git"
 
 
 async def _ended_session(client: httpx.AsyncClient, sandbox_id: str) -> dict[str, Any]:
-    """The sandbox's newest session, once it has ended (10 s at most)."""
-    deadline = time.monotonic() + 10
-    while True:
+    """The sandbox's newest session, once it has ended."""
+
+    async def ended() -> dict[str, Any] | None:
         [newest, *_] = (await client.get(f"/v1/sandboxes/{sandbox_id}/sessions")).json()
-        if newest["status"] != "active":
-            return dict(newest)
-        assert time.monotonic() < deadline, "the session did not end"
-        await asyncio.sleep(0.1)
+        return dict(newest) if newest["status"] != "active" else None
+
+    return await eventually_async(ended, what="the session to end")
 
 
 async def test_typed_executed_and_shown_secrets_are_stored_redacted(

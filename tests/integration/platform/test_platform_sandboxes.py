@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from eventually import eventually_async
 from nethost import serving_host
 from platform_helpers import create_running, wait_for_status
 
@@ -87,12 +88,12 @@ async def test_ports_list_a_listening_server_with_a_working_preview(
         sandbox_id,
         "nohup python3 -m http.server 8765 --bind 127.0.0.1 >/dev/null 2>&1 & sleep 0.1",
     )
-    for _ in range(50):
+
+    async def listed() -> dict[str, Any] | None:
         ports = (await client.get(f"/v1/sandboxes/{sandbox_id}/ports")).json()
-        if any(p["port"] == 8765 for p in ports):
-            break
-        await asyncio.sleep(0.1)
-    port = next(p for p in ports if p["port"] == 8765)
+        return next((p for p in ports if p["port"] == 8765), None)
+
+    port = await eventually_async(listed, what="port 8765 to be listed")
     assert port["protocol"] == "http" and port["protected"] is False and port["detected_at"]
     async with httpx.AsyncClient() as outside:
         page = await outside.get(port["preview_url"] + "/index.html")
@@ -110,14 +111,23 @@ async def test_pause_freezes_and_resume_continues(
     try:
         ticker = "while :; do date +%s%N >> ticks; sleep 0.05; done"
         await _exec(client, sandbox_id, f"nohup sh -c '{ticker}' >/dev/null 2>&1 &")
-        await asyncio.sleep(0.3)
+        ticks = _workspace(platform, sandbox_id) / "ticks"
+
+        def count() -> int:
+            return ticks.read_text().count("\n") if ticks.exists() else 0
+
+        await eventually_async(count, what="the ticker to start")
         assert (await client.post(f"/v1/sandboxes/{sandbox_id}/pause")).status_code == 204
         paused = (await client.get(f"/v1/sandboxes/{sandbox_id}")).json()
         assert paused["status"] == "paused"
-        ticks = _workspace(platform, sandbox_id) / "ticks"
-        frozen_at = ticks.read_text().count("\n")
-        await asyncio.sleep(0.5)
-        assert ticks.read_text().count("\n") == frozen_at, "a paused sandbox kept running"
+
+        async def frozen() -> bool:
+            before = count()
+            await asyncio.sleep(0.5)  # the window in which a running ticker would tick
+            return count() == before
+
+        await eventually_async(frozen, what="the paused sandbox to stop ticking")
+        frozen_at = count()
         # A paused sandbox refuses work with 409, and cannot be paused twice.
         refused = await client.post(f"/v1/sandboxes/{sandbox_id}/exec", json={"command": "true"})
         assert refused.status_code == 409
@@ -127,8 +137,7 @@ async def test_pause_freezes_and_resume_continues(
         assert [s["trigger"] for s in snapshots] == ["auto-pause"]
         assert snapshots[0]["status"] == "completed"
         assert (await client.post(f"/v1/sandboxes/{sandbox_id}/resume")).status_code == 204
-        await asyncio.sleep(0.5)
-        assert ticks.read_text().count("\n") > frozen_at
+        await eventually_async(lambda: count() > frozen_at, what="the ticker to resume")
         assert (await client.post(f"/v1/sandboxes/{sandbox_id}/resume")).status_code == 409
     finally:
         await client.delete(f"/v1/sandboxes/{sandbox_id}")
@@ -146,8 +155,7 @@ async def test_destroy_kills_processes_and_keeps_the_row(
     # A sleep of an unlikely length is its own marker in the host's process table.
     marker = f"{9_000_000 + secrets.randbelow(999_999)}"
     await _exec(client, sandbox_id, f"nohup sleep {marker} >/dev/null 2>&1 &")
-    await asyncio.sleep(0.2)
-    assert _host_pids_with(marker), "the sleeper did not start"
+    await eventually_async(lambda: _host_pids_with(marker), what="the sleeper to start")
     assert (await client.delete(f"/v1/sandboxes/{sandbox_id}")).status_code == 204
     assert _host_pids_with(marker) == []
     gone = (await client.get(f"/v1/sandboxes/{sandbox_id}")).json()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -14,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from eventually import eventually_async
 from platform_helpers import call, closed_with, mcp, read_until, terminal
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
@@ -62,13 +62,6 @@ async def _socket_of(
             yield ws
 
 
-async def _closed_within_a_second(ws: ClientConnection) -> int | None:
-    started = time.monotonic()
-    code = await closed_with(ws)
-    assert time.monotonic() - started < 1.0
-    return code
-
-
 async def _revoke_key(client: httpx.AsyncClient, key_id: str) -> None:
     assert (await client.delete(f"/v1/account/keys/{key_id}")).status_code == 204
 
@@ -81,15 +74,16 @@ async def _revoke_session(client: httpx.AsyncClient, key_id: str) -> None:
 
 async def _no_sessions_left(client: httpx.AsyncClient) -> None:
     """Wait until every socket is out of the registry (its handler has finished)."""
-    deadline = time.monotonic() + 10
-    while (await client.get("/v1/account/sessions")).json():
-        assert time.monotonic() < deadline, "sockets stayed registered"
-        await asyncio.sleep(0.05)
+
+    async def none_left() -> bool:
+        return not (await client.get("/v1/account/sessions")).json()
+
+    await eventually_async(none_left, what="every socket to leave the registry")
 
 
 @pytest.mark.parametrize("kind", ["terminal", "exec", "mcp"])
 @pytest.mark.parametrize("revoke", [_revoke_key, _revoke_session], ids=["key", "session"])
-async def test_a_socket_closes_within_a_second_of_its_revocation(
+async def test_a_socket_closes_on_its_revocation(
     platform: Any,
     client: httpx.AsyncClient,
     shared_sandbox: dict[str, Any],
@@ -102,7 +96,8 @@ async def test_a_socket_closes_within_a_second_of_its_revocation(
         _socket_of(kind, platform, secret, sandbox_id) as ws,
     ):
         await revoke(client, key_id)
-        assert await _closed_within_a_second(ws) == REVOKED
+        # Closed by the revocation, long before its 60 s command could end the socket.
+        assert await closed_with(ws) == REVOKED
     await _no_sessions_left(client)
 
 

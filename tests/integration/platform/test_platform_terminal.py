@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from eventually import eventually_async
 from platform_helpers import WINDOW, closed_with, create_running, read_until, terminal
 
 pytestmark = pytest.mark.integration
@@ -63,9 +64,12 @@ async def test_sessions_list_open_sockets_and_delete_disconnects(
         assert account["ip"] == "127.0.0.1" and account["user_agent"] == "caged-tests/terminal"
         assert (await client.delete(f"/v1/account/sessions/{account['id']}")).status_code == 204
         assert await closed_with(ws) == 1008
-    await asyncio.sleep(0.1)
-    listed = (await client.get(f"/v1/sandboxes/{sandbox_id}/terminal/sessions")).json()
-    assert all(s["id"] != mine[0]["id"] for s in listed)
+
+    async def unlisted() -> bool:
+        listed = (await client.get(f"/v1/sandboxes/{sandbox_id}/terminal/sessions")).json()
+        return all(s["id"] != mine[0]["id"] for s in listed)
+
+    await eventually_async(unlisted, what="the closed session to leave the list")
 
 
 async def test_flow_control_holds_output_until_acked(

@@ -3,10 +3,8 @@ directory on sys.path)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -43,18 +41,6 @@ async def destroy_all(rt: LocalRuntime) -> None:
         with contextlib.suppress(CageError):
             await rt.destroy(sandbox_id)
     await rt.aclose()
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], *, within: float = 5.0, every: float = 0.05
-) -> bool:
-    """Poll an async condition until it holds or time runs out."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if await check():
-            return True
-        await asyncio.sleep(every)
-    return await check()
 
 
 def processes_of(ns_inode: int | None, cgroup_marker: str) -> set[int]:

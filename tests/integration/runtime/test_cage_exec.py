@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from runtime_helpers import StartCage, alive, destroy_all, eventually, needs_bwrap
+from eventually import eventually_async
+from runtime_helpers import StartCage, alive, destroy_all, needs_bwrap
 
 from caged_platform.runtime.api import CageSpec
 from caged_platform.runtime.manager import LocalRuntime
@@ -39,12 +40,10 @@ async def test_exec_timeout_kills_the_process_group(
     runtime: LocalRuntime, start_cage: StartCage
 ) -> None:
     sid = await start_cage(network_mode="none")
-    started = time.monotonic()
     outcome = await runtime.exec(
         sid, "(sleep 30; echo child-survived > /workspace/late) & echo started; sleep 30",
         timeout=0.5,
     )
-    assert time.monotonic() - started < 5
     assert outcome.timed_out and outcome.exit_code is None
     assert outcome.output == "started\n"
     # The backgrounded child was in the same group: nothing is left running.
@@ -57,27 +56,20 @@ async def test_cancelling_an_exec_kills_the_command(
 ) -> None:
     sid = await start_cage(network_mode="none")
     task = asyncio.create_task(runtime.exec(sid, "sleep 41; echo never"))
-    await asyncio.sleep(0.3)
+
+    async def sleepers() -> int:
+        ps = await runtime.exec(sid, "ps -eo args= | grep -c '[s]leep 41' || true")
+        return int(ps.output)
+
+    await eventually_async(sleepers, what="the command to start")
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
 
-    async def gone() -> bool:
-        ps = await runtime.exec(sid, "ps -eo args= | grep -c '[s]leep 41' || true")
-        return ps.output.strip() == "0"
+    async def killed() -> bool:
+        return await sleepers() == 0
 
-    assert await eventually(gone)
-
-
-async def test_start_latency(runtime: LocalRuntime, start_cage: StartCage) -> None:
-    await start_cage(network_mode="none")  # warm the bwrap probe and page cache
-    timings = []
-    for _ in range(3):
-        started = time.perf_counter()
-        await start_cage(network_mode="none")
-        timings.append((time.perf_counter() - started) * 1000)
-    print(f"cage start latency (ms): {', '.join(f'{t:.0f}' for t in timings)}")
-    assert min(timings) < 1000
+    await eventually_async(killed)
 
 
 @needs_bwrap

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import time
+from collections.abc import Callable
 
 import pytest
-from runtime_helpers import StartCage, eventually
+from eventually import eventually_async
+from runtime_helpers import StartCage
 
 from caged_platform.runtime.api import FileChange, PtyChannel
 from caged_platform.runtime.manager import LocalRuntime
@@ -17,13 +18,30 @@ pytestmark = pytest.mark.integration
 async def read_until(pty: PtyChannel, needle: bytes, within: float = 10.0) -> bytes:
     """Output up to and including ``needle`` (fails the test when it never comes)."""
     seen = b""
-    async with asyncio.timeout(within):
-        while needle not in seen:
-            chunk = await pty.read()
-            if not chunk:
-                raise AssertionError(f"shell ended before {needle!r}; got {seen[-300:]!r}")
-            seen += chunk
+    try:
+        async with asyncio.timeout(within):
+            while needle not in seen:
+                chunk = await pty.read()
+                if not chunk:
+                    raise AssertionError(f"shell ended before {needle!r}; got {seen[-300:]!r}")
+                seen += chunk
+    except TimeoutError:
+        raise AssertionError(f"no {needle!r} within {within:g} s; got {seen[-300:]!r}") from None
     return seen
+
+
+async def watching(runtime: LocalRuntime, sid: str, seen: Callable[[str], bool]) -> None:
+    """Wait until the cage's file watch reports changes (it is armed asynchronously, and a
+    file made before that is never reported): make a fresh probe file on each poll until
+    ``seen`` says one arrived."""
+    made: list[str] = []
+
+    async def probe_seen() -> bool:
+        made.append(f"/workspace/.probe-{len(made)}")
+        await runtime.exec(sid, f": > .probe-{len(made) - 1}")
+        return any(seen(path) for path in made)
+
+    await eventually_async(probe_seen, what="the file watch to be armed", interval=0.2)
 
 
 async def test_pty_echoes_resizes_and_reports_exit(
@@ -43,13 +61,16 @@ async def test_pty_echoes_resizes_and_reports_exit(
 
         # Job control works (the PTY is the shell's controlling terminal): ^C interrupts.
         await pty.write(b"sleep 30\n")
-        await asyncio.sleep(0.3)
-        started = time.monotonic()
+
+        async def sleeping() -> bool:
+            ps = await runtime.exec(sid, "ps -eo args= | grep -c '^[s]leep 30' || true")
+            return ps.output.strip() == "1"
+
+        await eventually_async(sleeping, what="sleep 30 to run in the terminal")
         await pty.write(b"\x03")
         await read_until(pty, b"^C")  # the line discipline turned it into SIGINT
         await pty.write(b"echo after-$((1))-interrupt\n")
-        await read_until(pty, b"after-1-interrupt\r\n")
-        assert time.monotonic() - started < 5
+        await read_until(pty, b"after-1-interrupt\r\n")  # not 30 s later: sleep was killed
 
         await pty.write(b"exit 3\n")
         async with asyncio.timeout(10):
@@ -72,11 +93,7 @@ async def test_pty_close_hangs_up_the_shell(runtime: LocalRuntime, start_cage: S
         probe = await runtime.exec(sid, f"kill -0 {shell_pid} 2>/dev/null && echo alive")
         return probe.output == ""
 
-    for _ in range(50):
-        if await gone():
-            break
-        await asyncio.sleep(0.1)
-    assert await gone()
+    await eventually_async(gone)
 
 
 async def test_pty_output_is_flow_controlled(runtime: LocalRuntime, start_cage: StartCage) -> None:
@@ -86,12 +103,15 @@ async def test_pty_output_is_flow_controlled(runtime: LocalRuntime, start_cage: 
     try:
         await pty.write(b"yes flood\n")
         await read_until(pty, b"flood")
-        await asyncio.sleep(0.5)  # not reading: the agent must stop reading the PTY
-        # ``yes`` is now blocked writing to a full terminal, so the cage is idle.
-        stats_a = await runtime.stats(sid)
-        await asyncio.sleep(1.0)
-        stats_b = await runtime.stats(sid)
-        assert stats_b.cpu_seconds - stats_a.cpu_seconds < 0.3
+
+        # Not reading: the agent must stop reading the PTY, so ``yes`` blocks writing to a
+        # full terminal and the cage goes idle (without flow control it never would).
+        async def idle() -> bool:
+            before = (await runtime.stats(sid)).cpu_seconds
+            await asyncio.sleep(0.5)  # the window the CPU use is sampled over
+            return (await runtime.stats(sid)).cpu_seconds - before < 0.05
+
+        await eventually_async(idle, what="the producer to block on a full terminal")
         # Reading again resumes the stream.
         assert b"flood" in await read_until(pty, b"flood\r\nflood")
         await pty.write(b"\x03")
@@ -112,7 +132,7 @@ async def test_watch_reports_a_file_created_by_a_command(
 
     task = asyncio.create_task(collect())
     try:
-        await asyncio.sleep(0.3)  # let the agent set its watches
+        await watching(runtime, sid, lambda path: any(c.path == path for c in changes))
         await runtime.exec(
             sid, "mkdir -p src/deep && echo hi > src/deep/new.txt && echo more >> notes.md"
             " && mv notes.md renamed.md && rm renamed.md"
@@ -121,7 +141,7 @@ async def test_watch_reports_a_file_created_by_a_command(
         async def created() -> bool:
             return any(c.path == "/workspace/src/deep/new.txt" for c in changes)
 
-        assert await eventually(created)
+        await eventually_async(created)
         assert FileChange("/workspace/src/deep/new.txt", "created") in changes
         assert FileChange("/workspace/src", "created") in changes
         # notes.md was created, renamed and removed within one debounce window: no noise.
@@ -132,7 +152,7 @@ async def test_watch_reports_a_file_created_by_a_command(
         async def was_moved() -> bool:
             return moved in changes
 
-        assert await eventually(was_moved)
+        await eventually_async(was_moved)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -154,7 +174,7 @@ async def test_watch_delivers_a_storm_of_changes(
 
     task = asyncio.create_task(collect())
     try:
-        await asyncio.sleep(0.3)
+        await watching(runtime, sid, paths.__contains__)
         await runtime.exec(
             sid,
             "mkdir storm && cd storm && i=0; while [ $i -lt 400 ]; do"
@@ -164,7 +184,7 @@ async def test_watch_delivers_a_storm_of_changes(
         async def complete() -> bool:
             return len({p for p in paths if p.startswith("/workspace/storm/")}) == 400
 
-        assert await eventually(complete, within=15), len(paths)
+        await eventually_async(complete)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

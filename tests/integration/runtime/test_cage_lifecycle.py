@@ -14,12 +14,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from eventually import eventually_async
 from runtime_helpers import (
     ISOLATION,
     StartCage,
     alive,
     destroy_all,
-    eventually,
     needs_bwrap,
     processes_of,
 )
@@ -77,11 +77,16 @@ async def test_pause_freezes_and_resume_continues(
     async def counting() -> bool:
         return count() > 3
 
-    assert await eventually(counting)
+    await eventually_async(counting)
     await runtime.pause(sid)
+
+    async def frozen() -> bool:
+        before = count()
+        await asyncio.sleep(0.4)  # the window in which a running counter would move on
+        return count() == before
+
+    await eventually_async(frozen, what="the counter to stop")
     frozen_at = count()
-    await asyncio.sleep(0.4)
-    assert count() == frozen_at
     with pytest.raises(CagePaused):
         await runtime.exec(sid, "true")
     stats = await runtime.stats(sid)  # answered from the host while the agent is frozen
@@ -92,7 +97,7 @@ async def test_pause_freezes_and_resume_continues(
     async def moved_on() -> bool:
         return count() > frozen_at + 3
 
-    assert await eventually(moved_on)
+    await eventually_async(moved_on)
     assert (await runtime.exec(sid, "echo ok")).output == "ok\n"
 
 
@@ -115,18 +120,21 @@ async def test_rlimit_affinity_and_sigstop_fallback(tmp_path: Path) -> None:
         async def ticking() -> bool:
             return ticks.exists() and ticks.stat().st_size > 0
 
-        assert await eventually(ticking)
+        await eventually_async(ticking)
         await runtime.pause("cage-rl")
-        await asyncio.sleep(0.1)
-        frozen = ticks.stat().st_mtime_ns
-        await asyncio.sleep(0.3)
-        assert ticks.stat().st_mtime_ns == frozen
+
+        async def stopped() -> int | None:
+            before = ticks.stat().st_mtime_ns
+            await asyncio.sleep(0.3)  # the window in which a running ticker would tick
+            return before if ticks.stat().st_mtime_ns == before else None
+
+        frozen = await eventually_async(stopped, what="the ticker to stop")
         await runtime.resume("cage-rl")
 
         async def ticking_again() -> bool:
             return ticks.stat().st_mtime_ns != frozen
 
-        assert await eventually(ticking_again)
+        await eventually_async(ticking_again)
 
         # A SIGSTOPped cage still dies completely.
         await runtime.pause("cage-rl")
@@ -147,7 +155,7 @@ async def test_a_cage_that_died_is_cleaned_up_on_attach(runtime: LocalRuntime) -
     async def dead() -> bool:
         return not alive(info.pid)
 
-    assert await eventually(dead)
+    await eventually_async(dead)
     restarted = LocalRuntime(runtime.data_dir, isolation=ISOLATION)
     assert not await restarted.attach("cage-dies")
     assert restarted.cage_pids("cage-dies") == set()
@@ -170,7 +178,7 @@ async def test_stats_and_ports(runtime: LocalRuntime, start_cage: StartCage) -> 
     async def listening() -> bool:
         return await runtime.listening_ports(sid) == [5055]
 
-    assert await eventually(listening)
+    await eventually_async(listening)
     stats = await runtime.stats(sid)
     assert stats.memory_bytes > 30 << 20
     assert stats.cpu_seconds > 0

@@ -10,8 +10,9 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from eventually import eventually_async
 from nethost import serving_host
-from runtime_helpers import SKIP_WITHOUT_BWRAP, StartCage, eventually
+from runtime_helpers import SKIP_WITHOUT_BWRAP, StartCage
 
 from caged_platform.runtime.manager import LocalRuntime
 
@@ -160,7 +161,7 @@ async def test_preview_url_reaches_a_server_inside_a_none_cage(
     async def listening() -> bool:
         return 8000 in await runtime.listening_ports(sid)
 
-    assert await eventually(listening, within=10.0)
+    await eventually_async(listening)
     url = await runtime.preview_url(sid, 8000)
     assert url.startswith("http://127.0.0.1:") and not url.startswith("http://127.0.0.1:8000/")
     assert await runtime.preview_url(sid, 8000) == url  # cached

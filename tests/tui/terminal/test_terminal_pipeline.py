@@ -11,10 +11,10 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator
 
+from eventually import eventually_async
 from terminal_app import TerminalTestApp
 from textual import events
 from textual.geometry import Region
-from textual.pilot import Pilot
 
 from caged_tui.widgets.terminal import TerminalView
 
@@ -66,14 +66,6 @@ def flood(lines: int) -> bytes:
     return b"".join(b"\x1b[32m%08d\x1b[0m some coloured output line\r\n" % i for i in range(lines))
 
 
-async def settle(pilot: Pilot[None], view: TerminalView, total: int) -> None:
-    for _ in range(3000):
-        if view.parsed_bytes >= total:
-            return
-        await pilot.pause(0.01)
-    raise AssertionError(f"parsed {view.parsed_bytes} of {total}")
-
-
 async def test_high_water_mark_bounds_the_buffer_and_acks_are_cumulative() -> None:
     data = flood(30_000)  # ~1.3 MB
     transport = RecordedTransport(data)
@@ -82,11 +74,11 @@ async def test_high_water_mark_bounds_the_buffer_and_acks_are_cumulative() -> No
     async with app.run_test(size=(80, 24)) as pilot:
         view = app.view
         view.attach(transport)
-        await pilot.pause(0.05)
+        await eventually_async(lambda: view.peak_buffered_bytes >= high, pause=pilot.pause)
         # The producer is far ahead of the parser, yet the widget stopped pulling.
         assert transport.pulled < len(data)
         assert view.buffered_bytes <= high + CHUNK
-        await settle(pilot, view, len(data))
+        await eventually_async(lambda: view.parsed_bytes >= len(data), pause=pilot.pause)
         assert view.peak_buffered_bytes >= high  # The mark was actually reached...
         assert view.peak_buffered_bytes <= high + CHUNK  # ...and never overrun by > a frame.
         # Acks: cumulative, increasing, every 32 KiB of parsed output.

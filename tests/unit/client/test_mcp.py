@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from client_fakes import TICKET, MCPPeer, WSServer
+from eventually import eventually_async
 from websockets.asyncio.server import ServerConnection
 
 from caged_core.client import AsyncCaged, MCPClient, MCPNotification
@@ -78,10 +79,14 @@ async def test_notifications_and_server_requests(mcp: MCPClient) -> None:
     assert seen == [MCPNotification("notifications/tools/list_changed", {})]
     stream = mcp.notifications()
     assert (await asyncio.wait_for(anext(stream), 2)).method == "notifications/tools/list_changed"
-    await asyncio.sleep(0.05)
-    answers = {a["id"]: a for a in mcp.peer.client_answers}  # type: ignore[attr-defined]
-    assert answers["srv-1"]["result"] == {}
-    assert answers["srv-2"]["error"]["code"] == -32601
+
+    def answered() -> bool:
+        answers = {a["id"]: a for a in mcp.peer.client_answers}  # type: ignore[attr-defined]
+        assert answers["srv-1"]["result"] == {}
+        assert answers["srv-2"]["error"]["code"] == -32601
+        return True
+
+    await eventually_async(answered)
     await mcp.close()
     assert [n async for n in stream] == []  # ends with the socket
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from eventually import eventually_async
 from observe_helpers import ACCOUNT, RecordingHooks
 
 from caged_platform.observe import Observer
@@ -44,9 +45,12 @@ async def test_a_terminal_session_replays_what_was_shown(
         await observer.terminal_output(session_id, chunk)
     await observer.terminal_input(session_id, "echo hi\r")
     await observer.terminal_output(session_id, shown[5])
-    await asyncio.sleep(0.2)  # past the flush delay: stored while the session is live
-    live = await observer.replay(ACCOUNT, session_id, type="other")
-    assert "".join(e.data["data"] for e in live) == "Welcome\r\n$ echo hi\r\n"
+
+    async def stored_while_live() -> bool:  # after the flush delay, the session still open
+        live = await observer.replay(ACCOUNT, session_id, type="other")
+        return "".join(e.data["data"] for e in live) == "Welcome\r\n$ echo hi\r\n"
+
+    await eventually_async(stored_while_live)
     big = bytes(range(32, 127)) * 700  # ~65 KiB at once: cut into 4096-character chunks
     await observer.terminal_output(session_id, shown[6] + big)
     await observer.close_session(session_id)
