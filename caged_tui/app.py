@@ -98,7 +98,8 @@ class CagedApp(App[None]):
     COMMANDS = App.COMMANDS | {CagedCommands}
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("question_mark,f1", "help", "Help", key_display="?", id="app.help"),
+        # No key_display: where a terminal takes "?", the footer must say f1.
+        Binding("question_mark,f1", "help", "Help", id="app.help"),
         *(
             Binding(
                 entry.key, f"go({entry.id!r})", entry.title, show=False, id=f"app.go_{entry.id}"

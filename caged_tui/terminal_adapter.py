@@ -32,6 +32,16 @@ class SessionTransport:
         """True once the socket has ended, from either side."""
         return self.session.closed
 
+    @property
+    def close_code(self) -> int | None:
+        """The socket's close code, once closed."""
+        return self.session.close_code
+
+    @property
+    def close_reason(self) -> str | None:
+        """The close frame's reason (``sandbox … is paused``), once closed."""
+        return self.session.close_reason
+
     async def send(self, data: str) -> None:
         """Type ``data`` into the PTY."""
         with contextlib.suppress(CagedConnectionError):

@@ -62,7 +62,7 @@ class SandboxesScreen(CagedScreen[None]):
         Binding("p", "pause_resume", "Pause/resume", id="sandboxes.pause_resume"),
         Binding("d", "destroy", "Destroy", id="sandboxes.destroy"),
         Binding("y", "copy_id", "Copy id", show=False, id="sandboxes.copy_id"),
-        Binding("space", "mark", "Mark", show=False, id="sandboxes.mark"),
+        Binding("space", "mark", "Mark and move down", show=False, id="sandboxes.mark"),
         Binding("slash", "filter", "Filter", key_display="/", id="sandboxes.filter"),
         Binding("S", "sort", "Sort column", show=False, id="sandboxes.sort"),
         Binding("O", "reverse", "Reverse order", show=False, id="sandboxes.reverse"),

@@ -1,8 +1,10 @@
 """Terminals into sandboxes, one tab each (several per sandbox are fine).
 
 Keys typed while a terminal has the focus go to the shell; ``ctrl+]`` leaves
-it, and then this screen's keys work (switch tab, close, new, back). A closed
-socket keeps the tab with a "disconnected" banner; ``r`` reconnects.
+it, and then this screen's keys work (switch tab, close, new, back). When a
+socket ends the tab says why (:func:`~caged_tui.ending.why_ended`): a paused
+sandbox offers ``p`` (resume, then reconnect), a destroyed one closes its tabs
+with a notice, anything else keeps the tab with ``r`` to reconnect.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Static, TabbedContent, TabPane
 
+from caged_tui.ending import Ending, EndKind, why_ended
 from caged_tui.screens.base import CagedScreen
 from caged_tui.terminal_adapter import SessionTransport
 from caged_tui.widgets.terminal import TerminalView
@@ -28,6 +31,21 @@ class TerminalConnected(Message):
 
     pane_id: str
     transport: SessionTransport
+
+
+@dataclass
+class TerminalEnded(Message):
+    """Why the socket of the tab ``pane_id`` ended."""
+
+    pane_id: str
+    ending: Ending
+
+
+@dataclass
+class SandboxResumed(Message):
+    """The sandbox of paused terminals runs again: reconnect them."""
+
+    sandbox_id: str
 
 
 @dataclass
@@ -50,6 +68,8 @@ class TerminalTab(TabPane):
         self.sandbox_id = sandbox_id
         self.number = number
         self.transport: SessionTransport | None = None
+        #: Why the last socket ended (None while connected or never explained).
+        self.ending: Ending | None = None
 
 
 class TerminalsScreen(CagedScreen[None]):
@@ -59,7 +79,8 @@ class TerminalsScreen(CagedScreen[None]):
     CSS_PATH = "terminals.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back to sandboxes", id="terminals.back"),
+        # Back to whatever the sandboxes mode shows (the list, or a sandbox's detail).
+        Binding("escape", "back", "Back", id="terminals.back"),
         Binding("enter,i", "focus_terminal", "Focus terminal", id="terminals.focus"),
         Binding(
             "left_square_bracket",
@@ -73,6 +94,7 @@ class TerminalsScreen(CagedScreen[None]):
         ),
         Binding("n", "new", "Another terminal here", id="terminals.new"),
         Binding("w", "close", "Close tab", id="terminals.close"),
+        Binding("p", "resume", "Resume sandbox", id="terminals.resume"),
     ]
 
     def __init__(self) -> None:
@@ -143,6 +165,7 @@ class TerminalsScreen(CagedScreen[None]):
             await event.transport.close()
             return
         tab.transport = event.transport
+        tab.ending = None
         tab.view.attach(event.transport)
         self._label(tab, connected=True)
 
@@ -151,16 +174,47 @@ class TerminalsScreen(CagedScreen[None]):
         if tab := self._tab(event.pane_id):
             self._label(tab, connected=False)
             tab.view.feed(f"\r\nCould not open the terminal: {event.reason}\r\n".encode())
+            tab.view.mark_ended()
 
     @on(TerminalView.Disconnected)
     def _disconnected(self, event: TerminalView.Disconnected) -> None:
         for tab in self._tabs():
             if tab.view is event.terminal:
                 self._label(tab, connected=False)
-                self.notify(
-                    f"Terminal {tab.number} on {tab.sandbox_id} disconnected (r reconnects).",
-                    severity="warning",
+                transport = tab.transport
+                code, reason = (
+                    (transport.close_code, transport.close_reason) if transport else (None, None)
                 )
+                self._explain(tab.id or "", tab.sandbox_id, code, reason)
+
+    @work(group="terminals.explain", exit_on_error=False, description="Asking why it ended")
+    async def _explain(
+        self, pane_id: str, sandbox_id: str, code: int | None, reason: str | None
+    ) -> None:
+        ending = await why_ended(self.client, sandbox_id, code, reason)
+        self.post_message(TerminalEnded(pane_id, ending))
+
+    @on(TerminalEnded)
+    async def _ended(self, event: TerminalEnded) -> None:
+        tab = self._tab(event.pane_id)
+        if tab is None:
+            return
+        ending = tab.ending = event.ending
+        what = f"Terminal {tab.number} on {tab.sandbox_id}"
+        if ending.kind is EndKind.GONE:
+            # Nothing to reconnect to, ever: the tab goes, the notice stays.
+            self.notify(f"{what} closed: {ending.reason}.", severity="warning")
+            await self._close(tab)
+            return
+        if ending.kind is EndKind.PAUSED:
+            tab.view.banner = f"{ending.reason} — p resumes it and reconnects"
+            self.notify(f"{what}: {ending.reason} (p resumes).", severity="warning")
+            # Off the terminal, where p would be swallowed as typing.
+            self._focus_tabs()
+        else:
+            tab.view.banner = f"{ending.reason} — press r to reconnect"
+            self.notify(f"{what} disconnected (r reconnects).", severity="warning")
+        self.refresh_bindings()
 
     @on(TerminalView.ReconnectRequested)
     def _reconnect(self, event: TerminalView.ReconnectRequested) -> None:
@@ -170,6 +224,9 @@ class TerminalsScreen(CagedScreen[None]):
 
     @on(TerminalView.FocusReleased)
     def _focus_released(self) -> None:
+        self._focus_tabs()
+
+    def _focus_tabs(self) -> None:
         self.query_one(TabbedContent).query_one("Tabs").focus()
         self.refresh_bindings()
 
@@ -181,6 +238,9 @@ class TerminalsScreen(CagedScreen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """While a connected terminal has the focus its keys go to the shell: hide
         the screen keys it would swallow anyway (``esc`` belongs to vim there)."""
+        if action == "resume":
+            tab = self._current()
+            return tab is not None and tab.ending is not None and tab.ending.kind is EndKind.PAUSED
         focused = self.focused
         if isinstance(focused, TerminalView) and focused.connected:
             return action not in ("back", "focus_terminal")
@@ -215,13 +275,33 @@ class TerminalsScreen(CagedScreen[None]):
 
     async def action_close(self) -> None:
         """Close the tab in front and its socket."""
-        tab = self._current()
-        if tab is None:
-            return
+        if tab := self._current():
+            await self._close(tab)
+
+    async def _close(self, tab: TerminalTab) -> None:
         if tab.transport is not None:
             await tab.transport.close()
         await self.query_one(TabbedContent).remove_pane(tab.id or "")
         self._update_empty()
+
+    def action_resume(self) -> None:
+        """Resume the paused sandbox of the tab in front; its terminals reconnect."""
+        if tab := self._current():
+            self._resume(tab.sandbox_id)
+
+    @work(group="terminals.resume", exit_on_error=False, description="Resuming the sandbox")
+    async def _resume(self, sandbox_id: str) -> None:
+        await self.client.sandboxes.resume(sandbox_id)
+        self.notify(f"Resumed {sandbox_id}")
+        self.post_message(SandboxResumed(sandbox_id))
+
+    @on(SandboxResumed)
+    def _resumed(self, event: SandboxResumed) -> None:
+        for tab in self._tabs():
+            paused = tab.ending is not None and tab.ending.kind is EndKind.PAUSED
+            if tab.sandbox_id == event.sandbox_id and paused:
+                tab.ending = None
+                self.connect(tab)
 
     async def on_unmount(self) -> None:
         for tab in self._tabs():

@@ -18,9 +18,11 @@ Also: pastes are sent as typed text (bracketed when the program set mode 2004); 
 releases, motion and the wheel are reported only while the program tracks the mouse (SGR 1006 or
 X10 encoding); otherwise the wheel scrolls the scrollback (or sends arrow keys in full-screen
 programs, like xterm). Resizes reach the PTY once the size has been stable for 75 ms. When the
-transport ends the view keeps its content, shows "disconnected — press r to reconnect" and posts
-:class:`TerminalView.Disconnected`; ``r`` posts :class:`TerminalView.ReconnectRequested`, and the
-owner answers with :meth:`TerminalView.attach`.
+transport ends the view keeps its content, shows :attr:`TerminalView.banner` ("disconnected —
+press r to reconnect" unless the owner says why) and posts :class:`TerminalView.Disconnected`;
+``r`` posts :class:`TerminalView.ReconnectRequested`, and the owner answers with
+:meth:`TerminalView.attach`. While disconnected, typed keys are swallowed: what was meant for
+the shell must not fire the app's shortcuts (``w`` closing the tab, ``q`` quitting).
 
 Bindings (ids can be remapped in the app keymap):
 
@@ -165,6 +167,9 @@ class TerminalView(Widget, can_focus=True):
 
     history_offset: reactive[int] = reactive(0)
     """Rows scrolled back into the history (0 = following the live screen)."""
+
+    banner: reactive[str] = reactive("disconnected — press r to reconnect")
+    """What the bottom row says while disconnected (the owner may say why)."""
 
     @dataclass
     class Disconnected(Message):
@@ -518,8 +523,23 @@ class TerminalView(Widget, can_focus=True):
 
     def _banner(self, width: int) -> Strip:
         style: Style = self.get_component_rich_style("terminal--banner")
-        text = " disconnected — press r to reconnect "
+        text = f" {self.banner} "
         return Strip([Segment(text.center(width)[:width], style)], width)
+
+    def mark_ended(self) -> None:
+        """The session is over without a transport having ended (opening it failed):
+        show the banner and offer reconnect."""
+        self._stop_io()
+        self._connection = None
+        self._ended = True
+        self.connected = False
+        self.refresh_bindings()
+        self.refresh()
+
+    def watch_banner(self) -> None:
+        """The banner row repaints with its new text."""
+        if self.is_mounted:
+            self.refresh(Region(0, self.size.height - 1, self.size.width, 1))
 
     def watch_connected(self, connected: bool) -> None:
         """Appearance follows the state: the ``-disconnected`` class and the banner."""
@@ -574,10 +594,8 @@ class TerminalView(Widget, can_focus=True):
     # -- input -----------------------------------------------------------------------------
 
     def check_consume_key(self, key: str, character: str | None = None) -> bool:
-        """Printable keys, tab and ctrl+c belong to the shell while connected (this also hides
-        the app's bindings for them in the footer)."""
-        if not self.connected:
-            return False
+        """Printable keys, tab and ctrl+c belong to the shell (this also hides the app's
+        bindings for them in the footer); while disconnected they are swallowed."""
         return bool(character and character.isprintable()) or key in (
             "tab",
             "shift+tab",
@@ -598,7 +616,13 @@ class TerminalView(Widget, can_focus=True):
 
     async def on_key(self, event: events.Key) -> None:
         """Send the key to the PTY (and keep the app from acting on it)."""
-        if not self.connected or event.key in self._own_keys():
+        if event.key in self._own_keys():
+            return
+        if not self.connected:
+            if self.check_consume_key(event.key, event.character):
+                # Typed for a shell that is gone: not for the app's shortcuts either.
+                event.stop()
+                event.prevent_default()
             return
         data = encode_key(event.key, event.character, app_cursor=self._terminal.app_cursor_keys)
         if data is None:
