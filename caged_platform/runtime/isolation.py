@@ -141,6 +141,9 @@ def cage_env(
         "LOGNAME": "root",
         "LANG": "C.UTF-8",
         "TERM": "xterm-256color",
+        # Clients' terminals (caged-tui's included) draw 24-bit colour; without this,
+        # truecolor programs fall back to 256 colours.
+        "COLORTERM": "truecolor",
         "HOSTNAME": sandbox_id,
         "CAGED_SANDBOX_ID": sandbox_id,
     }

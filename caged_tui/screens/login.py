@@ -7,6 +7,7 @@ points to ``CAGED_API_KEY`` — the verified key is still used for this session.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -35,6 +36,22 @@ class KeyVerified(Message):
     session: Session
     account: Account
     stored: bool
+
+
+@dataclass
+class NoKeyring(Message):
+    """No keyring backend: a pasted key cannot be kept."""
+
+
+def _store(profile: str, base_url: str, key: str) -> bool:
+    """Save the key in the keyring and the profile in the config file; False without
+    a keyring."""
+    try:
+        config.save_api_key(profile, key)
+        config.save_profile(profile, base_url)
+    except CagedConfigError:
+        return False
+    return True
 
 
 @dataclass
@@ -84,12 +101,21 @@ class LoginScreen(CagedScreen[None]):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#login-key", Input).focus()
+        self.check_keyring()
+
+    @work(thread=True, group="login.keyring", exit_on_error=False, description="Keyring")
+    def check_keyring(self) -> None:
+        """Whether a keyring exists (asking a backend can block: a thread, not the loop)."""
         if not config.keyring_available():
-            self._result(
-                "No keyring on this machine: the key cannot be saved. It will work for this "
-                "session; to keep it, set CAGED_API_KEY in your environment.",
-                "-warning",
-            )
+            self.post_message(NoKeyring())
+
+    @on(NoKeyring)
+    def _no_keyring(self) -> None:
+        self._result(
+            "No keyring on this machine: the key cannot be saved. It will work for this "
+            "session; to keep it, set CAGED_API_KEY in your environment.",
+            "-warning",
+        )
 
     def watch_busy(self, busy: bool) -> None:
         self.set_class(busy, "-busy")
@@ -136,12 +162,9 @@ class LoginScreen(CagedScreen[None]):
             await client.aclose()
             self.post_message(KeyRejected(str(error)))
             return
-        try:
-            config.save_api_key(profile, key)
-            config.save_profile(profile, base_url)
-            stored = True
-        except CagedConfigError:
-            stored = False
+        # The keyring (D-Bus, a wallet that may ask to unlock) and the config file
+        # block: off the event loop.
+        stored = await asyncio.to_thread(_store, profile, base_url, key)
         settings = Settings(
             profile=profile,
             base_url=base_url,
