@@ -24,8 +24,9 @@ _COMMANDS = ("ls -la /workspace", "pytest -q", "git status", "cat README.md", "p
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def make_events(session_id: str, count: int) -> list[dict[str, Any]]:
-    """``count`` command events of one session, with distinct ids and ascending timestamps."""
+def make_events(session_id: str, count: int, *, first: int = 0) -> list[dict[str, Any]]:
+    """``count`` command events of one session, with distinct ids and ascending timestamps
+    (the ``first``-th to the ``first + count - 1``-th of a series)."""
     return [
         {
             "id": f"ev-{session_id}-{i}",
@@ -34,14 +35,15 @@ def make_events(session_id: str, count: int) -> list[dict[str, Any]]:
             "session_id": session_id,
             "payload": {"command": _COMMANDS[i % len(_COMMANDS)], "exit_code": i % 3, "n": i},
         }
-        for i in range(count)
+        for i in range(first, first + count)
     ]
 
 
-def reference_rows(events: list[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
-    """The rows the platform stores for ``events`` (JSON encoded, sequence numbered)."""
+def reference_rows(events: list[dict[str, Any]], *, first: int = 0) -> Iterator[tuple[Any, ...]]:
+    """The rows the platform stores for ``events`` (JSON encoded, sequence numbered; the
+    first of them is the ``first``-th event of its session)."""
     received = time.time_ns() // 1000
-    for sequence, event in enumerate(events, start=1):
+    for sequence, event in enumerate(events, start=first + 1):
         ts = int(datetime.fromisoformat(event["timestamp"]).timestamp() * 1_000_000)
         yield (
             event["id"], "acct", event["session_id"], sequence, "", event["type"], ts, received,

@@ -24,16 +24,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import (
     AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
     field_validator,
     model_validator,
 )
+from pydantic_core import CoreSchema, core_schema
 
 __all__ = [
     "TEMPLATES",
@@ -612,6 +614,25 @@ class SessionPage(CagedModel):
         return len(self.data)
 
 
+class _NoneAsEmpty:
+    """Reads ``null`` as an empty object: a schema branch taken only for ``null``, so an
+    object is validated without calling Python (unlike a "before" validator)."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: type[Any], handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.union_schema(
+            [
+                handler(source),
+                core_schema.no_info_after_validator_function(
+                    lambda _: {}, core_schema.none_schema()
+                ),
+            ],
+            mode="left_to_right",
+        )
+
+
 class ReplayEvent(CagedModel):
     id: str = ""
     session_id: str = ""
@@ -619,7 +640,7 @@ class ReplayEvent(CagedModel):
     type: EventType = EventType.OTHER
     timestamp: datetime | None = None
     duration_ms: float | None = None
-    data: dict[str, Any] = Field(
+    data: Annotated[dict[str, Any], _NoneAsEmpty] = Field(
         default_factory=dict, validation_alias=AliasChoices("data", "payload")
     )
     # Local-platform extensions: where the event happened, and the event's meta
@@ -627,30 +648,42 @@ class ReplayEvent(CagedModel):
     sandbox_id: str = ""
     meta: dict[str, str] = Field(default_factory=dict)
 
-    @field_validator("data", mode="before")
-    @classmethod
-    def _data_none(cls, value: Any) -> Any:
-        return {} if value is None else value
-
 
 class ReplayPage(CagedModel):
+    """A page of replay events; also read from the older bare array of events.
+
+    The array shape is a second branch of the schema rather than a "before" validator,
+    which would make pydantic build the whole page as Python objects first (a page is
+    up to 1000 events, and the array shape is the rare one).
+    """
+
     events: list[ReplayEvent] = Field(default_factory=list)
     has_more: bool = False
     next_seq: int | None = None
     total: int = 0
 
-    @model_validator(mode="before")
     @classmethod
-    def _legacy_array(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            seqs = [e.get("sequence", 0) for e in value if isinstance(e, dict)]
-            return {
-                "events": value,
-                "has_more": False,
-                "next_seq": max(seqs) if seqs else None,
-                "total": len(value),
-            }
-        return value
+    def __get_pydantic_core_schema__(
+        cls, source: type[BaseModel], handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.union_schema(
+            [
+                handler(source),
+                core_schema.no_info_after_validator_function(
+                    cls._from_array, handler.generate_schema(list[ReplayEvent])
+                ),
+            ],
+            mode="left_to_right",
+        )
+
+    @classmethod
+    def _from_array(cls, events: list[ReplayEvent]) -> ReplayPage:
+        return cls(
+            events=events,
+            has_more=False,
+            next_seq=max((e.sequence for e in events), default=None),
+            total=len(events),
+        )
 
     def __iter__(self) -> Iterator[ReplayEvent]:  # type: ignore[override]
         return iter(self.events)

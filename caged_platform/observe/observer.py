@@ -614,17 +614,36 @@ class Observer:
         limit: int = 100,
         type: str | None = None,
     ) -> ReplayPage:
-        """``GET /sessions/{sid}/replay``: events after ``after_seq`` in sequence order."""
+        """Events after ``after_seq`` in sequence order (:meth:`replay_json` as the model)."""
+        return ReplayPage.model_validate_json(
+            await self.replay_json(
+                account_id, session_id, after_seq=after_seq, limit=limit, type=type
+            )
+        )
+
+    async def replay_json(
+        self,
+        account_id: str,
+        session_id: str,
+        *,
+        after_seq: int = 0,
+        limit: int = 100,
+        type: str | None = None,
+    ) -> bytes:
+        """``GET /sessions/{sid}/replay``: events after ``after_seq`` in sequence order, as
+        the JSON body of a :class:`ReplayPage` (written by SQLite, see :mod:`.replay`)."""
         replay.validate_page(after_seq, limit, type)
-        row = await self._session(account_id, session_id)
-        return await self._db.run(
-            replay.replay_page,
+        page = await self._db.run(
+            replay.replay_page_json,
+            account_id,
             session_id,
             after_seq=after_seq,
             limit=limit,
             type_=type,
-            event_count=row.event_count,
         )
+        if page is None:
+            raise NotFound(f"no session {session_id!r}")
+        return page
 
     async def replay_summary(self, account_id: str, session_id: str) -> ReplaySummary:
         """``GET /sessions/{sid}/replay/summary``: counts per type and the time span."""

@@ -10,18 +10,43 @@ events as they are written.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
-from caged_core.models import ReplayPage, ReplaySummary, TrustDeduction
+from caged_core.models import ReplaySummary, TrustDeduction
 
 from .errors import Invalid
 from .events import KNOWN_TYPES, from_us
-from .sessions import row_to_event
+from .sessions import get_session
 
-__all__ = ["MAX_PAGE", "deductions", "replay_page", "summary", "validate_page"]
+__all__ = [
+    "MAX_PAGE",
+    "deductions",
+    "replay_page_json",
+    "summary",
+    "validate_page",
+]
 
 #: The largest replay page (the contract's limit).
 MAX_PAGE = 1000
+
+# A page is mostly its events' JSON, so SQLite writes each one: the text
+# ``ReplayEvent.model_dump_json()`` gives, with no Python object per event. ``data`` and
+# ``meta`` are stored as JSON the platform encoded, ``type`` is one of KNOWN_TYPES, and
+# ``:session_json`` is the page's session id, JSON-quoted once. Timestamps are integer
+# microseconds, written as pydantic writes a UTC datetime (fraction only when non-zero);
+# a duration keeps SQLite's shorter text when it reads back as the same number.
+_MICROS = "((ts % 1000000) + 1000000) % 1000000"
+_EVENT_JSON = f"""printf(
+    '{{"id":%s,"session_id":%s,"sequence":%d,"type":"%s","timestamp":"%s%sZ",'
+    || '"duration_ms":%s,"data":%s,"sandbox_id":%s,"meta":%s}}',
+    json_quote(id), :session_json, sequence, type,
+    strftime('%Y-%m-%dT%H:%M:%S', (ts - {_MICROS}) / 1000000, 'unixepoch'),
+    CASE WHEN {_MICROS} THEN printf('.%06d', {_MICROS}) ELSE '' END,
+    CASE WHEN duration_ms IS NULL OR CAST(json_quote(duration_ms) AS REAL) = duration_ms
+         THEN json_quote(duration_ms) ELSE printf('%!.17g', duration_ms) END,
+    data, json_quote(sandbox_id), meta
+)"""
 
 
 def validate_page(after_seq: int, limit: int, type_: str | None) -> None:
@@ -35,27 +60,40 @@ def validate_page(after_seq: int, limit: int, type_: str | None) -> None:
         raise Invalid(f"unknown event type {type_!r}; valid types: {valid}")
 
 
-def replay_page(
+def replay_page_json(
     conn: sqlite3.Connection,
+    account_id: str,
     session_id: str,
     *,
     after_seq: int,
     limit: int,
     type_: str | None,
-    event_count: int,
-) -> ReplayPage:
-    """One page of a session's events after ``after_seq``, in sequence order."""
+) -> bytes | None:
+    """One page of a session's events after ``after_seq``, in sequence order, as the JSON
+    text of a :class:`~caged_core.models.ReplayPage`; None for a session the account does
+    not have (one trip to the database thread for both)."""
+    session = get_session(conn, account_id, session_id)
+    if session is None:
+        return None
+    params = {
+        "session_id": session_id,
+        "session_json": json.dumps(session_id),
+        "after": after_seq,
+        "rows": limit + 1,
+        "type": type_,
+    }
     if type_ is None:
         rows = conn.execute(
-            "SELECT * FROM events WHERE session_id = ? AND sequence > ? ORDER BY sequence LIMIT ?",
-            (session_id, after_seq, limit + 1),
+            f"SELECT {_EVENT_JSON}, sequence FROM events WHERE session_id = :session_id"
+            " AND sequence > :after ORDER BY sequence LIMIT :rows",
+            params,
         ).fetchall()
-        total = event_count
+        total = session.event_count
     else:
         rows = conn.execute(
-            "SELECT * FROM events WHERE session_id = ? AND type = ? AND sequence > ?"
-            " ORDER BY sequence LIMIT ?",
-            (session_id, type_, after_seq, limit + 1),
+            f"SELECT {_EVENT_JSON}, sequence FROM events WHERE session_id = :session_id"
+            " AND type = :type AND sequence > :after ORDER BY sequence LIMIT :rows",
+            params,
         ).fetchall()
         found = conn.execute(
             "SELECT count FROM session_types WHERE session_id = ? AND type = ?",
@@ -63,9 +101,14 @@ def replay_page(
         ).fetchone()
         total = found[0] if found else 0
     has_more = len(rows) > limit
-    events = [row_to_event(row) for row in rows[:limit]]
-    next_seq = events[-1].sequence if events else after_seq
-    return ReplayPage(events=events, has_more=has_more, next_seq=next_seq, total=int(total))
+    rows = rows[:limit]
+    rest = {
+        "has_more": has_more,
+        "next_seq": rows[-1][1] if rows else after_seq,
+        "total": int(total),
+    }
+    events = ",".join(row[0] for row in rows)
+    return f'{{"events":[{events}],{json.dumps(rest, separators=(",", ":"))[1:]}'.encode()
 
 
 def summary(

@@ -45,7 +45,6 @@ __all__ = [
     "get_session_any",
     "list_sessions",
     "mark_auto_paused",
-    "row_to_event",
     "sandbox_llm_costs",
     "sessions_to_end",
 ]
@@ -531,19 +530,3 @@ def completed_costs(conn: sqlite3.Connection, account_id: str, exclude: str) -> 
         (account_id, SessionStatus.ACTIVE.value, exclude),
     ).fetchall()
     return [float(r["total"]) for r in rows]
-
-
-def row_to_event(row: sqlite3.Row) -> ReplayEvent:
-    """An ``events`` row as the wire model."""
-    return ReplayEvent(
-        id=row["id"],
-        session_id=row["session_id"] or "",
-        sequence=row["sequence"] or 0,
-        type=row["type"],
-        timestamp=from_us(row["ts"]),
-        duration_ms=row["duration_ms"],
-        data=json.loads(row["data"]),
-        sandbox_id=row["sandbox_id"],
-        # Most events have no meta: skip parsing the constant "{}".
-        meta=json.loads(row["meta"]) if row["meta"] != "{}" else {},
-    )

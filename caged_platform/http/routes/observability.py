@@ -67,14 +67,14 @@ async def get_session(call: Call) -> Response:
 
 
 async def replay(call: Call) -> Response:
-    page = await call.platform.observer.replay(
+    page = await call.platform.observer.replay_json(
         call.principal.account_id,
         call.param("sid"),
         after_seq=AFTER_SEQ.integer(call),
         limit=REPLAY_LIMIT.integer(call),
         type=EVENT_TYPE.text(call) or None,
     )
-    return json_response(page)
+    return Response(page, media_type="application/json")
 
 
 async def replay_summary(call: Call) -> Response:
