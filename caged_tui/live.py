@@ -267,9 +267,13 @@ async def _optional(get: Awaitable[T]) -> T | None:
 
 async def _counts(client: AsyncCaged, etag: str | None) -> Fetched[Counts]:
     unread = await _optional(client.notifications.unread_count())
-    alerts = await _optional(client.alerts.list())
-    open_alerts = None if alerts is None else sum(a.state == AlertState.OPEN for a in alerts)
+    open_alerts = await _optional(_open_alerts(client))
     return Fetched(Counts(unread, open_alerts))
+
+
+async def _open_alerts(client: AsyncCaged) -> int:
+    """Open alerts over every page (the contract has no state filter to count with)."""
+    return sum([a.state == AlertState.OPEN async for a in client.alerts.iter_all()])
 
 
 @dataclass(frozen=True, slots=True)

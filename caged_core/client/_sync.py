@@ -236,6 +236,7 @@ class SyncSessions(_SyncResource[Sessions]):
     """Blocking ``caged.sessions`` (see :class:`Sessions`)."""
 
     list = _Blocking(Sessions.list)
+    iter_all = _Iterating(Sessions.iter_all)
     list_by_sandbox = _Blocking(Sessions.list_by_sandbox)
     get = _Blocking(Sessions.get)
     replay = _Blocking(Sessions.replay)
@@ -253,6 +254,7 @@ class SyncAlerts(_SyncResource[Alerts]):
     """Blocking ``caged.alerts`` (see :class:`Alerts`)."""
 
     list = _Blocking(Alerts.list)
+    iter_all = _Iterating(Alerts.iter_all)
     get = _Blocking(Alerts.get)
     resolve = _Blocking(Alerts.resolve)
     list_rules = _Blocking(Alerts.list_rules)

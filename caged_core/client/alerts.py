@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import AsyncIterator
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -37,6 +38,20 @@ class Alerts(Resource):
             params={"limit": limit, "offset": offset},
             timeout=timeout,
         )
+
+    async def iter_all(
+        self, *, per_page: int = 100, timeout: float | None = None
+    ) -> AsyncIterator[Alert]:
+        """Every alert, newest first, across as many pages as it takes (a count or a filter
+        over one page would be wrong past the first ``per_page``)."""
+        offset = 0
+        while True:
+            page = await self.list(limit=per_page, offset=offset, timeout=timeout)
+            for alert in page.alerts:
+                yield alert
+            offset += len(page.alerts)
+            if not page.alerts or offset >= page.total:
+                return
 
     async def get(self, alert_id: str, *, timeout: float | None = None) -> Alert:
         """One alert."""

@@ -39,6 +39,19 @@ class Sessions(Resource):
             timeout=timeout,
         )
 
+    async def iter_all(
+        self, *, per_page: int = 100, timeout: float | None = None
+    ) -> AsyncIterator[AgentSession]:
+        """Every session of the account, newest first, across all pages."""
+        page_number = 1
+        while True:
+            page = await self.list(page=page_number, per_page=per_page, timeout=timeout)
+            for session in page.data:
+                yield session
+            if not page.data or page_number >= page.pagination.total_pages:
+                return
+            page_number += 1
+
     async def list_by_sandbox(
         self, sandbox_id: str, *, timeout: float | None = None
     ) -> builtins.list[AgentSession]:
