@@ -15,12 +15,18 @@ from caged_core.models import Sandbox
 DASH = "–"  # noqa: RUF001 - the en dash is the intended glyph
 
 
-def duration(seconds: float) -> str:
-    """A compact duration: ``42s``, ``5m``, ``3h12m``, ``2d4h``."""
+def duration(seconds: float, *, coarse: bool = False) -> str:
+    """A compact duration: ``42s``, ``5m``, ``3h12m``, ``2d4h``.
+
+    ``coarse`` drops the seconds (``<1m``, ``7m``): what lists show while the
+    user is idle, so that their clock repaints once a minute, not every second.
+    """
     total = max(0, int(seconds))
     days, rest = divmod(total, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
+    if coarse and not (days or hours):
+        return f"{minutes}m" if minutes else "<1m"
     if days:
         return f"{days}d{hours}h" if hours else f"{days}d"
     if hours:
@@ -30,19 +36,19 @@ def duration(seconds: float) -> str:
     return f"{secs}s"
 
 
-def since(moment: datetime | None, now: datetime) -> str:
+def since(moment: datetime | None, now: datetime, *, coarse: bool = False) -> str:
     """How long ago ``moment`` was, or a dash when it is unknown."""
     if moment is None:
         return DASH
-    return duration((now - moment).total_seconds())
+    return duration((now - moment).total_seconds(), coarse=coarse)
 
 
-def until(moment: datetime | None, now: datetime) -> str:
+def until(moment: datetime | None, now: datetime, *, coarse: bool = False) -> str:
     """How long until ``moment``, ``now`` when it has passed, a dash when unknown."""
     if moment is None:
         return DASH
     seconds = (moment - now).total_seconds()
-    return duration(seconds) if seconds > 0 else "now"
+    return duration(seconds, coarse=coarse) if seconds > 0 else "now"
 
 
 def money(amount: float) -> str:
@@ -65,11 +71,11 @@ def resources(sandbox: Sandbox) -> str:
     return f"{sandbox.cpus}c/{sandbox.memory_mb}M/{sandbox.disk_gb}G"
 
 
-def uptime(sandbox: Sandbox, now: datetime) -> str:
+def uptime(sandbox: Sandbox, now: datetime, *, coarse: bool = False) -> str:
     """Time running since the last start; a dash unless it is running."""
     if not sandbox.is_active or sandbox.started_at is None:
         return DASH
-    return since(sandbox.started_at, now)
+    return since(sandbox.started_at, now, coarse=coarse)
 
 
 def timestamp(moment: datetime | None) -> str:

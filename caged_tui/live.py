@@ -8,6 +8,9 @@ through a Textual :class:`~textual.signal.Signal` only what changed:
 - **Conditional requests**: a topic's fetch receives the last ``ETag`` and may
   answer "unchanged" (``304``); without ETags (the hosted API) the value is
   compared with the last one instead, so subscribers still hear only changes.
+- **Pace per topic**: a topic may ask to be fetched at most every
+  ``min_interval`` seconds (the header's counts: every 10 s), so a fast round
+  costs only what needs to be fast; :meth:`poke` fetches everything.
 - **Backoff**: every ``interval`` seconds while things change or the user is
   active; after a quiet round with an idle user the wait doubles up to
   ``idle_cap``. A key press or mouse click (:meth:`activity`) brings it back,
@@ -71,10 +74,11 @@ def unconditional(get: Callable[[AsyncCaged], Awaitable[T]]) -> Fetch[T]:
 
 @dataclass(frozen=True, slots=True)
 class TopicSpec(Generic[T]):
-    """A topic as screens name it: a unique name and how to fetch it."""
+    """A topic as screens name it: a unique name, how to fetch it and how often at most."""
 
     name: str
     fetch: Fetch[T]
+    min_interval: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +92,14 @@ class Health:
 class Topic(Generic[T]):
     """One thing the feed polls, the signal it publishes on and what it last saw."""
 
-    def __init__(self, owner: DOMNode, name: str, fetch: Fetch[T]) -> None:
+    def __init__(
+        self, owner: DOMNode, name: str, fetch: Fetch[T], min_interval: float = 0.0
+    ) -> None:
         self.name = name
         self.fetch = fetch
+        self.min_interval = min_interval
+        #: When it was last fetched (monotonic seconds; None = never).
+        self.fetched_at: float | None = None
         self.signal: Signal[T] = Signal(owner, name)
         self.etag: str | None = None
         self.value: T | None = None
@@ -101,6 +110,10 @@ class Topic(Generic[T]):
     def active(self) -> bool:
         """Whether anyone mounted still listens."""
         return any(node.is_attached for node in list(self.subscribers))
+
+    def due(self, now: float) -> bool:
+        """Whether its pace allows a fetch at ``now``."""
+        return self.fetched_at is None or now - self.fetched_at >= self.min_interval
 
     def accept(self, fetched: Fetched[T]) -> bool:
         """Take a fetch's answer; returns whether subscribers must hear of it."""
@@ -143,6 +156,8 @@ class LiveFeed:
         self._clock = clock
         self._topics: dict[str, Topic[Any]] = {}
         self._wake = asyncio.Event()
+        #: The next round fetches every topic, whatever its pace (after a poke).
+        self._everything = True
         self._last_activity = clock()
         #: The wait before the next round (grows while idle or offline).
         self.delay = interval
@@ -156,7 +171,9 @@ class LiveFeed:
         topic, now with the last known one, and poll it until ``node`` goes."""
         topic = self._topics.get(spec.name)
         if topic is None:
-            topic = self._topics[spec.name] = Topic(self._owner, spec.name, spec.fetch)
+            topic = self._topics[spec.name] = Topic(
+                self._owner, spec.name, spec.fetch, spec.min_interval
+            )
         topic.subscribers[node] = None
         topic.signal.subscribe(node, callback)
         if topic.known:
@@ -177,8 +194,9 @@ class LiveFeed:
     # ------------------------------------------------------------------ pacing
 
     def poke(self) -> None:
-        """Poll now, at the fast pace (something changed, or the user asked)."""
+        """Poll every topic now, at the fast pace (something changed, or the user asked)."""
         self.delay = self.interval
+        self._everything = True
         self._wake.set()
 
     def activity(self) -> None:
@@ -212,9 +230,14 @@ class LiveFeed:
         """One round over the active topics; returns the wait before the next."""
         self.rounds += 1
         changed = False
+        everything, self._everything = self._everything, False
         try:
             for topic in list(self._topics.values()):
-                if topic.active and await self._poll(topic):
+                now = self._clock()
+                if not (topic.active and (everything or topic.due(now))):
+                    continue
+                topic.fetched_at = now
+                if await self._poll(topic):
                     changed = True
         except CagedConnectionError as error:
             self.health.publish(Health(Connection.OFFLINE, str(error)))
@@ -287,4 +310,6 @@ class Counts:
 #: Every sandbox of the account (conditional where the platform sends ETags).
 SANDBOXES: TopicSpec[list[Sandbox]] = TopicSpec("sandboxes", _sandboxes)
 #: The header's notification and alert counts.
-COUNTS: TopicSpec[Counts] = TopicSpec("counts", _counts)
+#: The header's notification and alert counts: two requests without ETags, and badges
+#: that need not be fresher than 10 s.
+COUNTS: TopicSpec[Counts] = TopicSpec("counts", _counts, min_interval=10.0)

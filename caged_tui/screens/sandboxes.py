@@ -4,7 +4,9 @@ The list comes from the app's live feed (topic :data:`~caged_tui.live.SANDBOXES`
 this screen never polls. It keeps the sandboxes in a :class:`ListSource` that
 the virtual table paints a screenful at a time; filter, order and marks are
 reactives applied to the source. A one-second clock re-formats the visible
-rows and repaints only those whose age, uptime or idle countdown changed.
+rows and repaints only those whose age, uptime or idle countdown changed;
+while the user is idle (the live feed's ``user_idle``) times show whole
+minutes, so an untouched list repaints once a minute instead of every second.
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ class SandboxesScreen(CagedScreen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self._source = sandbox_source(self.now())
+        self._source = sandbox_source(self.now(), lambda: self.caged.live.user_idle)
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="sandboxes-body"):

@@ -23,7 +23,8 @@ class SandboxColumn:
     """One column: the table column, how a sandbox renders into it, how it sorts."""
 
     column: Column
-    render: Callable[[Sandbox, datetime], str]
+    #: (sandbox, now, coarse: whole minutes only) → the cell's text.
+    render: Callable[[Sandbox, datetime, bool], str]
     sort_key: Callable[[Sandbox], str | float] | None = None
 
     @property
@@ -37,24 +38,31 @@ def _created(sandbox: Sandbox) -> float:
 
 
 COLUMNS: tuple[SandboxColumn, ...] = (
-    SandboxColumn(Column("id", "ID"), lambda sb, _: sb.id, lambda sb: sb.id),
+    SandboxColumn(Column("id", "ID"), lambda sb, *_: sb.id, lambda sb: sb.id),
     SandboxColumn(
-        Column("status", "STATUS", 7), lambda sb, _: sb.status.value, lambda sb: sb.status.value
+        Column("status", "STATUS", 7), lambda sb, *_: sb.status.value, lambda sb: sb.status.value
     ),
     SandboxColumn(
-        Column("template", "TEMPLATE", 10), lambda sb, _: sb.template, lambda sb: sb.template
+        Column("template", "TEMPLATE", 10), lambda sb, *_: sb.template, lambda sb: sb.template
     ),
-    SandboxColumn(Column("resources", "CPU/MEM/DISK"), lambda sb, _: fmt.resources(sb)),
-    SandboxColumn(Column("network", "NET", 4), lambda sb, _: sb.network_mode.value),
+    SandboxColumn(Column("resources", "CPU/MEM/DISK"), lambda sb, *_: fmt.resources(sb)),
+    SandboxColumn(Column("network", "NET", 4), lambda sb, *_: sb.network_mode.value),
     SandboxColumn(
         Column("age", "AGE", 5),
-        lambda sb, now: fmt.since(sb.created_at, now),
+        lambda sb, now, coarse: fmt.since(sb.created_at, now, coarse=coarse),
         lambda sb: -_created(sb),
     ),
-    SandboxColumn(Column("uptime", "UPTIME", 6), fmt.uptime),
-    SandboxColumn(Column("cost", "COST", 5), lambda sb, _: fmt.cost(sb), lambda sb: sb.total_cost),
-    SandboxColumn(Column("idle", "IDLE IN", 7), lambda sb, now: fmt.until(sb.idle_deadline, now)),
-    SandboxColumn(Column("error", "LAST ERROR", 10), lambda sb, _: fmt.one_line(sb.last_error, 48)),
+    SandboxColumn(
+        Column("uptime", "UPTIME", 6), lambda sb, now, coarse: fmt.uptime(sb, now, coarse=coarse)
+    ),
+    SandboxColumn(Column("cost", "COST", 5), lambda sb, *_: fmt.cost(sb), lambda sb: sb.total_cost),
+    SandboxColumn(
+        Column("idle", "IDLE IN", 7),
+        lambda sb, now, coarse: fmt.until(sb.idle_deadline, now, coarse=coarse),
+    ),
+    SandboxColumn(
+        Column("error", "LAST ERROR", 10), lambda sb, *_: fmt.one_line(sb.last_error, 48)
+    ),
 )
 
 #: Columns that ``S`` cycles through, in order.
@@ -63,8 +71,9 @@ SORTABLE: tuple[SandboxColumn, ...] = tuple(col for col in COLUMNS if col.sort_k
 _STATUS_STYLES = frozenset({"running", "pending", "paused", "stopped", "error"})
 
 
-def sandbox_cells(sandbox: Sandbox, now: datetime) -> tuple[Cell, ...]:
-    """A sandbox's row: each column's text and the component class it is drawn with."""
+def sandbox_cells(sandbox: Sandbox, now: datetime, coarse: bool = False) -> tuple[Cell, ...]:
+    """A sandbox's row: each column's text and the component class it is drawn with
+    (times in whole minutes when ``coarse``)."""
     status = sandbox.status.value
     cells: list[Cell] = []
     for col in COLUMNS:
@@ -73,13 +82,16 @@ def sandbox_cells(sandbox: Sandbox, now: datetime) -> tuple[Cell, ...]:
             style = f"sandbox-table--{status if status in _STATUS_STYLES else 'other'}"
         elif col.column.key == "error" and sandbox.last_error:
             style = "sandbox-table--problem"
-        cells.append((col.render(sandbox, now), style))
+        cells.append((col.render(sandbox, now, coarse), style))
     return tuple(cells)
 
 
-def sandbox_source(now: datetime) -> ListSource[Sandbox]:
-    """An empty source of sandboxes keyed by id, formatted at ``now``."""
-    return ListSource(lambda sb: sb.id, sandbox_cells, now)
+def sandbox_source(
+    now: datetime, coarse: Callable[[], bool] = lambda: False
+) -> ListSource[Sandbox]:
+    """An empty source of sandboxes keyed by id, formatted at ``now``, times in whole
+    minutes while ``coarse()`` holds."""
+    return ListSource(lambda sb: sb.id, lambda sb, now: sandbox_cells(sb, now, coarse()), now)
 
 
 class SandboxTable(VirtualTable):

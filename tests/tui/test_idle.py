@@ -1,0 +1,76 @@
+"""Idle cost (issue 12): an untouched app must neither repaint nor poll much.
+
+Young sandboxes' ages and uptimes change text every second; while the user is idle
+the list shows whole minutes, so the clock finds nothing to repaint most ticks. The
+header's counts (two requests without ETags) keep a slower pace than the list."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from test_skeleton import _FeedApp, _no_client
+
+from caged_core.models import Sandbox
+from caged_tui import formatting as fmt
+from caged_tui.live import Fetched, LiveFeed, TopicSpec
+from caged_tui.widgets.sandbox_table import sandbox_source
+
+START = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def test_coarse_durations_drop_the_seconds() -> None:
+    assert [fmt.duration(s, coarse=True) for s in (0, 42, 125, 3700)] == [
+        "<1m",
+        "<1m",
+        "2m",
+        "1h01m",
+    ]
+    assert fmt.duration(125) == "2m05s"
+
+
+def young(index: int) -> Sandbox:
+    return Sandbox.model_validate(
+        {
+            "id": f"cage-{index}",
+            "status": "running",
+            "template": "minimal",
+            "created_at": START.isoformat(),
+            "started_at": START.isoformat(),
+        }
+    )
+
+
+def test_an_idle_list_repaints_once_a_minute() -> None:
+    idle = True
+    source = sandbox_source(START, lambda: idle)
+    source.update([young(i) for i in range(10)])
+    keys = [row.key for row in source.rows(0, 10)]
+    repainted = [source.retime(START + timedelta(seconds=second), keys) for second in range(5, 60)]
+    assert not any(repainted)
+    assert source.retime(START + timedelta(seconds=61), keys) == frozenset(keys)  # "1m"
+    idle = False  # a key press: seconds again
+    assert source.retime(START + timedelta(seconds=62), keys) == frozenset(keys)
+    assert source.retime(START + timedelta(seconds=63), keys) == frozenset(keys)
+
+
+async def test_slow_topics_keep_their_own_pace() -> None:
+    """The header's counts cost two requests a round: fetched every 10 s, not every 2 s."""
+    clock = [0.0]
+    fetched: list[float] = []
+
+    async def counts(client: Any, etag: str | None) -> Fetched[int]:
+        fetched.append(clock[0])
+        return Fetched(None)
+
+    app = _FeedApp()
+    async with app.run_test():
+        feed = LiveFeed(app, _no_client, lambda: True, interval=2.0, clock=lambda: clock[0])
+        feed.subscribe(app, TopicSpec("counts", counts, min_interval=10.0), lambda value: None)
+        for second in range(0, 22, 2):
+            clock[0] = float(second)
+            await feed.poll_once()
+        assert fetched == [0.0, 10.0, 20.0]
+        feed.poke()  # r: everything now
+        await feed.poll_once()
+        assert fetched == [0.0, 10.0, 20.0, 20.0]
