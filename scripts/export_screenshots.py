@@ -44,7 +44,7 @@ async def seed(url: str, api_key: str) -> list[str]:
     async with AsyncCaged(api_key=api_key, base_url=url) as client:
         created = [
             await client.sandboxes.create(
-                "python-312",
+                "python-311",
                 cpus=2,
                 memory_mb=1024,
                 budget=5.0,
@@ -90,11 +90,11 @@ async def shoot(app: CagedApp, out: Path, sandbox_ids: list[str]) -> None:
         await pilot.press("escape")
         await until(pilot, lambda: app.screen.query(SandboxTable))
         table = app.screen.query_one(SandboxTable)
-        table.move_cursor(row=table.get_row_index(sandbox_ids[0]))
+        table.move_to(sandbox_ids[0])
         await pilot.press("enter")
         await until(pilot, lambda: app.screen.query("#detail-tabs"))
-        for tab in ("overview", "logs", "ports", "trust"):
-            app.screen.query_one("#detail-tabs").active = tab  # type: ignore[attr-defined]
+        for number, tab in enumerate(("overview", "logs", "ports", "trust"), start=1):
+            await pilot.press(str(number))  # the tab's key, as a user would
             await pilot.pause(1.0)
             await save(pilot, f"detail-{tab}")
         await pilot.press("x")
