@@ -5,11 +5,17 @@
 make later code that walks the value recursively (validation, re-encoding) fail
 the same way. Every JSON text a client sends — request bodies, terminal frames,
 MCP messages — is parsed here, so that deep nesting is one clean refusal.
+
+The depth is measured on the text, not on the parsed value: with its strings cut
+out, valid JSON nests exactly as its brackets do, and counting brackets is done by
+C code (an event batch has a few thousand, against hundreds of thousands of values).
 """
 
 from __future__ import annotations
 
 import json
+import re
+from itertools import accumulate
 from typing import Any
 
 __all__ = ["MAX_DEPTH", "TooDeep", "loads"]
@@ -24,6 +30,17 @@ class TooDeep(ValueError):
 
     def __init__(self) -> None:
         super().__init__(f"arrays and objects are nested more than {MAX_DEPTH} levels deep")
+
+
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _text_depth_ok(text: str) -> bool:
+    """Whether valid JSON ``text`` nests at most :data:`MAX_DEPTH` levels."""
+    brackets = _NOT_BRACKETS.sub("", _STRING.sub("", text))
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0) <= MAX_DEPTH
 
 
 def _depth_ok(value: Any) -> bool:
@@ -53,6 +70,8 @@ def loads(text: str | bytes) -> Any:
         value = json.loads(text)
     except RecursionError:
         raise TooDeep() from None
-    if not _depth_ok(value):
+    if isinstance(text, bytes) and json.detect_encoding(text) == "utf-8":
+        text = text.decode("utf-8")  # json.loads decoded it already: this cannot fail
+    if not (_text_depth_ok(text) if isinstance(text, str) else _depth_ok(value)):
         raise TooDeep()
     return value

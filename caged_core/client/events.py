@@ -17,15 +17,20 @@ __all__ = ["MAX_BATCH", "Events"]
 MAX_BATCH = 1000
 
 _RESULT = TypeAdapter(IngestResult)
+_EVENTS = TypeAdapter(list[EventPayload])
 
 
-def _event(value: EventPayload | Mapping[str, Any]) -> EventPayload:
-    if isinstance(value, EventPayload):
-        return value
+def _bodies(events: Iterable[EventPayload | Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Each event validated and as its JSON body (``EventPayload.to_body``): one call into
+    pydantic for the lot rather than two per event."""
+    values = [e if isinstance(e, EventPayload) else dict(e) for e in events]
     try:
-        return EventPayload.model_validate(dict(value))
+        bodies: list[dict[str, Any]] = _EVENTS.dump_python(
+            _EVENTS.validate_python(values), mode="json", exclude_none=True
+        )
     except ValidationError as err:
         raise invalid_request("event", err) from None
+    return bodies
 
 
 class Events(Resource):
@@ -39,7 +44,7 @@ class Events(Resource):
     ) -> IngestResult:
         """Ingest ``events``; more than 1000 are sent as several batches and the
         results summed. Events without a timestamp get the current time."""
-        bodies = [_event(e).to_body() for e in events]
+        bodies = _bodies(events)
         total = IngestResult()
         for start in range(0, len(bodies), MAX_BATCH):
             result = await self._core.call(

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from caged_core.errors import redact_json
+from caged_core.errors import holds_no_secret, redact_json
 from caged_core.models import EventType
 
 __all__ = [
@@ -157,6 +157,13 @@ def _duration_ms(raw: dict[str, Any]) -> float | None:
     return float(value) / 1_000_000
 
 
+def _encode(payload: dict[str, Any]) -> str:
+    try:
+        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise EventError(f"payload is not representable as JSON: {err}") from None
+
+
 def encode_payload(payload: Any) -> tuple[dict[str, Any], str]:
     """Check a payload is a JSON object within the cap; return it, secrets redacted
     (:func:`~caged_core.errors.redact`, as in the logs), and its JSON text.
@@ -168,12 +175,14 @@ def encode_payload(payload: Any) -> tuple[dict[str, Any], str]:
         payload = {}
     if not isinstance(payload, dict):
         raise EventError("payload must be an object")
-    payload = redact_json(payload)
-    try:
-        text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as err:
-        raise EventError(f"payload is not representable as JSON: {err}") from None
-    size = len(text.encode("utf-8"))
+    text = _encode(payload)
+    # Without escapes the text holds every string verbatim, so a text with no secret in it
+    # has none in its strings (the common case): only otherwise is each string redacted.
+    if "\\" in text or not holds_no_secret(text):
+        payload = redact_json(payload)
+        text = _encode(payload)
+    # UTF-8 takes at most 4 bytes a character: most payloads need no encoding to check.
+    size = len(text) if len(text) * 4 <= MAX_PAYLOAD_BYTES else len(text.encode("utf-8"))
     if size > MAX_PAYLOAD_BYTES:
         raise EventError(f"payload is {size} bytes; the cap is {MAX_PAYLOAD_BYTES} bytes")
     return payload, text

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -247,7 +247,8 @@ class AppendResult:
 
 
 class _Batch:
-    """Caches of one batch's transaction: sessions, the sandboxes' latest session, ids seen."""
+    """Caches of one batch's transaction: sessions, the sandboxes' latest session, ids seen
+    in the batch and ids of it stored before."""
 
     def __init__(self, conn: sqlite3.Connection, account_id: str) -> None:
         self.conn = conn
@@ -255,6 +256,7 @@ class _Batch:
         self.sessions: dict[str, SessionRow] = {}
         self.latest: dict[str, SessionRow | None] = {}
         self.ids: set[str] = set()
+        self.stored: set[str] = set()
 
     def session(self, session_id: str) -> SessionRow | None:
         if session_id not in self.sessions:
@@ -275,14 +277,27 @@ class _Batch:
             self.latest[sandbox_id] = self.session(row["id"]) if row else None
         return self.latest[sandbox_id]
 
+    def look_up(self, event_ids: Iterable[str]) -> None:
+        """Note which of a batch's ids are stored already: one query, not one per event."""
+        wanted = list(set(event_ids))
+        for start in range(0, len(wanted), 500):  # stay under SQLite's parameter limit
+            chunk = wanted[start : start + 500]
+            self.stored.update(
+                row[0]
+                for row in self.conn.execute(
+                    f"SELECT id FROM events WHERE account_id = ? AND id IN "
+                    f"({','.join('?' * len(chunk))})",
+                    (self.account_id, *chunk),
+                )
+            )
+
     def duplicate(self, event_id: str) -> bool:
-        if event_id in self.ids:
+        """Whether the id is stored already or came earlier in the batch (after
+        :meth:`look_up` of the batch's ids)."""
+        if event_id in self.ids or event_id in self.stored:
             return True
         self.ids.add(event_id)
-        found = self.conn.execute(
-            "SELECT 1 FROM events WHERE account_id = ? AND id = ?", (self.account_id, event_id)
-        ).fetchone()
-        return found is not None
+        return False
 
 
 def _resolve_session(
@@ -336,6 +351,7 @@ def append_events(
     result = AppendResult()
     with transaction(conn):
         batch = _Batch(conn, account_id)
+        batch.look_up(event.id for _, event in items if event.id is not None)
         usage: dict[str, list[float]] = {}
         type_counts: dict[tuple[str, str], int] = {}
         rows: list[tuple[Any, ...]] = []
@@ -394,7 +410,7 @@ def append_events(
                         )
             if event.type == "error":
                 result.error_subjects.add((sandbox_id, session.id if session else ""))
-            meta_json = json.dumps(event.meta, separators=(",", ":"))
+            meta_json = json.dumps(event.meta, separators=(",", ":")) if event.meta else "{}"
             rows.append(
                 (event_id, account_id, session.id if session else None, sequence, sandbox_id,
                  event.type, event.ts_us, now_us, event.duration_ms, event.process_id,

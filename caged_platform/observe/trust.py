@@ -182,6 +182,14 @@ _INSTALL = re.compile(
     r"|gem|cargo)\s+(?P<verb>install|i|add)\s+(?P<args>[^;&|\n]*)"
 )
 # Options whose next word is their argument, not a package.
+# Every pattern a command can trip a rule with, in one: most commands (builds, tests, git)
+# match none, and one search says so instead of ten.
+_COMMAND_RULES = re.compile(
+    "|".join(
+        f"(?:{p.pattern})"
+        for p in (*_PIPE_TO_SHELL, *_SYSTEM_WRITES, _SENSITIVE, _INSTALL, _BROAD_RM)
+    )
+)
 _OPTS_WITH_ARG = frozenset(
     {"-r", "--requirement", "-e", "--editable", "-c", "--constraint", "-i", "--index-url",
      "--extra-index-url", "-t", "--target", "--prefix", "--registry", "-f", "--find-links"}
@@ -309,7 +317,8 @@ def _unknown_host(seen: Observed, state: TrustState) -> Finding | None:
 
 def _package_names(args: str) -> list[str]:
     try:
-        words = shlex.split(args)
+        # Without quotes or escapes shlex splits on whitespace alone, several times slower.
+        words = shlex.split(args) if any(c in args for c in "'\"\\") else args.split()
     except ValueError:
         words = args.split()
     names: list[str] = []
@@ -384,8 +393,10 @@ RULES: tuple[Rule, ...] = (
 def assess(event: NewEvent, state: TrustState) -> list[Finding]:
     """Every finding the rule table makes about ``event`` (updating ``state``)."""
     seen = Observed.of(event)
-    if seen.command is None and seen.touched is None and event.type != "network":
-        return []  # most events (LLM calls, output, lifecycle) concern no rule
+    if seen.touched is None and event.type != "network" and (
+        seen.command is None or _COMMAND_RULES.search(seen.command) is None
+    ):
+        return []  # most events (LLM calls, output, ordinary commands) concern no rule
     findings = []
     for rule in RULES:
         finding = rule.classify(seen, state)
