@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from caged_core.client import AsyncCaged
 
 #: Close codes of the platform's sockets (see the module docstring).
+CLOSE_GOING_AWAY = 1001
 CLOSE_NOT_FOUND = 4404
 CLOSE_NOT_RUNNING = 4409
 
@@ -47,6 +48,12 @@ async def why_ended(
         return Ending(EndKind.GONE, reason or f"sandbox {sandbox_id} no longer exists")
     if code == CLOSE_NOT_RUNNING and reason and SandboxStatus.PAUSED.value in reason:
         return Ending(EndKind.PAUSED, reason)
+    # The platform closes the sockets before the sandbox's new status is stored, so
+    # asking it right away could still hear "running": its close reason comes first.
+    if code == CLOSE_GOING_AWAY and reason == "sandbox destroyed":
+        return Ending(EndKind.GONE, f"sandbox {sandbox_id} was destroyed")
+    if code == CLOSE_GOING_AWAY and reason == "sandbox paused":
+        return Ending(EndKind.PAUSED, f"sandbox {sandbox_id} is paused")
     try:
         sandbox = await client.sandboxes.get(sandbox_id)
     except CagedNotFoundError:

@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 from eventually import eventually_async
 from fake_platform import FakePlatform, fake_app
 from test_app import SIZE, loaded, toasts
@@ -145,15 +146,25 @@ async def test_terminal_of_a_paused_sandbox_says_so(fake: FakePlatform) -> None:
         assert opened == [SANDBOX, SANDBOX]  # resumed, then reconnected
 
 
-async def test_terminal_of_a_destroyed_sandbox_closes(fake: FakePlatform) -> None:
+@pytest.mark.parametrize(
+    ("code", "reason", "notice"),
+    [
+        (4404, f"sandbox {SANDBOX} not found", "not found"),
+        # Seen in tmux: the platform closes the socket before it stores the new status, so
+        # the sandbox still reads "running" (as the fake's does) when asked right away.
+        (1001, "sandbox destroyed", "was destroyed"),
+    ],
+)
+async def test_terminal_of_a_destroyed_sandbox_closes(
+    fake: FakePlatform, code: int, reason: str, notice: str
+) -> None:
     app = fake_app(fake.handle)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
-        gone = EndedSession(4404, f"sandbox {SANDBOX} not found")
-        screen, opened = await open_terminal(pilot, [gone])
+        screen, opened = await open_terminal(pilot, [EndedSession(code, reason)])
         await eventually_async(lambda: screen.tab_count == 0, pause=pilot.pause)
         await eventually_async(
-            lambda: any("not found" in toast for toast in toasts(app)), pause=pilot.pause
+            lambda: any(notice in toast for toast in toasts(app)), pause=pilot.pause
         )
         await pilot.press("r")
         await pilot.pause()
