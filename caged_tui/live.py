@@ -231,8 +231,11 @@ class LiveFeed:
         self.rounds += 1
         changed = False
         everything, self._everything = self._everything, False
+        # Topics never fetched go first: a screen just opened (one sandbox) must not
+        # wait behind a long list (2,000 sandboxes take a second to parse).
+        topics = sorted(self._topics.values(), key=lambda topic: topic.fetched_at is not None)
         try:
-            for topic in list(self._topics.values()):
+            for topic in topics:
                 now = self._clock()
                 if not (topic.active and (everything or topic.due(now))):
                     continue

@@ -74,3 +74,25 @@ async def test_slow_topics_keep_their_own_pace() -> None:
         feed.poke()  # r: everything now
         await feed.poll_once()
         assert fetched == [0.0, 10.0, 20.0, 20.0]
+
+
+async def test_a_new_topic_is_fetched_before_the_long_list() -> None:
+    """Seen in tmux on 2,000 sandboxes: a sandbox's detail stayed empty for seconds while
+    the round fetched (and parsed) the whole list first."""
+    order: list[str] = []
+
+    def fetch(name: str) -> Any:
+        async def get(client: Any, etag: str | None) -> Fetched[int]:
+            order.append(name)
+            return Fetched(None)
+
+        return get
+
+    app = _FeedApp()
+    async with app.run_test():
+        feed = LiveFeed(app, _no_client, lambda: True)
+        feed.subscribe(app, TopicSpec("sandboxes", fetch("sandboxes")), lambda value: None)
+        await feed.poll_once()
+        feed.subscribe(app, TopicSpec("sandbox:one", fetch("sandbox:one")), lambda value: None)
+        await feed.poll_once()
+        assert order == ["sandboxes", "sandbox:one", "sandboxes"]
