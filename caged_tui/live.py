@@ -79,6 +79,10 @@ class TopicSpec(Generic[T]):
     name: str
     fetch: Fetch[T]
     min_interval: float = 0.0
+    #: Whether a new value differs from the last only by drift that does not call for
+    #: the fast pace (running sandboxes' costs grow every second); it is still
+    #: published. None: every change keeps the pace.
+    drift: Callable[[T, T], bool] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,15 +96,16 @@ class Health:
 class Topic(Generic[T]):
     """One thing the feed polls, the signal it publishes on and what it last saw."""
 
-    def __init__(
-        self, owner: DOMNode, name: str, fetch: Fetch[T], min_interval: float = 0.0
-    ) -> None:
-        self.name = name
-        self.fetch = fetch
-        self.min_interval = min_interval
+    def __init__(self, owner: DOMNode, spec: TopicSpec[T]) -> None:
+        self.name = spec.name
+        self.fetch = spec.fetch
+        self.min_interval = spec.min_interval
+        self.drift = spec.drift
+        #: Whether the last accepted value was a change that keeps the fast pace.
+        self.lively = False
         #: When it was last fetched (monotonic seconds; None = never).
         self.fetched_at: float | None = None
-        self.signal: Signal[T] = Signal(owner, name)
+        self.signal: Signal[T] = Signal(owner, spec.name)
         self.etag: str | None = None
         self.value: T | None = None
         self.known = False
@@ -119,8 +124,12 @@ class Topic(Generic[T]):
         """Take a fetch's answer; returns whether subscribers must hear of it."""
         if fetched.etag is not None:
             self.etag = fetched.etag
+        self.lively = False
         if fetched.value is None or (self.known and fetched.value == self.value):
             return False
+        old = self.value
+        drifted = old is not None and self.drift is not None and self.drift(old, fetched.value)
+        self.lively = not drifted
         self.value = fetched.value
         self.known = True
         return True
@@ -171,9 +180,7 @@ class LiveFeed:
         topic, now with the last known one, and poll it until ``node`` goes."""
         topic = self._topics.get(spec.name)
         if topic is None:
-            topic = self._topics[spec.name] = Topic(
-                self._owner, spec.name, spec.fetch, spec.min_interval
-            )
+            topic = self._topics[spec.name] = Topic(self._owner, spec)
         topic.subscribers[node] = None
         topic.signal.subscribe(node, callback)
         if topic.known:
@@ -240,7 +247,7 @@ class LiveFeed:
                 if not (topic.active and (everything or topic.due(now))):
                     continue
                 topic.fetched_at = now
-                if await self._poll(topic):
+                if await self._poll(topic) and topic.lively:
                     changed = True
         except CagedConnectionError as error:
             self.health.publish(Health(Connection.OFFLINE, str(error)))
@@ -310,8 +317,21 @@ class Counts:
     open_alerts: int | None
 
 
-#: Every sandbox of the account (conditional where the platform sends ETags).
-SANDBOXES: TopicSpec[list[Sandbox]] = TopicSpec("sandboxes", _sandboxes)
+def _costs_only(old: list[Sandbox], new: list[Sandbox]) -> bool:
+    """Whether only the costs moved (they grow every second a sandbox runs)."""
+    if len(old) != len(new):
+        return False
+    costless = {"cost": 0.0, "llm_cost": 0.0, "total_cost": 0.0}
+    return all(
+        a.model_copy(update=costless) == b.model_copy(update=costless)
+        for a, b in zip(old, new, strict=True)
+    )
+
+
+#: Every sandbox of the account (conditional where the platform sends ETags). Growing
+#: costs are published but do not keep the fast pace: without that, any running
+#: sandbox kept an idle app polling every 2 s.
+SANDBOXES: TopicSpec[list[Sandbox]] = TopicSpec("sandboxes", _sandboxes, drift=_costs_only)
 #: The header's notification and alert counts.
 #: The header's notification and alert counts: two requests without ETags, and badges
 #: that need not be fresher than 10 s.

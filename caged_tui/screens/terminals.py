@@ -242,8 +242,9 @@ class TerminalsScreen(CagedScreen[None]):
             tab = self._current()
             return tab is not None and tab.ending is not None and tab.ending.kind is EndKind.PAUSED
         focused = self.focused
-        if isinstance(focused, TerminalView) and focused.connected:
-            return action not in ("back", "focus_terminal")
+        if isinstance(focused, TerminalView):
+            # It has the keyboard already; connected, esc belongs to the shell (vim).
+            return action != "focus_terminal" and not (focused.connected and action == "back")
         return True
 
     # ------------------------------------------------------------------ actions

@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from eventually import eventually_async
 from test_skeleton import _FeedApp, _no_client
 
 from caged_core.models import Sandbox
 from caged_tui import formatting as fmt
-from caged_tui.live import Fetched, LiveFeed, TopicSpec
+from caged_tui.live import SANDBOXES, Fetched, LiveFeed, TopicSpec
 from caged_tui.widgets.sandbox_table import sandbox_source
 
 START = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
@@ -96,3 +97,29 @@ async def test_a_new_topic_is_fetched_before_the_long_list() -> None:
         feed.subscribe(app, TopicSpec("sandbox:one", fetch("sandbox:one")), lambda value: None)
         await feed.poll_once()
         assert order == ["sandboxes", "sandbox:one", "sandboxes"]
+
+
+async def test_growing_costs_do_not_keep_the_fast_pace() -> None:
+    """Running sandboxes' costs grow every second: each list differed from the last, so an
+    idle app never backed off (the local platform sends no ETag)."""
+    clock = [0.0]
+    cost = [0.0]
+
+    async def sandboxes(client: Any, etag: str | None) -> Fetched[list[Sandbox]]:
+        cost[0] += 0.0001
+        return Fetched([young(1).model_copy(update={"cost": cost[0], "total_cost": cost[0]})])
+
+    got: list[list[Sandbox]] = []
+    app = _FeedApp()
+    async with app.run_test():
+        feed = LiveFeed(app, _no_client, lambda: True, interval=2.0, clock=lambda: clock[0])
+        spec = TopicSpec("sandboxes", sandboxes, drift=SANDBOXES.drift)
+        feed.subscribe(app, spec, got.append)
+        assert await feed.poll_once() == 2.0  # the first answer
+        clock[0] = 60.0  # the user is idle
+        delays = []
+        for _ in range(4):
+            feed.delay = await feed.poll_once()
+            delays.append(feed.delay)
+        assert delays == [4.0, 8.0, 16.0, 30.0]
+        await eventually_async(lambda: len(got) >= 2)  # the costs are still published

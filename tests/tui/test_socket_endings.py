@@ -128,6 +128,7 @@ async def test_footer_hints_tell_the_truth(fake: FakePlatform) -> None:
         await pilot.press("n")  # a second tab, whose shell has exited
         await eventually_async(lambda: screen.tab_count == 2, pause=pilot.pause)
         await eventually_async(lambda: "r Reconnect" in footer(screen), pause=pilot.pause)
+        assert "Focus terminal" not in footer(screen)  # it has the focus already
 
 
 async def test_terminal_of_a_paused_sandbox_says_so(fake: FakePlatform) -> None:
