@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from eventually import eventually_async
 from runtime_helpers import StartCage
 
 from caged_platform.runtime.manager import LocalRuntime
@@ -38,13 +39,13 @@ async def test_a_cancelled_exec_is_killed_and_the_next_runs(
         ps = await runtime.exec(sid, "ps -eo args= | grep -c '[s]leep 43' || true")
         return int(ps.output)
 
-    async with asyncio.timeout(10):
-        while await sleepers() == 0:
-            pass  # each probe is an exec: it paces the loop
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        while await sleepers() != 0:
-            pass
+    async def killed() -> bool:
+        return await sleepers() == 0
+
+    await eventually_async(sleepers, what="the command to start")
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await eventually_async(killed, what="the cancelled command to be killed")
     after = await runtime.exec(sid, "echo after")
     assert (after.output, after.exit_code) == ("after\n", 0)
