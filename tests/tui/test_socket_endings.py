@@ -5,7 +5,6 @@ footer's hints lied (``esc`` "Back to sandboxes", ``?`` Help in the shell, no ``
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 from eventually import eventually_async
 from fake_platform import FakePlatform, fake_app
 from test_app import SIZE, loaded, toasts
+from test_defects import IdleSession
 from textual.pilot import Pilot
 from textual.widgets import RichLog, Static
 
@@ -28,46 +28,33 @@ from caged_tui.widgets.terminal import TerminalView
 SANDBOX = "cage-0a1b2c3d"
 
 
-class EndedSession:
-    """A terminal socket that says a line, then is closed by the platform."""
+class LiveSession(IdleSession):
+    """A terminal socket that stays open (and would say how it closed)."""
+
+    close_code: int | None = None
+    close_reason: str | None = None
+
+
+class EndedSession(LiveSession):
+    """A terminal socket that says a prompt, then is closed by the platform."""
 
     def __init__(self, code: int | None = 1000, reason: str | None = "the shell exited") -> None:
         self.close_code = code
         self.close_reason = reason
 
-    async def send(self, data: str) -> None:
-        return None
-
-    async def resize(self, rows: int, cols: int) -> None:
-        return None
-
-    async def ack(self, nbytes: int) -> None:
-        return None
-
     async def iter_bytes(self) -> AsyncIterator[bytes]:
         yield b"$ "
-
-    async def close(self) -> None:
-        return None
-
-
-class LiveSession(EndedSession):
-    """A terminal socket that stays open."""
-
-    async def iter_bytes(self) -> AsyncIterator[bytes]:
-        yield b"$ "
-        await asyncio.Event().wait()
 
 
 async def open_terminal(
-    pilot: Pilot[Any], sessions: list[EndedSession]
+    pilot: Pilot[Any], sessions: list[LiveSession]
 ) -> tuple[TerminalsScreen, list[str]]:
     """Press ``t`` on the first sandbox; each socket opened is the next of ``sessions``."""
     app = pilot.app
     assert isinstance(app, CagedApp)
     opened: list[str] = []
 
-    async def terminal(sandbox_id: str, **_: Any) -> EndedSession:
+    async def terminal(sandbox_id: str, **_: Any) -> LiveSession:
         opened.append(sandbox_id)
         return sessions.pop(0)
 
