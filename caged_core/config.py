@@ -46,8 +46,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import keyring
-import keyring.errors
 import platformdirs
 
 from caged_core import locator
@@ -270,8 +268,19 @@ def save_profile(
 # --------------------------------------------------------------------------- keyring
 
 
+def _keyring() -> Any:
+    """The keyring package, imported on first use: loading it and its backends costs
+    ~16 ms, on the path to the first frame, where a key from ``CAGED_API_KEY`` (or an
+    explicit one) never needs it."""
+    import keyring
+    import keyring.errors
+
+    return keyring
+
+
 def keyring_available() -> bool:
     """Whether an OS keyring backend exists to store keys in."""
+    keyring = _keyring()
     try:
         backend = keyring.get_keyring()
     except keyring.errors.KeyringError:
@@ -287,6 +296,7 @@ def save_api_key(profile: str, key: str) -> None:
             "No system keyring is available, so the API key was not saved; "
             f"set {ENV_API_KEY} in your environment instead."
         )
+    keyring = _keyring()
     try:
         keyring.set_password(KEYRING_SERVICE, profile, key)
     except keyring.errors.KeyringError as err:
@@ -295,6 +305,7 @@ def save_api_key(profile: str, key: str) -> None:
 
 def load_api_key(profile: str) -> str | None:
     """The key stored for ``profile``, or ``None`` (also when there is no keyring)."""
+    keyring = _keyring()
     try:
         return keyring.get_password(KEYRING_SERVICE, profile) or None
     except keyring.errors.KeyringError:
@@ -303,6 +314,7 @@ def load_api_key(profile: str) -> str | None:
 
 def delete_api_key(profile: str) -> None:
     """Forget the key stored for ``profile`` (no error if there is none)."""
+    keyring = _keyring()
     try:
         keyring.delete_password(KEYRING_SERVICE, profile)
     except keyring.errors.PasswordDeleteError:

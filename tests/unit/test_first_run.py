@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -32,3 +34,14 @@ def test_dev_start_runs_the_app_where_it_was_called() -> None:
     start = start[: start.index(";;")]
     assert 'CALLER_DIR=$PWD\ncd "$(dirname "$0")"' in script
     assert start.index('cd "$CALLER_DIR"') < start.index("exec ")
+
+
+def test_the_keyring_is_not_loaded_on_the_way_to_the_first_frame() -> None:
+    """Loading keyring and its backends cost ~16 ms of every start, also when the key
+    comes from ``CAGED_API_KEY``."""
+    code = (
+        "import sys, caged_tui.cli, caged_tui.app, caged_tui.connect; "
+        "print('keyring' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
