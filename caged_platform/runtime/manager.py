@@ -66,6 +66,10 @@ log = logging.getLogger(__name__)
 _SANDBOX_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 _SOCKET_PATH_MAX = 100  # sun_path is 108 bytes; longer paths go through /proc/self/fd
 START_TIMEOUT_S = 10.0
+_STOPPED_ON_UPGRADE = (
+    "stopped on upgrade: it ran as host root under an older version of the platform; its "
+    "files are kept, start a new sandbox from a snapshot of it"
+)
 TAG_ENV = "CAGED_CAGE"
 # Imported rather than run as a script so its bytecode cache is used.
 _AGENT_BOOT = "import sys; sys.path.insert(0, {!r}); import agent; sys.exit(agent.main(sys.argv))"
@@ -246,10 +250,7 @@ class LocalRuntime:
                     log.error("sandbox %s: processes survived SIGKILL: %s", old.name, survivors)
                 state.running = state.paused = False
                 state.save(old / "cage.json")
-                self._stop_reasons[old.name] = (
-                    "stopped on upgrade: it ran as host root under an older version of the "
-                    "platform; its files are kept, start a new sandbox from a snapshot of it"
-                )
+                self._stop_reasons[old.name] = _STOPPED_ON_UPGRADE
                 log.warning("sandbox %s: %s", old.name, self._stop_reasons[old.name])
             target = self._root / old.name
             if not target.exists():
@@ -556,9 +557,7 @@ class LocalRuntime:
             await asyncio.to_thread(self._kill, _Cage(state, AgentLink("")))
             state.running = state.paused = False
             await asyncio.to_thread(state.save, cage_dir / "cage.json")
-            self._stop_reasons[sandbox_id] = (
-                "stopped on upgrade: it ran as host root under an older version of the platform"
-            )
+            self._stop_reasons[sandbox_id] = _STOPPED_ON_UPGRADE
             return False
         dir_fd = await asyncio.to_thread(self._run_dir_fd, cage_dir)
         cage = _Cage(state, AgentLink(self._socket_path(cage_dir, "agent.sock", dir_fd)),

@@ -14,12 +14,12 @@ import secrets
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from eventually import eventually
 
 READY_TIMEOUT_S = 20.0
 
@@ -46,15 +46,17 @@ class TestHost:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         self.servers.append(server)
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while True:
+
+        def answering() -> bool:
+            assert server.poll() is None, f"the test server in {self.name} exited"
             with contextlib.suppress(OSError), socket.create_connection(
                 (self.address, port), timeout=1
             ):
-                return f"http://{self.address}:{port}"
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the test server in {self.name} did not start")
-            time.sleep(0.05)
+                return True
+            return False
+
+        eventually(answering, READY_TIMEOUT_S, what=f"the test server in {self.name}")
+        return f"http://{self.address}:{port}"
 
 
 @contextlib.contextmanager

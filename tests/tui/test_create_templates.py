@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from eventually import eventually_async
-from test_live import SIZE, live_app
+from test_live import SIZE, live_app, open_create_form
 from textual.widgets import Select, Static
 
 from caged_platform.runtime import templates
-from caged_tui.screens.create import CreateScreen
-from caged_tui.screens.sandboxes import SandboxesScreen
 
 
 async def test_the_form_lists_offered_templates_and_says_why_others_are_not(
@@ -18,10 +16,7 @@ async def test_the_form_lists_offered_templates_and_says_why_others_are_not(
 ) -> None:
     app = live_app(platform)
     async with app.run_test(size=SIZE) as pilot:
-        await eventually_async(lambda: isinstance(app.screen, SandboxesScreen), pause=pilot.pause)
-        await pilot.press("n")
-        await eventually_async(lambda: isinstance(app.screen, CreateScreen), pause=pilot.pause)
-        form = app.screen
+        form = await open_create_form(pilot)
         note = form.query_one("#create-templates-note", Static)
         await eventually_async(lambda: note.display, pause=pilot.pause)
         choices = [value for _label, value in form.query_one("#create-template", Select)._options]

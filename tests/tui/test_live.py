@@ -109,14 +109,21 @@ async def open_exec(pilot: Pilot[Any], sandbox_id: str) -> SandboxDetailScreen:
     return screen
 
 
+async def open_create_form(pilot: Pilot[Any]) -> CreateScreen:
+    """From the sandboxes list, press ``n`` as a user would; the form once it is up."""
+    app = pilot.app
+    await eventually_async(lambda: isinstance(app.screen, SandboxesScreen), pause=pilot.pause)
+    await pilot.press("n")
+    await eventually_async(lambda: isinstance(app.screen, CreateScreen), pause=pilot.pause)
+    form = app.screen
+    assert isinstance(form, CreateScreen)
+    return form
+
+
 async def test_create_via_the_form_until_running(platform: Any) -> None:
     app = live_app(platform)
     async with app.run_test(size=SIZE) as pilot:
-        await eventually_async(lambda: isinstance(app.screen, SandboxesScreen), pause=pilot.pause)
-        await pilot.press("n")
-        await eventually_async(lambda: isinstance(app.screen, CreateScreen), pause=pilot.pause)
-        form = app.screen
-        assert isinstance(form, CreateScreen)
+        form = await open_create_form(pilot)
         form.query_one("#create-env").load_text("GREETING=hello")  # type: ignore[attr-defined]
         await pilot.press("ctrl+s")
         await eventually_async(lambda: form.phase in ("done", "failed"), pause=pilot.pause)
