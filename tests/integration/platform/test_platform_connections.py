@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import resource
-import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -14,6 +13,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+
+from caged_platform.http.connguard import HEAD_TIMEOUT
 
 pytestmark = pytest.mark.integration
 
@@ -59,11 +60,10 @@ async def _idle_flood_then_request(platform: Any) -> None:
                 writer.write(b"GET /v1/account HTTP/1.1\r\nHost: x\r\n")
             writers.append(writer)
         async with httpx.AsyncClient(base_url=platform.url, headers=platform.headers) as client:
-            started = time.monotonic()
-            response = await client.get("/v1/account", timeout=10)
-            elapsed = time.monotonic() - started
+            # Starved, it would hang in the backlog until the idle ones are evicted at
+            # their head timeout: a bound from the design, far above any answer time.
+            response = await client.get("/v1/account", timeout=HEAD_TIMEOUT * 0.9)
         assert response.status_code == 200
-        assert elapsed < 1.0, f"the authenticated request took {elapsed:.2f} s"
     finally:
         for writer in writers:
             writer.close()
