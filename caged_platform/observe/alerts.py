@@ -10,15 +10,29 @@ rule type              config (default)                        raises
                                                                at 95 %, critical at 100 % — and at
                                                                100 % the sandbox is stopped
 ``cost_anomaly``       ``multiplier_threshold`` (3)            a session costing more than 3x the
-                                                               account's median session cost
-                                                               (needs 3 earlier costed ones)
+                                                               account's median session of its
+                                                               kind (with LLM cost or compute
+                                                               only; needs 5 earlier ones; a
+                                                               median under $0.05 counts as $0.05)
 ``agent_stuck``        ``idle_minutes`` (10)                   an active session with no events
                                                                for that long (checked on the timer)
 ``error_spike``        ``error_count_threshold`` (5),          that many ``error`` events from one
-                       ``window_minutes`` (5)                  sandbox within the window
+                       ``window_minutes`` (5)                  sandbox within the window, and 3x
+                                                               its usual rate (over the 12
+                                                               windows before)
 ``trust_score_low``    ``score_threshold`` (70)                a session's score below it; below 30
                                                                the sandbox is paused (critical)
 =====================  ======================================  ==================================
+
+Both statistical rules need a baseline before they fire, so ordinary use raises
+nothing: a new account's first sessions cost fractions of a cent (an exec's
+few seconds of compute), and "222x the median ($0.0000)" is noise, not an
+anomaly. The cost rule waits for :data:`ANOMALY_MIN_SESSIONS` earlier sessions of the
+same kind and measures against at least :data:`ANOMALY_MIN_BASELINE`. The
+error rule needs its threshold's count of errors (the sample) and compares the
+window with the subject's own recent rate (the baseline), so an agent that is
+steadily noisy is alerted once, not again each time the alert is resolved,
+while a sudden burst over its usual rate still alerts.
 
 The budget guard compares a sandbox's total cost (compute + LLM) with its
 ``budget`` whenever LLM cost is added and on the timer (compute cost grows
@@ -51,9 +65,13 @@ from .sessions import SessionRow, completed_costs, mark_auto_paused
 from .store import Database, transaction
 
 __all__ = [
+    "ANOMALY_MIN_BASELINE",
+    "ANOMALY_MIN_SESSIONS",
     "BUDGET_CRITICAL_PERCENT",
     "BUDGET_STOP_PERCENT",
     "RULE_DEFAULTS",
+    "SPIKE_BASELINE_WINDOWS",
+    "SPIKE_FACTOR",
     "TRUST_PAUSE_SCORE",
     "AlertEngine",
     "NewAlert",
@@ -89,8 +107,14 @@ BUDGET_CRITICAL_PERCENT = 95.0
 BUDGET_STOP_PERCENT = 100.0
 #: Below this trust score the sandbox is paused.
 TRUST_PAUSE_SCORE = 30
-# An anomaly needs a baseline: at least this many earlier sessions that cost anything.
-_ANOMALY_MIN_SESSIONS = 3
+#: An anomaly needs a sample: at least this many earlier sessions that cost anything.
+ANOMALY_MIN_SESSIONS = 5
+#: The least median (USD) a session is compared with: below it, costs are noise.
+ANOMALY_MIN_BASELINE = 0.05
+#: An error spike is measured against the subject's rate over this many windows before it.
+SPIKE_BASELINE_WINDOWS = 12
+#: ... and must be at least this many times that rate.
+SPIKE_FACTOR = 3.0
 
 
 # --------------------------------------------------------------------------- rules
@@ -299,11 +323,18 @@ def resolve_alert(conn: sqlite3.Connection, account_id: str, alert_id: str, now_
 
 
 def _count_errors(
-    conn: sqlite3.Connection, account_id: str, sandbox_id: str, session_id: str, since_us: int
-) -> int:
+    conn: sqlite3.Connection,
+    account_id: str,
+    sandbox_id: str,
+    session_id: str,
+    since_us: int,
+    until_us: int,
+) -> tuple[int, int | None]:
+    """How many errors one subject sent in ``[since_us, until_us)``, and when the first
+    of them was received (None without any)."""
     query = (
-        "SELECT COUNT(*) FROM events WHERE account_id = ? AND type = 'error'"
-        " AND received_at >= ? AND "
+        "SELECT COUNT(*), MIN(received_at) FROM events WHERE account_id = ? AND type = 'error'"
+        " AND received_at >= ? AND received_at < ? AND "
     )
     subject: str | None
     # An error outside any sandbox is counted with its session's errors instead.
@@ -313,7 +344,8 @@ def _count_errors(
     else:
         query += "sandbox_id = '' AND session_id IS ?"
         subject = session_id or None
-    return int(conn.execute(query, (account_id, since_us, subject)).fetchone()[0])
+    count, first = conn.execute(query, (account_id, since_us, until_us, subject)).fetchone()
+    return int(count), first
 
 
 # --------------------------------------------------------------------------- engine
@@ -479,9 +511,27 @@ class AlertEngine:
             return
         window = rule.value("window_minutes")
         threshold = rule.value("error_count_threshold")
-        since = self._now_us() - int(window * 60_000_000)
-        count = await self._db.run(_count_errors, account_id, sandbox_id, session_id, since)
+        now = self._now_us()
+        span = int(window * 60_000_000)
+        # The end is exclusive: +1 takes in an error received this very microsecond.
+        count, _ = await self._db.run(
+            _count_errors, account_id, sandbox_id, session_id, now - span, now + 1
+        )
         if count < threshold:
+            return
+        start = now - span
+        before, first = await self._db.run(
+            _count_errors,
+            account_id,
+            sandbox_id,
+            session_id,
+            start - span * SPIKE_BASELINE_WINDOWS,
+            start,
+        )
+        # The usual rate per window, over the history there is (a subject seen for ten
+        # minutes has two windows of it, not twelve).
+        windows = max(1.0, (start - first) / span) if first is not None else 1.0
+        if count < SPIKE_FACTOR * before / windows:
             return
         subject = sandbox_id or session_id or "account"
         await self._raise(
@@ -504,22 +554,33 @@ class AlertEngine:
         rule = await self._rule(session.account_id, AlertRuleType.COST_ANOMALY.value)
         if not rule.enabled:
             return
-        baseline = await self._db.run(completed_costs, session.account_id, session.id)
-        if len(baseline) < _ANOMALY_MIN_SESSIONS:
+        # Like with like: an agent's LLM session against other LLM sessions, a shell's
+        # compute against other compute-only sessions (an hour-long terminal is not an
+        # anomaly next to one-second commands, nor a $0.30 agent run next to them).
+        baseline = await self._db.run(
+            completed_costs, session.account_id, session.id, llm=session.llm_cost > 0
+        )
+        if len(baseline) < ANOMALY_MIN_SESSIONS:
             return
         median = statistics.median(baseline)
+        reference = max(median, ANOMALY_MIN_BASELINE)
         cost = session.llm_cost + session.compute_share(compute_now)
         multiplier = rule.value("multiplier_threshold")
-        if median <= 0 or cost <= multiplier * median:
+        if cost <= multiplier * reference:
             return
+        usual = (
+            f"the median session ({_money(median)})"
+            if median >= ANOMALY_MIN_BASELINE
+            else f"{_money(ANOMALY_MIN_BASELINE)} (sessions here usually cost less than that)"
+        )
         await self._raise(
             NewAlert(
                 account_id=session.account_id,
                 rule_type=rule.type,
                 severity=AlertSeverity.WARNING,
-                title=f"Session cost {cost / median:.1f}x the median",
+                title=f"Session cost {cost / reference:.1f}x the usual",
                 message=f"Session {session.id} has cost {_money(cost)}, more than"
-                f" {multiplier:g}x the median session ({_money(median)}).",
+                f" {multiplier:g}x {usual}.",
                 dedupe_key=f"anomaly:{session.id}",
                 once=True,
                 sandbox_id=session.sandbox_id,

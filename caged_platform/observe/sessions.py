@@ -538,11 +538,14 @@ def sandbox_llm_costs(conn: sqlite3.Connection) -> dict[str, float]:
     return {r["sandbox_id"]: float(r["llm_cost"]) for r in rows}
 
 
-def completed_costs(conn: sqlite3.Connection, account_id: str, exclude: str) -> list[float]:
-    """Total costs of the account's ended sessions that cost anything (cost-anomaly baseline)."""
+def completed_costs(
+    conn: sqlite3.Connection, account_id: str, exclude: str, *, llm: bool
+) -> list[float]:
+    """Total costs of the account's ended sessions that cost anything (cost-anomaly
+    baseline): those with LLM cost when ``llm``, else the compute-only ones."""
     rows = conn.execute(
         "SELECT llm_cost + compute_cost AS total FROM sessions WHERE account_id = ?"
-        " AND status != ? AND id != ? AND llm_cost + compute_cost > 0",
-        (account_id, SessionStatus.ACTIVE.value, exclude),
+        " AND status != ? AND id != ? AND llm_cost + compute_cost > 0 AND (llm_cost > 0) = ?",
+        (account_id, SessionStatus.ACTIVE.value, exclude, int(llm)),
     ).fetchall()
     return [float(r["total"]) for r in rows]

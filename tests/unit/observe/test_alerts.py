@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from observe_helpers import ACCOUNT, OTHER_ACCOUNT, Clock, RecordingHooks, event, llm
+from observe_helpers import (
+    ACCOUNT,
+    OTHER_ACCOUNT,
+    Clock,
+    FakeSandbox,
+    RecordingHooks,
+    event,
+    llm,
+)
 
 from caged_platform.observe import Invalid, NotFound, Observer
 
@@ -154,9 +162,11 @@ async def test_error_spike_alerts_once_while_open(
     clock.advance(minutes=6)  # the first four fall out of the 5-minute window
     await observer.ingest(ACCOUNT, errors[:1])
     assert (await observer.list_alerts(ACCOUNT)).total == 0
-    await observer.ingest(ACCOUNT, errors * 2)
+    await observer.ingest(ACCOUNT, errors * 2)  # 9: over the threshold, not 3x the usual 4
+    assert (await observer.list_alerts(ACCOUNT)).total == 0
+    await observer.ingest(ACCOUNT, errors)
     [alert] = (await observer.list_alerts(ACCOUNT)).alerts
-    assert alert.rule_type == "error_spike" and alert.meta["count"] == "9"
+    assert alert.rule_type == "error_spike" and alert.meta["count"] == "13"
     await observer.ingest(ACCOUNT, errors)
     assert (await observer.list_alerts(ACCOUNT)).total == 1  # still open: no duplicate
     await observer.resolve_alert(ACCOUNT, alert.id)
@@ -183,7 +193,7 @@ async def test_cost_anomaly_against_the_median_session(
     observer: Observer, hooks: RecordingHooks
 ) -> None:
     hooks.add("cage-1")
-    for n, cost in enumerate([0.10, 0.12, 0.08]):
+    for n, cost in enumerate([0.10, 0.12, 0.08, 0.09, 0.11]):
         session_id = await observer.open_session(ACCOUNT, "cage-1")
         await observer.ingest(ACCOUNT, [llm(cost, session_id=session_id, sandbox_id="cage-1")])
         await observer.close_session(session_id)
@@ -195,3 +205,104 @@ async def test_cost_anomaly_against_the_median_session(
     [alert] = (await observer.list_alerts(ACCOUNT)).alerts
     assert (alert.rule_type, alert.session_id) == ("cost_anomaly", big)
     assert alert.meta["median"] == "0.1000"
+    assert alert.message.endswith("more than 3x the median session ($0.10).")
+
+
+async def _short_sessions(observer: Observer, box: FakeSandbox, sandbox_id: str, n: int) -> None:
+    """``n`` short terminal sessions in a sandbox: a second or two of compute each."""
+    for _ in range(n):
+        session_id = await observer.open_session(ACCOUNT, sandbox_id)
+        await observer.record(
+            ACCOUNT, sandbox_id, "command", {"command": "ls"}, session_id=session_id
+        )
+        box.compute_cost += 0.00001
+        await observer.close_session(session_id)
+
+
+async def test_ordinary_use_raises_no_alert(
+    observer: Observer, hooks: RecordingHooks, clock: Clock
+) -> None:
+    """A new user's first hour, as reported: three sandboxes, short terminal sessions,
+    one left open a few minutes, an agent of ordinary (varying) cost, now and then a
+    failure. Before the baselines, the long terminal was "222x the median ($0.0000)"."""
+    boxes = {f"cage-{n}": hooks.add(f"cage-{n}") for n in range(3)}
+    for sandbox_id, box in boxes.items():
+        await _short_sessions(observer, box, sandbox_id, 4)
+    terminal = await observer.open_session(ACCOUNT, "cage-0")
+    boxes["cage-0"].compute_cost += 0.0022  # ~6 minutes of 2 vCPU and 512 MB
+    await observer.close_session(terminal)
+    for cost in [0.02, 0.35, 0.04, 0.01, 0.12, 0.06, 0.09]:  # an agent's sessions
+        session_id = await observer.open_session(ACCOUNT, "cage-1")
+        await observer.ingest(ACCOUNT, [llm(cost, session_id=session_id, sandbox_id="cage-1")])
+        await observer.close_session(session_id)
+    for minute in range(60):  # a failing test now and then
+        clock.advance(minutes=1)
+        if minute % 3 == 0:
+            await observer.ingest(ACCOUNT, [event("error", minute, sandbox_id="cage-2")])
+    await observer.tick()
+    assert [a.title for a in (await observer.list_alerts(ACCOUNT)).alerts] == []
+
+
+async def test_a_steadily_noisy_agent_is_alerted_once_not_after_each_resolve(
+    observer: Observer, hooks: RecordingHooks, clock: Clock
+) -> None:
+    hooks.add("cage-1")
+
+    async def minutes(count: int) -> None:  # two errors a minute: ten or so per window
+        for minute in range(count):
+            clock.advance(minutes=1)
+            await observer.ingest(ACCOUNT, [event("error", minute, sandbox_id="cage-1")] * 2)
+
+    await minutes(10)  # no history yet: the threshold alone decides
+    alerts = (await observer.list_alerts(ACCOUNT)).alerts
+    assert alerts and {a.rule_type for a in alerts} == {"error_spike"}
+    for alert in alerts:
+        await observer.resolve_alert(ACCOUNT, alert.id)
+    await minutes(50)  # its rate is now the usual: resolving does not bring it back
+    assert (await observer.list_alerts(ACCOUNT)).total == len(alerts)
+
+
+async def test_a_real_cost_anomaly_still_alerts_against_a_tiny_baseline(
+    observer: Observer, hooks: RecordingHooks
+) -> None:
+    hooks.add("cage-1")
+    for _ in range(6):  # an agent on a cheap model: a tenth of a cent a session
+        session_id = await observer.open_session(ACCOUNT, "cage-1")
+        await observer.ingest(ACCOUNT, [llm(0.001, session_id=session_id, sandbox_id="cage-1")])
+        await observer.close_session(session_id)
+    runaway = await observer.open_session(ACCOUNT, "cage-1")
+    await observer.ingest(ACCOUNT, [llm(0.14, session_id=runaway, sandbox_id="cage-1")])
+    assert (await observer.list_alerts(ACCOUNT)).total == 0  # under 3x the $0.05 floor
+    await observer.ingest(ACCOUNT, [llm(2.0, session_id=runaway, sandbox_id="cage-1")])
+    [alert] = (await observer.list_alerts(ACCOUNT)).alerts
+    assert (alert.rule_type, alert.session_id) == ("cost_anomaly", runaway)
+    assert alert.title == "Session cost 42.8x the usual"
+    assert "$0.0010" not in alert.message and "more than 3x $0.05" in alert.message
+
+
+async def test_too_few_sessions_are_no_baseline(observer: Observer, hooks: RecordingHooks) -> None:
+    hooks.add("cage-1")
+    for cost in [0.10, 0.10, 0.10, 0.10]:  # one short of the sample
+        session_id = await observer.open_session(ACCOUNT, "cage-1")
+        await observer.ingest(ACCOUNT, [llm(cost, session_id=session_id, sandbox_id="cage-1")])
+        await observer.close_session(session_id)
+    big = await observer.open_session(ACCOUNT, "cage-1")
+    await observer.ingest(ACCOUNT, [llm(5.0, session_id=big, sandbox_id="cage-1")])
+    assert (await observer.list_alerts(ACCOUNT)).total == 0
+
+
+async def test_an_error_burst_over_a_noisy_baseline_still_alerts(
+    observer: Observer, hooks: RecordingHooks, clock: Clock
+) -> None:
+    hooks.add("cage-1")
+    for minute in range(60):  # two errors a minute: ten per window, its usual rate
+        clock.advance(minutes=1)
+        await observer.ingest(ACCOUNT, [event("error", minute, sandbox_id="cage-1")] * 2)
+    [first] = (await observer.list_alerts(ACCOUNT)).alerts
+    await observer.resolve_alert(ACCOUNT, first.id)
+    clock.advance(minutes=1)
+    await observer.ingest(ACCOUNT, [event("error", 99, sandbox_id="cage-1")] * 18)
+    assert (await observer.list_alerts(ACCOUNT)).total == 1  # 28 in the window: under 3x 10
+    await observer.ingest(ACCOUNT, [event("error", 99, sandbox_id="cage-1")] * 2)
+    alert, _ = (await observer.list_alerts(ACCOUNT)).alerts
+    assert (alert.rule_type, alert.state, alert.meta["count"]) == ("error_spike", "open", "30")
