@@ -8,6 +8,7 @@
     │   └── CagedTimeoutError       no answer within the budget in force (``.timeout``)
     ├── CagedProtocolError          a peer broke the wire protocol (bad frame, JSON-RPC error)
     │   └── MCPError                a JSON-RPC error answer from the MCP server (``.code``)
+    ├── CagedCommandError           a command the client ran in a sandbox failed (``.exit_code``)
     └── CagedAPIError               the platform answered with an HTTP error (``.status``)
         ├── CagedValidationError    400 / 422
         ├── CagedAuthError          401 / 403
@@ -30,6 +31,7 @@ from typing import Any
 __all__ = [
     "CagedAPIError",
     "CagedAuthError",
+    "CagedCommandError",
     "CagedConfigError",
     "CagedConnectionError",
     "CagedError",
@@ -158,6 +160,15 @@ class MCPError(CagedProtocolError):
         super().__init__(f"{message} (JSON-RPC {code})")
         self.code = code
         self.data = data
+
+
+class CagedCommandError(CagedError):
+    """A command the client ran inside a sandbox (a workspace verb the REST API
+    lacks, built on exec) failed; ``exit_code`` is None when its answer was unreadable."""
+
+    def __init__(self, message: str, *, exit_code: int | None) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 @dataclass(frozen=True, slots=True)
