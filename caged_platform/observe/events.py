@@ -22,11 +22,12 @@ import json
 import math
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from caged_core.errors import holds_no_secret, redact_json
 from caged_core.models import EventType
+from caged_platform.store.timestamps import from_us, to_us
 
 __all__ = [
     "KNOWN_TYPES",
@@ -64,23 +65,6 @@ class EventError(ValueError):
 def new_id(prefix: str) -> str:
     """A fresh opaque id in the docs' style, e.g. ``evt-3f9c0a1b2d4e``."""
     return f"{prefix}-{secrets.token_hex(6)}"
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def to_us(moment: datetime) -> int:
-    """Microseconds since the epoch: exact, and an integer orders cheaply in SQLite."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def from_us(value: int) -> datetime:
-    """The inverse of :func:`to_us`, in UTC."""
-    # Adding a timedelta is exact and several times faster than fromtimestamp + replace.
-    return _EPOCH + timedelta(microseconds=value)
 
 
 @dataclass(frozen=True, slots=True)

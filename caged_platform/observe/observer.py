@@ -51,15 +51,13 @@ from .events import (
     to_us,
 )
 from .hooks import PlatformHooks
-from .store import Database
+from .store import observe_database
 from .terminal import CHUNK_CHARS, OUTPUT_CAP_BYTES, LineAssembler, OutputBuffer
 
 __all__ = ["Observer"]
 
 _log = logging.getLogger(__name__)
 
-#: The database file, in the platform's data dir.
-DB_NAME = "observe.db"
 #: The contract's default idle timeout, for sessions whose sandbox the platform does not know.
 DEFAULT_IDLE_TIMEOUT = 900.0
 # Per-event error messages returned by ingest (the count is always complete).
@@ -140,7 +138,7 @@ class Observer:
         flush_seconds: float = 0.1,
         terminal_output_cap: int = OUTPUT_CAP_BYTES,
     ) -> None:
-        self._db = Database(Path(data_dir) / DB_NAME)
+        self._db = observe_database(Path(data_dir))
         self._hooks = hooks
         self._own_http = http is None
         self._http = http or httpx.AsyncClient()
@@ -349,9 +347,7 @@ class Observer:
 
         async def record() -> None:
             try:
-                await self.record(
-                    account_id, sandbox_id, type, payload, duration_ms=duration_ms
-                )
+                await self.record(account_id, sandbox_id, type, payload, duration_ms=duration_ms)
             except Exception:
                 _log.exception("recording a %s event for %s failed", type, sandbox_id)
 

@@ -1,31 +1,23 @@
-"""The observe package's own SQLite database, ``observe.db`` in the data dir.
+"""The observe package's schema: ``observe.db`` in the data dir.
 
-Kept apart from the server's store so the two schemas evolve independently.
-One connection, owned by one dedicated thread: every query runs there (never on
-the event loop) and, because that thread runs one job at a time, a job that
-reads and then writes — allocating a session's next sequence numbers, say —
-needs no further locking. WAL lets readers of the file elsewhere (``sqlite3``
-CLI, backups) proceed during writes; ``synchronous=FULL`` makes a commit
-durable before the caller is told the data was accepted.
-
-Migrations are an append-only list; ``PRAGMA user_version`` records how many
-have been applied.
+A file of its own, so that ingest never contends with the sandbox bookkeeping
+of ``platform.db``; opened through the platform's one SQLite layer
+(:mod:`caged_platform.store`: WAL, ``synchronous=FULL``, one thread, the
+migration ledger, integer-microsecond timestamps). :func:`observe_database`
+is that file.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import sqlite3
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
 
-__all__ = ["EVENTS_SCHEMA", "MIGRATIONS", "Database", "transaction"]
+from caged_platform.store import Database, Migration, transaction
 
-P = ParamSpec("P")
-T = TypeVar("T")
+# Database and transaction are re-exported: the observe modules reach the layer here.
+__all__ = ["DB_NAME", "EVENTS_SCHEMA", "MIGRATIONS", "Database", "observe_database", "transaction"]
+
+#: The database file, in the platform's data dir.
+DB_NAME = "observe.db"
 
 EVENTS_SCHEMA = """
     CREATE TABLE events (
@@ -51,9 +43,8 @@ EVENTS_SCHEMA = """
 """The ``events`` table and its indexes (migration 1); the replay benchmark's SQLite
 reference uses it too, so that both pay for the same index maintenance."""
 
-#: Schema migrations, in order. Never edit one that has shipped; append a new one.
-MIGRATIONS: tuple[str, ...] = (
-    # 1 — the initial schema. Timestamps are integer microseconds since the epoch (UTC).
+# 1 — the initial schema. Timestamps are integer microseconds since the epoch (UTC).
+_INITIAL = (
     """
     CREATE TABLE sessions (
         id            TEXT PRIMARY KEY,
@@ -85,7 +76,9 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX sessions_sandbox ON sessions(sandbox_id, started_at);
     CREATE INDEX sessions_status ON sessions(status);
 
-""" + EVENTS_SCHEMA + """
+"""
+    + EVENTS_SCHEMA
+    + """
 
     -- Events per (session, type), kept with the events: replay totals and summaries
     -- then cost a lookup instead of a count over a 100k-event session.
@@ -171,91 +164,15 @@ MIGRATIONS: tuple[str, ...] = (
         discord_webhook_url TEXT NOT NULL DEFAULT '',
         slack_bot_token     TEXT NOT NULL DEFAULT ''
     );
-    """,
+    """
+)
+
+#: Schema migrations, in order. Never edit one that has shipped; append a new one.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration("sessions, events, trust, alerts, notifications", _INITIAL),
 )
 
 
-@contextlib.contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One write transaction: committed on success, rolled back on any error."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-def _migrate(conn: sqlite3.Connection) -> None:
-    applied = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    if applied > len(MIGRATIONS):
-        raise RuntimeError(
-            f"observe.db is at schema version {applied}, newer than this code knows "
-            f"({len(MIGRATIONS)}); refusing to touch it"
-        )
-    for version, script in enumerate(MIGRATIONS[applied:], start=applied + 1):
-        # executescript commits first, so each migration and its version bump
-        # run inside their own explicit transaction.
-        conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;")
-
-
-class Database:
-    """``observe.db``: one connection on one thread; :meth:`run` sends work there."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._executor: ThreadPoolExecutor | None = None
-        self._conn: sqlite3.Connection | None = None
-
-    async def open(self) -> None:
-        """Create or open the file, switch on WAL and apply pending migrations."""
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="observe-db")
-        await self._submit(self._connect)
-
-    def _connect(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # The file holds webhook URLs, which are credentials: owner-only from the start.
-        self.path.touch(mode=0o600, exist_ok=True)
-        # isolation_level=None: transactions are explicit (see transaction()).
-        conn = sqlite3.connect(self.path, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA busy_timeout=5000")
-        _migrate(conn)
-        self._conn = conn
-
-    async def _submit(self, fn: Callable[[], T]) -> T:
-        if self._executor is None:
-            raise RuntimeError("the observe database is not open")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
-
-    async def run(
-        self,
-        fn: Callable[Concatenate[sqlite3.Connection, P], T],
-        *args: P.args,
-        **kwargs: P.kwargs,
-    ) -> T:
-        """Run ``fn(conn, *args, **kwargs)`` on the database thread and return its result."""
-
-        def job() -> T:
-            if self._conn is None:
-                raise RuntimeError("the observe database is not open")
-            return fn(self._conn, *args, **kwargs)
-
-        return await self._submit(job)
-
-    async def close(self) -> None:
-        """Close the connection (after queued work has run) and stop the thread."""
-        if self._executor is None:
-            return
-
-        def shut() -> None:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-        await self._submit(shut)
-        self._executor.shutdown(wait=True)
-        self._executor = None
+def observe_database(data_dir: Path) -> Database:
+    """``observe.db`` of ``data_dir`` (not yet open)."""
+    return Database(data_dir / DB_NAME, MIGRATIONS)

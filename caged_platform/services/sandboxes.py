@@ -107,7 +107,7 @@ def _without_credentials(url: str) -> str:
 def _seconds_running(row: Row, now: datetime) -> float:
     total = float(row["compute_seconds"])
     if row["running_since"]:
-        total += max(0.0, (now - datetime.fromisoformat(row["running_since"])).total_seconds())
+        total += max(0.0, (now - row["running_since"]).total_seconds())
     return total
 
 
@@ -234,8 +234,7 @@ class SandboxService:
             return NEVER
         last = self._activity.get(sandbox_id)
         if last is None:
-            stored = row["last_activity_at"]
-            last = datetime.fromisoformat(stored) if stored else utcnow()
+            last = row["last_activity_at"] or utcnow()
         return last + timedelta(seconds=row["timeout"])
 
     async def compute_seconds(self) -> float:
@@ -706,7 +705,7 @@ class SandboxService:
             elif alive:
                 await self.log(sandbox_id, "lifecycle", "reattached after a platform restart")
                 if row["last_activity_at"]:
-                    self._activity[sandbox_id] = datetime.fromisoformat(row["last_activity_at"])
+                    self._activity[sandbox_id] = row["last_activity_at"]
                 if row["status"] == "running":
                     self._watch_files(sandbox_id)
             else:
@@ -726,7 +725,7 @@ class SandboxService:
             last = self._activity.get(sandbox_id)
             if last is None:
                 last = self._activity[sandbox_id] = now
-            if last.isoformat() != row["last_activity_at"]:
+            if last != row["last_activity_at"]:
                 await self._update_row(sandbox_id, last_activity_at=last)
             timeout = row["timeout"]
             if timeout and (now - last).total_seconds() >= timeout:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from caged_platform.observe.pricing import PRICES, llm_usage, price_for
-from caged_platform.observe.store import MIGRATIONS, Database
+from caged_platform.observe.store import DB_NAME, MIGRATIONS, observe_database
+from caged_platform.store.ledger import applied_versions
 
 
 def test_reported_cost_wins_over_the_table() -> None:
@@ -35,20 +36,14 @@ def test_unknown_models_and_odd_counts_cost_nothing() -> None:
     assert llm_usage({"cost_usd": -1}).cost_usd == 0.0
 
 
-async def test_migrations_apply_once_and_a_newer_schema_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "observe.db"
-    db = Database(path)
+async def test_observe_db_is_on_the_platform_ledger_and_owner_only(tmp_path: Path) -> None:
+    db = observe_database(tmp_path)
     await db.open()
     await db.close()
-    again = Database(path)
+    again = observe_database(tmp_path)
     await again.open()  # already migrated: nothing to do
     await again.close()
+    path = tmp_path / DB_NAME
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+        assert applied_versions(conn) == list(range(1, len(MIGRATIONS) + 1))
     assert path.stat().st_mode & 0o077 == 0  # webhook URLs live here: owner only
-    newer = Database(path)
-    with pytest.raises(RuntimeError, match="newer than this code knows"):
-        await newer.open()
-    await newer.close()

@@ -1,30 +1,31 @@
-"""SQLite persistence for the local platform.
+"""``platform.db``: keys, socket tickets, sandboxes, their logs, snapshots, settings.
 
-One database file per data dir, in WAL mode with ``synchronous=FULL`` so a
-write that was acknowledged survives a ``kill -9`` of the server (and a power
-cut). The schema evolves through :data:`MIGRATIONS`, applied in order and
-recorded in ``schema_version``; add a step, never edit a shipped one.
-
-sqlite3 blocks, so every query runs on one dedicated worker thread that owns
-the only connection: the event loop never waits on disk, and statements are
-serialised without any locking of our own. Jobs run in the order they were
-submitted, which is what lets :meth:`Store.append_log` answer before its commit
-and still be seen by every later query.
+Opened through the platform's one SQLite layer (:class:`~.db.Database`: WAL,
+``synchronous=FULL``, one thread, the migration ledger). Timestamps are stored
+as integer microseconds (:mod:`.timestamps`); rows read through :class:`Store`
+carry them as aware ``datetime`` values again, and datetimes given to it are
+converted, so callers never see the stored form. Jobs run in submission order,
+which is what lets :meth:`Store.append_log` answer before its commit and still
+be seen by every later query.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime
+from concurrent.futures import Future
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["MIGRATIONS", "Row", "Store", "utcnow"]
+from .db import Database, transaction
+from .ledger import Migration
+from .timestamps import from_us, now_us, to_us
+
+__all__ = ["MIGRATIONS", "Row", "Store"]
 
 Row = dict[str, Any]
 T = TypeVar("T")
@@ -32,9 +33,8 @@ T = TypeVar("T")
 _log = logging.getLogger(__name__)
 _INSERT_LOG = "INSERT INTO logs (sandbox_id, timestamp, type, message) VALUES (?, ?, ?, ?)"
 
-#: Schema steps; index + 1 is the version each one brings the database to.
-MIGRATIONS: tuple[str, ...] = (
-    """
+# Version 1. Its timestamps were ISO 8601 text; version 3 made them INTEGER.
+_INITIAL = """
     CREATE TABLE keys (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL,
@@ -93,13 +93,71 @@ MIGRATIONS: tuple[str, ...] = (
         completed_at TEXT
     );
     CREATE INDEX snapshots_by_sandbox ON snapshots (sandbox_id, created_at);
-    """,
-    """
+"""
+
+_SETTINGS = """
     CREATE TABLE settings (
         name TEXT PRIMARY KEY,
         value TEXT NOT NULL
     );
-    """,
+"""
+
+#: Columns holding a timestamp, in any table (stored as integer microseconds).
+_TIMESTAMPS = frozenset(
+    {
+        "created_at", "last_used", "revoked_at", "expires_at", "started_at", "stopped_at",
+        "running_since", "last_activity_at", "timestamp", "completed_at",
+    }
+)  # fmt: skip
+
+
+def _iso_to_us(value: str | int | None) -> int | None:
+    if isinstance(value, str):
+        return to_us(datetime.fromisoformat(value))
+    return value  # NULL stays NULL
+
+
+def _timestamps_as_integers(conn: sqlite3.Connection) -> None:
+    """Version 3: every table as before, but its timestamp columns INTEGER (a TEXT column
+    would turn the integers back into text), the ISO text converted."""
+    conn.create_function("iso_to_us", 1, _iso_to_us, deterministic=True)
+    retype = re.compile(rf"\b({'|'.join(sorted(_TIMESTAMPS))})\s+TEXT\b")
+    tables = [
+        name
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        if name not in ("sqlite_sequence", "migrations", "settings")
+    ]
+    indexes = [
+        sql
+        for (sql,) in conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        )
+    ]
+    for table in tables:
+        # Foreign keys are not enforced while migrating (Database switches them on
+        # after), so the tables can be swapped in any order.
+        (ddl,) = conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+        ).fetchone()
+        columns = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+        values = [f"iso_to_us({c})" if c in _TIMESTAMPS else c for c in columns]
+        conn.execute(f"ALTER TABLE {table} RENAME TO old_{table}")
+        conn.execute(retype.sub(r"\1 INTEGER", ddl))
+        conn.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"SELECT {', '.join(values)} FROM old_{table}"
+        )
+    for table in tables:
+        conn.execute(f"DROP TABLE old_{table}")  # and its indexes, made again below
+    for index in indexes:
+        conn.execute(index)
+
+
+#: Schema steps; index + 1 is the version each one brings the database to.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration("keys, tickets, sandboxes, logs, snapshots", _INITIAL),
+    Migration("settings", _SETTINGS),
+    Migration("timestamps as integer microseconds", _timestamps_as_integers),
 )
 
 # Tables and the columns callers may write through the generic helpers; checked so
@@ -125,11 +183,6 @@ _COLUMNS: dict[str, frozenset[str]] = {
 }
 
 
-def utcnow() -> datetime:
-    """The current time, timezone-aware UTC (what every stored timestamp uses)."""
-    return datetime.now(UTC)
-
-
 def _checked(table: str, columns: Iterable[str]) -> list[str]:
     allowed = _COLUMNS[table]
     names = list(columns)
@@ -140,7 +193,16 @@ def _checked(table: str, columns: Iterable[str]) -> list[str]:
 
 
 def _adapt(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
+    return to_us(value) if isinstance(value, datetime) else value
+
+
+def _row(row: sqlite3.Row) -> Row:
+    """A stored row as callers see it: timestamps as datetimes."""
+    found = dict(row)
+    for name, value in found.items():
+        if name in _TIMESTAMPS and value is not None:
+            found[name] = from_us(value)
+    return found
 
 
 def _report_log_failure(future: Future[None]) -> None:
@@ -153,70 +215,30 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._executor: ThreadPoolExecutor | None = None
-        self._conn: sqlite3.Connection | None = None
+        self._db = Database(path, MIGRATIONS, foreign_keys=True)
         # Log entries appended but not yet committed, and whether a job to commit them is
         # queued; shared with the store's thread, hence the lock.
         self._log_lock = threading.Lock()
-        self._log_queue: list[tuple[str, str, str, str]] = []
+        self._log_queue: list[tuple[str, int, str, str]] = []
         self._log_flush_queued = False
 
     # ------------------------------------------------------------------ plumbing
 
     async def open(self) -> None:
-        """Connect on the worker thread and bring the schema up to date."""
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="caged-store")
-        await self.call(self._connect)
+        """Open the file and bring the schema up to date."""
+        await self._db.open()
 
     async def close(self) -> None:
-        """Close the connection and stop the worker thread."""
-        if self._executor is None:
-            return
-        await self.call(lambda conn: conn.close())
-        self._executor.shutdown(wait=True)
-        self._executor = None
-        self._conn = None
+        """Commit queued log entries, close the connection and stop the thread."""
+        await self._db.close()
 
     async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn(connection)`` on the store's thread and return its result."""
-        if self._executor is None:
-            raise RuntimeError("the store is not open")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._with_connection, fn)
-
-    def _with_connection(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        conn = self._conn
-        if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=True)
-            conn.row_factory = sqlite3.Row
-            self._conn = conn
-        return fn(conn)
-
-    @staticmethod
-    def _connect(conn: sqlite3.Connection) -> None:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=5000")
-        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-        current = int(row[0] or 0)
-        for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
-            # executescript commits first, so wrap the step and its version bump ourselves;
-            # a failing step leaves the database exactly at the previous version.
-            try:
-                conn.executescript(
-                    f"BEGIN;\n{script}\n"
-                    f"INSERT INTO schema_version (version) VALUES ({version});\nCOMMIT;"
-                )
-            except sqlite3.Error:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+        return await self._db.run(fn)
 
     async def _all(self, sql: str, params: tuple[Any, ...]) -> list[Row]:
         def run(conn: sqlite3.Connection) -> list[Row]:
-            return [dict(r) for r in conn.execute(sql, params).fetchall()]
+            return [_row(r) for r in conn.execute(sql, params).fetchall()]
 
         return await self.call(run)
 
@@ -231,10 +253,7 @@ class Store:
     async def insert(self, table: str, row: Row) -> None:
         """Insert ``row`` into ``table`` (one of keys, sandboxes, snapshots)."""
         names = _checked(table, row)
-        sql = (
-            f"INSERT INTO {table} ({', '.join(names)}) "
-            f"VALUES ({', '.join('?' for _ in names)})"
-        )
+        sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
         await self._execute(sql, tuple(_adapt(row[n]) for n in names))
 
     async def update(self, table: str, row_id: str, **fields: Any) -> int:
@@ -258,7 +277,7 @@ class Store:
         """A persistent install-wide value, created with ``make()`` the first time."""
 
         def run(conn: sqlite3.Connection) -> str:
-            with conn:
+            with transaction(conn):
                 conn.execute(
                     "INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)", (name, make())
                 )
@@ -282,24 +301,24 @@ class Store:
 
     async def add_ticket(self, ticket_hash: str, key_id: str, expires_at: datetime) -> None:
         """Record a socket ticket for ``key_id``; purges expired ones on the way."""
-        now = utcnow().isoformat()
+        now = now_us()
 
         def run(conn: sqlite3.Connection) -> None:
-            with conn:
+            with transaction(conn):
                 conn.execute("DELETE FROM tickets WHERE expires_at < ?", (now,))
                 conn.execute(
                     "INSERT INTO tickets (ticket_hash, key_id, expires_at) VALUES (?, ?, ?)",
-                    (ticket_hash, key_id, expires_at.isoformat()),
+                    (ticket_hash, key_id, to_us(expires_at)),
                 )
 
         await self.call(run)
 
     async def consume_ticket(self, ticket_hash: str) -> str | None:
         """Use a ticket up: the key id it was issued for, or None if unknown/used/expired."""
-        now = utcnow().isoformat()
+        now = now_us()
 
         def run(conn: sqlite3.Connection) -> str | None:
-            with conn:
+            with transaction(conn):
                 changed = conn.execute(
                     "UPDATE tickets SET used = 1 "
                     "WHERE ticket_hash = ? AND used = 0 AND expires_at >= ?",
@@ -330,7 +349,7 @@ class Store:
 
     async def add_log(self, sandbox_id: str, kind: str, message: str) -> None:
         """Append a log entry for a sandbox, stamped now; returns once it is committed."""
-        await self._execute(_INSERT_LOG, (sandbox_id, utcnow().isoformat(), kind, message))
+        await self._execute(_INSERT_LOG, (sandbox_id, now_us(), kind, message))
 
     def append_log(self, sandbox_id: str, kind: str, message: str) -> None:
         """Append a log entry for a sandbox, stamped now, committed in the background.
@@ -342,29 +361,23 @@ class Store:
         promise is surviving a SIGKILL that lands before that commit (well under a
         millisecond on an idle store); :meth:`close` commits what is queued.
         """
-        if self._executor is None:
+        if not self._db.is_open:
             raise RuntimeError("the store is not open")
-        entry = (sandbox_id, utcnow().isoformat(), kind, message)
+        entry = (sandbox_id, now_us(), kind, message)
         with self._log_lock:
             self._log_queue.append(entry)
             if self._log_flush_queued:
                 return  # the queued job has not taken the queue yet: it will take this too
             self._log_flush_queued = True
-        future = self._executor.submit(self._with_connection, self._commit_logs)
+        future = self._db.submit(self._commit_logs)
         future.add_done_callback(_report_log_failure)
 
     def _commit_logs(self, conn: sqlite3.Connection) -> None:
         with self._log_lock:
             entries, self._log_queue = self._log_queue, []
             self._log_flush_queued = False
-        # One transaction (so one sync) for the lot; the connection is in autocommit mode.
-        conn.execute("BEGIN")
-        try:
+        with transaction(conn):  # one transaction, so one sync, for the lot
             conn.executemany(_INSERT_LOG, entries)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
 
     async def tail_logs(self, sandbox_id: str, tail: int) -> list[Row]:
         """The last ``tail`` log entries of a sandbox, oldest first."""
