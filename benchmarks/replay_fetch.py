@@ -1,4 +1,4 @@
-"""replay_fetch: paging through a 100 000-event session with ``client.sessions.iter_replay``,
+"""replay_fetch: paging through a 100 000-event session with ``client.sessions.replay``,
 and single pages of a 1 000 000-event session.
 
 The session is ingested once (untimed; 20 000 events with ``--quick``), then
@@ -47,7 +47,7 @@ _SELECT = (
 async def _read_all(caged: AsyncCaged, session_id: str, count: int) -> float:
     started = time.perf_counter()
     seen = 0
-    async for _ in caged.sessions.iter_replay(session_id, limit=PAGE):
+    async for _ in caged.sessions.replay(session_id, limit=PAGE):
         seen += 1
     elapsed = time.perf_counter() - started
     if seen != count:

@@ -27,6 +27,7 @@ from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
 import httpx
 
 from caged_core.client._client import AsyncCaged
+from caged_core.client._pages import AsyncPage, AsyncPaginator
 from caged_core.client._resource import Resource
 from caged_core.client._retry import RetryPolicy
 from caged_core.client._transport import DEFAULT_TIMEOUT
@@ -41,7 +42,7 @@ from caged_core.client.sessions import Sessions
 from caged_core.client.snapshots import Snapshots
 from caged_core.models import RateLimit, SocketTicket
 
-__all__ = ["Caged"]
+__all__ = ["Caged", "Page"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -100,6 +101,56 @@ async def _next_or_end(iterator: AsyncIterator[T]) -> T | object:
         return _END
 
 
+class Page(Generic[T]):
+    """One page of a list, blocking: ``for item in page`` walks every item of this page and
+    of every later one (fetched as needed); ``len(page)``, ``page[i]`` and :attr:`items`
+    see this page only. The twin of :class:`AsyncPage`, whose ``async for`` walks on."""
+
+    def __init__(self, page: AsyncPage[T], portal: _Portal) -> None:
+        self._page = page
+        self._portal = portal
+
+    @property
+    def items(self) -> list[T]:
+        """This page's items."""
+        return self._page.items
+
+    @property
+    def total(self) -> int | None:
+        """How many items all pages hold, when the server says (None when it does not)."""
+        return self._page.total
+
+    @property
+    def response(self) -> Any:
+        """The decoded answer this page was read from (see :attr:`AsyncPage.response`)."""
+        return self._page.response
+
+    def has_next_page(self) -> bool:
+        """Whether another page follows this one."""
+        return self._page.has_next_page()
+
+    def next_page(self) -> Page[T]:
+        """Fetch the page after this one (:meth:`has_next_page` says whether there is one)."""
+        return Page(self._portal.call(self._page.next_page), self._portal)
+
+    def iter_pages(self) -> Iterator[Page[T]]:
+        """This page, then every later page."""
+        for page in self._portal.iterate(self._page.iter_pages()):
+            yield Page(page, self._portal)
+
+    def __iter__(self) -> Iterator[T]:
+        return self._portal.iterate(aiter(self._page))
+
+    def __len__(self) -> int:
+        return len(self._page)
+
+    def __getitem__(self, index: int) -> T:
+        return self._page[index]
+
+    def __repr__(self) -> str:
+        return repr(self._page).replace("AsyncPage", "Page", 1)
+
+
 class _SyncResource(Generic[R]):
     """A resource whose methods block; built around the async one."""
 
@@ -145,29 +196,33 @@ class _Blocking(_Delegate, Generic[R, P, T]):
         return blocking
 
 
-class _Iterating(_Delegate, Generic[R, P, T]):
-    """An async-iterator method, as a plain iterator pulling through the portal."""
+class _Paging(_Delegate, Generic[R, P, T]):
+    """A list method: fetches its first page on the portal, as a :class:`Page`."""
 
-    def __init__(self, method: Callable[Concatenate[R, P], AsyncIterator[T]]) -> None:
+    def __init__(self, method: Callable[Concatenate[R, P], AsyncPaginator[T]]) -> None:
         super().__init__(method)
 
     @overload
     def __get__(self, obj: None, owner: type[Any]) -> Self: ...
     @overload
-    def __get__(self, obj: _SyncResource[R], owner: type[Any]) -> Callable[P, Iterator[T]]: ...
+    def __get__(self, obj: _SyncResource[R], owner: type[Any]) -> Callable[P, Page[T]]: ...
     def __get__(
         self, obj: _SyncResource[R] | None, owner: type[Any]
-    ) -> Self | Callable[P, Iterator[T]]:
+    ) -> Self | Callable[P, Page[T]]:
         if obj is None:
             return self
-        method: Callable[P, AsyncIterator[T]] = self._target(obj)
+        method: Callable[P, AsyncPaginator[T]] = self._target(obj)
         portal = obj._portal
 
         @functools.wraps(method)
-        def iterating(*args: P.args, **kwargs: P.kwargs) -> Iterator[T]:
-            return portal.iterate(method(*args, **kwargs))
+        def paging(*args: P.args, **kwargs: P.kwargs) -> Page[T]:
+            return Page(portal.call(_first_page, method(*args, **kwargs)), portal)
 
-        return iterating
+        return paging
+
+
+async def _first_page(paginator: AsyncPaginator[T]) -> AsyncPage[T]:
+    return await paginator
 
 
 class _InCallersLoop(_Delegate, Generic[R, P, T]):
@@ -192,7 +247,7 @@ class SyncSandboxes(_SyncResource[Sandboxes]):
     """Blocking ``caged.sandboxes`` (see :class:`Sandboxes`)."""
 
     create = _Blocking(Sandboxes.create)
-    list = _Blocking(Sandboxes.list)
+    list = _Paging(Sandboxes.list)
     list_if_changed = _Blocking(Sandboxes.list_if_changed)
     templates = _Blocking(Sandboxes.templates)
     get = _Blocking(Sandboxes.get)
@@ -222,7 +277,7 @@ class SyncFiles(_SyncResource[Files]):
 class SyncSnapshots(_SyncResource[Snapshots]):
     """Blocking ``caged.snapshots`` (see :class:`Snapshots`)."""
 
-    list = _Blocking(Snapshots.list)
+    list = _Paging(Snapshots.list)
     create = _Blocking(Snapshots.create)
     get = _Blocking(Snapshots.get)
     delete = _Blocking(Snapshots.delete)
@@ -235,12 +290,10 @@ class SyncSnapshots(_SyncResource[Snapshots]):
 class SyncSessions(_SyncResource[Sessions]):
     """Blocking ``caged.sessions`` (see :class:`Sessions`)."""
 
-    list = _Blocking(Sessions.list)
-    iter_all = _Iterating(Sessions.iter_all)
-    list_by_sandbox = _Blocking(Sessions.list_by_sandbox)
+    list = _Paging(Sessions.list)
+    list_by_sandbox = _Paging(Sessions.list_by_sandbox)
     get = _Blocking(Sessions.get)
-    replay = _Blocking(Sessions.replay)
-    iter_replay = _Iterating(Sessions.iter_replay)
+    replay = _Paging(Sessions.replay)
     replay_summary = _Blocking(Sessions.replay_summary)
 
 
@@ -253,19 +306,18 @@ class SyncEvents(_SyncResource[Events]):
 class SyncAlerts(_SyncResource[Alerts]):
     """Blocking ``caged.alerts`` (see :class:`Alerts`)."""
 
-    list = _Blocking(Alerts.list)
-    iter_all = _Iterating(Alerts.iter_all)
+    list = _Paging(Alerts.list)
     get = _Blocking(Alerts.get)
     resolve = _Blocking(Alerts.resolve)
-    list_rules = _Blocking(Alerts.list_rules)
+    list_rules = _Paging(Alerts.list_rules)
     update_rule = _Blocking(Alerts.update_rule)
 
 
 class SyncNotifications(_SyncResource[Notifications]):
     """Blocking ``caged.notifications`` (see :class:`Notifications`)."""
 
-    list = _Blocking(Notifications.list)
-    list_unread = _Blocking(Notifications.list_unread)
+    list = _Paging(Notifications.list)
+    list_unread = _Paging(Notifications.list_unread)
     unread_count = _Blocking(Notifications.unread_count)
     mark_read = _Blocking(Notifications.mark_read)
     mark_all_read = _Blocking(Notifications.mark_all_read)
@@ -277,10 +329,10 @@ class SyncAccount(_SyncResource[Account]):
     """Blocking ``caged.account`` (see :class:`Account`)."""
 
     get = _Blocking(Account.get)
-    list_keys = _Blocking(Account.list_keys)
+    list_keys = _Paging(Account.list_keys)
     create_key = _Blocking(Account.create_key)
     revoke_key = _Blocking(Account.revoke_key)
-    list_sessions = _Blocking(Account.list_sessions)
+    list_sessions = _Paging(Account.list_sessions)
     revoke_session = _Blocking(Account.revoke_session)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import TypeAdapter
 
+from caged_core.client._pages import AsyncPaginator, Listing
 from caged_core.client._resource import Resource
 from caged_core.client._transport import encode_path
 from caged_core.models import Account as AccountInfo
@@ -12,9 +13,9 @@ from caged_core.models import AccountSession, APIKey, CreatedKey, KeyScope
 __all__ = ["Account"]
 
 _ACCOUNT = TypeAdapter(AccountInfo)
-_KEYS = TypeAdapter(list[APIKey])
+_KEYS = Listing.array(TypeAdapter(list[APIKey]))
 _CREATED = TypeAdapter(CreatedKey)
-_SESSIONS = TypeAdapter(list[AccountSession])
+_SESSIONS = Listing.array(TypeAdapter(list[AccountSession]))
 
 
 class Account(Resource):
@@ -24,9 +25,9 @@ class Account(Resource):
         """The account the key belongs to."""
         return await self._core.call("GET", "/account", _ACCOUNT, timeout=timeout)
 
-    async def list_keys(self, *, timeout: float | None = None) -> list[APIKey]:
-        """API keys (prefixes only — secrets are never returned)."""
-        return await self._core.call("GET", "/account/keys", _KEYS, timeout=timeout)
+    def list_keys(self, *, timeout: float | None = None) -> AsyncPaginator[APIKey]:
+        """API keys (one page; prefixes only — secrets are never returned)."""
+        return AsyncPaginator(self._core, "/account/keys", _KEYS, timeout=timeout)
 
     async def create_key(
         self,
@@ -45,9 +46,9 @@ class Account(Resource):
         """Revoke a key at once."""
         await self._core.act("DELETE", encode_path("/account/keys/{}", key_id), timeout=timeout)
 
-    async def list_sessions(self, *, timeout: float | None = None) -> list[AccountSession]:
-        """Signed-in sessions (on the local platform: the clients connected now)."""
-        return await self._core.call("GET", "/account/sessions", _SESSIONS, timeout=timeout)
+    def list_sessions(self, *, timeout: float | None = None) -> AsyncPaginator[AccountSession]:
+        """Signed-in sessions (one page; on the local platform: the clients connected now)."""
+        return AsyncPaginator(self._core, "/account/sessions", _SESSIONS, timeout=timeout)
 
     async def revoke_session(self, session_id: str, *, timeout: float | None = None) -> None:
         """End a session (locally: disconnect that client)."""

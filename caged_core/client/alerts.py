@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import builtins
-from collections.abc import AsyncIterator
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import TypeAdapter
 
+from caged_core.client._pages import AsyncPaginator, Listing, Params, follow_offset
 from caged_core.client._resource import Resource
 from caged_core.client._transport import encode_path
 from caged_core.models import Alert, AlertPage, AlertRule
@@ -15,43 +15,38 @@ from caged_core.models import Alert, AlertPage, AlertRule
 __all__ = ["Alerts"]
 
 _ALERT = TypeAdapter(Alert)
-_ALERT_PAGE = TypeAdapter(AlertPage)
 _RULE = TypeAdapter(AlertRule)
-_RULES = TypeAdapter(list[AlertRule])
+_RULES = Listing.array(TypeAdapter(list[AlertRule]))
+
+
+def _after(page: AlertPage, items: Sequence[Alert], params: Params) -> Params | None:
+    # The offset asked for, not the one echoed: a server that omits it must not loop us.
+    limit = page.limit or params.get("limit") or 0
+    return follow_offset(params.get("offset") or 0, limit, page.total, items, params)
+
+
+_ALERTS = Listing(TypeAdapter(AlertPage), lambda page: page.alerts, _after, lambda p: p.total)
 
 
 class Alerts(Resource):
     """Budget, cost, stuck-agent, error and trust alerts."""
 
-    async def list(
+    def list(
         self,
         *,
         limit: int | None = None,
         offset: int | None = None,
         timeout: float | None = None,
-    ) -> AlertPage:
-        """A page of alerts, newest first (iterable; ``total`` counts all)."""
-        return await self._core.call(
-            "GET",
+    ) -> AsyncPaginator[Alert]:
+        """Alerts, newest first: ``await`` for the page of ``limit`` from ``offset``
+        (``total`` counts all), ``async for`` for every alert from there on."""
+        return AsyncPaginator(
+            self._core,
             "/alerts",
-            _ALERT_PAGE,
+            _ALERTS,
             params={"limit": limit, "offset": offset},
             timeout=timeout,
         )
-
-    async def iter_all(
-        self, *, per_page: int = 100, timeout: float | None = None
-    ) -> AsyncIterator[Alert]:
-        """Every alert, newest first, across as many pages as it takes (a count or a filter
-        over one page would be wrong past the first ``per_page``)."""
-        offset = 0
-        while True:
-            page = await self.list(limit=per_page, offset=offset, timeout=timeout)
-            for alert in page.alerts:
-                yield alert
-            offset += len(page.alerts)
-            if not page.alerts or offset >= page.total:
-                return
 
     async def get(self, alert_id: str, *, timeout: float | None = None) -> Alert:
         """One alert."""
@@ -63,9 +58,9 @@ class Alerts(Resource):
         """Mark an alert resolved."""
         await self._core.act("POST", encode_path("/alerts/{}/resolve", alert_id), timeout=timeout)
 
-    async def list_rules(self, *, timeout: float | None = None) -> builtins.list[AlertRule]:
-        """The account's alert rules."""
-        return await self._core.call("GET", "/alerts/rules", _RULES, timeout=timeout)
+    def list_rules(self, *, timeout: float | None = None) -> AsyncPaginator[AlertRule]:
+        """The account's alert rules (one page)."""
+        return AsyncPaginator(self._core, "/alerts/rules", _RULES, timeout=timeout)
 
     async def update_rule(
         self,

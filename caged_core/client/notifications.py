@@ -7,9 +7,11 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from caged_core.client._errors import invalid_request
+from caged_core.client._pages import AsyncPaginator, Listing
 from caged_core.client._resource import Resource
 from caged_core.client._transport import encode_path
 from caged_core.models import (
+    Notification,
     NotificationConfig,
     NotificationConfigUpdate,
     NotificationPage,
@@ -18,7 +20,8 @@ from caged_core.models import (
 
 __all__ = ["Notifications"]
 
-_PAGE = TypeAdapter(NotificationPage)
+# The contract pages notifications by ``limit`` only (no offset or cursor): one page.
+_PAGE = Listing(TypeAdapter(NotificationPage), lambda page: page.notifications)
 _UNREAD = TypeAdapter(UnreadCount)
 _CONFIG = TypeAdapter(NotificationConfig)
 
@@ -26,27 +29,28 @@ _CONFIG = TypeAdapter(NotificationConfig)
 class Notifications(Resource):
     """Read, count and acknowledge notifications; configure channels."""
 
-    async def list(
+    def list(
         self,
         *,
         limit: int | None = None,
         unread: bool | None = None,
         timeout: float | None = None,
-    ) -> NotificationPage:
-        """Notifications (iterable), with the unread count."""
-        return await self._core.call(
-            "GET",
+    ) -> AsyncPaginator[Notification]:
+        """The newest ``limit`` notifications (one page; the API has no later pages);
+        ``page.response.unread_count`` counts the unread ones."""
+        return AsyncPaginator(
+            self._core,
             "/notifications",
             _PAGE,
             params={"limit": limit, "unread": "true" if unread else None},
             timeout=timeout,
         )
 
-    async def list_unread(
+    def list_unread(
         self, *, limit: int | None = None, timeout: float | None = None
-    ) -> NotificationPage:
+    ) -> AsyncPaginator[Notification]:
         """Only unread notifications."""
-        return await self.list(limit=limit, unread=True, timeout=timeout)
+        return self.list(limit=limit, unread=True, timeout=timeout)
 
     async def unread_count(self, *, timeout: float | None = None) -> int:
         """How many notifications are unread."""

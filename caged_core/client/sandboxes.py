@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from caged_core.client._errors import invalid_request
+from caged_core.client._pages import AsyncPaginator, Listing
 from caged_core.client._resource import Resource
 from caged_core.client._transport import Conditional, encode_path
 from caged_core.client.realtime import ExecStream, MCPClient, TerminalSession
@@ -40,6 +41,7 @@ _POLL_INTERVAL = 0.5
 
 _SANDBOX = TypeAdapter(Sandbox)
 _SANDBOXES = TypeAdapter(list[Sandbox])
+_LISTING = Listing.array(_SANDBOXES)
 _EXEC = TypeAdapter(ExecResult)
 _LOGS = TypeAdapter(list[LogEntry])
 _PORTS = TypeAdapter(list[Port])
@@ -100,9 +102,9 @@ class Sandboxes(Resource):
             sandbox = await self.get(sandbox.id, timeout=max(left, 1.0))
         return sandbox
 
-    async def list(self, *, timeout: float | None = None) -> builtins.list[Sandbox]:
-        """Every sandbox of the account."""
-        return await self._core.call("GET", "/sandboxes", _SANDBOXES, timeout=timeout)
+    def list(self, *, timeout: float | None = None) -> AsyncPaginator[Sandbox]:
+        """Every sandbox of the account (one page: the API does not page them)."""
+        return AsyncPaginator(self._core, "/sandboxes", _LISTING, timeout=timeout)
 
     async def list_if_changed(
         self, *, etag: str | None = None, timeout: float | None = None

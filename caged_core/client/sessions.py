@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import builtins
-from collections.abc import AsyncIterator
+from collections.abc import Sequence
 
 from pydantic import TypeAdapter
 
+from caged_core.client._pages import (
+    AsyncPaginator,
+    Listing,
+    Params,
+    follow_cursor,
+    follow_page_number,
+)
 from caged_core.client._resource import Resource
 from caged_core.client._transport import encode_path
 from caged_core.models import AgentSession, ReplayEvent, ReplayPage, ReplaySummary, SessionPage
@@ -14,50 +20,67 @@ from caged_core.models import AgentSession, ReplayEvent, ReplayPage, ReplaySumma
 __all__ = ["Sessions"]
 
 _SESSION = TypeAdapter(AgentSession)
-_SESSIONS = TypeAdapter(list[AgentSession])
-_SESSION_PAGE = TypeAdapter(SessionPage)
-_REPLAY = TypeAdapter(ReplayPage)
 _SUMMARY = TypeAdapter(ReplaySummary)
+_BY_SANDBOX = Listing.array(TypeAdapter(list[AgentSession]))
+
+
+def _next_session_page(
+    page: SessionPage, items: Sequence[AgentSession], params: Params
+) -> Params | None:
+    # The page number asked for, not the one echoed: a server that omits it must not loop us.
+    per_page = page.pagination.per_page or params.get("per_page") or 0
+    number = params.get("page") or 1
+    return follow_page_number(number, per_page, page.pagination.total_pages, items, params)
+
+
+_SESSIONS = Listing(
+    TypeAdapter(SessionPage),
+    lambda page: page.data,
+    _next_session_page,
+    lambda page: page.pagination.total,
+)
+
+
+def _next_replay_page(
+    page: ReplayPage, items: Sequence[ReplayEvent], params: Params
+) -> Params | None:
+    return follow_cursor("after_seq", page.next_seq, page.has_more, items, params)
+
+
+_REPLAY = Listing(
+    TypeAdapter(ReplayPage), lambda page: page.events, _next_replay_page, lambda p: p.total
+)
 
 
 class Sessions(Resource):
     """Agent sessions: what agents did in sandboxes, at what cost and trust."""
 
-    async def list(
+    def list(
         self,
         *,
         page: int | None = None,
         per_page: int | None = None,
         timeout: float | None = None,
-    ) -> SessionPage:
-        """One page of the account's sessions, newest first."""
-        return await self._core.call(
-            "GET",
+    ) -> AsyncPaginator[AgentSession]:
+        """The account's sessions, newest first: ``await`` for page ``page`` (``total``
+        counts all), ``async for`` for every session from there on."""
+        return AsyncPaginator(
+            self._core,
             "/sessions",
-            _SESSION_PAGE,
+            _SESSIONS,
             params={"page": page, "per_page": per_page},
             timeout=timeout,
         )
 
-    async def iter_all(
-        self, *, per_page: int = 100, timeout: float | None = None
-    ) -> AsyncIterator[AgentSession]:
-        """Every session of the account, newest first, across all pages."""
-        page_number = 1
-        while True:
-            page = await self.list(page=page_number, per_page=per_page, timeout=timeout)
-            for session in page.data:
-                yield session
-            if not page.data or page_number >= page.pagination.total_pages:
-                return
-            page_number += 1
-
-    async def list_by_sandbox(
+    def list_by_sandbox(
         self, sandbox_id: str, *, timeout: float | None = None
-    ) -> builtins.list[AgentSession]:
-        """Every session of one sandbox."""
-        return await self._core.call(
-            "GET", encode_path("/sandboxes/{}/sessions", sandbox_id), _SESSIONS, timeout=timeout
+    ) -> AsyncPaginator[AgentSession]:
+        """Every session of one sandbox (one page)."""
+        return AsyncPaginator(
+            self._core,
+            encode_path("/sandboxes/{}/sessions", sandbox_id),
+            _BY_SANDBOX,
+            timeout=timeout,
         )
 
     async def get(self, session_id: str, *, timeout: float | None = None) -> AgentSession:
@@ -66,7 +89,7 @@ class Sessions(Resource):
             "GET", encode_path("/sessions/{}", session_id), _SESSION, timeout=timeout
         )
 
-    async def replay(
+    def replay(
         self,
         session_id: str,
         *,
@@ -74,38 +97,17 @@ class Sessions(Resource):
         limit: int | None = None,
         type: str | None = None,
         timeout: float | None = None,
-    ) -> ReplayPage:
-        """One page of the session's events (iterable; ``limit`` ≤ 1000).
-        Continue with ``after_seq=page.next_seq`` while ``page.has_more``."""
-        return await self._core.call(
-            "GET",
+    ) -> AsyncPaginator[ReplayEvent]:
+        """The session's events after ``after_seq``: ``await`` for one page of ``limit``
+        (≤ 1000; ``page.response.next_seq`` is where a live tail resumes), ``async for``
+        for every event, fetching pages as needed."""
+        return AsyncPaginator(
+            self._core,
             encode_path("/sessions/{}/replay", session_id),
             _REPLAY,
             params={"after_seq": after_seq, "limit": limit, "type": type},
             timeout=timeout,
         )
-
-    async def iter_replay(
-        self,
-        session_id: str,
-        *,
-        after_seq: int | None = None,
-        limit: int | None = None,
-        type: str | None = None,
-        timeout: float | None = None,
-    ) -> AsyncIterator[ReplayEvent]:
-        """Every event after ``after_seq``, fetching pages of ``limit`` as needed."""
-        cursor = after_seq
-        while True:
-            page = await self.replay(
-                session_id, after_seq=cursor, limit=limit, type=type, timeout=timeout
-            )
-            for event in page.events:
-                yield event
-            # Stop on a cursor that does not advance: a server bug must not loop us.
-            if not page.has_more or page.next_seq is None or page.next_seq == cursor:
-                return
-            cursor = page.next_seq
 
     async def replay_summary(
         self, session_id: str, *, timeout: float | None = None

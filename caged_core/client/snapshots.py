@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import os
 import tempfile
@@ -11,6 +10,7 @@ from pathlib import Path
 import httpx
 from pydantic import TypeAdapter
 
+from caged_core.client._pages import AsyncPaginator, Listing
 from caged_core.client._resource import Resource
 from caged_core.client._transport import API_PREFIX, encode_path, transport_error
 from caged_core.models import Snapshot, SnapshotDownload
@@ -18,7 +18,7 @@ from caged_core.models import Snapshot, SnapshotDownload
 __all__ = ["Snapshots"]
 
 _SNAPSHOT = TypeAdapter(Snapshot)
-_SNAPSHOTS = TypeAdapter(list[Snapshot])
+_SNAPSHOTS = Listing.array(TypeAdapter(list[Snapshot]))
 _DOWNLOAD = TypeAdapter(SnapshotDownload)
 # Archives are up to 2 GB; the budget covers waiting for each chunk, not the whole.
 DOWNLOAD_TIMEOUT = 300.0
@@ -27,12 +27,13 @@ DOWNLOAD_TIMEOUT = 300.0
 class Snapshots(Resource):
     """Create, list, download, restore and delete snapshots."""
 
-    async def list(
-        self, sandbox_id: str, *, timeout: float | None = None
-    ) -> builtins.list[Snapshot]:
-        """Snapshots of one sandbox."""
-        return await self._core.call(
-            "GET", encode_path("/sandboxes/{}/snapshots", sandbox_id), _SNAPSHOTS, timeout=timeout
+    def list(self, sandbox_id: str, *, timeout: float | None = None) -> AsyncPaginator[Snapshot]:
+        """Snapshots of one sandbox (one page)."""
+        return AsyncPaginator(
+            self._core,
+            encode_path("/sandboxes/{}/snapshots", sandbox_id),
+            _SNAPSHOTS,
+            timeout=timeout,
         )
 
     async def create(

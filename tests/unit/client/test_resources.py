@@ -434,7 +434,7 @@ async def test_sessions_list_paged_and_by_sandbox(api: FakeAPI, client: AsyncCag
     api.route("GET", "/v1/sessions/sess-1", AGENT_SESSION)
     page = await client.sessions.list(page=2, per_page=1)
     assert dict(api.last.url.params) == {"page": "2", "per_page": "1"}
-    assert page.pagination.total_pages == 5 and [s.id for s in page] == ["sess-1"]
+    assert page.total == 5 and page.has_next_page() and [s.id for s in page] == ["sess-1"]
     sessions = await client.sessions.list_by_sandbox("cage-0001")
     assert f"${sessions[0].cost_usd:.4f}" == "$0.0123"
     assert (await client.sessions.get("sess-1")).trust_score is None
@@ -458,43 +458,13 @@ async def test_replay_shapes(api: FakeAPI, client: AsyncCaged, body: object) -> 
     page = await client.sessions.replay("sess-1", after_seq=0, limit=100, type="llm_call")
     assert dict(api.last.url.params) == {"after_seq": "0", "limit": "100", "type": "llm_call"}
     assert [e.sequence for e in page] == [1, 2] and page[0].data == {"model": "claude-4"}
-    assert not page.has_more
+    assert not page.has_next_page() and page.response.next_seq == 2
 
 
 async def test_replay_plain_text_error(api: FakeAPI, client: AsyncCaged) -> None:
     api.route("GET", "/v1/sessions/sess-1/replay", httpx.Response(400, text="invalid limit"))
     with pytest.raises(CagedValidationError, match=r"^invalid limit$"):
         await client.sessions.replay("sess-1", limit=5000)
-
-
-async def test_iter_replay_follows_next_seq(api: FakeAPI, client: AsyncCaged) -> None:
-    def pages(request: httpx.Request) -> httpx.Response:
-        after = int(request.url.params.get("after_seq", "0"))
-        events = [replay_event(s) for s in range(after + 1, min(after + 2, 5) + 1)]
-        return httpx.Response(
-            200,
-            json={
-                "events": events,
-                "has_more": after + 2 < 5,
-                "next_seq": events[-1]["sequence"],
-                "total": 5,
-            },
-        )
-
-    api.route("GET", "/v1/sessions/sess-1/replay", pages)
-    seqs = [e.sequence async for e in client.sessions.iter_replay("sess-1", limit=2)]
-    assert seqs == [1, 2, 3, 4, 5]
-    assert [r.url.params.get("after_seq") for r in api.requests] == [None, "2", "4"]
-
-
-async def test_iter_replay_stops_on_a_stuck_cursor(api: FakeAPI, client: AsyncCaged) -> None:
-    api.route(
-        "GET",
-        "/v1/sessions/sess-1/replay",
-        {"events": [replay_event(1)], "has_more": True, "next_seq": 1},
-    )
-    events = [e async for e in client.sessions.iter_replay("sess-1", after_seq=1)]
-    assert len(events) == 1 and len(api.requests) == 1
 
 
 async def test_replay_summary(api: FakeAPI, client: AsyncCaged) -> None:
@@ -650,7 +620,7 @@ async def test_notification_list_shapes(api: FakeAPI, client: AsyncCaged, body: 
     api.route("GET", "/v1/notifications", body)
     page = await client.notifications.list(limit=10)
     assert dict(api.last.url.params) == {"limit": "10"}
-    assert page.unread_count == 1 and page[0].message == "82%"
+    assert page.response.unread_count == 1 and page[0].message == "82%"
 
 
 async def test_notification_unread_and_counts(api: FakeAPI, client: AsyncCaged) -> None:

@@ -39,7 +39,7 @@ async def test_get_retries_gateway_errors_with_backoff(api: FakeAPI, status: int
         sequence(httpx.Response(status), httpx.Response(status), httpx.Response(200, json=[])),
     )
     async with make_client(api) as caged:
-        assert await caged.sandboxes.list() == []
+        assert (await caged.sandboxes.list()).items == []
     assert len(api.requests) == 3
     assert api.sleeps == [0.5, 1.0]  # jitter pinned to 0 → the plain backoff
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -13,7 +12,7 @@ from client_fakes import SECRET, TICKET, FakeAPI, MCPPeer, ThreadedWSServer, out
 from websockets.asyncio.server import ServerConnection
 
 from caged_core import AsyncCaged, Caged, CagedNotFoundError
-from caged_core.client import RetryPolicy, TerminalSession
+from caged_core.client import Page, RetryPolicy, TerminalSession
 from caged_core.client._resource import Resource
 from caged_core.client._sync import _SyncResource
 
@@ -52,7 +51,7 @@ async def test_calls_work_inside_a_running_loop(api: FakeAPI) -> None:
         caged.close()
 
 
-def test_iter_replay_ticket_rate_limit(api: FakeAPI) -> None:
+def test_replay_pages_ticket_rate_limit(api: FakeAPI) -> None:
     def pages(request: httpx.Request) -> httpx.Response:
         after = int(request.url.params.get("after_seq", "0"))
         events = [{"id": f"e{after + 1}", "sequence": after + 1, "type": "command"}]
@@ -65,8 +64,8 @@ def test_iter_replay_ticket_rate_limit(api: FakeAPI) -> None:
     api.route("GET", "/v1/sessions/s/replay", pages)
     api.route("POST", "/v1/auth/socket-ticket", {"ticket": TICKET})
     with make_sync(api) as caged:
-        events = caged.sessions.iter_replay("s")
-        assert isinstance(events, Iterator)
+        events = caged.sessions.replay("s")
+        assert isinstance(events, Page) and [e.sequence for e in events.items] == [1]
         assert [e.sequence for e in events] == [1, 2, 3]
         assert caged.rate_limit.remaining == 10
         assert caged.socket_ticket().ticket == TICKET
