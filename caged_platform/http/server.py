@@ -2,12 +2,14 @@
 
 ``create_app(config)`` builds it from the route table (:mod:`caged_platform.http.routes`):
 each REST path under ``/v1`` gets one route that authenticates the bearer key,
-refuses writes by ``read_only`` keys and calls the operation's handler; the
-two WebSocket routes authenticate with ``?token=`` themselves. The lifespan
-owns the shared state (:class:`~caged_platform.platform.Platform`) and the
-idle ticker. Every error — raised by a handler, the router, the body limit or
-validation — goes through the one problem+json handler. Request bodies are
-size-limited as they are read (:meth:`Call.raw_body`), per operation.
+refuses writes by ``read_only`` keys and calls the operation's handler, whose JSON
+answers to GETs carry an ``ETag`` (``304`` to a matching ``If-None-Match``:
+:mod:`~caged_platform.http.etags`); the two WebSocket routes authenticate with
+``?token=`` themselves. The lifespan owns the shared state
+(:class:`~caged_platform.platform.Platform`) and the idle ticker. Every error —
+raised by a handler, the router, the body limit or validation — goes through the
+one problem+json handler. Request bodies are size-limited as they are read
+(:meth:`Call.raw_body`), per operation.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from caged_platform.content.content_errors import ContentError
 from caged_platform.errors import Problem
-from caged_platform.http import mcp_ws, terminal_ws
+from caged_platform.http import etags, mcp_ws, terminal_ws
 from caged_platform.http.openapi import openapi_document
 from caged_platform.http.problems import handle_exception
 from caged_platform.http.ratelimit import RateLimitMiddleware
@@ -75,7 +77,10 @@ def _path_endpoint(operations: dict[str, Operation]) -> Any:
                 403,
                 f"this key has the read_only scope, which cannot call {op.method} /v1{op.path}",
             )
-        return await op.handler(Call(request, platform, principal, body_limit=op.max_body_size))
+        response = await op.handler(
+            Call(request, platform, principal, body_limit=op.max_body_size)
+        )
+        return etags.conditional(request, response)
 
     return endpoint
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import time
 from dataclasses import asdict
+from typing import Any
 
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from caged_core.models import (
     ExecResult,
@@ -15,6 +18,7 @@ from caged_core.models import (
     TemplateInfo,
     TerminalSessionInfo,
 )
+from caged_platform.http import etags
 from caged_platform.http.bodies import ExecRequest
 from caged_platform.http.routes.base import (
     Call,
@@ -28,6 +32,10 @@ from caged_platform.http.routes.base import (
 __all__ = ["OPERATIONS"]
 
 MAX_LOG_TAIL = 10_000
+#: Seconds a polled list's running costs may lag (see :func:`_cost_blind`).
+COST_FRESHNESS = 60
+#: The fields that accrue with the clock while a sandbox runs.
+_ACCRUING = frozenset({"cost", "total_cost"})
 TAIL = Query("tail", "integer", "How many of the newest entries", default=100, low=1,
              high=MAX_LOG_TAIL)
 
@@ -43,7 +51,21 @@ async def list_templates(call: Call) -> Response:
 
 
 async def list_sandboxes(call: Call) -> Response:
-    return json_response(await call.platform.sandboxes.listing())
+    rows = [sandbox.model_dump(mode="json") for sandbox in await call.platform.sandboxes.listing()]
+    response = JSONResponse(rows)
+    response.headers["ETag"] = etags.weak(_cost_blind(rows, time.time()))
+    return response
+
+
+def _cost_blind(rows: list[dict[str, Any]], now: float) -> bytes:
+    """What the list's weak validator covers: everything but the compute costs of
+    running sandboxes, which grow every second, plus the current period of
+    :data:`COST_FRESHNESS` while any runs — a cached list is the same answer until
+    anything else changes, and its costs are at most that old."""
+    if not any(row["status"] == "running" for row in rows):
+        return json.dumps([None, rows]).encode()
+    steady = [{k: v for k, v in row.items() if k not in _ACCRUING} for row in rows]
+    return json.dumps([int(now // COST_FRESHNESS), steady]).encode()
 
 
 async def get_sandbox(call: Call) -> Response:
