@@ -6,11 +6,13 @@ the virtual table paints a screenful at a time; filter, order and marks are
 reactives applied to the source. A one-second clock re-formats the visible
 rows and repaints only those whose age, uptime or idle countdown changed;
 while the user is idle (the live feed's ``user_idle``) times show whole
-minutes, so an untouched list repaints once a minute instead of every second.
+minutes, re-formatted every :data:`IDLE_CLOCK_SECONDS`, so an untouched list
+repaints once a minute instead of every second.
 """
 
 from __future__ import annotations
 
+import time
 from enum import StrEnum
 from typing import ClassVar
 
@@ -31,6 +33,9 @@ from caged_tui.widgets.sandbox_table import SORTABLE, SandboxTable, sandbox_sour
 
 #: Seconds between repaints of the time columns (only changed text repaints).
 CLOCK_SECONDS = 1.0
+#: While the user is idle, times show whole minutes: the visible rows are re-formatted
+#: this often only (a minute shows up to this late), not every second.
+IDLE_CLOCK_SECONDS = 10.0
 
 
 class ListState(StrEnum):
@@ -81,6 +86,8 @@ class SandboxesScreen(CagedScreen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._source = sandbox_source(self.now(), lambda: self.caged.live.user_idle)
+        #: When the clock last re-formatted the visible rows (monotonic seconds).
+        self._retimed_at = 0.0
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="sandboxes-body"):
@@ -133,6 +140,10 @@ class SandboxesScreen(CagedScreen[None]):
     def _clock(self) -> None:
         if not (self.is_current and self.caged.in_foreground):
             return
+        tick = time.monotonic()
+        if self.caged.live.user_idle and tick - self._retimed_at < IDLE_CLOCK_SECONDS:
+            return
+        self._retimed_at = tick
         table = self.table
         table.refresh_keys(self._source.retime(self.now(), table.visible_keys()))
 
@@ -188,7 +199,11 @@ class SandboxesScreen(CagedScreen[None]):
             parts.append(f"sorted by {SORTABLE[self.sort_index].label.lower()} {arrow}")
         if self.marked:
             parts.append(f"{len(self.marked)} marked")
-        self.query_one("#sandboxes-info", Static).update(" · ".join(parts))
+        info = self.query_one("#sandboxes-info", Static)
+        text = " · ".join(parts)
+        # Every live update lands here; an unchanged line must not cost a layout.
+        if info.content != text:
+            info.update(text)
 
     def _render_message(self) -> None:
         if not self.is_mounted:

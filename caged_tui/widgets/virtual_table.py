@@ -157,16 +157,24 @@ class ListSource(Generic[ItemT]):
         return self._index.get(key)
 
     def update(self, items: Iterable[ItemT]) -> Change:
-        """Replace the items; what changed is compared by key and equality."""
+        """Replace the items; a row counts as changed when its text does.
+
+        An item that differs only where no column shows it (a cost below the
+        shown cents) repaints nothing; rows never formatted are formatted when
+        painted, so they are not compared at all.
+        """
         old = self._items
         self._items = {self._key(item): item for item in items}
-        changed = frozenset(
-            key for key, item in self._items.items() if key in old and old[key] != item
-        )
-        for key in changed:
-            self._formatted.pop(key, None)
+        changed = set()
+        for key, item in self._items.items():
+            row = self._formatted.get(key)
+            if row is None or old.get(key) == item:
+                continue
+            fresh = self._formatted[key] = TableRow(key, self._render(item, self._now))
+            if fresh.cells != row.cells:
+                changed.add(key)
         structure = self._reorder()
-        return Change(changed, structure)
+        return Change(frozenset(changed), structure)
 
     def view(
         self,

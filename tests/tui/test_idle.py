@@ -9,12 +9,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from eventually import eventually_async
+from fake_platform import FakePlatform, fake_app
+from test_app import SIZE, loaded
 from test_skeleton import _FeedApp, _no_client
+from textual.widgets import Static
 
 from caged_core.models import Sandbox
 from caged_tui import formatting as fmt
 from caged_tui.live import SANDBOXES, Fetched, LiveFeed, TopicSpec
+from caged_tui.screens import sandboxes as sandboxes_screen
 from caged_tui.widgets.sandbox_table import sandbox_source
 
 START = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
@@ -123,3 +128,55 @@ async def test_growing_costs_do_not_keep_the_fast_pace() -> None:
             delays.append(feed.delay)
         assert delays == [4.0, 8.0, 16.0, 30.0]
         await eventually_async(lambda: len(got) >= 2)  # the costs are still published
+
+
+async def test_a_change_below_the_shown_precision_repaints_nothing(fake: FakePlatform) -> None:
+    """A running sandbox's cost grows between two lists while its cents stay the same: the
+    update must neither repaint its line nor lay out the screen's info line again."""
+    app = fake_app(fake.handle)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot)
+        table = screen.table
+        info = screen.query_one("#sandboxes-info", Static)
+        painted: list[int] = []
+        laid_out: list[object] = []
+        original_line, original_update = table.refresh_line, info.update
+        table.refresh_line = lambda y: painted.append(y) or original_line(y)  # type: ignore[method-assign]
+        info.update = lambda *a, **k: laid_out.append(a) or original_update(*a, **k)  # type: ignore[method-assign]
+        first = fake.sandboxes[0]
+        first["cost"] = first["total_cost"] = first["total_cost"] + 0.001  # $0.42 still
+        screen.caged.live.poke()
+        await eventually_async(
+            lambda: screen.shown_sandboxes()[0].total_cost == first["total_cost"],
+            pause=pilot.pause,
+        )
+        await pilot.pause()
+        assert painted == [] and laid_out == []
+        first["status"] = "paused"  # a change that shows repaints its line only
+        screen.caged.live.poke()
+        await eventually_async(lambda: painted == [1], pause=pilot.pause)
+
+
+async def test_an_idle_users_clock_formats_rows_every_ten_seconds(
+    fake: FakePlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whole minutes need no re-formatting of the visible rows every second."""
+    app = fake_app(fake.handle)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot)
+        retimed: list[float] = []
+        monkeypatch.setattr(
+            screen._source, "retime", lambda now, keys: retimed.append(tick[0]) or frozenset()
+        )
+        tick = [1000.0]
+        monkeypatch.setattr(sandboxes_screen.time, "monotonic", lambda: tick[0])
+        monkeypatch.setattr(type(screen.caged.live), "user_idle", property(lambda feed: idle))
+        idle = False
+        for _ in range(3):
+            screen._clock()
+            tick[0] += 1
+        idle = True
+        for _ in range(25):
+            screen._clock()
+            tick[0] += 1
+        assert retimed == [1000.0, 1001.0, 1002.0, 1012.0, 1022.0]

@@ -56,11 +56,24 @@ def test_list_source_formats_only_the_window() -> None:
 
 def test_list_source_update_reports_changed_keys_and_structure() -> None:
     source = _source(3)
+    source.rows(0, 3)  # painted
     change = source.update([("row-00000", 0), ("row-00001", 99), ("row-00002", 2)])
     assert change.keys == {"row-00001"} and not change.structure
     assert source.rows(1, 2)[0].cells[1] == ("99", "")
     change = source.update([("row-00002", 2), ("row-00000", 0)])
     assert change.structure and source.index_of("row-00002") == 0
+
+
+def test_list_source_update_reports_only_rows_whose_text_changed() -> None:
+    # The second field is shown in tens only, like a cost shown in cents.
+    source: ListSource[tuple[str, int]] = ListSource(
+        lambda item: item[0], lambda item, now: ((str(item[1] // 10), ""),), NOW
+    )
+    source.update([("a", 1), ("b", 2), ("c", 3)])
+    source.rows(0, 2)  # a and b painted, c not yet
+    change = source.update([("a", 4), ("b", 12), ("c", 30)])
+    assert change.keys == {"b"} and not change.structure
+    assert [row.cells for row in source.rows(0, 3)] == [(("0", ""),), (("1", ""),), (("3", ""),)]
 
 
 def test_list_source_filter_sort_and_retime() -> None:
