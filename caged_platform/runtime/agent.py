@@ -518,11 +518,28 @@ class Agent:
         self.isolated = False
         self.proxy: dict[str, Any] | None = None
         self.cpu_set: list[int] | None = None
+        self._parsed = threading.Event()
+        self._spare = False
+        self._claiming = threading.Lock()
+        self._claimed = False
 
     def _warm_up(self) -> None:
         import json
 
         config: dict[str, Any] = json.loads(self._config_text)
+        self._spare = bool(config.get("spare"))
+        self._parsed.set()
+        if not self._spare:
+            self._configure(config)
+        # A spare cage is configured by the ``claim`` request that makes it a sandbox's.
+
+    def _configure(self, config: dict[str, Any]) -> None:
+        """Apply the cage's config; every request but ``ping`` and ``claim`` waits for this."""
+        env = config.get("env")
+        if isinstance(env, dict):
+            # A claimed spare's environment is its sandbox's, replaced before anything runs.
+            os.environ.clear()
+            os.environ.update({str(k): str(v) for k, v in env.items()})
         # Before anything is spawned: children inherit them.
         self.cpu_set = apply_fallback_limits(config)
         self.workspace = config.get("workspace") or self.workspace
@@ -571,6 +588,9 @@ class Agent:
                         b'{"ok":true,"version":%d,"pid":%d}\n' % (PROTOCOL_VERSION, os.getpid())
                     )
                     continue
+                if header.startswith(b'{"op":"claim"'):
+                    self._claim(conn, header)
+                    continue
                 self.ready.wait()
                 if self.cpu_set is not None:
                     os.sched_setaffinity(0, self.cpu_set)  # this thread may predate the warm-up
@@ -595,6 +615,20 @@ class Agent:
         finally:
             if not keep_open:
                 conn.close()
+
+    def _claim(self, conn: socket.socket, header: bytes) -> None:
+        """``{"op": "claim", "config": {...}}``: a spare cage becomes a sandbox's.  Its config
+        (environment, limits, proxy) is applied before any other request runs; only once."""
+        import json
+
+        self._parsed.wait()
+        with self._claiming:
+            if not self._spare or self._claimed:
+                conn.sendall(encode_line({"ok": False, "error": "not an unclaimed spare cage"}))
+                return
+            self._claimed = True
+        self._configure(dict(json.loads(header)["config"]))
+        conn.sendall(encode_line({"ok": True}))
 
     # ---------------------------------------------------------------- simple request/response
 
@@ -916,7 +950,9 @@ def main(argv: list[str]) -> int:
 
     Config keys: ``workspace`` and ``display_root`` (the workspace as the agent sees it and as
     reported in events), ``isolated`` (own PID namespace), ``proxy`` (``{"port", "socket"}``
-    for allowlist mode), ``rlimit_data``, ``cpus``, ``subreaper`` (fallback limits).
+    for allowlist mode), ``rlimit_data``, ``cpus``, ``subreaper`` (fallback limits), ``env``
+    (replaces the inherited environment).  ``{"spare": true}`` starts a spare cage's agent,
+    which answers ``ping`` and waits for a ``claim`` request carrying the real config.
     """
     Agent(int(argv[1]), argv[2]).serve()
     return 0

@@ -7,10 +7,16 @@ Everything here is plain data so either side can be tested on its own.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+
+
+def new_sandbox_id() -> str:
+    """A fresh sandbox id (the runtime names spare cages with one ahead of their sandbox)."""
+    return "cage-" + secrets.token_hex(4)
 
 
 class CageError(Exception):
@@ -126,6 +132,11 @@ class Runtime(Protocol):
     def stop_reason(self, sandbox_id: str) -> str | None:
         """Why the runtime itself stopped this cage (e.g. refused after an upgrade), if so."""
 
+    def take_spare(self, template: str) -> str | None:
+        """Reserve a warm spare cage of ``template``: the id to create the new sandbox under
+        (``start`` then makes that cage the sandbox's, with its limits, network and
+        environment), or None (``start`` starts one cold under any new id)."""
+
     async def start(self, spec: CageSpec) -> CageInfo: ...
 
     async def attach(self, sandbox_id: str) -> bool:
@@ -165,4 +176,5 @@ class Runtime(Protocol):
         """Register ``callback(sandbox_id, host)`` for refused allowlist connections."""
 
     async def aclose(self) -> None:
-        """Release host-side listeners and proxies (server shutdown); cages keep running."""
+        """Release host-side listeners and proxies (server shutdown); sandboxes' cages keep
+        running, spare cages are killed."""

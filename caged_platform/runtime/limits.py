@@ -205,10 +205,16 @@ def _setup_v1(group: str, memory_bytes: int, cpus: int) -> Cgroups:
         try:
             directory.mkdir(parents=True, exist_ok=True)
             if controller == "memory":
-                _write(directory / "memory.limit_in_bytes", str(memory_bytes))
                 memsw = directory / "memory.memsw.limit_in_bytes"
-                if memsw.exists():
-                    # Same value: the cage cannot dodge its limit by swapping.
+                swap = memsw.exists()
+                if swap:
+                    # Same value: the cage cannot dodge its limit by swapping.  It may never be
+                    # below the memory limit, so it goes first when a limit is raised (a spare
+                    # cage's, on its claim) and second when one is lowered.
+                    with contextlib.suppress(OSError):
+                        _write(memsw, str(memory_bytes))
+                _write(directory / "memory.limit_in_bytes", str(memory_bytes))
+                if swap:
                     with contextlib.suppress(OSError):
                         _write(memsw, str(memory_bytes))
             elif controller == "cpu":

@@ -55,9 +55,10 @@ from .api import (
     PtyChannel,
     Runtime,
     TemplateEntry,
+    new_sandbox_id,
 )
 from .channel import PTY_STREAM_LIMIT, AgentLink, AgentPty, read_frame
-from .limits import Cgroups, kill_and_verify, plan_limits, signal_all
+from .limits import Cgroups, LimitPlan, kill_and_verify, plan_limits, signal_all
 from .netproxy import AllowlistProxy
 from .preview import PortForwarder
 
@@ -71,6 +72,11 @@ _STOPPED_ON_UPGRADE = (
     "files are kept, start a new sandbox from a snapshot of it"
 )
 TAG_ENV = "CAGED_CAGE"
+# In a spare cage's folder until it is claimed (a restarted server removes such folders).
+SPARE_MARK = "spare"
+# Spare cages kept warm per template created from: a cage takes longer to start (~40 ms)
+# than a create takes with a spare, so back-to-back creates would drain a single one.
+SPARES_PER_TEMPLATE = 2
 # Imported rather than run as a script so its bytecode cache is used.
 _AGENT_BOOT = "import sys; sys.path.insert(0, {!r}); import agent; sys.exit(agent.main(sys.argv))"
 
@@ -130,6 +136,14 @@ class CageState:
                         ip=self.ip, template=self.template)
 
 
+@dataclass(frozen=True, slots=True)
+class Spare:
+    """A warm cage started ahead of its sandbox: its id is the next sandbox's."""
+
+    sandbox_id: str
+    task: asyncio.Task[_Cage]  # the cage once its agent answers
+
+
 @dataclass(slots=True)
 class _Cage:
     """A running cage as this server process knows it."""
@@ -171,7 +185,15 @@ class LocalRuntime:
         else:
             self._root = self.data_dir / "sandboxes"
         self._root.mkdir(parents=True, exist_ok=True)
+        if self._bwrap is not None:
+            self._remove_stale_spares()
         self._cages: dict[str, _Cage] = {}
+        # Warm spare cages: the one being kept per template, those taken for a sandbox that
+        # has not started yet, and the templates worth keeping one of (created from).
+        self._spares: dict[str, list[Spare]] = {}
+        self._taken: dict[str, Spare] = {}
+        self._wanted: set[str] = set()
+        self._closing = False
         self._locks: dict[str, asyncio.Lock] = {}
         self._refused_callbacks: list[Callable[[str, str], None]] = []
         digest = hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:8]
@@ -275,7 +297,8 @@ class LocalRuntime:
         if not self._root.is_dir():
             return []
         return sorted(
-            p.name for p in self._root.iterdir() if p.is_dir() and _SANDBOX_ID.match(p.name)
+            p.name for p in self._root.iterdir()
+            if p.is_dir() and _SANDBOX_ID.match(p.name) and not (p / SPARE_MARK).exists()
         )
 
     def workspace_dir(self, sandbox_id: str) -> Path:
@@ -301,72 +324,221 @@ class LocalRuntime:
     # ------------------------------------------------------------------------------ start
 
     async def start(self, spec: CageSpec) -> CageInfo:
-        """Spawn the cage (bwrap + agent, detached) and return once its agent answers."""
-        cage_dir = self.sandbox_dir(spec.sandbox_id)
+        """Start the sandbox's cage and return once its agent answers: the spare cage
+        :meth:`take_spare` reserved for it, made this sandbox's, or else a new one (bwrap +
+        agent, detached)."""
         async with self._lock(spec.sandbox_id):
-            if await self._attach_locked(spec.sandbox_id):
-                raise CageError(f"{spec.sandbox_id} is already running")
-            bwrap = self._bwrap
-            image: Path | None = None
-            if bwrap is not None:
-                image = await asyncio.to_thread(
-                    templates.ensure_built, templates.lookup(spec.template)
-                )
-            uid, dir_fd = await asyncio.to_thread(self._prepare_dirs, cage_dir, spec)
-            proxy: AllowlistProxy | None = None
-            if spec.network_mode == "allowlist" and bwrap is not None:
-                proxy = AllowlistProxy(spec.sandbox_id, spec.allowlist, self._network_refused)
-                sock = Path(self._socket_path(cage_dir, "proxy.sock", dir_fd))
-                await asyncio.to_thread(_unlink, sock)
-                await proxy.start(str(sock))
-                # The cage's uid connects to it; nobody else may.
-                await asyncio.to_thread(_hand_socket_to, sock, uid)
-            try:
-                state, process, info_fd = await asyncio.to_thread(
-                    self._spawn, spec, cage_dir, dir_fd, bwrap, image, uid
-                )
-                link = AgentLink(self._socket_path(cage_dir, "agent.sock", dir_fd))
-                cage = _Cage(state, link, process, proxy=proxy, dir_fd=dir_fd)
-                try:
-                    waits: list[Awaitable[object]] = [
-                        link.call("ping", answer_within=START_TIMEOUT_S)
-                    ]
-                    if info_fd is not None:
-                        waits.append(
-                            asyncio.to_thread(self._settle_cage, cage, info_fd, cage_dir)
-                        )
-                    # Both run to their end (no half-set-up cage is killed under the other).
-                    for outcome in await asyncio.gather(*waits, return_exceptions=True):
-                        if isinstance(outcome, BaseException):
-                            raise outcome
-                    await asyncio.to_thread(state.save, cage_dir / "cage.json")
-                except BaseException as err:
-                    # Failed or cancelled half-way: no cage may be left running unrecorded.
-                    await asyncio.to_thread(self._kill, cage)
-                    state.running = False
-                    await asyncio.to_thread(state.save, cage_dir / "cage.json")
-                    if not isinstance(err, CageError):
-                        raise
-                    tail = await asyncio.to_thread(_tail, cage_dir / "agent.log")
-                    raise CageError(f"the cage's agent did not start: {err}; {tail}") from err
-            except BaseException:
-                if proxy is not None:
-                    await proxy.close()
-                if dir_fd is not None:
-                    os.close(dir_fd)
-                raise
+            cage: _Cage | None = None
+            spare = self._taken.pop(spec.sandbox_id, None)
+            if spare is not None:
+                cage = await self._claim(spare, spec)
+            if cage is None:
+                if await self._attach_locked(spec.sandbox_id):
+                    raise CageError(f"{spec.sandbox_id} is already running")
+                cage = await self._launch(spec)
             self._cages[spec.sandbox_id] = cage
-            if state.isolation == "none":
+            if spec.template in self._wanted:
+                self._replenish(spec.template)
+            if cage.state.isolation == "none":
                 log.warning(
                     "sandbox %s runs WITHOUT isolation (%s)", spec.sandbox_id,
                     self.isolation_problem(),
                 )
-            return state.info()
+            return cage.state.info()
 
-    def _prepare_dirs(self, cage_dir: Path, spec: CageSpec) -> tuple[int, int | None]:
+    async def _launch(self, spec: CageSpec, *, spare: bool = False) -> _Cage:
+        """Spawn a cage for ``spec`` and wait for its agent; a ``spare`` one waits for its
+        claim (:meth:`take_spare`).  Nothing is left running if this fails or is cancelled."""
+        cage_dir = self.sandbox_dir(spec.sandbox_id)
+        bwrap = self._bwrap
+        image: Path | None = None
+        if bwrap is not None:
+            image = await asyncio.to_thread(
+                templates.ensure_built, templates.lookup(spec.template)
+            )
+        uid, dir_fd = await asyncio.to_thread(self._prepare_dirs, cage_dir, spec, spare)
+        proxy: AllowlistProxy | None = None
+        try:
+            if spec.network_mode == "allowlist" and bwrap is not None:
+                proxy = await self._start_proxy(spec, cage_dir, dir_fd, uid)
+            state, process, info_fd = await asyncio.to_thread(
+                self._spawn, spec, cage_dir, dir_fd, bwrap, image, uid, spare
+            )
+            link = AgentLink(self._socket_path(cage_dir, "agent.sock", dir_fd))
+            cage = _Cage(state, link, process, proxy=proxy, dir_fd=dir_fd)
+            try:
+                waits: list[Awaitable[object]] = [
+                    link.call("ping", answer_within=START_TIMEOUT_S)
+                ]
+                if info_fd is not None:
+                    waits.append(asyncio.to_thread(self._settle_cage, cage, info_fd))
+                # Both run to their end (no half-set-up cage is killed under the other).
+                for outcome in await asyncio.gather(*waits, return_exceptions=True):
+                    if isinstance(outcome, BaseException):
+                        raise outcome
+                if info_fd is not None and state.network_mode == "full":
+                    # Only now: slirp4netns brings the cage's loopback up, which bwrap must have
+                    # configured first (it dies on the address already there), and the agent
+                    # runs only once bwrap is done.
+                    cage.network = await asyncio.to_thread(self._connect_network, state, cage_dir)
+                await asyncio.to_thread(state.save, cage_dir / "cage.json")
+            except BaseException as err:
+                # Failed or cancelled half-way: no cage may be left running unrecorded.
+                await self._abandon(cage, cage_dir)
+                if not isinstance(err, CageError):
+                    raise
+                tail = await asyncio.to_thread(_tail, cage_dir / "agent.log")
+                raise CageError(f"the cage's agent did not start: {err}; {tail}") from err
+        except BaseException:
+            if proxy is not None:
+                await proxy.close()
+            if dir_fd is not None:
+                os.close(dir_fd)
+            raise
+        return cage
+
+    async def _abandon(self, cage: _Cage, cage_dir: Path) -> None:
+        """Kill a cage that never became (or stays) a running sandbox and record that."""
+        link = cage.link
+        link.close()
+        await asyncio.to_thread(self._kill, cage)
+        cage.state.running = False
+        await asyncio.to_thread(cage.state.save, cage_dir / "cage.json")
+
+    async def _start_proxy(
+        self, spec: CageSpec, cage_dir: Path, dir_fd: int | None, uid: int
+    ) -> AllowlistProxy:
+        """The host side of an ``allowlist`` cage's network: its filtering proxy."""
+        proxy = AllowlistProxy(spec.sandbox_id, spec.allowlist, self._network_refused)
+        sock = Path(self._socket_path(cage_dir, "proxy.sock", dir_fd))
+        await asyncio.to_thread(_unlink, sock)
+        await proxy.start(str(sock))
+        # The cage's uid connects to it; nobody else may.
+        await asyncio.to_thread(_hand_socket_to, sock, uid)
+        return proxy
+
+    # ------------------------------------------------------------------------ spare cages
+
+    def take_spare(self, template: str) -> str | None:
+        """Reserve the warm spare cage of ``template`` for a new sandbox: the id to create the
+        sandbox under (:meth:`start` makes the cage its own), or None when there is none yet
+        (it is then started cold).  From now on a spare of ``template`` is kept ready."""
+        if self._bwrap is None or self._closing:
+            return None
+        self._wanted.add(template)
+        pool = self._spares.get(template)
+        if not pool:
+            return None  # the first of the template: spares start once it has started
+        # One that is ready, else the one that started first.
+        spare = next((s for s in pool if s.task.done()), pool[0])
+        pool.remove(spare)
+        self._taken[spare.sandbox_id] = spare
+        self._replenish(template)
+        return spare.sandbox_id
+
+    def _replenish(self, template: str) -> None:
+        """Start spares of ``template`` until :data:`SPARES_PER_TEMPLATE` are kept."""
+        pool = self._spares.setdefault(template, [])
+        while not self._closing and len(pool) < SPARES_PER_TEMPLATE:
+            sandbox_id = new_sandbox_id()
+            while (self._root / sandbox_id).exists():
+                sandbox_id = new_sandbox_id()
+            task = asyncio.create_task(
+                self._launch(CageSpec(sandbox_id, template=template), spare=True),
+                name=f"spare cage {sandbox_id}",
+            )
+            task.add_done_callback(_note_spare_failure)
+            pool.append(Spare(sandbox_id, task))
+
+    async def _claim(self, spare: Spare, spec: CageSpec) -> _Cage | None:
+        """Make a spare cage ``spec``'s: its limits, network and environment are set before
+        anything of the sandbox runs.  None when the spare failed (the caller starts a cage
+        cold under the same id); a spare that cannot be claimed is killed first."""
+        try:
+            cage = await spare.task
+        except CageError as err:
+            log.warning("spare cage %s failed, starting %s cold: %s",
+                        spare.sandbox_id, spec.sandbox_id, err)
+            return None
+        cage_dir = self.sandbox_dir(spec.sandbox_id)
+        try:
+            plan = await asyncio.to_thread(self._adopt, cage, spec, cage_dir)
+            state = cage.state
+            if spec.network_mode == "allowlist":
+                assert state.uid is not None
+                cage.proxy = await self._start_proxy(spec, cage_dir, cage.dir_fd, state.uid)
+            config = self._agent_config(spec, plan, isolated=True)
+            config["env"] = self._cage_env(spec, isolated=True, home=cage_dir / "home")
+            await cage.link.call("claim", config=config)
+            state.started_at = time.time()
+            await asyncio.to_thread(_settle_claim, state, cage_dir)
+        except BaseException as err:
+            await self._close_host_side(cage)
+            await self._abandon(cage, cage_dir)
+            if not isinstance(err, CageError | OSError):
+                raise
+            log.warning("spare cage %s could not be claimed, starting it cold: %s",
+                        spec.sandbox_id, err)
+            return None
+        return cage
+
+    def _adopt(self, cage: _Cage, spec: CageSpec, cage_dir: Path) -> LimitPlan:
+        """The host-side half of a claim: the sandbox's limits in the spare's cgroups, and
+        its network (a spare has a ``full`` one: slirp4netns is stopped for the others,
+        which takes ``tap0`` away and leaves loopback only)."""
+        state = cage.state
+        plan = plan_limits(
+            f"{self._group_prefix}/{spec.sandbox_id}", memory_mb=spec.memory_mb,
+            cpus=spec.cpus, allow_cgroups=self._use_cgroups,
+        )
+        if plan.cgroups != Cgroups.from_json(state.cgroups) or plan.mechanism != state.limits:
+            raise CageError(f"the spare's limits could not be set ({plan.mechanism})")
+        if spec.network_mode != "full":
+            if cage.network is not None:
+                cage.network.kill()
+                cage.network.wait()
+                cage.network = None
+            state.ip = state.slirp_pid = state.slirp_start = None
+            _write_network_files(cage_dir / "run", spec.sandbox_id, None)
+            state.network = _network_text(spec, isolated=True)
+        state.network_mode = spec.network_mode
+        state.allowlist = list(spec.allowlist)
+        return plan
+
+    async def _discard_spare(self, spare: Spare) -> None:
+        """Kill a spare cage (finished starting or not) and remove its folder."""
+        spare.task.cancel()
+        (outcome,) = await asyncio.gather(spare.task, return_exceptions=True)
+        cage_dir = self.sandbox_dir(spare.sandbox_id)
+        if isinstance(outcome, _Cage):
+            await self._close_host_side(outcome)
+            await asyncio.to_thread(self._kill, outcome)
+        await asyncio.to_thread(identity.remove_tree, cage_dir)
+
+    def _remove_stale_spares(self) -> None:
+        """Spare cages a server that died left behind: nothing can claim them any more."""
+        for sandbox_dir in self._root.iterdir():
+            if not (sandbox_dir / SPARE_MARK).exists():
+                continue
+            state = CageState.load(sandbox_dir / "cage.json")
+            if state is not None and state.running:
+                survivors = self._kill(_Cage(state, AgentLink("")), sandbox_dir)
+                if survivors:
+                    log.error("spare cage %s: processes survived SIGKILL: %s",
+                              sandbox_dir.name, survivors)
+                    continue
+            identity.remove_tree(sandbox_dir)
+
+    def _prepare_dirs(
+        self, cage_dir: Path, spec: CageSpec, spare: bool = False
+    ) -> tuple[int, int | None]:
         """Create the sandbox folder; returns the cage's host uid and the run dir's fd."""
         cage_dir.mkdir(exist_ok=True)  # in a root that names its data dir (never recreated)
         os.chmod(cage_dir, 0o711)  # the cage's uid passes through to its binds; no listing
+        if spare:
+            (cage_dir / SPARE_MARK).touch()  # first: a server dying now still finds it
+        else:
+            _unlink(cage_dir / SPARE_MARK)  # a spare that failed its claim is started cold
         uid = identity.cage_uid(cage_dir) if self._bwrap is not None else os.getuid()
         for sub in ("workspace", "home"):
             path = cage_dir / sub
@@ -386,12 +558,7 @@ class LocalRuntime:
             cache.parent.mkdir(exist_ok=True)
             cache.write_bytes(bytecode)
         address = network.address_for(uid) if spec.network_mode == "full" else None
-        (run / "hostname").write_text(f"{spec.sandbox_id}\n")
-        (run / "hosts").write_text(
-            f"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-            f"{address.ip if address else '127.0.1.1'}\t{spec.sandbox_id}\n"
-        )
-        (run / "resolv.conf").write_text(f"nameserver {address.dns}\n" if address else "")
+        _write_network_files(run, spec.sandbox_id, address)
         return uid, self._run_dir_fd(cage_dir)
 
     def _connect_network(
@@ -420,7 +587,7 @@ class LocalRuntime:
 
     def _spawn(
         self, spec: CageSpec, cage_dir: Path, dir_fd: int | None, bwrap: str | None,
-        image: Path | None, uid: int,
+        image: Path | None, uid: int, spare: bool,
     ) -> tuple[CageState, subprocess.Popen[bytes], int | None]:
         """Launch the cage; returns its state, the launcher process and bwrap's info fd."""
         sid = spec.sandbox_id
@@ -433,12 +600,7 @@ class LocalRuntime:
         workspace = cage_dir / "workspace"
         home = cage_dir / "home"
         tag = f"{self._group_prefix}/{sid}"
-        env = cagefs.cage_env(
-            sandbox_id=sid,
-            network_mode=spec.network_mode,
-            home=cagefs.CAGE_HOME if isolated else str(home),
-            extra={**spec.env, TAG_ENV: tag},
-        )
+        env = self._cage_env(spec, isolated=isolated, home=home)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         agent_sock = Path(self._socket_path(cage_dir, "agent.sock", dir_fd))
         _unlink(agent_sock)
@@ -447,26 +609,16 @@ class LocalRuntime:
         listener.bind(str(agent_sock))
         listener.listen(64)
         info_r, info_w = os.pipe()
-        config: dict[str, Any] = {
-            "isolated": isolated,
-            "display_root": cagefs.CAGE_WORKSPACE,
-            "rlimit_data": plan.rlimit_data,
-            "cpus": plan.cpus,
-            "subreaper": not isolated,
-        }
+        # A spare's agent gets its config with its claim.
+        config = {"spare": True} if spare else self._agent_config(spec, plan, isolated)
         if bwrap is not None:
             assert image is not None
-            config["workspace"] = cagefs.CAGE_WORKSPACE
-            if spec.network_mode == "allowlist":
-                config["proxy"] = {"port": cagefs.PROXY_PORT,
-                                   "socket": f"{cagefs.CAGE_RUN}/proxy.sock"}
             agent_dir = cagefs.CAGE_RUN
             mounts = cagefs.CageMounts(image, workspace, home, cage_dir / "run")
             prefix = cagefs.bwrap_argv(
                 bwrap, sandbox_id=sid, uid=uid, mounts=mounts, info_fd=info_w
             )
         else:
-            config["workspace"] = str(workspace)
             agent_dir = str(cage_dir / "run")
             prefix = []
         argv = plan.trampoline(
@@ -486,22 +638,10 @@ class LocalRuntime:
         finally:
             listener.close()
             os.close(info_w)
-        if spec.network_mode == "full":
-            net = "own network namespace (starting)"
-        elif spec.network_mode == "none":
-            net = "own network namespace, loopback only"
-        else:
-            net = f"allowlist proxy ({', '.join(spec.allowlist) or 'nothing allowed'})"
-        if not isolated:
-            net = (
-                "shared host network"
-                if spec.network_mode == "full"
-                else f"shared host network — network_mode {spec.network_mode!r} NOT enforced "
-                "(no isolation)"
-            )
         state = CageState(
             sandbox_id=sid, network_mode=spec.network_mode, allowlist=list(spec.allowlist),
-            isolation="bwrap" if isolated else "none", limits=plan.mechanism, network=net,
+            isolation="bwrap" if isolated else "none", limits=plan.mechanism,
+            network=_network_text(spec, isolated),
             pid=process.pid, pid_start=procs.start_time(process.pid), pid_ns=None,
             cgroups=plan.cgroups.to_json(), tag=tag, template=spec.template,
             uid=uid if isolated else None,
@@ -513,14 +653,36 @@ class LocalRuntime:
             return state, process, None
         return state, process, info_r
 
-    def _settle_cage(self, cage: _Cage, info_fd: int, cage_dir: Path) -> None:
+    def _agent_config(self, spec: CageSpec, plan: LimitPlan, isolated: bool) -> dict[str, Any]:
+        """The agent's config (see :func:`.agent.main`) for ``spec``'s cage."""
+        config: dict[str, Any] = {
+            "isolated": isolated,
+            "display_root": cagefs.CAGE_WORKSPACE,
+            "rlimit_data": plan.rlimit_data,
+            "cpus": plan.cpus,
+            "subreaper": not isolated,
+            "workspace": (
+                cagefs.CAGE_WORKSPACE if isolated else str(self.workspace_dir(spec.sandbox_id))
+            ),
+        }
+        if isolated and spec.network_mode == "allowlist":
+            config["proxy"] = {"port": cagefs.PROXY_PORT,
+                               "socket": f"{cagefs.CAGE_RUN}/proxy.sock"}
+        return config
+
+    def _cage_env(self, spec: CageSpec, *, isolated: bool, home: Path) -> dict[str, str]:
+        return cagefs.cage_env(
+            sandbox_id=spec.sandbox_id,
+            network_mode=spec.network_mode,
+            home=cagefs.CAGE_HOME if isolated else str(home),
+            extra={**spec.env, TAG_ENV: f"{self._group_prefix}/{spec.sandbox_id}"},
+        )
+
+    def _settle_cage(self, cage: _Cage, info_fd: int) -> None:
         """Everything that needs only the cage's init (its pid, its namespaces), done while
-        the agent is still starting: learn it, open low ports, connect a ``full`` network."""
-        state = cage.state
-        self._learn_init(state, info_fd)
-        network.open_low_ports(state.pid)
-        if state.network_mode == "full":
-            cage.network = self._connect_network(state, cage_dir)
+        the agent is still starting: learn it, open low ports."""
+        self._learn_init(cage.state, info_fd)
+        network.open_low_ports(cage.state.pid)
 
     def _learn_init(self, state: CageState, info_fd: int) -> None:
         """Read bwrap's info (the host pid of the cage's init, its PID namespace) into
@@ -680,6 +842,9 @@ class LocalRuntime:
 
     async def _stop_locked(self, sandbox_id: str) -> None:
         cage_dir = self.sandbox_dir(sandbox_id)
+        spare = self._taken.pop(sandbox_id, None)
+        if spare is not None:  # taken for this sandbox, which never started
+            await self._discard_spare(spare)
         cage = self._cages.pop(sandbox_id, None)
         if cage is None:
             state = await asyncio.to_thread(CageState.load, cage_dir / "cage.json")
@@ -744,7 +909,14 @@ class LocalRuntime:
                 log.exception("on_network_refused callback failed")
 
     async def aclose(self) -> None:
-        """Close host-side listeners and proxies; cages keep running."""
+        """Close host-side listeners and proxies; sandboxes' cages keep running, spare
+        cages are killed (and their folders removed)."""
+        self._closing = True
+        spares = [*(s for pool in self._spares.values() for s in pool), *self._taken.values()]
+        self._spares.clear()
+        self._taken.clear()
+        for spare in spares:
+            await self._discard_spare(spare)
         for sandbox_id in list(self._cages):
             await self._forget(sandbox_id)
 
@@ -853,6 +1025,46 @@ def _agent_files() -> tuple[bytes, bytes | None]:
         except (OSError, py_compile.PyCompileError):
             return source, None
         return source, target.read_bytes()
+
+
+def _network_text(spec: CageSpec, isolated: bool) -> str:
+    """How the cage's network is set up, as its config reports it (a ``full`` one is
+    described again once slirp4netns is up)."""
+    if not isolated:
+        if spec.network_mode == "full":
+            return "shared host network"
+        return (
+            f"shared host network — network_mode {spec.network_mode!r} NOT enforced "
+            "(no isolation)"
+        )
+    if spec.network_mode == "full":
+        return "own network namespace (starting)"
+    if spec.network_mode == "none":
+        return "own network namespace, loopback only"
+    return f"allowlist proxy ({', '.join(spec.allowlist) or 'nothing allowed'})"
+
+
+def _write_network_files(run: Path, sandbox_id: str, address: network.CageAddress | None) -> None:
+    """The cage's /etc/hostname, /etc/hosts and /etc/resolv.conf.  Rewritten in place on a
+    claim: bwrap bound these files (their inodes) into the cage."""
+    (run / "hostname").write_text(f"{sandbox_id}\n")
+    (run / "hosts").write_text(
+        f"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+        f"{address.ip if address else '127.0.1.1'}\t{sandbox_id}\n"
+    )
+    (run / "resolv.conf").write_text(f"nameserver {address.dns}\n" if address else "")
+
+
+def _settle_claim(state: CageState, cage_dir: Path) -> None:
+    """Record a claimed spare as its sandbox's cage: from now on it is never taken for a
+    spare left behind (and removed) by a restarted server."""
+    state.save(cage_dir / "cage.json")
+    _unlink(cage_dir / SPARE_MARK)
+
+
+def _note_spare_failure(task: asyncio.Task[_Cage]) -> None:
+    if not task.cancelled() and (err := task.exception()) is not None:
+        log.warning("a spare cage did not start: %s", err)
 
 
 def _hand_socket_to(path: Path, uid: int) -> None:

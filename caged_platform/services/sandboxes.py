@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import secrets
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from caged_core.errors import redact
 from caged_core.models import ExecResult, Port, Sandbox, SandboxConfig, SandboxCreate
 from caged_platform.errors import Problem
 from caged_platform.observe import Observer
-from caged_platform.runtime.api import CageError, CageSpec, Runtime
+from caged_platform.runtime.api import CageError, CageSpec, Runtime, new_sandbox_id
 from caged_platform.services.auth import LOCAL_ACCOUNT
 from caged_platform.services.connections import Connections
 from caged_platform.services.snapshot_service import SnapshotService
@@ -364,9 +363,7 @@ class SandboxService:
                 f"packages cannot be installed on the {body.template} template; "
                 "use a python or node template",
             )
-        sandbox_id = "cage-" + secrets.token_hex(4)
         row: Row = {
-            "id": sandbox_id,
             "status": "pending",
             "template": body.template,
             "cpus": body.cpus or 2,
@@ -383,8 +380,17 @@ class SandboxService:
         }
         async with self._admitting:
             await self._refuse_beyond_the_cap()
-            await self._store.insert("sandboxes", row)
-        await self.log(sandbox_id, "lifecycle", f"created from template {body.template}")
+            # A warm spare cage of the template, when there is one, becomes this sandbox.
+            sandbox_id = self._runtime.take_spare(body.template) or new_sandbox_id()
+            row["id"] = sandbox_id
+            try:
+                await self._store.insert("sandboxes", row)
+            except BaseException:
+                await self._runtime.destroy(sandbox_id)  # the spare it took, if any
+                raise
+        # The answer acknowledges the row (committed above); this line is committed in the
+        # background, before any later request is served.
+        self._log_soon(sandbox_id, "lifecycle", f"created from template {body.template}")
         task = asyncio.create_task(
             self._provision(sandbox_id, body), name=f"provision {sandbox_id}"
         )
@@ -508,21 +514,24 @@ class SandboxService:
             "disk": DISK_ADVISORY,
         }
         await self._update_row(sandbox_id, config=json.dumps(config))
-        await self.log(
+        # Notes for the sandbox's log, committed in the background (none is acknowledged
+        # to anyone by itself); queued before the status change below, they are committed
+        # before it, so a sandbox seen running has them all.
+        self._log_soon(
             sandbox_id,
             "lifecycle",
             f"cage started (isolation: {info.isolation}; user: {info.user}; "
             f"limits: {info.limits}; network: {info.network})",
         )
         if info.isolation == "none":
-            await self.log(
+            self._log_soon(
                 sandbox_id,
                 "system",
                 "WARNING: this sandbox is NOT isolated (bubblewrap is unavailable): its "
                 "processes run directly on this machine with your user's permissions",
             )
         for note in self._unsupported(body):
-            await self.log(sandbox_id, "system", note)
+            self._log_soon(sandbox_id, "system", note)
         for step in self._steps(body):
             await self.log(sandbox_id, "init", f"{step.label}…")
             outcome = await self._runtime.exec(
@@ -538,9 +547,14 @@ class SandboxService:
             row = await self.row(sandbox_id)
             if row["status"] == "pending":
                 self._activity[sandbox_id] = utcnow()
+                # The status is what a create is answered with in the end (clients poll it):
+                # committed before it is seen. The log line and the ``started`` event after
+                # it are committed in the background, before any later request is served.
                 await self._move(row, "running", last_activity_at=self._activity[sandbox_id])
-                await self.log(sandbox_id, "lifecycle", "running")
-                await self._lifecycle(sandbox_id, "started")
+                self._log_soon(sandbox_id, "lifecycle", "running")
+                self._observer.record_soon(
+                    LOCAL_ACCOUNT, sandbox_id, "lifecycle", {"action": "started"}
+                )
                 self._watch_files(sandbox_id)
 
     @staticmethod
