@@ -18,10 +18,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+from eventually import eventually
 
 _BANNER = "Caged local platform listening on "
 _START_TIMEOUT = 30.0
@@ -153,6 +155,40 @@ def platform_runner() -> Callable[..., AbstractContextManager[RunningPlatform]]:
     """:func:`running_platform`, for tests that need a platform of their own (a restart,
     another configuration): ``with platform_runner(tmp_path, CAGED_X="1") as p: ...``."""
     return running_platform
+
+
+#: How many alerts :func:`alert_flood` raises: well past the API's first page (50 by default).
+FLOOD = 120
+
+
+@pytest.fixture(scope="session")
+def alert_flood(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
+    """A platform of its own holding :data:`FLOOD` open alerts (so exactly that many, and as
+    many unread in-app notifications), each an error spike of its own session, raised
+    through the events API. Tests must leave them as they are."""
+    # Imported here: loading this conftest (the TUI tests do too) must stay cheap.
+    from caged_platform.observe.alerts import RULE_DEFAULTS
+
+    spike = int(RULE_DEFAULTS["error_spike"]["error_count_threshold"])
+    now = datetime.now(UTC).isoformat()
+    events = [
+        {"type": "error", "timestamp": now, "session_id": f"flood-{i:03d}", "payload": {}}
+        for i in range(FLOOD)
+        for _ in range(spike)
+    ]
+    with (
+        running_platform(tmp_path_factory.mktemp("alert-flood")) as running,
+        httpx.Client(base_url=f"{running.url}/v1", headers=running.headers, timeout=60) as api,
+    ):
+        for start in range(0, len(events), 1000):
+            answer = api.post("/events/ingest", json={"events": events[start : start + 1000]})
+            assert answer.is_success and not answer.json()["errors"], answer.text
+
+        def raised() -> bool:
+            return bool(api.get("/alerts", params={"limit": 1}).json()["total"] >= FLOOD)
+
+        eventually(raised, what=f"{FLOOD} alerts")
+        yield running
 
 
 def _destroy_all(running: RunningPlatform) -> None:

@@ -22,6 +22,7 @@ sys.modules[_spec.name] = _integration
 _spec.loader.exec_module(_integration)
 
 platform = _integration.platform
+alert_flood = _integration.alert_flood
 
 
 @pytest.fixture

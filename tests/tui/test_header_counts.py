@@ -1,0 +1,35 @@
+"""The header's counts are right past the API's first page: the real app against a real
+local platform holding 120 open alerts and as many unread notifications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from eventually import eventually_async
+from textual.widgets import Static
+
+from caged_core.client import AsyncCaged
+from caged_tui.app import make_app
+from caged_tui.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+FLOOD = 120  # the alert_flood fixture's count
+
+
+async def test_the_header_counts_all_120_alerts_and_notifications(alert_flood: Any) -> None:
+    client = AsyncCaged(api_key=alert_flood.api_key, base_url=alert_flood.url)
+    app = make_app(client, Settings(base_url=alert_flood.url, local=True, refresh_seconds=1.0))
+    async with app.run_test(size=(120, 36)):
+
+        def count(widget_id: str) -> str:
+            """The number a header item shows (after its glyph)."""
+            return str(app.screen.query_one(widget_id, Static).render()).split()[-1]
+
+        def counted() -> bool:
+            assert count("#header-alerts") == str(FLOOD)
+            assert count("#header-unread") == str(FLOOD)
+            return True
+
+        await eventually_async(counted, what="the header's counts")
