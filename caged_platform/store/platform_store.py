@@ -122,35 +122,36 @@ def _timestamps_as_integers(conn: sqlite3.Connection) -> None:
     would turn the integers back into text), the ISO text converted."""
     conn.create_function("iso_to_us", 1, _iso_to_us, deterministic=True)
     retype = re.compile(rf"\b({'|'.join(sorted(_TIMESTAMPS))})\s+TEXT\b")
-    tables = [
-        name
-        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    # Every definition is read before anything changes.
+    tables = {
+        name: ddl
+        for name, ddl in conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
         if name not in ("sqlite_sequence", "migrations", "settings")
-    ]
+    }
     indexes = [
         sql
         for (sql,) in conn.execute(
             "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
         )
     ]
-    for table in tables:
-        # Foreign keys are not enforced while migrating (Database switches them on
-        # after), so the tables can be swapped in any order.
-        (ddl,) = conn.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
-        ).fetchone()
+    for table, definition in tables.items():
+        # SQLite's own recipe: build new_<table>, copy, drop the old one, rename the new
+        # one. Renaming an old table instead would rewrite the REFERENCES of the others.
+        # Foreign keys are not enforced while migrating (Database switches them on after).
         columns = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
         values = [f"iso_to_us({c})" if c in _TIMESTAMPS else c for c in columns]
-        conn.execute(f"ALTER TABLE {table} RENAME TO old_{table}")
-        conn.execute(retype.sub(r"\1 INTEGER", ddl))
+        ddl = retype.sub(r"\1 INTEGER", definition)
+        conn.execute(ddl.replace(f"CREATE TABLE {table} ", f"CREATE TABLE new_{table} ", 1))
         conn.execute(
-            f"INSERT INTO {table} ({', '.join(columns)}) "
-            f"SELECT {', '.join(values)} FROM old_{table}"
+            f"INSERT INTO new_{table} ({', '.join(columns)}) "
+            f"SELECT {', '.join(values)} FROM {table}"
         )
-    for table in tables:
-        conn.execute(f"DROP TABLE old_{table}")  # and its indexes, made again below
+        conn.execute(f"DROP TABLE {table}")  # and its indexes, made again below
+        conn.execute(f"ALTER TABLE new_{table} RENAME TO {table}")
     for index in indexes:
         conn.execute(index)
+    if conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
+        raise RuntimeError("platform.db: converting timestamps broke a foreign key")
 
 
 #: Schema steps; index + 1 is the version each one brings the database to.
