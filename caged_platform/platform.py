@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from caged_core.errors import CagedConfigError
-from caged_platform.observe import Observer, SmtpSettings
+from caged_platform.observe import (
+    Alerts,
+    Notifications,
+    Observer,
+    SessionViews,
+    SmtpSettings,
+)
 from caged_platform.runtime.api import Runtime
 from caged_platform.services.auth import Keys
 from caged_platform.services.connections import Connections
@@ -120,6 +126,21 @@ class Platform:
     snapshots: SnapshotService
     sandboxes: SandboxService
     observer: Observer
+
+    @property
+    def sessions(self) -> SessionViews:
+        """Agent sessions, replay and trust scores, as the API reads them."""
+        return self.observer.sessions
+
+    @property
+    def alerts(self) -> Alerts:
+        """The account's alerts and alert rules."""
+        return self.observer.alerts
+
+    @property
+    def notifications(self) -> Notifications:
+        """The account's notifications and channel settings."""
+        return self.observer.notifications
 
     @classmethod
     async def open(cls, config: PlatformConfig) -> Platform:

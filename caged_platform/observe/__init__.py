@@ -3,8 +3,10 @@
 README
 ======
 
-A framework-free package the server calls through one facade, :class:`Observer`
-(HTTP routes stay in the server). It keeps its own SQLite database,
+A framework-free package: :class:`Observer` coordinates everything that writes
+(ingest, recordings, terminal and MCP sessions, the rules they trip); the read
+side is :class:`SessionViews`, :class:`Alerts` and :class:`Notifications`, which
+the routes call directly (HTTP routes stay in the server). It keeps its own SQLite database,
 ``<data dir>/observe.db`` (WAL, ``synchronous=FULL``, versioned migrations; all
 queries on one dedicated thread, never on the event loop).
 
@@ -126,21 +128,26 @@ Wiring (what the server does)
 
 from __future__ import annotations
 
+from .alerts import Alerts
 from .errors import Invalid, NotFound, ObserveError
 from .events import MAX_BATCH, MAX_PAYLOAD_BYTES
 from .hooks import PlatformHooks, SandboxInfo
-from .notify import DeliveryPolicy, SmtpSettings
+from .notify import DeliveryPolicy, Notifications, SmtpSettings
 from .observer import Observer
+from .session_views import SessionViews
 
 __all__ = [
     "MAX_BATCH",
     "MAX_PAYLOAD_BYTES",
+    "Alerts",
     "DeliveryPolicy",
     "Invalid",
     "NotFound",
+    "Notifications",
     "ObserveError",
     "Observer",
     "PlatformHooks",
     "SandboxInfo",
+    "SessionViews",
     "SmtpSettings",
 ]

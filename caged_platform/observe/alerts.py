@@ -56,9 +56,16 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from caged_core.models import Alert, AlertRule, AlertRuleType, AlertSeverity, AlertState
+from caged_core.models import (
+    Alert,
+    AlertPage,
+    AlertRule,
+    AlertRuleType,
+    AlertSeverity,
+    AlertState,
+)
 
-from .errors import Invalid, NotFound
+from .errors import Invalid, NotFound, int_param
 from .events import from_us, new_id
 from .hooks import PlatformHooks
 from .sessions import SessionRow, completed_costs, mark_auto_paused
@@ -613,3 +620,39 @@ class AlertEngine:
                 meta={"idle_minutes": str(idle_us // 60_000_000)},
             )
         )
+
+
+class Alerts:
+    """``/alerts``: the account's alerts and its rules (:class:`AlertEngine` raises them)."""
+
+    def __init__(self, db: Database, *, now_us: Callable[[], int]) -> None:
+        self._db = db
+        self._now_us = now_us
+
+    async def page(self, account_id: str, limit: int = 50, offset: int = 0) -> AlertPage:
+        """``GET /alerts``: newest first (``limit`` 1-500)."""
+        limit = int_param("limit", limit, 1, 500)
+        offset = int_param("offset", offset, 0)
+        found, total = await self._db.run(list_alerts, account_id, limit, offset)
+        return AlertPage(alerts=found, total=total, limit=limit, offset=offset)
+
+    async def get(self, account_id: str, alert_id: str) -> Alert:
+        """``GET /alerts/{id}``; :class:`NotFound` for an unknown alert."""
+        return await self._db.run(get_alert, account_id, alert_id)
+
+    async def resolve(self, account_id: str, alert_id: str) -> None:
+        """``POST /alerts/{id}/resolve``."""
+        await self._db.run(resolve_alert, account_id, alert_id, self._now_us())
+
+    async def rules(self, account_id: str) -> list[AlertRule]:
+        """``GET /alerts/rules``: the account's five rules (created with defaults)."""
+        found = await self._db.run(ensure_rules, account_id, self._now_us())
+        return [rule.to_model() for rule in found]
+
+    async def update_rule(self, account_id: str, rule_id: str, body: Any) -> AlertRule:
+        """``PUT /alerts/rules/{id}`` with ``{"enabled"?, "config"?}``; applies at once.
+
+        Raises :class:`Invalid` naming the offending field for a wrong type, an unknown
+        setting or an out-of-range value.
+        """
+        return await self._db.run(update_rule, account_id, rule_id, body, self._now_us())

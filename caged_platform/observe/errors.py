@@ -12,7 +12,9 @@ ingest failures are *not* raised: they are counted in ``IngestResult.errors``.
 
 from __future__ import annotations
 
-__all__ = ["Invalid", "NotFound", "ObserveError"]
+from typing import Any
+
+__all__ = ["Invalid", "NotFound", "ObserveError", "int_param"]
 
 
 class ObserveError(Exception):
@@ -37,3 +39,14 @@ class Invalid(ObserveError):
     """The request is malformed or out of range; the message says which field and why."""
 
     status = 400
+
+
+def int_param(name: str, value: Any, low: int, high: int | None = None) -> int:
+    """``value`` if it is an integer from ``low`` to ``high``; else :class:`Invalid` naming
+    ``name`` (the services check their paging parameters for every caller, not only HTTP)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid(f"{name} must be an integer")
+    if value < low or (high is not None and value > high):
+        bound = f"from {low} to {high}" if high is not None else f"at least {low}"
+        raise Invalid(f"{name} must be {bound}")
+    return value

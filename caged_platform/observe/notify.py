@@ -41,10 +41,11 @@ from caged_core.models import (
     NotificationChannel,
     NotificationConfig,
     NotificationConfigUpdate,
+    NotificationPage,
 )
 
 from .alerts import alert_from_row
-from .errors import Invalid, NotFound
+from .errors import Invalid, NotFound, int_param
 from .events import from_us, new_id
 from .store import Database, transaction
 
@@ -585,3 +586,44 @@ class Notifier:
             raise RuntimeError(text) from None
         except (OSError, smtplib.SMTPException) as err:
             raise _Retryable(f"could not send email ({type(err).__name__})") from None
+
+
+class Notifications:
+    """``/notifications``: the account's notifications and its channel settings
+    (:class:`Notifier` creates and delivers them)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def page(
+        self, account_id: str, limit: int = 50, unread: bool = False
+    ) -> NotificationPage:
+        """``GET /notifications``: newest first (``limit`` 1-500), optionally unread only."""
+        limit = int_param("limit", limit, 1, 500)
+        found, count = await self._db.run(list_notifications, account_id, limit, unread)
+        return NotificationPage(notifications=found, unread_count=count)
+
+    async def unread_count(self, account_id: str) -> int:
+        """``GET /notifications/unread-count``."""
+        return await self._db.run(unread_count, account_id)
+
+    async def mark_read(self, account_id: str, notification_id: str) -> None:
+        """``POST /notifications/{id}/read``; :class:`NotFound` for an unknown one."""
+        await self._db.run(mark_read, account_id, notification_id)
+
+    async def mark_all_read(self, account_id: str) -> None:
+        """``POST /notifications/read-all``."""
+        await self._db.run(mark_all_read, account_id)
+
+    async def config(self, account_id: str) -> NotificationConfig:
+        """``GET /notifications/config``: credentials only as ``...abcd`` hints."""
+        return await self._db.run(get_config, account_id)
+
+    async def update_config(self, account_id: str, body: Any) -> NotificationConfig:
+        """``PUT /notifications/config``: only the fields given; ``"__clear__"`` removes a
+        webhook. Raises :class:`Invalid` for an unknown field or a bad value."""
+        return await self._db.run(update_config, account_id, body)
+
+    async def for_alert(self, account_id: str, alert_id: str) -> list[Notification]:
+        """Every notification (all channels, with delivery outcomes) of one alert."""
+        return await self._db.run(for_alert, account_id, alert_id)

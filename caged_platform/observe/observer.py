@@ -1,8 +1,12 @@
-"""The facade the server calls: :class:`Observer`.
+"""What coordinates the observe package: :class:`Observer`.
 
 It owns ``observe.db``, the alert engine, the notifier and two background
 tasks — the terminal-output flusher and the timer that evaluates time-based
-rules (stuck agents, idle sessions, budgets growing with compute time).
+rules (stuck agents, idle sessions, budgets growing with compute time) — and
+everything that writes events: ingest, the platform's own recordings,
+terminal and MCP sessions, each followed by the rules it may trip. Reading
+(sessions, replay, trust, alerts, notifications) is done by the services it
+builds on the same database, which the routes call directly.
 """
 
 from __future__ import annotations
@@ -23,22 +27,12 @@ import httpx
 from caged_core.models import (
     AgentSession,
     Alert,
-    AlertPage,
-    AlertRule,
     IngestResult,
-    Notification,
-    NotificationConfig,
-    NotificationPage,
-    Pagination,
     ReplayEvent,
-    ReplayPage,
-    ReplaySummary,
-    SessionPage,
-    TrustScore,
 )
 from caged_platform.runtime.api import FileChange
 
-from . import alerts, notify, replay, sessions
+from . import alerts, notify, sessions
 from .errors import Invalid, NotFound
 from .events import (
     KNOWN_TYPES,
@@ -46,11 +40,11 @@ from .events import (
     EventError,
     NewEvent,
     encode_payload,
-    from_us,
     parse_event,
     to_us,
 )
 from .hooks import PlatformHooks
+from .session_views import SessionViews
 from .store import observe_database
 from .terminal import CHUNK_CHARS, OUTPUT_CAP_BYTES, LineAssembler, OutputBuffer
 
@@ -78,15 +72,6 @@ def _clip(value: Any) -> Any:
         return {key: _clip(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_clip(item) for item in value]
-    return value
-
-
-def _int_param(name: str, value: Any, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise Invalid(f"{name} must be an integer")
-    if value < low or (high is not None and value > high):
-        bound = f"from {low} to {high}" if high is not None else f"at least {low}"
-        raise Invalid(f"{name} must be {bound}")
     return value
 
 
@@ -123,6 +108,9 @@ class Observer:
     ``delivery`` sets webhook retries; ``tick_seconds`` is the period of the
     timer for time-based rules; ``flush_seconds`` how long terminal output may
     wait before it is stored.
+
+    The read side: :attr:`sessions` (:class:`SessionViews`), :attr:`alerts`
+    (:class:`~.alerts.Alerts`) and :attr:`notifications` (:class:`~.notify.Notifications`).
     """
 
     def __init__(
@@ -161,6 +149,11 @@ class Observer:
             now_us=self._now_us,
             spawn=self._spawn,
         )
+        #: The read side the routes call directly; the observer only builds them on its
+        #: database and clock.
+        self.sessions = SessionViews(self._db, hooks, now_us=self._now_us)
+        self.alerts = alerts.Alerts(self._db, now_us=self._now_us)
+        self.notifications = notify.Notifications(self._db)
         self._llm_costs: dict[str, float] = {}
         # Sessions whose agent is connected to this process (their end is the disconnect).
         self._live: set[str] = set()
@@ -445,7 +438,8 @@ class Observer:
                 await self._engine.check_budget(sandbox_id)
             for session_id in result.llm_sessions:
                 row = result.sessions[session_id]
-                await self._engine.check_anomaly(row, await self._compute_of(row.sandbox_id))
+                compute = await self.sessions.compute_of(row.sandbox_id)
+                await self._engine.check_anomaly(row, compute)
         except Exception:  # the events are stored; a failing rule is logged, not raised
             _log.exception("evaluating alert rules failed")
 
@@ -455,16 +449,6 @@ class Observer:
     def llm_cost(self, sandbox_id: str) -> float:
         """LLM cost (USD) recorded for a sandbox so far — for its ``llm_cost`` field."""
         return self._llm_costs.get(sandbox_id, 0.0)
-
-    async def _compute_of(self, sandbox_id: str) -> float | None:
-        info = await self._hooks.sandbox_info(sandbox_id) if sandbox_id else None
-        return info.compute_cost if info else None
-
-    async def _models(self, rows: list[sessions.SessionRow]) -> list[AgentSession]:
-        """Sessions as wire models, asking the platform once per sandbox for its compute."""
-        compute = {sid: await self._compute_of(sid) for sid in {r.sandbox_id for r in rows}}
-        now = self._now_us()
-        return [r.to_model(compute[r.sandbox_id], now) for r in rows]
 
     # ------------------------------------------------------------------ sessions
 
@@ -490,7 +474,7 @@ class Observer:
             agent_type=agent_type,
             client=client,
             now_us=self._now_us(),
-            compute_base=await self._compute_of(sandbox_id),
+            compute_base=await self.sessions.compute_of(sandbox_id),
         )
         self._live.add(row.id)
         if channel == "terminal":
@@ -517,7 +501,7 @@ class Observer:
         row = await self._end(session_id, failed=failed, reason=reason)
         if row is None:
             raise NotFound(f"no session {session_id!r}")
-        return (await self._models([row]))[0]
+        return (await self.sessions.models([row]))[0]
 
     async def _end(
         self, session_id: str, *, failed: bool, reason: str
@@ -544,7 +528,7 @@ class Observer:
             failed=failed,
             reason=reason,
             now_us=self._now_us(),
-            sandbox_compute_now=await self._compute_of(current.sandbox_id),
+            sandbox_compute_now=await self.sessions.compute_of(current.sandbox_id),
         )
         if row is not None and current.status == "active":
             try:
@@ -563,95 +547,6 @@ class Observer:
                 await self._end(row.id, failed=failed, reason=reason)
                 ended.append(row.id)
         return ended
-
-    async def list_sessions(
-        self, account_id: str, page: int = 1, per_page: int = 20
-    ) -> SessionPage:
-        """``GET /sessions``: newest first, paginated (``per_page`` 1-100)."""
-        page = _int_param("page", page, 1)
-        per_page = _int_param("per_page", per_page, 1, 100)
-        rows, total = await self._db.run(
-            sessions.list_sessions, account_id, limit=per_page, offset=(page - 1) * per_page
-        )
-        return SessionPage(
-            data=await self._models(rows),
-            pagination=Pagination(
-                page=page,
-                per_page=per_page,
-                total=total,
-                total_pages=(total + per_page - 1) // per_page,
-            ),
-        )
-
-    async def sessions_for_sandbox(self, account_id: str, sandbox_id: str) -> list[AgentSession]:
-        """``GET /sandboxes/{id}/sessions``: the sandbox's sessions, newest first."""
-        rows, _ = await self._db.run(sessions.list_sessions, account_id, sandbox_id=sandbox_id)
-        return await self._models(rows)
-
-    async def _session(self, account_id: str, session_id: str) -> sessions.SessionRow:
-        row = await self._db.run(sessions.get_session, account_id, session_id)
-        if row is None:
-            raise NotFound(f"no session {session_id!r}")
-        return row
-
-    async def get_session(self, account_id: str, session_id: str) -> AgentSession:
-        """``GET /sessions/{sid}``; :class:`NotFound` for an unknown session."""
-        row = await self._session(account_id, session_id)
-        return (await self._models([row]))[0]
-
-    # ------------------------------------------------------------------ replay
-
-    async def replay(
-        self,
-        account_id: str,
-        session_id: str,
-        *,
-        after_seq: int = 0,
-        limit: int = 100,
-        type: str | None = None,
-    ) -> ReplayPage:
-        """Events after ``after_seq`` in sequence order (:meth:`replay_json` as the model)."""
-        return ReplayPage.model_validate_json(
-            await self.replay_json(
-                account_id, session_id, after_seq=after_seq, limit=limit, type=type
-            )
-        )
-
-    async def replay_json(
-        self,
-        account_id: str,
-        session_id: str,
-        *,
-        after_seq: int = 0,
-        limit: int = 100,
-        type: str | None = None,
-    ) -> bytes:
-        """``GET /sessions/{sid}/replay``: events after ``after_seq`` in sequence order, as
-        the JSON body of a :class:`ReplayPage` (written by SQLite, see :mod:`.replay`)."""
-        replay.validate_page(after_seq, limit, type)
-        page = await self._db.run(
-            replay.replay_page_json,
-            account_id,
-            session_id,
-            after_seq=after_seq,
-            limit=limit,
-            type_=type,
-        )
-        if page is None:
-            raise NotFound(f"no session {session_id!r}")
-        return page
-
-    async def replay_summary(self, account_id: str, session_id: str) -> ReplaySummary:
-        """``GET /sessions/{sid}/replay/summary``: counts per type and the time span."""
-        row = await self._session(account_id, session_id)
-        compute = row.compute_share(await self._compute_of(row.sandbox_id))
-        return await self._db.run(
-            replay.summary,
-            session_id,
-            first_ts=row.first_ts,
-            last_ts=row.last_ts,
-            cost_usd=row.llm_cost + compute,
-        )
 
     # ------------------------------------------------------------------ terminal
 
@@ -751,89 +646,3 @@ class Observer:
             await self._engine.check_stuck(row)
         for sandbox_id in list(await self._hooks.running_sandboxes()):
             await self._engine.check_budget(sandbox_id)
-
-    # ------------------------------------------------------------------ trust
-
-    async def trust_for_sandbox(self, account_id: str, sandbox_id: str) -> list[TrustScore]:
-        """``GET /trust/sandboxes/{id}``: each session's score with its deductions."""
-        rows, _ = await self._db.run(sessions.list_sessions, account_id, sandbox_id=sandbox_id)
-        found = await self._db.run(replay.deductions, [r.id for r in rows])
-        scores = []
-        for row in rows:
-            deductions = found[row.id]
-            updated = deductions[-1].timestamp if deductions else from_us(row.started_at)
-            scores.append(
-                TrustScore(
-                    session_id=row.id,
-                    score=row.trust_score,
-                    updated_at=updated,
-                    sandbox_id=sandbox_id,
-                    deductions=deductions,
-                )
-            )
-        return scores
-
-    # ------------------------------------------------------------------ alerts
-
-    async def list_alerts(self, account_id: str, limit: int = 50, offset: int = 0) -> AlertPage:
-        """``GET /alerts``: newest first (``limit`` 1-500)."""
-        limit = _int_param("limit", limit, 1, 500)
-        offset = _int_param("offset", offset, 0)
-        found, total = await self._db.run(alerts.list_alerts, account_id, limit, offset)
-        return AlertPage(alerts=found, total=total, limit=limit, offset=offset)
-
-    async def get_alert(self, account_id: str, alert_id: str) -> Alert:
-        """``GET /alerts/{id}``; :class:`NotFound` for an unknown alert."""
-        return await self._db.run(alerts.get_alert, account_id, alert_id)
-
-    async def resolve_alert(self, account_id: str, alert_id: str) -> None:
-        """``POST /alerts/{id}/resolve``."""
-        await self._db.run(alerts.resolve_alert, account_id, alert_id, self._now_us())
-
-    async def list_rules(self, account_id: str) -> list[AlertRule]:
-        """``GET /alerts/rules``: the account's five rules (created with defaults)."""
-        rules = await self._db.run(alerts.ensure_rules, account_id, self._now_us())
-        return [rule.to_model() for rule in rules]
-
-    async def update_rule(self, account_id: str, rule_id: str, body: Any) -> AlertRule:
-        """``PUT /alerts/rules/{id}`` with ``{"enabled"?, "config"?}``; applies at once.
-
-        Raises :class:`Invalid` naming the offending field for a wrong type,
-        an unknown setting or an out-of-range value.
-        """
-        return await self._db.run(alerts.update_rule, account_id, rule_id, body, self._now_us())
-
-    # ------------------------------------------------------------------ notifications
-
-    async def list_notifications(
-        self, account_id: str, limit: int = 50, unread: bool = False
-    ) -> NotificationPage:
-        """``GET /notifications``: newest first (``limit`` 1-500), optionally unread only."""
-        limit = _int_param("limit", limit, 1, 500)
-        found, count = await self._db.run(notify.list_notifications, account_id, limit, unread)
-        return NotificationPage(notifications=found, unread_count=count)
-
-    async def unread_count(self, account_id: str) -> int:
-        """``GET /notifications/unread-count``."""
-        return await self._db.run(notify.unread_count, account_id)
-
-    async def mark_read(self, account_id: str, notification_id: str) -> None:
-        """``POST /notifications/{id}/read``; :class:`NotFound` for an unknown one."""
-        await self._db.run(notify.mark_read, account_id, notification_id)
-
-    async def mark_all_read(self, account_id: str) -> None:
-        """``POST /notifications/read-all``."""
-        await self._db.run(notify.mark_all_read, account_id)
-
-    async def get_config(self, account_id: str) -> NotificationConfig:
-        """``GET /notifications/config``: credentials only as ``...abcd`` hints."""
-        return await self._db.run(notify.get_config, account_id)
-
-    async def update_config(self, account_id: str, body: Any) -> NotificationConfig:
-        """``PUT /notifications/config``: only the fields given; ``"__clear__"`` removes a
-        webhook. Raises :class:`Invalid` for an unknown field or a bad value."""
-        return await self._db.run(notify.update_config, account_id, body)
-
-    async def notifications_for_alert(self, account_id: str, alert_id: str) -> list[Notification]:
-        """Every notification (all channels, with delivery outcomes) of one alert."""
-        return await self._db.run(notify.for_alert, account_id, alert_id)

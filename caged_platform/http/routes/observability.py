@@ -1,9 +1,10 @@
 """Agent sessions, replay, events, trust scores, alerts and notifications over HTTP.
 
-Each handler parses the request and calls the platform's
-:class:`~caged_platform.observe.Observer`, which does the work and refuses
-what it cannot accept (its ``NotFound``/``Invalid`` become 404/400 problems in
-the app's exception handler).
+Each handler parses the request and calls the service that does the work —
+the platform's sessions, alerts or notifications, or the
+:class:`~caged_platform.observe.Observer` for ingest — which refuses what it
+cannot accept (its ``NotFound``/``Invalid`` become 404/400 problems in the
+app's exception handler).
 """
 
 from __future__ import annotations
@@ -51,23 +52,23 @@ UNREAD = Query("unread", "boolean", "Only unread notifications", default=False)
 
 async def list_sessions(call: Call) -> Response:
     page, per_page = PAGE.integer(call), PER_PAGE.integer(call)
-    observer = call.platform.observer
-    return json_response(await observer.list_sessions(call.principal.account_id, page, per_page))
+    sessions = call.platform.sessions
+    return json_response(await sessions.page(call.principal.account_id, page, per_page))
 
 
 async def sandbox_sessions(call: Call) -> Response:
     row = await call.platform.sandboxes.row(call.param("id"))
-    found = await call.platform.observer.sessions_for_sandbox(call.principal.account_id, row["id"])
+    found = await call.platform.sessions.of_sandbox(call.principal.account_id, row["id"])
     return json_response(found)
 
 
 async def get_session(call: Call) -> Response:
-    observer = call.platform.observer
-    return json_response(await observer.get_session(call.principal.account_id, call.param("sid")))
+    sessions = call.platform.sessions
+    return json_response(await sessions.get(call.principal.account_id, call.param("sid")))
 
 
 async def replay(call: Call) -> Response:
-    page = await call.platform.observer.replay_json(
+    page = await call.platform.sessions.replay_json(
         call.principal.account_id,
         call.param("sid"),
         after_seq=AFTER_SEQ.integer(call),
@@ -78,8 +79,8 @@ async def replay(call: Call) -> Response:
 
 
 async def replay_summary(call: Call) -> Response:
-    observer = call.platform.observer
-    summary = await observer.replay_summary(call.principal.account_id, call.param("sid"))
+    sessions = call.platform.sessions
+    summary = await sessions.replay_summary(call.principal.account_id, call.param("sid"))
     return json_response(summary)
 
 
@@ -96,12 +97,12 @@ async def ingest(call: Call) -> Response:
 
 async def trust_scores(call: Call) -> Response:
     row = await call.platform.sandboxes.row(call.param("id"))
-    scores = await call.platform.observer.trust_for_sandbox(call.principal.account_id, row["id"])
+    scores = await call.platform.sessions.trust_for_sandbox(call.principal.account_id, row["id"])
     return json_response(scores)
 
 
 async def list_alerts(call: Call) -> Response:
-    page = await call.platform.observer.list_alerts(
+    page = await call.platform.alerts.page(
         call.principal.account_id,
         limit=LISTING_LIMIT.integer(call),
         offset=OFFSET.integer(call),
@@ -110,29 +111,29 @@ async def list_alerts(call: Call) -> Response:
 
 
 async def get_alert(call: Call) -> Response:
-    observer = call.platform.observer
-    return json_response(await observer.get_alert(call.principal.account_id, call.param("id")))
+    alerts = call.platform.alerts
+    return json_response(await alerts.get(call.principal.account_id, call.param("id")))
 
 
 async def resolve_alert(call: Call) -> Response:
-    await call.platform.observer.resolve_alert(call.principal.account_id, call.param("id"))
+    await call.platform.alerts.resolve(call.principal.account_id, call.param("id"))
     return no_content()
 
 
 async def list_rules(call: Call) -> Response:
-    return json_response(await call.platform.observer.list_rules(call.principal.account_id))
+    return json_response(await call.platform.alerts.rules(call.principal.account_id))
 
 
 async def update_rule(call: Call) -> Response:
-    # The observer validates the raw body: it names the offending field and type itself.
-    rule = await call.platform.observer.update_rule(
+    # The service validates the raw body: it names the offending field and type itself.
+    rule = await call.platform.alerts.update_rule(
         call.principal.account_id, call.param("id"), await call.json()
     )
     return json_response(rule)
 
 
 async def list_notifications(call: Call) -> Response:
-    page = await call.platform.observer.list_notifications(
+    page = await call.platform.notifications.page(
         call.principal.account_id,
         limit=LISTING_LIMIT.integer(call),
         unread=UNREAD.boolean(call),
@@ -141,27 +142,27 @@ async def list_notifications(call: Call) -> Response:
 
 
 async def unread_count(call: Call) -> Response:
-    count = await call.platform.observer.unread_count(call.principal.account_id)
+    count = await call.platform.notifications.unread_count(call.principal.account_id)
     return json_response(UnreadCount(unread_count=count))
 
 
 async def mark_read(call: Call) -> Response:
-    await call.platform.observer.mark_read(call.principal.account_id, call.param("id"))
+    await call.platform.notifications.mark_read(call.principal.account_id, call.param("id"))
     return no_content()
 
 
 async def mark_all_read(call: Call) -> Response:
-    await call.platform.observer.mark_all_read(call.principal.account_id)
+    await call.platform.notifications.mark_all_read(call.principal.account_id)
     return no_content()
 
 
 async def get_config(call: Call) -> Response:
-    return json_response(await call.platform.observer.get_config(call.principal.account_id))
+    return json_response(await call.platform.notifications.config(call.principal.account_id))
 
 
 async def update_config(call: Call) -> Response:
-    # Raw body to the observer, which refuses unknown fields and channels by name.
-    config = await call.platform.observer.update_config(
+    # Raw body to the service, which refuses unknown fields and channels by name.
+    config = await call.platform.notifications.update_config(
         call.principal.account_id, await call.json()
     )
     return json_response(config)

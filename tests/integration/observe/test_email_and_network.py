@@ -22,15 +22,15 @@ async def test_alerts_are_emailed_when_smtp_is_configured(
         async with Observer(
             tmp_path / "data", hooks=hooks, clock=Clock(), smtp=smtp, delivery=policy
         ) as observer:
-            await observer.update_config(
+            await observer.notifications.update_config(
                 ACCOUNT, {"enabled_channels": ["email"], "email_address": "ops@example.com"}
             )
             await observer.ingest(ACCOUNT, [llm(0.9, session_id="s", sandbox_id="cage-1")])
             await observer.wait_idle()
-            [alert] = (await observer.list_alerts(ACCOUNT)).alerts
+            [alert] = (await observer.alerts.page(ACCOUNT)).alerts
             email = next(
                 n
-                for n in await observer.notifications_for_alert(ACCOUNT, alert.id)
+                for n in await observer.notifications.for_alert(ACCOUNT, alert.id)
                 if n.channel == "email"
             )
             assert email.delivered is True and email.delivery_error is None
@@ -53,8 +53,8 @@ async def test_network_attempts_refused_by_the_runtime_are_recorded(
         caller.join()
         observer.network_refused("cage-unknown", "ignored.test")  # not a sandbox: ignored
         await observer.wait_idle()
-        [network] = (await observer.replay(ACCOUNT, "agent", type="network")).events
+        [network] = (await observer.sessions.replay(ACCOUNT, "agent", type="network")).events
         assert network.data["host"] == "evil.test" and network.data["allowed"] is False
-        [score] = await observer.trust_for_sandbox(ACCOUNT, "cage-1")
+        [score] = await observer.sessions.trust_for_sandbox(ACCOUNT, "cage-1")
         assert score.score == 90
         assert score.deductions[0].event_id == network.id

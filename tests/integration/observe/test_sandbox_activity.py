@@ -38,7 +38,7 @@ async def cage(tmp_path: Path, hooks: RecordingHooks) -> AsyncIterator[LocalRunt
 
 
 async def _file_op_seen(observer: Observer, session_id: str, path: str) -> bool:
-    page = await observer.replay(ACCOUNT, session_id, type="file_op", limit=1000)
+    page = await observer.sessions.replay(ACCOUNT, session_id, type="file_op", limit=1000)
     return any(e.data["path"] == path for e in page)
 
 
@@ -71,11 +71,11 @@ async def test_a_file_created_by_a_shell_command_appears_as_a_file_op(
             return None
 
         seen = await eventually_async(made_and_seen, what="a file_op", interval=0.5)
-        page = await observer.replay(ACCOUNT, session_id, type="file_op")
+        page = await observer.sessions.replay(ACCOUNT, session_id, type="file_op")
         event = next(e for e in page if e.data["path"] == seen)
         assert event.data["kind"] in ("created", "modified")
         assert event.data["source"] == "sandbox" and event.sandbox_id == SANDBOX
-        commands = await observer.replay(ACCOUNT, session_id, type="command")
+        commands = await observer.sessions.replay(ACCOUNT, session_id, type="command")
         assert commands[0].data["exit_code"] == 0 and commands[0].duration_ms is not None
     finally:
         watch.cancel()
@@ -119,7 +119,7 @@ async def test_a_terminal_session_is_recorded_and_judged(
     events = []
     after = 0
     while True:
-        page = await observer.replay(ACCOUNT, session_id, after_seq=after, limit=5)
+        page = await observer.sessions.replay(ACCOUNT, session_id, after_seq=after, limit=5)
         events += page.events
         after = page.next_seq or after
         if not page.has_more:
@@ -133,7 +133,7 @@ async def test_a_terminal_session_is_recorded_and_judged(
         "echo obs-$((6*7))-done",
         "exit",
     ]
-    [score] = await observer.trust_for_sandbox(ACCOUNT, SANDBOX)
+    [score] = await observer.sessions.trust_for_sandbox(ACCOUNT, SANDBOX)
     assert score.score == 75
     [deduction] = score.deductions
     assert (deduction.rule, deduction.points) == ("pipe_to_shell", 25)

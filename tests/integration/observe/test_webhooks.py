@@ -12,7 +12,7 @@ from caged_platform.observe import DeliveryPolicy, Observer
 
 
 async def _configure(observer: Observer, receiver: Receiver) -> None:
-    await observer.update_config(
+    await observer.notifications.update_config(
         ACCOUNT,
         {
             "enabled_channels": ["in_app", "slack", "discord"],
@@ -49,7 +49,7 @@ async def test_budget_alerts_reach_slack_and_discord(
         "inline": True,
     }
     assert hooks.stopped and hooks.stopped[0][0] == "cage-1"
-    page = await observer.list_notifications(ACCOUNT)
+    page = await observer.notifications.page(ACCOUNT)
     by_channel: dict[str, int] = {}
     for notification in page:
         by_channel[notification.channel] = by_channel.get(notification.channel, 0) + 1
@@ -68,9 +68,9 @@ async def test_a_receiver_failing_twice_gets_exactly_one_message(
     await observer.wait_idle()
     assert receiver.attempts["/slack/T0/B0/secret"] == 3
     assert len(receiver.received["/slack/T0/B0/secret"]) == 1
-    [alert] = (await observer.list_alerts(ACCOUNT)).alerts
+    [alert] = (await observer.alerts.page(ACCOUNT)).alerts
     slack = next(
-        n for n in await observer.notifications_for_alert(ACCOUNT, alert.id) if n.channel == "slack"
+        n for n in await observer.notifications.for_alert(ACCOUNT, alert.id) if n.channel == "slack"
     )
     assert slack.delivered is True and slack.delivery_error is None
 
@@ -86,9 +86,9 @@ async def test_failures_are_kept_on_the_notification_without_the_url(
     await observer.wait_idle()
     assert receiver.attempts["/slack/T0/B0/secret"] == 4
     assert receiver.attempts["/discord/1/token"] == 1
-    [alert] = (await observer.list_alerts(ACCOUNT)).alerts
+    [alert] = (await observer.alerts.page(ACCOUNT)).alerts
     outcome = {
-        n.channel.value: n for n in await observer.notifications_for_alert(ACCOUNT, alert.id)
+        n.channel.value: n for n in await observer.notifications.for_alert(ACCOUNT, alert.id)
     }
     assert outcome["slack"].delivered is False
     assert outcome["slack"].delivery_error == (
@@ -108,16 +108,16 @@ async def test_an_unreachable_webhook_is_reported_not_raised(
 ) -> None:
     hooks.add("cage-1", budget=1.0)
     # A loopback port nobody listens on: connection refused, retried, then recorded.
-    await observer.update_config(
+    await observer.notifications.update_config(
         ACCOUNT,
         {"enabled_channels": ["slack"], "slack_webhook_url": "http://127.0.0.1:9/hook-secret"},
     )
     result = await observer.ingest(ACCOUNT, [llm(0.9, session_id="s", sandbox_id="cage-1")])
     assert result.accepted == 1
     await observer.wait_idle()
-    [alert] = (await observer.list_alerts(ACCOUNT)).alerts
+    [alert] = (await observer.alerts.page(ACCOUNT)).alerts
     slack = next(
-        n for n in await observer.notifications_for_alert(ACCOUNT, alert.id) if n.channel == "slack"
+        n for n in await observer.notifications.for_alert(ACCOUNT, alert.id) if n.channel == "slack"
     )
     assert slack.delivered is False
     assert slack.delivery_error == "could not reach the Slack webhook (ConnectError)"
@@ -151,9 +151,9 @@ async def test_a_delivery_interrupted_by_a_shutdown_is_made_after_the_restart(
     fast = DeliveryPolicy(attempts=2, base_delay=0.01, max_delay=0.01, timeout=5)
     async with Observer(tmp_path / "data", hooks=hooks, clock=Clock(), delivery=fast) as second:
         await second.wait_idle()
-        [alert] = (await second.list_alerts(ACCOUNT)).alerts
+        [alert] = (await second.alerts.page(ACCOUNT)).alerts
         outcome = {
-            n.channel.value: n for n in await second.notifications_for_alert(ACCOUNT, alert.id)
+            n.channel.value: n for n in await second.notifications.for_alert(ACCOUNT, alert.id)
         }
     assert len(receiver.received["/slack/T0/B0/secret"]) == 1
     assert outcome["slack"].delivered is True

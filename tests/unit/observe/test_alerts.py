@@ -17,7 +17,7 @@ from caged_platform.observe import Invalid, NotFound, Observer
 
 
 async def test_every_account_gets_the_five_rules_with_defaults(observer: Observer) -> None:
-    rules = {rule.type: rule for rule in await observer.list_rules(ACCOUNT)}
+    rules = {rule.type: rule for rule in await observer.alerts.rules(ACCOUNT)}
     assert {k: r.config for k, r in rules.items()} == {
         "budget_exceeded": {"threshold_percent": 80},
         "cost_anomaly": {"multiplier_threshold": 3},
@@ -26,7 +26,7 @@ async def test_every_account_gets_the_five_rules_with_defaults(observer: Observe
         "trust_score_low": {"score_threshold": 70},
     }
     assert all(rule.enabled and rule.account_id == ACCOUNT for rule in rules.values())
-    again = await observer.list_rules(ACCOUNT)
+    again = await observer.alerts.rules(ACCOUNT)
     assert [r.id for r in again] == [r.id for r in rules.values()]
 
 
@@ -53,39 +53,41 @@ async def test_every_account_gets_the_five_rules_with_defaults(observer: Observe
 async def test_rule_updates_with_wrong_types_get_clear_errors(
     observer: Observer, body: object, message: str
 ) -> None:
-    rule = next(r for r in await observer.list_rules(ACCOUNT) if r.type == "trust_score_low")
+    rule = next(r for r in await observer.alerts.rules(ACCOUNT) if r.type == "trust_score_low")
     with pytest.raises(Invalid, match=message):
-        await observer.update_rule(ACCOUNT, rule.id, body)
-    unchanged = next(r for r in await observer.list_rules(ACCOUNT) if r.id == rule.id)
+        await observer.alerts.update_rule(ACCOUNT, rule.id, body)
+    unchanged = next(r for r in await observer.alerts.rules(ACCOUNT) if r.id == rule.id)
     assert unchanged.config == {"score_threshold": 70}
 
 
 async def test_rule_updates_apply_at_once(observer: Observer, hooks: RecordingHooks) -> None:
     hooks.add("cage-1")
-    rule = next(r for r in await observer.list_rules(ACCOUNT) if r.type == "trust_score_low")
-    updated = await observer.update_rule(ACCOUNT, rule.id, {"config": {"score_threshold": 90}})
+    rule = next(r for r in await observer.alerts.rules(ACCOUNT) if r.type == "trust_score_low")
+    updated = await observer.alerts.update_rule(
+        ACCOUNT, rule.id, {"config": {"score_threshold": 90}}
+    )
     assert updated.config == {"score_threshold": 90} and updated.enabled
     with pytest.raises(NotFound):
-        await observer.update_rule(ACCOUNT, "rule-nope", {"enabled": False})
+        await observer.alerts.update_rule(ACCOUNT, "rule-nope", {"enabled": False})
     with pytest.raises(NotFound):
-        await observer.update_rule(OTHER_ACCOUNT, rule.id, {"enabled": False})
+        await observer.alerts.update_rule(OTHER_ACCOUNT, rule.id, {"enabled": False})
     # -20 takes the score to 80: below the new threshold of 90 (the default 70 would not alert).
     await observer.ingest(
         ACCOUNT,
         [event(session_id="s", sandbox_id="cage-1", payload={"command": "cat /etc/passwd"})],
     )
-    [alert] = (await observer.list_alerts(ACCOUNT)).alerts
+    [alert] = (await observer.alerts.page(ACCOUNT)).alerts
     assert (alert.rule_type, alert.title, alert.rule_id) == (
         "trust_score_low",
         "Trust score 80",
         rule.id,
     )
-    await observer.update_rule(ACCOUNT, rule.id, {"enabled": False})
+    await observer.alerts.update_rule(ACCOUNT, rule.id, {"enabled": False})
     await observer.ingest(
         ACCOUNT,
         [event(session_id="t", sandbox_id="cage-1", payload={"command": "cat /etc/passwd"})],
     )
-    assert (await observer.list_alerts(ACCOUNT)).total == 1
+    assert (await observer.alerts.page(ACCOUNT)).total == 1
 
 
 async def test_budget_guard_warns_escalates_and_stops(
@@ -96,7 +98,7 @@ async def test_budget_guard_warns_escalates_and_stops(
     for n, cost in enumerate(costs):
         await observer.ingest(ACCOUNT, [llm(cost, session_id="s", sandbox_id="cage-1", second=n)])
     await observer.wait_idle()  # the stop runs as a task of its own
-    alerts = list(reversed((await observer.list_alerts(ACCOUNT)).alerts))
+    alerts = list(reversed((await observer.alerts.page(ACCOUNT)).alerts))
     assert [(a.severity, a.meta["level"], a.meta["percent"]) for a in alerts] == [
         ("warning", "warning", "85"),
         ("critical", "critical", "97"),
@@ -107,16 +109,16 @@ async def test_budget_guard_warns_escalates_and_stops(
     assert len(hooks.stopped) == 1 and hooks.stopped[0][0] == "cage-1"
     assert "budget exhausted" in hooks.stopped[0][1]
     assert any("stopping the sandbox" in message for _, _, message in hooks.logs)
-    notifications = (await observer.list_notifications(ACCOUNT)).notifications
+    notifications = (await observer.notifications.page(ACCOUNT)).notifications
     assert sorted((n.channel, n.alert_id) for n in notifications) == sorted(
         ("in_app", a.id) for a in alerts
     )
-    assert (await observer.list_notifications(ACCOUNT)).unread_count == 3
+    assert (await observer.notifications.page(ACCOUNT)).unread_count == 3
     # More spending neither duplicates alerts nor stops a stopped sandbox again.
     await observer.ingest(ACCOUNT, [llm(0.1, session_id="s", sandbox_id="cage-1", second=9)])
     await observer.tick()
     await observer.wait_idle()
-    assert (await observer.list_alerts(ACCOUNT)).total == 3
+    assert (await observer.alerts.page(ACCOUNT)).total == 3
     assert len(hooks.stopped) == 1
 
 
@@ -125,30 +127,30 @@ async def test_compute_cost_alone_trips_the_budget_on_the_timer(
 ) -> None:
     box = hooks.add("cage-1", budget=2.0, compute_cost=0.1)
     await observer.tick()
-    assert (await observer.list_alerts(ACCOUNT)).total == 0
+    assert (await observer.alerts.page(ACCOUNT)).total == 0
     box.compute_cost = 2.0
     await observer.tick()
     await observer.wait_idle()
-    [alert] = (await observer.list_alerts(ACCOUNT)).alerts
+    [alert] = (await observer.alerts.page(ACCOUNT)).alerts
     assert alert.meta["level"] == "exceeded" and hooks.stopped[0][0] == "cage-1"
 
 
 async def test_resolve_and_get_alerts(observer: Observer, hooks: RecordingHooks) -> None:
     hooks.add("cage-1", budget=1.0)
     await observer.ingest(ACCOUNT, [llm(0.9, session_id="s", sandbox_id="cage-1")])
-    [alert] = (await observer.list_alerts(ACCOUNT)).alerts
-    assert (await observer.get_alert(ACCOUNT, alert.id)).state == "open"
-    await observer.resolve_alert(ACCOUNT, alert.id)
-    await observer.resolve_alert(ACCOUNT, alert.id)  # idempotent
-    resolved = await observer.get_alert(ACCOUNT, alert.id)
+    [alert] = (await observer.alerts.page(ACCOUNT)).alerts
+    assert (await observer.alerts.get(ACCOUNT, alert.id)).state == "open"
+    await observer.alerts.resolve(ACCOUNT, alert.id)
+    await observer.alerts.resolve(ACCOUNT, alert.id)  # idempotent
+    resolved = await observer.alerts.get(ACCOUNT, alert.id)
     assert resolved.state == "resolved" and resolved.resolved_at is not None
     with pytest.raises(NotFound, match="no alert"):
-        await observer.get_alert(OTHER_ACCOUNT, alert.id)
+        await observer.alerts.get(OTHER_ACCOUNT, alert.id)
     with pytest.raises(NotFound):
-        await observer.resolve_alert(ACCOUNT, "alert-nope")
+        await observer.alerts.resolve(ACCOUNT, "alert-nope")
     with pytest.raises(Invalid, match="limit must be from 1 to 500"):
-        await observer.list_alerts(ACCOUNT, limit=0)
-    page = await observer.list_alerts(ACCOUNT, limit=1, offset=1)
+        await observer.alerts.page(ACCOUNT, limit=0)
+    page = await observer.alerts.page(ACCOUNT, limit=1, offset=1)
     assert page.total == 1 and page.alerts == []
 
 
@@ -158,20 +160,20 @@ async def test_error_spike_alerts_once_while_open(
     hooks.add("cage-1")
     errors = [event("error", n, session_id="s", sandbox_id="cage-1") for n in range(4)]
     await observer.ingest(ACCOUNT, errors)
-    assert (await observer.list_alerts(ACCOUNT)).total == 0
+    assert (await observer.alerts.page(ACCOUNT)).total == 0
     clock.advance(minutes=6)  # the first four fall out of the 5-minute window
     await observer.ingest(ACCOUNT, errors[:1])
-    assert (await observer.list_alerts(ACCOUNT)).total == 0
+    assert (await observer.alerts.page(ACCOUNT)).total == 0
     await observer.ingest(ACCOUNT, errors * 2)  # 9: over the threshold, not 3x the usual 4
-    assert (await observer.list_alerts(ACCOUNT)).total == 0
+    assert (await observer.alerts.page(ACCOUNT)).total == 0
     await observer.ingest(ACCOUNT, errors)
-    [alert] = (await observer.list_alerts(ACCOUNT)).alerts
+    [alert] = (await observer.alerts.page(ACCOUNT)).alerts
     assert alert.rule_type == "error_spike" and alert.meta["count"] == "13"
     await observer.ingest(ACCOUNT, errors)
-    assert (await observer.list_alerts(ACCOUNT)).total == 1  # still open: no duplicate
-    await observer.resolve_alert(ACCOUNT, alert.id)
+    assert (await observer.alerts.page(ACCOUNT)).total == 1  # still open: no duplicate
+    await observer.alerts.resolve(ACCOUNT, alert.id)
     await observer.ingest(ACCOUNT, errors[:1])
-    assert (await observer.list_alerts(ACCOUNT)).total == 2  # a new spike after resolving
+    assert (await observer.alerts.page(ACCOUNT)).total == 2  # a new spike after resolving
 
 
 async def test_agent_stuck_on_the_timer(
@@ -181,11 +183,11 @@ async def test_agent_stuck_on_the_timer(
     session_id = await observer.open_session(ACCOUNT, "cage-1")
     clock.advance(minutes=9)
     await observer.tick()
-    assert (await observer.list_alerts(ACCOUNT)).total == 0
+    assert (await observer.alerts.page(ACCOUNT)).total == 0
     clock.advance(minutes=2)
     await observer.tick()
     await observer.tick()
-    [alert] = (await observer.list_alerts(ACCOUNT)).alerts
+    [alert] = (await observer.alerts.page(ACCOUNT)).alerts
     assert (alert.rule_type, alert.session_id) == ("agent_stuck", session_id)
 
 
@@ -197,12 +199,12 @@ async def test_cost_anomaly_against_the_median_session(
         session_id = await observer.open_session(ACCOUNT, "cage-1")
         await observer.ingest(ACCOUNT, [llm(cost, session_id=session_id, sandbox_id="cage-1")])
         await observer.close_session(session_id)
-        assert (await observer.list_alerts(ACCOUNT)).total == 0, n
+        assert (await observer.alerts.page(ACCOUNT)).total == 0, n
     big = await observer.open_session(ACCOUNT, "cage-1")
     await observer.ingest(ACCOUNT, [llm(0.25, session_id=big, sandbox_id="cage-1")])
-    assert (await observer.list_alerts(ACCOUNT)).total == 0  # 2.5x the median of 0.10
+    assert (await observer.alerts.page(ACCOUNT)).total == 0  # 2.5x the median of 0.10
     await observer.ingest(ACCOUNT, [llm(0.10, session_id=big, sandbox_id="cage-1")])
-    [alert] = (await observer.list_alerts(ACCOUNT)).alerts
+    [alert] = (await observer.alerts.page(ACCOUNT)).alerts
     assert (alert.rule_type, alert.session_id) == ("cost_anomaly", big)
     assert alert.meta["median"] == "0.1000"
     assert alert.message.endswith("more than 3x the median session ($0.10).")
@@ -240,7 +242,7 @@ async def test_ordinary_use_raises_no_alert(
         if minute % 3 == 0:
             await observer.ingest(ACCOUNT, [event("error", minute, sandbox_id="cage-2")])
     await observer.tick()
-    assert [a.title for a in (await observer.list_alerts(ACCOUNT)).alerts] == []
+    assert [a.title for a in (await observer.alerts.page(ACCOUNT)).alerts] == []
 
 
 async def test_a_steadily_noisy_agent_is_alerted_once_not_after_each_resolve(
@@ -254,12 +256,12 @@ async def test_a_steadily_noisy_agent_is_alerted_once_not_after_each_resolve(
             await observer.ingest(ACCOUNT, [event("error", minute, sandbox_id="cage-1")] * 2)
 
     await minutes(10)  # no history yet: the threshold alone decides
-    alerts = (await observer.list_alerts(ACCOUNT)).alerts
+    alerts = (await observer.alerts.page(ACCOUNT)).alerts
     assert alerts and {a.rule_type for a in alerts} == {"error_spike"}
     for alert in alerts:
-        await observer.resolve_alert(ACCOUNT, alert.id)
+        await observer.alerts.resolve(ACCOUNT, alert.id)
     await minutes(50)  # its rate is now the usual: resolving does not bring it back
-    assert (await observer.list_alerts(ACCOUNT)).total == len(alerts)
+    assert (await observer.alerts.page(ACCOUNT)).total == len(alerts)
 
 
 async def test_a_real_cost_anomaly_still_alerts_against_a_tiny_baseline(
@@ -272,9 +274,9 @@ async def test_a_real_cost_anomaly_still_alerts_against_a_tiny_baseline(
         await observer.close_session(session_id)
     runaway = await observer.open_session(ACCOUNT, "cage-1")
     await observer.ingest(ACCOUNT, [llm(0.14, session_id=runaway, sandbox_id="cage-1")])
-    assert (await observer.list_alerts(ACCOUNT)).total == 0  # under 3x the $0.05 floor
+    assert (await observer.alerts.page(ACCOUNT)).total == 0  # under 3x the $0.05 floor
     await observer.ingest(ACCOUNT, [llm(2.0, session_id=runaway, sandbox_id="cage-1")])
-    [alert] = (await observer.list_alerts(ACCOUNT)).alerts
+    [alert] = (await observer.alerts.page(ACCOUNT)).alerts
     assert (alert.rule_type, alert.session_id) == ("cost_anomaly", runaway)
     assert alert.title == "Session cost 42.8x the usual"
     assert "$0.0010" not in alert.message and "more than 3x $0.05" in alert.message
@@ -288,7 +290,7 @@ async def test_too_few_sessions_are_no_baseline(observer: Observer, hooks: Recor
         await observer.close_session(session_id)
     big = await observer.open_session(ACCOUNT, "cage-1")
     await observer.ingest(ACCOUNT, [llm(5.0, session_id=big, sandbox_id="cage-1")])
-    assert (await observer.list_alerts(ACCOUNT)).total == 0
+    assert (await observer.alerts.page(ACCOUNT)).total == 0
 
 
 async def test_an_error_burst_over_a_noisy_baseline_still_alerts(
@@ -298,11 +300,11 @@ async def test_an_error_burst_over_a_noisy_baseline_still_alerts(
     for minute in range(60):  # two errors a minute: ten per window, its usual rate
         clock.advance(minutes=1)
         await observer.ingest(ACCOUNT, [event("error", minute, sandbox_id="cage-1")] * 2)
-    [first] = (await observer.list_alerts(ACCOUNT)).alerts
-    await observer.resolve_alert(ACCOUNT, first.id)
+    [first] = (await observer.alerts.page(ACCOUNT)).alerts
+    await observer.alerts.resolve(ACCOUNT, first.id)
     clock.advance(minutes=1)
     await observer.ingest(ACCOUNT, [event("error", 99, sandbox_id="cage-1")] * 18)
-    assert (await observer.list_alerts(ACCOUNT)).total == 1  # 28 in the window: under 3x 10
+    assert (await observer.alerts.page(ACCOUNT)).total == 1  # 28 in the window: under 3x 10
     await observer.ingest(ACCOUNT, [event("error", 99, sandbox_id="cage-1")] * 2)
-    alert, _ = (await observer.list_alerts(ACCOUNT)).alerts
+    alert, _ = (await observer.alerts.page(ACCOUNT)).alerts
     assert (alert.rule_type, alert.state, alert.meta["count"]) == ("error_spike", "open", "30")

@@ -61,12 +61,12 @@ async def test_bad_events_are_counted_and_never_reject_the_good_ones(observer: O
     assert result.messages[0] == "event 1: timestamp is required (RFC 3339)"
     assert "event 2: payload is" in result.messages[1]
     assert result.messages[2] == "event 4: an event must be a JSON object"
-    page = await observer.replay(ACCOUNT, "s1")
+    page = await observer.sessions.replay(ACCOUNT, "s1")
     assert [e.type for e in page] == ["command", "other", "llm_call"]
     assert page[1].data == {"k": "v"} and page[1].meta == {"original_type": "telemetry"}
     # account_id comes from the key: the event's own claim is ignored.
     with pytest.raises(NotFound):
-        await observer.get_session("someone-else", "s1")
+        await observer.sessions.get("someone-else", "s1")
 
 
 async def test_batch_level_refusals(observer: Observer) -> None:
@@ -81,7 +81,7 @@ async def test_retrying_a_batch_with_ids_does_not_duplicate(observer: Observer) 
     batch = [event(id=f"e{i}", session_id="s1", second=i) for i in range(5)]
     assert (await observer.ingest(ACCOUNT, batch)).accepted == 5
     assert (await observer.ingest(ACCOUNT, batch)).accepted == 5
-    page = await observer.replay(ACCOUNT, "s1")
+    page = await observer.sessions.replay(ACCOUNT, "s1")
     assert [e.id for e in page] == [f"e{i}" for i in range(5)]
     assert [e.sequence for e in page] == [1, 2, 3, 4, 5]
 
@@ -116,12 +116,12 @@ async def test_acknowledged_events_survive_a_restart(
     async with Observer(data, hooks=hooks, clock=clock) as first:
         await first.ingest(ACCOUNT, [event(session_id="s1", second=i) for i in range(10)])
     async with Observer(data, hooks=hooks, clock=clock) as second:
-        page = await second.replay(ACCOUNT, "s1")
+        page = await second.sessions.replay(ACCOUNT, "s1")
         assert page.total == 10
         assert [e.sequence for e in page] == list(range(1, 11))
         # Sequences continue where they stopped.
         await second.ingest(ACCOUNT, [event(session_id="s1", second=11)])
-        assert (await second.replay(ACCOUNT, "s1", after_seq=10)).events[0].sequence == 11
+        assert (await second.sessions.replay(ACCOUNT, "s1", after_seq=10)).events[0].sequence == 11
 
 
 async def test_record_validates_what_the_platform_sends(observer: Observer) -> None:

@@ -14,7 +14,7 @@ DISCORD = "https://discord.com/api/webhooks/1/tokenabcd"
 
 
 async def test_credentials_are_never_returned_only_hinted(observer: Observer) -> None:
-    config = await observer.update_config(
+    config = await observer.notifications.update_config(
         ACCOUNT,
         {
             "enabled_channels": ["in_app", "slack"],
@@ -29,10 +29,12 @@ async def test_credentials_are_never_returned_only_hinted(observer: Observer) ->
     assert config.discord_webhook_hint == "...abcd"
     assert config.enabled_channels == ["in_app", "slack"]
     # Only the fields given change; __clear__ removes a stored webhook.
-    cleared = await observer.update_config(ACCOUNT, {"discord_webhook_url": "__clear__"})
+    cleared = await observer.notifications.update_config(
+        ACCOUNT, {"discord_webhook_url": "__clear__"}
+    )
     assert not cleared.discord_webhook_configured and cleared.discord_webhook_hint == ""
     assert cleared.slack_webhook_configured and cleared.email_address == "ops@example.com"
-    assert (await observer.get_config(ACCOUNT)) == cleared
+    assert (await observer.notifications.config(ACCOUNT)) == cleared
 
 
 @pytest.mark.parametrize(
@@ -50,21 +52,21 @@ async def test_config_updates_are_validated(
     observer: Observer, body: dict[str, object], message: str
 ) -> None:
     with pytest.raises(Invalid, match=message):
-        await observer.update_config(ACCOUNT, body)
+        await observer.notifications.update_config(ACCOUNT, body)
 
 
 async def test_email_without_smtp_is_recorded_as_not_delivered(
     observer: Observer, hooks: RecordingHooks
 ) -> None:
     hooks.add("cage-1", budget=1.0)
-    await observer.update_config(
+    await observer.notifications.update_config(
         ACCOUNT, {"enabled_channels": ["email", "discord"], "email_address": "ops@example.com"}
     )
     await observer.ingest(ACCOUNT, [llm(0.9, session_id="s", sandbox_id="cage-1")])
     await observer.wait_idle()
-    [alert] = (await observer.list_alerts(ACCOUNT)).alerts
+    [alert] = (await observer.alerts.page(ACCOUNT)).alerts
     by_channel = {
-        n.channel.value: n for n in await observer.notifications_for_alert(ACCOUNT, alert.id)
+        n.channel.value: n for n in await observer.notifications.for_alert(ACCOUNT, alert.id)
     }
     assert set(by_channel) == {"in_app", "email", "discord"}
     assert by_channel["email"].delivered is False
@@ -72,21 +74,21 @@ async def test_email_without_smtp_is_recorded_as_not_delivered(
     assert by_channel["discord"].delivered is False
     assert by_channel["discord"].delivery_error == "no Discord webhook URL is configured"
     # Delivery records are not unread notifications: the alert counts once.
-    assert await observer.unread_count(ACCOUNT) == 1
+    assert await observer.notifications.unread_count(ACCOUNT) == 1
 
 
 async def test_read_state(observer: Observer, hooks: RecordingHooks) -> None:
     hooks.add("cage-1", budget=1.0)
     await observer.ingest(ACCOUNT, [llm(0.85, session_id="s", sandbox_id="cage-1")])
     await observer.ingest(ACCOUNT, [llm(0.1, session_id="s", sandbox_id="cage-1")])
-    page = await observer.list_notifications(ACCOUNT, unread=True)
+    page = await observer.notifications.page(ACCOUNT, unread=True)
     assert page.unread_count == 2 and len(page) == 2
-    await observer.mark_read(ACCOUNT, page[0].id)
-    assert await observer.unread_count(ACCOUNT) == 1
+    await observer.notifications.mark_read(ACCOUNT, page[0].id)
+    assert await observer.notifications.unread_count(ACCOUNT) == 1
     with pytest.raises(NotFound):
-        await observer.mark_read(ACCOUNT, "ntf-nope")
-    await observer.mark_all_read(ACCOUNT)
-    assert (await observer.list_notifications(ACCOUNT, unread=True)).notifications == []
+        await observer.notifications.mark_read(ACCOUNT, "ntf-nope")
+    await observer.notifications.mark_all_read(ACCOUNT)
+    assert (await observer.notifications.page(ACCOUNT, unread=True)).notifications == []
 
 
 def test_payloads_follow_the_services_formats() -> None:

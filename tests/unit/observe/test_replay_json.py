@@ -27,7 +27,7 @@ async def test_a_page_is_the_text_of_its_model(observer: Observer) -> None:
     ]
     result = await observer.ingest(ACCOUNT, [{**e, "session_id": SESSION} for e in events])
     assert result.errors == 0
-    first = await observer.replay_json(ACCOUNT, SESSION, limit=3)
+    first = await observer.sessions.replay_json(ACCOUNT, SESSION, limit=3)
     page = ReplayPage.model_validate_json(first)
     assert json.loads(first) == json.loads(page.model_dump_json())
     assert [e.id for e in page] == [e["id"] for e in events[:3]]
@@ -35,7 +35,7 @@ async def test_a_page_is_the_text_of_its_model(observer: Observer) -> None:
     assert [e.duration_ms for e in page] == [12345678901.234567, 3.0, None]
     assert page[2].meta == {"original_type": "telemetry"}
 
-    errors = await observer.replay_json(ACCOUNT, SESSION, after_seq=3, type="error")
+    errors = await observer.sessions.replay_json(ACCOUNT, SESSION, after_seq=3, type="error")
     [tiny] = ReplayPage.model_validate_json(errors).events
     assert json.loads(errors)["events"][0] == tiny.model_dump(mode="json")
     assert tiny.duration_ms == 1e-6 and tiny.sandbox_id == "sb-1"
@@ -45,6 +45,6 @@ async def test_an_empty_page_keeps_the_cursor(observer: Observer) -> None:
     await observer.ingest(ACCOUNT, [{"type": "command", "timestamp": "2026-01-01T00:00:00Z",
                                      "session_id": SESSION, "payload": {}}])
     page = ReplayPage.model_validate_json(
-        await observer.replay_json(ACCOUNT, SESSION, after_seq=1)
+        await observer.sessions.replay_json(ACCOUNT, SESSION, after_seq=1)
     )
     assert (page.events, page.has_more, page.next_seq, page.total) == ([], False, 1, 1)

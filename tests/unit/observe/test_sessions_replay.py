@@ -27,7 +27,7 @@ async def test_a_burst_of_ten_full_batches_is_accepted_intact_and_paged_back_in_
     seen: list[int] = []
     after = 0
     while True:
-        page = await observer.replay(ACCOUNT, "burst", after_seq=after, limit=1000)
+        page = await observer.sessions.replay(ACCOUNT, "burst", after_seq=after, limit=1000)
         assert page.total == 10_000
         seen.extend(e.data["n"] for e in page)
         assert [e.sequence for e in page] == list(range(after + 1, after + 1 + len(page)))
@@ -35,7 +35,7 @@ async def test_a_burst_of_ten_full_batches_is_accepted_intact_and_paged_back_in_
         if not page.has_more:
             break
     assert seen == list(range(10_000))
-    session = await observer.get_session(ACCOUNT, "burst")
+    session = await observer.sessions.get(ACCOUNT, "burst")
     assert session.event_count == 10_000
 
 
@@ -49,21 +49,21 @@ async def test_an_ingested_session_takes_its_agent_and_times_from_its_events(
             event(second=65, session_id="agent-run"),
         ],
     )
-    session = await observer.get_session(ACCOUNT, "agent-run")
+    session = await observer.sessions.get(ACCOUNT, "agent-run")
     assert (session.agent_type, session.status) == ("aider", "active")
     assert session.duration_ms == 60_000  # by the agent's clock, not ours
-    summary = await observer.replay_summary(ACCOUNT, "agent-run")
+    summary = await observer.sessions.replay_summary(ACCOUNT, "agent-run")
     assert summary.start_time == session.started_at and summary.duration_ms == 60_000
 
 
 async def test_a_client_following_a_live_session_sees_new_events(observer: Observer) -> None:
     await observer.ingest(ACCOUNT, [event(session_id="live", second=i) for i in range(3)])
-    first = await observer.replay(ACCOUNT, "live")
+    first = await observer.sessions.replay(ACCOUNT, "live")
     assert (len(first), first.next_seq, first.has_more) == (3, 3, False)
-    empty = await observer.replay(ACCOUNT, "live", after_seq=first.next_seq or 0)
+    empty = await observer.sessions.replay(ACCOUNT, "live", after_seq=first.next_seq or 0)
     assert (len(empty), empty.next_seq) == (0, 3)  # next_seq stays put: keep polling from it
     await observer.ingest(ACCOUNT, [event(session_id="live", second=9)])
-    later = await observer.replay(ACCOUNT, "live", after_seq=empty.next_seq or 0)
+    later = await observer.sessions.replay(ACCOUNT, "live", after_seq=empty.next_seq or 0)
     assert [e.sequence for e in later] == [4]
 
 
@@ -76,11 +76,11 @@ async def test_type_filter_and_summary(observer: Observer) -> None:
             event("command", 4, session_id="s"),
         ],
     )
-    commands = await observer.replay(ACCOUNT, "s", type="command")
+    commands = await observer.sessions.replay(ACCOUNT, "s", type="command")
     assert [e.sequence for e in commands] == [1, 3]
     assert commands.total == 2
     assert commands[0].duration_ms == pytest.approx(2.5)
-    summary = await observer.replay_summary(ACCOUNT, "s")
+    summary = await observer.sessions.replay_summary(ACCOUNT, "s")
     assert summary.types == {"command": 2, "error": 1}
     assert summary.event_count == 3
     assert summary.duration_ms == pytest.approx(4000)
@@ -100,18 +100,18 @@ async def test_replay_parameters_are_validated(
 ) -> None:
     await observer.ingest(ACCOUNT, [event(session_id="s")])
     with pytest.raises(Invalid, match=message):
-        await observer.replay(ACCOUNT, "s", **kwargs)  # type: ignore[arg-type]
+        await observer.sessions.replay(ACCOUNT, "s", **kwargs)  # type: ignore[arg-type]
 
 
 async def test_unknown_sessions_are_not_found(observer: Observer) -> None:
     await observer.ingest(OTHER_ACCOUNT, [event(session_id="theirs")])
     for session_id in ("nope", "theirs"):
         with pytest.raises(NotFound, match="no session"):
-            await observer.replay(ACCOUNT, session_id)
+            await observer.sessions.replay(ACCOUNT, session_id)
         with pytest.raises(NotFound):
-            await observer.replay_summary(ACCOUNT, session_id)
+            await observer.sessions.replay_summary(ACCOUNT, session_id)
         with pytest.raises(NotFound):
-            await observer.get_session(ACCOUNT, session_id)
+            await observer.sessions.get(ACCOUNT, session_id)
     with pytest.raises(NotFound):
         await observer.close_session("nope")
 
@@ -125,11 +125,13 @@ async def test_a_replay_page_from_a_100k_event_session_is_fast(observer: Observe
     timings = []
     for after in (0, 50_000, 99_000):
         started = time.perf_counter()
-        page = await observer.replay(ACCOUNT, "big", after_seq=after, limit=1000)
+        page = await observer.sessions.replay(ACCOUNT, "big", after_seq=after, limit=1000)
         timings.append((time.perf_counter() - started) * 1000)
         assert len(page) == 1000 and page.events[0].sequence == after + 1
     started = time.perf_counter()
-    filtered = await observer.replay(ACCOUNT, "big", after_seq=99_000, limit=1000, type="command")
+    filtered = await observer.sessions.replay(
+        ACCOUNT, "big", after_seq=99_000, limit=1000, type="command"
+    )
     filtered_ms = (time.perf_counter() - started) * 1000
     assert filtered.total == 100_000
     print(
@@ -145,14 +147,14 @@ async def test_sessions_are_listed_newest_first_with_pagination(
     hooks.add("cage-1")
     for n in range(5):
         await observer.ingest(ACCOUNT, [event(session_id=f"s{n}", sandbox_id="cage-1", second=n)])
-    page = await observer.list_sessions(ACCOUNT, page=1, per_page=2)
+    page = await observer.sessions.page(ACCOUNT, page=1, per_page=2)
     assert [s.id for s in page] == ["s4", "s3"]
     assert page.pagination.total == 5 and page.pagination.total_pages == 3
-    last = await observer.list_sessions(ACCOUNT, page=3, per_page=2)
+    last = await observer.sessions.page(ACCOUNT, page=3, per_page=2)
     assert [s.id for s in last] == ["s0"]
-    assert len(await observer.sessions_for_sandbox(ACCOUNT, "cage-1")) == 5
+    assert len(await observer.sessions.of_sandbox(ACCOUNT, "cage-1")) == 5
     with pytest.raises(Invalid, match="per_page must be from 1 to 100"):
-        await observer.list_sessions(ACCOUNT, page=1, per_page=0)
+        await observer.sessions.page(ACCOUNT, page=1, per_page=0)
 
 
 async def test_session_costs_and_tokens_derive_from_events(
@@ -175,7 +177,7 @@ async def test_session_costs_and_tokens_derive_from_events(
         ],
     )  # fmt: skip
     box.compute_cost = 1.5  # the sandbox ran on while the session was open
-    live = await observer.get_session(ACCOUNT, session_id)
+    live = await observer.sessions.get(ACCOUNT, session_id)
     assert live.tokens_in == 1_000_100 and live.tokens_out == 100_050
     assert live.llm_cost == pytest.approx(0.25 + 3.0 + 1.5)
     assert live.compute_cost == pytest.approx(0.5)
@@ -184,7 +186,7 @@ async def test_session_costs_and_tokens_derive_from_events(
     assert live.event_count == 3  # the lifecycle open, and two llm calls
     ended = await observer.close_session(session_id)
     box.compute_cost = 9.0  # after the session ended, the sandbox's compute is not its share
-    again = await observer.get_session(ACCOUNT, session_id)
+    again = await observer.sessions.get(ACCOUNT, session_id)
     assert ended.status == again.status == "completed"
     assert again.compute_cost == pytest.approx(0.5)
     assert observer.llm_cost("cage-1") == pytest.approx(4.75)
@@ -200,10 +202,10 @@ async def test_sessions_end_on_disconnect_failure_and_idle_timeout(
     connected = await observer.open_session(ACCOUNT, "cage-1")
     clock.advance(seconds=61)
     await observer.tick()
-    assert (await observer.get_session(ACCOUNT, "ingested")).status == "completed"
+    assert (await observer.sessions.get(ACCOUNT, "ingested")).status == "completed"
     # A connected agent's session ends with its socket, not on the timer.
-    assert (await observer.get_session(ACCOUNT, connected)).status == "active"
-    replay = await observer.replay(ACCOUNT, failed)
+    assert (await observer.sessions.get(ACCOUNT, connected)).status == "active"
+    replay = await observer.sessions.replay(ACCOUNT, failed)
     assert [e.data["action"] for e in replay] == ["open", "close"]
 
 
@@ -216,9 +218,9 @@ async def test_socket_sessions_left_active_by_a_crash_are_ended_at_start(
     session_id = await first.open_session(ACCOUNT, "cage-1")
     await first.close()  # as if the process died with the socket open
     async with Observer(tmp_path / "data", hooks=hooks, clock=clock) as second:
-        session = await second.get_session(ACCOUNT, session_id)
+        session = await second.sessions.get(ACCOUNT, session_id)
         assert session.status == "completed"
-        last = (await second.replay(ACCOUNT, session_id)).events[-1]
+        last = (await second.sessions.replay(ACCOUNT, session_id)).events[-1]
         assert last.data == {"action": "close", "reason": "the platform restarted", "failed": False}
 
 

