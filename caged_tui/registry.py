@@ -32,7 +32,8 @@ class ScreenEntry:
         key: the digit that jumps here, if any.
         target: ``"module:Class"`` of the screen, for screens.
         action: the app action run instead, for destinations that are not
-            screens of their own (help, theme, profiles, quit).
+            screens of their own (help, theme, profiles, quit), or that open
+            for the sandbox in front (``screen.open_for_sandbox(...)``: files, diff).
         mode: whether the screen is an app mode (kept alive, switched to)
             rather than pushed with arguments from another screen.
     """
@@ -93,6 +94,24 @@ SCREENS: tuple[ScreenEntry, ...] = (
         mode=False,
     ),
     ScreenEntry(
+        "files",
+        "Files",
+        "files",
+        "the workspace of the selected sandbox: tree, preview, editor (f)",
+        target="caged_tui.screens.files.screen:FilesScreen",
+        action="screen.open_for_sandbox('files')",
+        mode=False,
+    ),
+    ScreenEntry(
+        "diff",
+        "Diff",
+        "diff",
+        "the git diff of the selected sandbox's workspace (D)",
+        target="caged_tui.screens.diff:DiffScreen",
+        action="screen.open_for_sandbox('diff')",
+        mode=False,
+    ),
+    ScreenEntry(
         "profiles", "Profiles", "profiles", "log in / switch local and hosted", action="login"
     ),
     ScreenEntry("help", "Help", "help", "the keys of this screen", action="help"),
@@ -121,6 +140,11 @@ def resolve(name: str) -> ScreenEntry | None:
     matches = [entry for entry in destinations() if entry.command.startswith(wanted)]
     exact = [entry for entry in matches if entry.command == wanted]
     return exact[0] if exact else (matches[0] if len(matches) == 1 else None)
+
+
+def by_id(entry_id: str) -> ScreenEntry:
+    """The entry with ``id``."""
+    return next(entry for entry in SCREENS if entry.id == entry_id)
 
 
 def entry_for(screen: object) -> ScreenEntry | None:

@@ -72,6 +72,25 @@ class CagedScreen(HostAccess, Screen[ResultT]):
         header.profile_label = self.caged.settings.profile_label
         header.local = self.caged.settings.local
 
+    @property
+    def context_sandbox_id(self) -> str | None:
+        """The sandbox this screen is about or has selected (None: none), which
+        ``:files``, ``:diff`` and the like open for."""
+        return None
+
+    def action_open_for_sandbox(self, entry_id: str) -> None:
+        """Open the screen ``entry_id`` of the registry for :attr:`context_sandbox_id`."""
+        entry = registry.by_id(entry_id)
+        sandbox_id = self.context_sandbox_id
+        if sandbox_id is None:
+            self.notify(
+                f"Select a sandbox first: {entry.title.lower()} opens for the sandbox "
+                "under the cursor or on screen.",
+                severity="warning",
+            )
+            return
+        self.app.push_screen(entry.load()(sandbox_id))
+
     def action_command_line(self) -> None:
         """Open the ``:`` prompt."""
         self.query_one(CommandLine).open()

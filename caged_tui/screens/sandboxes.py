@@ -66,6 +66,8 @@ class SandboxesScreen(CagedScreen[None]):
         Binding("t", "terminal", "Terminal", id="sandboxes.terminal"),
         Binding("x", "exec", "Exec", id="sandboxes.exec"),
         Binding("l", "logs", "Logs", show=False, id="sandboxes.logs"),
+        Binding("f", "open_for_sandbox('files')", "Files", id="sandboxes.files"),
+        Binding("D", "open_for_sandbox('diff')", "Git diff", show=False, id="sandboxes.diff"),
         Binding("p", "pause_resume", "Pause/resume", id="sandboxes.pause_resume"),
         Binding("d", "destroy", "Destroy", id="sandboxes.destroy"),
         Binding("y", "copy_id", "Copy id", show=False, id="sandboxes.copy_id"),
@@ -221,6 +223,11 @@ class SandboxesScreen(CagedScreen[None]):
         self.query_one("#sandboxes-message", Static).update(messages[self.state])
 
     # ------------------------------------------------------------------ selection
+
+    @property
+    def context_sandbox_id(self) -> str | None:
+        """The sandbox under the cursor."""
+        return self.table.cursor_key
 
     def _current(self) -> Sandbox | None:
         current = self.table.cursor_key

@@ -63,6 +63,8 @@ class SandboxDetailScreen(CagedScreen[None]):
         Binding("l", "tab('logs')", "Logs", id="detail.logs"),
         Binding("x", "tab('exec')", "Exec", id="detail.exec"),
         Binding("t", "terminal", "Terminal", id="detail.terminal"),
+        Binding("f", "open_for_sandbox('files')", "Files", id="detail.files"),
+        Binding("D", "open_for_sandbox('diff')", "Git diff", show=False, id="detail.diff"),
         Binding("p", "pause_resume", "Pause/resume", id="detail.pause_resume"),
         Binding("d", "destroy", "Destroy", id="detail.destroy"),
         Binding("y", "copy", "Copy id", id="detail.copy"),
@@ -100,6 +102,11 @@ class SandboxDetailScreen(CagedScreen[None]):
         super().on_mount()
         self.caged.live.subscribe(self, sandbox_topic(self.sandbox_id), self._fetched)
         self.call_after_refresh(self.panel(self._initial_tab).focus_panel)
+
+    @property
+    def context_sandbox_id(self) -> str:
+        """This sandbox (``:files`` and the like open for it)."""
+        return self.sandbox_id
 
     @property
     def active_tab(self) -> str:

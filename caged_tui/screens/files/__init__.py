@@ -1,0 +1,1 @@
+"""The files screen: tree, preview and editor of a sandbox's workspace."""
