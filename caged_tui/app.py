@@ -36,6 +36,7 @@ from caged_core.errors import (
     CagedNotFoundError,
 )
 from caged_tui import registry
+from caged_tui.alert_watch import AlertWatch
 from caged_tui.commands import CagedCommands
 from caged_tui.connect import Connector, Session
 from caged_tui.live import COUNTS, SANDBOXES, Counts, Health, LiveFeed
@@ -150,6 +151,7 @@ class CagedApp(App[None]):
         self.live.health.subscribe(self, self._health)
         self.live.subscribe(self, SANDBOXES, self._sandboxes_loaded)
         self.live.subscribe(self, COUNTS, self._counts_loaded)
+        AlertWatch(self, self.live).start()
         self.run_worker(
             self.live.run(),
             group="live",

@@ -112,6 +112,13 @@ SCREENS: tuple[ScreenEntry, ...] = (
         mode=False,
     ),
     ScreenEntry(
+        "alerts",
+        "Alerts",
+        "alerts",
+        "alerts by severity, resolve them, and the rules that raise them (click ⚠)",
+        target="caged_tui.screens.alerts.screen:AlertsScreen",
+    ),
+    ScreenEntry(
         "profiles", "Profiles", "profiles", "log in / switch local and hosted", action="login"
     ),
     ScreenEntry("help", "Help", "help", "the keys of this screen", action="help"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.reactive import reactive
@@ -41,6 +42,7 @@ class CagedHeader(Widget):
     CagedHeader.-connecting #header-connection { color: $warning; }
     CagedHeader.-offline #header-connection { color: $error; text-style: bold; }
     CagedHeader.-unauthorized #header-connection { color: $error; text-style: bold; }
+    CagedHeader #header-unread:hover, CagedHeader #header-alerts:hover { text-style: reverse; }
     CagedHeader.-unread #header-unread { color: $warning; text-style: bold; }
     CagedHeader.-alerts #header-alerts { color: $error; text-style: bold; }
     CagedHeader.-unisolated #header-isolation { color: $error; text-style: bold; }
@@ -111,6 +113,19 @@ class CagedHeader(Widget):
         self.set_class(bool(status.unread), "-unread")
         self.set_class(bool(status.open_alerts), "-alerts")
         self.set_class(bool(status.unisolated), "-unisolated")
+
+    #: What a click on a badge opens (the ``:`` name of the screen).
+    SHORTCUTS: ClassVar[dict[str, str]] = {
+        "header-alerts": "alerts",
+        "header-unread": "notifications",
+    }
+
+    def on_click(self, event: events.Click) -> None:
+        """The alert count and the bell are shortcuts to their screens."""
+        target = self.SHORTCUTS.get(getattr(event.widget, "id", None) or "")
+        if target is not None:
+            event.stop()
+            self.app.call_later(self.app.run_action, f"go({target!r})")
 
 
 class IsolationBanner(Static):

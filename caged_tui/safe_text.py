@@ -1,0 +1,36 @@
+"""Text from the platform made safe to paint: control characters shown, never obeyed.
+
+Names and messages come from whoever holds a key (an API key's name, a client's user
+agent, an alert's title built from a sandbox id). A terminal interprets an escape
+sequence wherever it appears, so such text is painted with its control characters
+written out (``\\x1b``, ``\\n``), the way ``repr`` would, but keeping everything
+printable — accents, CJK, emoji — as it is.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+__all__ = ["printable"]
+
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
+
+
+def _escape(char: str) -> str:
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """``text`` with every control or format character (C0, DEL, C1, bidi overrides)
+    escaped; unchanged when it has none."""
+    if text.isprintable() and "\\" not in text:
+        return text
+    return "".join(
+        _escape(char)
+        if char == "\\" or unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp")
+        else char
+        for char in text
+    )

@@ -1,0 +1,196 @@
+"""The alerts screen, the toasts and the rules against the real local platform.
+
+A budget crossing raises a toast on whatever screen is in front and shows in the
+list; ``R`` resolves it and the header's count drops; a rule saved in the Rules tab
+is what the API answers; 120 open alerts are all listed and counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from eventually import eventually, eventually_async
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from caged_core.client import AsyncCaged
+from caged_tui.app import CagedApp, make_app
+from caged_tui.screens.alerts.detail import AlertDetailScreen
+from caged_tui.screens.alerts.rules import RulesPanel, RulesTable
+from caged_tui.screens.alerts.screen import AlertsScreen
+from caged_tui.screens.detail.screen import SandboxDetailScreen
+from caged_tui.screens.sandboxes import SandboxesScreen
+from caged_tui.settings import Settings
+from caged_tui.widgets.alert_table import AlertTable
+
+pytestmark = pytest.mark.integration
+
+SIZE = (140, 40)
+FLOOD = 120  # the alert_flood fixture's count
+
+
+def live_app(platform: Any) -> CagedApp:
+    client = AsyncCaged(api_key=platform.api_key, base_url=platform.url)
+    return make_app(client, Settings(base_url=platform.url, local=True, refresh_seconds=1.0))
+
+
+def api(platform: Any) -> httpx.Client:
+    return httpx.Client(base_url=f"{platform.url}/v1", headers=platform.headers, timeout=60)
+
+
+@pytest.fixture
+def budgeted(platform: Any) -> Iterator[str]:
+    """A running sandbox with a $1 budget."""
+    with api(platform) as client:
+        created = client.post(
+            "/sandboxes", json={"template": "minimal", "budget": 1.0}, timeout=360
+        )
+        assert created.status_code == 201, created.text
+        sandbox_id = created.json()["id"]
+        eventually(
+            lambda: client.get(f"/sandboxes/{sandbox_id}").json()["status"] == "running",
+            timeout=120,
+            what=f"{sandbox_id} to start",
+        )
+        try:
+            yield sandbox_id
+        finally:
+            client.delete(f"/sandboxes/{sandbox_id}")
+
+
+def spend(platform: Any, sandbox_id: str, cost: float) -> None:
+    """An agent in the sandbox reports an LLM call costing ``cost``."""
+    event = {
+        "type": "llm_call",
+        "timestamp": datetime.now(UTC).isoformat(),
+        "sandbox_id": sandbox_id,
+        "session_id": f"agent-{sandbox_id}",
+        "payload": {"model": "claude-4", "tokens_in": 10, "tokens_out": 10, "cost_usd": cost},
+    }
+    with api(platform) as client:
+        answer = client.post("/events/ingest", json={"events": [event]})
+        assert answer.json()["accepted"] == 1, answer.text
+
+
+def header(app: CagedApp, widget_id: str) -> str:
+    return str(app.screen.query_one(widget_id, Static).render())
+
+
+async def go(pilot: Pilot[Any], name: str) -> None:
+    """``:name`` and enter, as typed."""
+    await pilot.press("colon", *name, "enter")
+
+
+async def test_a_budget_alert_toasts_on_another_screen_and_resolves(
+    platform: Any, budgeted: str
+) -> None:
+    app = live_app(platform)
+    async with app.run_test(size=SIZE) as pilot:
+        await eventually_async(
+            lambda: app.status.open_alerts is not None, pause=pilot.pause, what="the header"
+        )
+        assert isinstance(app.screen, SandboxesScreen)
+        spend(platform, budgeted, 0.85)  # 85 % of the budget: a warning
+
+        def toasted() -> bool:
+            return any(budgeted in str(n.message) for n in app._notifications)
+
+        await eventually_async(toasted, pause=pilot.pause, what="the budget toast")
+        await eventually_async(lambda: app.status.open_alerts, pause=pilot.pause)
+        before = app.status.open_alerts
+        assert before is not None and header(app, "#header-alerts") == f"⚠ {before}"
+
+        await go(pilot, "alerts")
+        await eventually_async(lambda: isinstance(app.screen, AlertsScreen), pause=pilot.pause)
+        screen = app.screen
+        assert isinstance(screen, AlertsScreen)
+        table = screen.query_one(AlertTable)
+
+        def listed() -> str:
+            ours = [a for a in screen._source.items if a.sandbox_id == budgeted]
+            assert ours and ours[0].rule_type == "budget_exceeded"
+            return ours[0].id
+
+        alert_id = await eventually_async(listed, pause=pilot.pause, what="the alert listed")
+        table.move_to(alert_id)
+        await pilot.press("enter")
+        await eventually_async(lambda: isinstance(app.screen, AlertDetailScreen), pause=pilot.pause)
+        await pilot.press("o")  # the sandbox, then back
+        await eventually_async(
+            lambda: isinstance(app.screen, SandboxDetailScreen), pause=pilot.pause
+        )
+        await pilot.press("escape")
+        await eventually_async(lambda: app.screen is screen, pause=pilot.pause)
+        table.move_to(alert_id)
+        await pilot.press("R")
+
+        def resolved() -> bool:
+            alert = screen._source.get(alert_id)
+            assert alert is not None and alert.state == "resolved"
+            assert app.status.open_alerts == before - 1
+            assert header(app, "#header-alerts") == f"⚠ {before - 1}"
+            return True
+
+        await eventually_async(resolved, pause=pilot.pause, what="the alert resolved")
+
+
+async def test_a_rule_saved_in_the_rules_tab_is_what_the_api_answers(platform: Any) -> None:
+    with api(platform) as client:
+        rule = next(r for r in client.get("/alerts/rules").json() if r["type"] == "agent_stuck")
+    app = live_app(platform)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await go(pilot, "alerts")
+            await eventually_async(lambda: isinstance(app.screen, AlertsScreen), pause=pilot.pause)
+            await pilot.press("2")
+            panel = app.screen.query_one(RulesPanel)
+            rules = panel.query_one(RulesTable)
+            await eventually_async(lambda: rules.row_count == 5, pause=pilot.pause)
+            rules.move_to(rule["id"])
+            field = panel.query_one("#rule-idle_minutes", Input)
+            row = panel.query_one("#row-idle_minutes")
+            await eventually_async(lambda: row.display and field.value == "10", pause=pilot.pause)
+
+            field.value = "ten"  # refused here, never sent
+            await pilot.press("ctrl+s")
+            error = panel.query_one("#rules-error", Static)
+            await eventually_async(
+                lambda: "'ten' is not a number" in str(error.render()), pause=pilot.pause
+            )
+            field.value = "42"
+            await pilot.press("ctrl+s")
+
+            def saved() -> bool:
+                with api(platform) as client:
+                    rules = client.get("/alerts/rules").json()
+                [stuck] = [r for r in rules if r["id"] == rule["id"]]
+                assert stuck["config"]["idle_minutes"] == 42
+                return True
+
+            await eventually_async(saved, pause=pilot.pause, what="the rule saved")
+    finally:
+        with api(platform) as client:
+            client.put(f"/alerts/rules/{rule['id']}", json={"config": rule["config"]})
+
+
+async def test_120_open_alerts_are_all_listed_and_counted(alert_flood: Any) -> None:
+    app = live_app(alert_flood)
+    async with app.run_test(size=SIZE) as pilot:
+        await go(pilot, "alerts")
+        await eventually_async(lambda: isinstance(app.screen, AlertsScreen), pause=pilot.pause)
+        table = app.screen.query_one(AlertTable)
+
+        def all_listed() -> bool:
+            assert table.row_count == FLOOD
+            info = str(app.screen.query_one("#alerts-info", Static).render())
+            assert info.startswith(f"{FLOOD} alerts, {FLOOD} open")
+            assert header(app, "#header-alerts") == f"⚠ {FLOOD}"
+            return True
+
+        await eventually_async(all_listed, pause=pilot.pause, what="every alert")
+        await pilot.press("G")  # the last of them is reachable
+        assert table.cursor_row == FLOOD - 1
