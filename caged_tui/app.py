@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.driver import Driver
 from textual.message import Message
 from textual.reactive import reactive, var
 from textual.screen import Screen
@@ -36,9 +37,9 @@ from caged_core.errors import (
     CagedNotFoundError,
 )
 from caged_tui import registry
-from caged_tui.alert_watch import AlertWatch
 from caged_tui.commands import CagedCommands
 from caged_tui.connect import Connector, Session
+from caged_tui.host_keys import takes_every_key, use_host_key_parser
 from caged_tui.live import COUNTS, SANDBOXES, Counts, Health, LiveFeed
 from caged_tui.messages import PlatformUnreachable
 from caged_tui.protocol import ClientFactory
@@ -151,7 +152,6 @@ class CagedApp(App[None]):
         self.live.health.subscribe(self, self._health)
         self.live.subscribe(self, SANDBOXES, self._sandboxes_loaded)
         self.live.subscribe(self, COUNTS, self._counts_loaded)
-        AlertWatch(self, self.live).start()
         self.run_worker(
             self.live.run(),
             group="live",
@@ -159,6 +159,23 @@ class CagedApp(App[None]):
             exit_on_error=False,
             description="Live updates",
         )
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver, reading Alt keys as the host terminal sent them (for terminals)."""
+        use_host_key_parser()
+        return super().get_driver_class()
+
+    async def _check_bindings(self, key: str, priority: bool = False) -> bool:
+        # Textual checks the priority bindings (ctrl+q, ctrl+p) before the focused widget sees
+        # the key; a connected terminal with the focus takes every key (issue 17) and the app is
+        # reached through its prefix key.
+        if priority and takes_every_key(self.focused):
+            return False
+        return await super()._check_bindings(key, priority)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """ctrl+p is the shell's while a terminal takes every key: the footer says so."""
+        return not (action == "command_palette" and takes_every_key(self.focused))
 
     async def on_event(self, event: events.Event) -> None:
         # What the user does sets the live feed's pace (it backs off while idle).

@@ -1,7 +1,9 @@
 """Terminals into sandboxes, one tab each (several per sandbox are fine).
 
-Keys typed while a terminal has the focus go to the shell; ``ctrl+]`` leaves
-it, and then this screen's keys work (switch tab, close, new, back). When a
+Keys typed while a terminal has the focus go to the shell, ``ctrl+p`` and
+``ctrl+q`` included; the prefix key ``ctrl+]`` makes the next key this screen's
+or the app's (``ctrl+] w`` closes the tab, ``ctrl+] q`` quits), ``ctrl+] ]``
+leaves the terminal, and then this screen's keys work without the prefix. When a
 socket ends the tab says why (:func:`~caged_tui.ending.why_ended`): a paused
 sandbox offers ``p`` (resume, then reconnect), a destroyed one closes its tabs
 with a notice, anything else keeps the tab with ``r`` to reconnect.

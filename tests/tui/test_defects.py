@@ -19,10 +19,13 @@ from caged_tui.widgets.terminal import TerminalView
 
 
 class IdleSession:
-    """A terminal session that stays open and says nothing."""
+    """A terminal session that stays open, says nothing and keeps what it is sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
 
     async def send(self, data: str) -> None:
-        return None
+        self.sent.append(data)
 
     async def resize(self, rows: int, cols: int) -> None:
         return None
@@ -69,11 +72,13 @@ async def test_list_keys_j_k_g_G(fake: FakePlatform) -> None:
 
 
 async def test_quitting_with_open_terminals_asks(fake: FakePlatform) -> None:
-    """Defect 3: ``q``/ctrl+c quit the whole app with terminals open, without asking."""
+    """Defect 3: ``q``/ctrl+c quit the whole app with terminals open, without asking.
+    Issue 17: ctrl+q and ctrl+p in a terminal are the shell's; ctrl+] q quits."""
     app = fake_app(fake.handle)
+    session = IdleSession()
 
     async def terminal(sandbox_id: str, **_: Any) -> IdleSession:
-        return IdleSession()
+        return session
 
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
@@ -81,7 +86,12 @@ async def test_quitting_with_open_terminals_asks(fake: FakePlatform) -> None:
         await pilot.press("t")
         await eventually_async(lambda: isinstance(app.screen, TerminalsScreen), pause=pilot.pause)
         await eventually_async(lambda: app.open_terminal_count() == 1, pause=pilot.pause)
-        await pilot.press("ctrl+q")
+        view = app.screen.query_one(TerminalView)
+        await eventually_async(lambda: view.connected, pause=pilot.pause)
+        await pilot.press("ctrl+q", "ctrl+p")
+        await eventually_async(lambda: session.sent == ["\x11", "\x10"], pause=pilot.pause)
+        assert isinstance(app.screen, TerminalsScreen)
+        await pilot.press("ctrl+right_square_bracket", "q")
         await eventually_async(lambda: isinstance(app.screen, ConfirmDialog), pause=pilot.pause)
         await pilot.press("n")
         await eventually_async(lambda: isinstance(app.screen, TerminalsScreen), pause=pilot.pause)

@@ -277,7 +277,7 @@ async def test_terminal_ctrl_c_stops_yes_and_ctrl_bracket_leaves(
             pause=pilot.pause,
         )
         assert app.is_running
-        await pilot.press("ctrl+right_square_bracket")
+        await pilot.press("ctrl+right_square_bracket", "right_square_bracket")
         assert not tab.view.has_focus
         await pilot.press("escape")
         await eventually_async(lambda: isinstance(app.screen, SandboxesScreen), pause=pilot.pause)

@@ -103,7 +103,7 @@ async def test_footer_hints_tell_the_truth(fake: FakePlatform) -> None:
         hints = footer(screen)
         assert "? Help" not in hints  # ? goes to the shell
         assert "f1 Help" in hints
-        await pilot.press("ctrl+right_square_bracket")
+        await pilot.press("ctrl+right_square_bracket", "right_square_bracket")
         await eventually_async(lambda: "esc Back" in footer(screen), pause=pilot.pause)
         assert "Back to sandboxes" not in footer(screen)
         await pilot.press("escape")

@@ -11,12 +11,24 @@ Encoding follows xterm:
 * F1-F4: ``ESC O P..S`` (``ESC [ 1 ; m P..S`` with modifiers);
 * ``ctrl+<letter>`` → C0 (``ctrl+a`` → ``\\x01``), ``ctrl+space``/``ctrl+@`` → NUL,
   ``ctrl+[ \\ ] ^ _`` → ``\\x1b \\x1c \\x1d \\x1e \\x1f``;
-* ``alt+<key>`` → ``ESC`` + the key's encoding;
-* Enter → ``\\r``, Backspace → ``\\x7f`` (``ctrl+backspace`` → ``\\x08``), Tab → ``\\t``,
+* F13-F24 (Textual's names for shift+F1-F12 on some terminals): as shift+F1-F12;
+* ``alt+<key>`` → ``ESC`` + the key's encoding (xterm's ``metaSendsEscape``); a key named without
+  its character (``alt+full_stop`` from the kitty protocol or Pilot) types Textual's character for
+  the name;
+* Enter → ``\\r``, Backspace → ``\\x7f`` (``ctrl+backspace`` and ``ctrl+h`` → ``\\x08``; a host
+  terminal that sends ``\\x08`` for ctrl+h gets it passed on), Tab → ``\\t``,
   Shift+Tab → ``ESC [ Z``, Escape → ``ESC``.
+
+Keypad keys arrive from the host terminal as the characters they type (Textual does not ask for
+them apart), so they reach the program as those characters.
 """
 
 from __future__ import annotations
+
+from textual import events
+from textual.keys import KEY_NAME_REPLACEMENTS, key_to_character
+
+from caged_tui.host_keys import Key as HostKey
 
 ESC = "\x1b"
 
@@ -43,6 +55,12 @@ _TILDE_KEYS = {
 
 #: F1-F4 use SS3 (``ESC O``) unmodified: name -> final byte.
 _SS3_FUNCTION_KEYS = {"f1": "P", "f2": "Q", "f3": "R", "f4": "S"}
+
+#: Textual's short key names -> the Unicode-derived names its key_to_character knows.
+_UNICODE_NAMES = {short: long for long, short in KEY_NAME_REPLACEMENTS.items()}
+
+#: F13-F24 are xterm's shift+F1-F12: name -> (the unshifted key).
+_SHIFTED_FUNCTION_KEYS = {f"f{n + 12}": f"f{n}" for n in range(1, 13)}
 
 #: Keys with a fixed encoding, before modifiers.
 _PLAIN_KEYS = {
@@ -95,6 +113,8 @@ def encode_key(key: str, character: str | None, *, app_cursor: bool = False) -> 
         The string to send, or ``None`` if the key means nothing to a terminal.
     """
     modifiers, name = _split(key)
+    if name in _SHIFTED_FUNCTION_KEYS:
+        modifiers, name = modifiers | {"shift"}, _SHIFTED_FUNCTION_KEYS[name]
 
     if name in _CURSOR_KEYS:
         final = _CURSOR_KEYS[name]
@@ -121,7 +141,8 @@ def encode_key(key: str, character: str | None, *, app_cursor: bool = False) -> 
             return f"{prefix}{ESC}[Z"
         return prefix + "\t"
     if name == "backspace":
-        return prefix + ("\x08" if "ctrl" in rest else "\x7f")
+        # Textual names the host's \x08 (ctrl+h on most terminals) "backspace" too.
+        return prefix + ("\x08" if "ctrl" in rest or character == "\x08" else "\x7f")
     if name in ("enter", "escape") and not rest - {"shift"}:
         return prefix + _PLAIN_KEYS[name]
 
@@ -135,6 +156,14 @@ def encode_key(key: str, character: str | None, *, app_cursor: bool = False) -> 
     if "shift" in rest and len(text) == 1 and text.isalpha():
         text = text.upper()
     return prefix + text
+
+
+def encode_event(event: events.Key, *, app_cursor: bool = False) -> str | None:
+    """The bytes for a key event: what the host terminal sent for an Alt key (see
+    :mod:`caged_tui.host_keys`), else :func:`encode_key`."""
+    if isinstance(event, HostKey) and event.sent is not None:
+        return event.sent
+    return encode_key(event.key, event.character, app_cursor=app_cursor)
 
 
 def _control_character(name: str) -> str | None:
@@ -152,4 +181,4 @@ def _printable(name: str, character: str | None) -> str | None:
         return character
     if len(name) == 1:
         return name
-    return None
+    return key_to_character(_UNICODE_NAMES.get(name, name))

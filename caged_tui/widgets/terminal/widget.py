@@ -9,10 +9,14 @@ The data path (measured design, see ``/work/shared/terminal-notes.md``)::
 
     Screen.dirty ──leading-edge 60 Hz flush──▶ refresh(row regions) ──▶ render_line (Strip cache)
 
-Keys: everything a terminal understands goes to the PTY — including ``ctrl+c``, ``tab`` and
-``escape`` — except the widget's own bindings below and the app's *priority* bindings (e.g.
-``ctrl+q``). ``ctrl+]`` is the way out: it sends nothing, blurs the view and posts
-:class:`TerminalView.FocusReleased` so the screen can focus something else.
+Keys: while the view has the focus and is connected, every key a terminal can encode goes to the
+PTY — ``ctrl+c``, ``tab``, ``escape``, ``ctrl+p`` and ``ctrl+q`` included (the app's *priority*
+bindings stand aside: the app asks :func:`caged_tui.host_keys.takes_every_key` first). The app is
+reached through the prefix key ``ctrl+]``, like tmux's: the next key is the app's (``q`` quits,
+``w`` closes the tab, any screen or app key works), except ``p`` (command palette), ``]`` (leave:
+blur the view and post :class:`TerminalView.FocusReleased`), ``ctrl+]`` (send a literal ``^]``)
+and ``escape`` (never mind). Alt keys reach the program as the host terminal sent them (``ESC`` +
+key, see :mod:`caged_tui.host_keys`); other keys are encoded by :func:`.keys.encode_key`.
 
 Also: pastes are sent as typed text (bracketed when the program set mode 2004); mouse presses,
 releases, motion and the wheel are reported only while the program tracks the mouse (SGR 1006 or
@@ -31,7 +35,10 @@ id                          default key          action
 ==========================  ===================  ===========================================
 ``terminal.scroll_back``    ``shift+pageup``     scroll the scrollback up one page
 ``terminal.scroll_forward`` ``shift+pagedown``   scroll down one page (any typing snaps back)
-``terminal.release_focus``  ``ctrl+]``           leave the terminal: blur, post FocusReleased
+``terminal.prefix``         ``ctrl+]``           the next key is the app's (again: send ``^]``)
+``terminal.palette``        ``p``                after the prefix: the command palette
+``terminal.release_focus``  ``]``                after the prefix: blur, post FocusReleased
+``terminal.cancel_prefix``  ``escape``           after the prefix: back to the program
 ``terminal.reconnect``      ``r``                when disconnected: post ReconnectRequested
 ==========================  ===================  ===========================================
 """
@@ -56,7 +63,7 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
 
-from .keys import encode_key
+from .keys import encode_event, encode_key
 from .render import RowRenderer
 from .screen import DEFAULT_SCROLLBACK, TerminalScreen
 from .stream import TerminalStream
@@ -155,10 +162,20 @@ class TerminalView(Widget, can_focus=True):
         ),
         Binding(
             "ctrl+right_square_bracket",
+            "prefix",
+            "App keys",
+            key_display="^]",
+            id="terminal.prefix",
+        ),
+        Binding("p", "palette", "Palette", id="terminal.palette"),
+        Binding(
+            "right_square_bracket",
             "release_focus",
             "Leave terminal",
+            key_display="]",
             id="terminal.release_focus",
         ),
+        Binding("escape", "cancel_prefix", "Back to the terminal", id="terminal.cancel_prefix"),
         Binding("r", "reconnect", "Reconnect", id="terminal.reconnect"),
     ]
 
@@ -170,6 +187,14 @@ class TerminalView(Widget, can_focus=True):
 
     banner: reactive[str] = reactive("disconnected — press r to reconnect")
     """What the bottom row says while disconnected (the owner may say why)."""
+
+    prefix_pending: reactive[bool] = reactive(False)
+    """The prefix key was pressed: the next key is the app's."""
+
+    #: Actions that only mean something right after the prefix key.
+    _AFTER_PREFIX: ClassVar[frozenset[str]] = frozenset(
+        {"palette", "release_focus", "cancel_prefix"}
+    )
 
     @dataclass
     class Disconnected(Message):
@@ -253,6 +278,8 @@ class TerminalView(Widget, can_focus=True):
         self._cursor_row = 0
         self._history_pushed = 0
         self._title = ""
+        #: The key that followed the prefix, on its way to the app's bindings.
+        self._app_key: str | None = None
         if transport is not None:
             self.attach(transport)
 
@@ -593,9 +620,18 @@ class TerminalView(Widget, can_focus=True):
 
     # -- input -----------------------------------------------------------------------------
 
+    @property
+    def captures_keys(self) -> bool:
+        """Every key goes to the program, the app's priority bindings included: connected and
+        no prefix pending."""
+        return self.connected and not self.prefix_pending
+
     def check_consume_key(self, key: str, character: str | None = None) -> bool:
         """Printable keys, tab and ctrl+c belong to the shell (this also hides the app's
-        bindings for them in the footer); while disconnected they are swallowed."""
+        bindings for them in the footer); while disconnected they are swallowed. After the
+        prefix key they are the app's."""
+        if self.prefix_pending or key == self._app_key:
+            return False
         return bool(character and character.isprintable()) or key in (
             "tab",
             "shift+tab",
@@ -616,7 +652,14 @@ class TerminalView(Widget, can_focus=True):
 
     async def on_key(self, event: events.Key) -> None:
         """Send the key to the PTY (and keep the app from acting on it)."""
+        self._app_key = None
         if event.key in self._own_keys():
+            return
+        if self.prefix_pending:
+            # The key after the prefix is the app's: its bindings run as the event bubbles up,
+            # and they must not see it consumed.
+            self._app_key = event.key
+            self.prefix_pending = False
             return
         if not self.connected:
             if self.check_consume_key(event.key, event.character):
@@ -624,7 +667,7 @@ class TerminalView(Widget, can_focus=True):
                 event.stop()
                 event.prevent_default()
             return
-        data = encode_key(event.key, event.character, app_cursor=self._terminal.app_cursor_keys)
+        data = encode_event(event, app_cursor=self._terminal.app_cursor_keys)
         if data is None:
             return
         event.stop()
@@ -651,7 +694,8 @@ class TerminalView(Widget, can_focus=True):
         self._refresh_cursor_row()
 
     def on_blur(self) -> None:
-        """Hide the cursor; tell programs that asked (mode 1004)."""
+        """Hide the cursor; tell programs that asked (mode 1004); forget a pending prefix."""
+        self.prefix_pending = False
         if self._terminal.focus_events:
             self._write("\x1b[O")
         self._refresh_cursor_row()
@@ -727,10 +771,33 @@ class TerminalView(Widget, can_focus=True):
     # -- actions ---------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """``reconnect`` only while disconnected."""
+        """``reconnect`` only while disconnected; the prefix's keys only after it."""
         if action == "reconnect":
             return self._ended and not self.connected
+        if action in self._AFTER_PREFIX:
+            return self.prefix_pending
         return True
+
+    def watch_prefix_pending(self) -> None:
+        """The footer follows: the prefix's keys, or the program's."""
+        self.refresh_bindings()
+
+    def action_prefix(self) -> None:
+        """The prefix key: the next key is the app's; pressed twice, the program gets ``^]``."""
+        if self.prefix_pending:
+            self.prefix_pending = False
+            self._write("\x1d")
+        else:
+            self.prefix_pending = True
+
+    def action_cancel_prefix(self) -> None:
+        """Back to the program, nothing sent."""
+        self.prefix_pending = False
+
+    def action_palette(self) -> None:
+        """The app's command palette."""
+        self.prefix_pending = False
+        self.app.action_command_palette()
 
     def action_scroll_history(self, direction: int) -> None:
         """Scroll the view a page into (-1) or out of (+1) the history."""
@@ -739,6 +806,7 @@ class TerminalView(Widget, can_focus=True):
 
     def action_release_focus(self) -> None:
         """Give the focus back to the screen without sending anything to the PTY."""
+        self.prefix_pending = False
         self.blur()
         self.post_message(self.FocusReleased(self))
 

@@ -8,6 +8,7 @@ from typing import Any
 from textual import on
 from textual.app import App, ComposeResult
 
+from caged_tui.host_keys import takes_every_key
 from caged_tui.widgets.terminal import TerminalTransport, TerminalView
 
 TransportFactory = Callable[[], Awaitable[TerminalTransport]]
@@ -25,6 +26,12 @@ class TerminalTestApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield TerminalView(id="terminal", **self.view_options)
+
+    async def _check_bindings(self, key: str, priority: bool = False) -> bool:
+        # As CagedApp: a terminal with the focus takes every key, ctrl+q and ctrl+p included.
+        if priority and takes_every_key(self.focused):
+            return False
+        return await super()._check_bindings(key, priority)
 
     @property
     def view(self) -> TerminalView:

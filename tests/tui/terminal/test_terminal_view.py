@@ -11,6 +11,7 @@ from eventually import eventually_async
 from local_pty import READ_SIZE, LocalPtyTransport
 from terminal_app import TerminalTestApp
 from textual import events
+from textual.command import CommandPalette
 from textual.pilot import Pilot
 
 from caged_tui.widgets.terminal import TerminalView
@@ -168,14 +169,67 @@ async def test_tab_goes_to_the_shell(app: TerminalTestApp) -> None:
         assert app.focused is view
 
 
-async def test_ctrl_bracket_releases_focus_without_sending(app: TerminalTestApp) -> None:
+async def test_ctrl_bracket_then_bracket_releases_focus_without_sending(
+    app: TerminalTestApp,
+) -> None:
     async with app.run_test(size=SIZE) as pilot:
         view = app.view
         await eventually_async(prompt_ready(view), pause=pilot.pause)
         await pilot.press("ctrl+right_square_bracket")
+        assert view.prefix_pending and app.focused is view
+        await pilot.press("right_square_bracket")
         await eventually_async(lambda: app.focused is None, pause=pilot.pause)
         assert any(isinstance(m, TerminalView.FocusReleased) for m in app.messages)
         assert "^]" not in "".join(visible(view))
+        assert not view.prefix_pending
+
+
+async def spawn_cat_v() -> LocalPtyTransport:
+    """A program that shows every byte it gets: ``cat -vT`` on a raw terminal."""
+    return await LocalPtyTransport.spawn(
+        ("sh", "-c", "stty raw -echo; printf 'ready>'; exec cat -vT")
+    )
+
+
+async def cat_v_shows(pilot: Pilot[None], view: TerminalView, text: str) -> None:
+    await eventually_async(lambda: visible(view)[0] == "ready>" + text, pause=pilot.pause)
+
+
+async def test_every_key_reaches_the_program() -> None:
+    """Issue 17: ctrl+p (palette) and ctrl+q (quit) stayed with the app; Alt+punctuation,
+    Alt+digit and M-Enter lost the Alt; ctrl+h sent DEL."""
+    app = TerminalTestApp(spawn_cat_v)
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.view
+        await cat_v_shows(pilot, view, "")
+        await pilot.press("ctrl+p", "ctrl+q", "ctrl+c", "ctrl+h", "tab", "escape")
+        await cat_v_shows(pilot, view, "^P^Q^C^H^I^[")
+        assert app.is_running and app.screen is app.screen_stack[0]
+        alt = ["full_stop", "comma", "less_than_sign", "greater_than_sign", "underscore"]
+        await pilot.press(*(f"alt+{key}" for key in alt), "alt+slash", "alt+enter", "alt+1")
+        await pilot.press("alt+b", "alt+f", "alt+backspace", "f1", "f12", "up")
+        await cat_v_shows(
+            pilot, view, "^P^Q^C^H^I^[" + "^[.^[,^[<^[>^[_^[/^[^M^[1^[b^[f^[^?^[OP^[[24~^[[A"
+        )
+
+
+async def test_the_prefix_key_reaches_the_app() -> None:
+    """ctrl+] then p: the palette; ctrl+] twice: a literal ^]; ctrl+] escape: nothing."""
+    app = TerminalTestApp(spawn_cat_v)
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.view
+        await cat_v_shows(pilot, view, "")
+        await pilot.press("ctrl+right_square_bracket", "escape", "x")
+        await cat_v_shows(pilot, view, "x")
+        await pilot.press("ctrl+right_square_bracket", "ctrl+right_square_bracket", "y")
+        await cat_v_shows(pilot, view, "x^]y")
+        assert not view.prefix_pending
+        await pilot.press("ctrl+right_square_bracket", "p")
+        await eventually_async(lambda: isinstance(app.screen, CommandPalette), pause=pilot.pause)
+        await pilot.press("escape")
+        await eventually_async(lambda: app.focused is view, pause=pilot.pause)
+        await pilot.press("z")
+        await cat_v_shows(pilot, view, "x^]yz")
 
 
 async def test_bracketed_paste(app: TerminalTestApp) -> None:

@@ -79,6 +79,17 @@ CASES: list[tuple[str, str | None, str | None]] = [
     ("alt+enter", None, f"{ESC}\r"),
     ("alt+backspace", None, f"{ESC}\x7f"),
     ("alt+space", " ", f"{ESC} "),
+    # Alt keys named without their character (kitty protocol, Pilot): issue 17
+    ("alt+full_stop", None, f"{ESC}."),
+    ("alt+comma", None, f"{ESC},"),
+    ("alt+less_than_sign", None, f"{ESC}<"),
+    ("alt+greater_than_sign", None, f"{ESC}>"),
+    ("alt+underscore", None, f"{ESC}_"),
+    ("alt+slash", None, f"{ESC}/"),
+    ("alt+1", None, f"{ESC}1"),
+    ("alt+b", None, f"{ESC}b"),
+    ("ctrl+h", None, "\x08"),
+    ("backspace", "\x08", "\x08"),  # the host's ctrl+h, named backspace by Textual
     # tab, enter, escape, backspace
     ("tab", "\t", "\t"),
     ("shift+tab", None, f"{ESC}[Z"),
@@ -88,7 +99,9 @@ CASES: list[tuple[str, str | None, str | None]] = [
     ("ctrl+backspace", None, "\x08"),
     # nothing a terminal understands
     ("ctrl+1", None, None),
-    ("f13", None, None),
+    ("f13", None, f"{ESC}[1;2P"),  # xterm's shift+F1
+    ("f24", None, f"{ESC}[24;2~"),
+    ("hyper", None, None),
 ]
 
 
