@@ -14,6 +14,7 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from caged_core.backoff import backoff
 from caged_core.errors import (
     CagedAPIError,
     CagedConnectionError,
@@ -30,7 +31,8 @@ RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Capped exponential backoff with jitter, honouring the server's wait.
+    """Capped exponential backoff with jitter (:func:`caged_core.backoff.backoff`),
+    honouring the server's wait.
 
     Attributes:
         max_retries: repeats after the first attempt (0 disables retrying).
@@ -41,7 +43,7 @@ class RetryPolicy:
             the 429 is raised at once with its ``retry_after``.
         sleep: how to wait — injectable so tests never sleep.
         jitter: returns a float in [0, 1); scales the backoff into
-            [75 %, 100 %] so that many clients do not retry in lockstep.
+            [50 %, 100 %] so that many clients do not retry in lockstep.
     """
 
     max_retries: int = 2
@@ -77,5 +79,4 @@ class RetryPolicy:
         """
         if server_wait is not None:
             return server_wait if server_wait <= self.max_server_wait else None
-        backoff = min(self.max_delay, self.base_delay * 2.0**attempt)
-        return backoff * (1 - 0.25 * self.jitter())
+        return backoff(attempt, base=self.base_delay, cap=self.max_delay, draw=self.jitter())

@@ -28,13 +28,14 @@ import random
 import re
 import smtplib
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
 import httpx
 
+from caged_core.backoff import backoff
 from caged_core.models import (
     Alert,
     Notification,
@@ -84,7 +85,8 @@ class SmtpSettings:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryPolicy:
-    """How hard external deliveries are tried."""
+    """How hard external deliveries are tried: ``attempts`` in all, waiting between them
+    as :func:`caged_core.backoff.backoff` says from ``base_delay`` up to ``max_delay``."""
 
     attempts: int = 4
     base_delay: float = 0.5
@@ -92,6 +94,10 @@ class DeliveryPolicy:
     timeout: float = 10.0
     #: A server's Retry-After is honoured up to this many seconds.
     max_retry_after: float = 60.0
+    #: How to wait between attempts, and the jitter's draw in [0, 1): injectable so a
+    #: test counts attempts and delays without waiting or guessing.
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    jitter: Callable[[], float] = random.random
 
 
 # --------------------------------------------------------------------------- config
@@ -523,16 +529,17 @@ class Notifier:
         assert task is not None  # always called from a delivery task
         self._backing_off.add(task)
         try:
-            await asyncio.sleep(seconds)
+            await self._policy.sleep(seconds)
         finally:
             self._backing_off.discard(task)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
-        backoff = min(self._policy.max_delay, self._policy.base_delay * 2.0 ** (attempt - 1))
-        # Equal jitter: never less than half the backoff, so retries stay spaced out.
-        delay = backoff / 2 + random.uniform(0, backoff / 2)
+        policy = self._policy
+        delay = backoff(
+            attempt - 1, base=policy.base_delay, cap=policy.max_delay, draw=policy.jitter()
+        )
         if retry_after is not None:
-            delay = max(delay, min(retry_after, self._policy.max_retry_after))
+            delay = max(delay, min(retry_after, policy.max_retry_after))
         return delay
 
     async def _send_once(self, alert: Alert, delivery: _Delivery) -> None:

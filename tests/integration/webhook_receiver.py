@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,13 +33,11 @@ class Receiver:
     attempts: dict[str, int] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
     rate_limited: dict[str, int] = field(default_factory=dict)
-    times: dict[str, list[float]] = field(default_factory=dict)
     status: dict[str, int] = field(default_factory=dict)
     bodies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     async def handle(self, request: Request) -> Response:
         path = request.url.path
-        self.times.setdefault(path, []).append(time.monotonic())
         self.attempts[path] = self.attempts.get(path, 0) + 1
         body = await request.json()
         self.bodies.setdefault(path, []).append(body)

@@ -6,6 +6,7 @@ The receivers (``tests/integration/webhook_receiver.py``) are a real HTTP server
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -33,14 +34,30 @@ def hooks() -> RecordingHooks:
 
 
 @pytest.fixture
-async def observer(tmp_path: Path, hooks: RecordingHooks) -> AsyncIterator[Observer]:
+def waits() -> list[float]:
+    """Every wait between delivery attempts of :func:`observer`, in order."""
+    return []
+
+
+@pytest.fixture
+async def observer(
+    tmp_path: Path, hooks: RecordingHooks, waits: list[float]
+) -> AsyncIterator[Observer]:
+    async def wait(seconds: float) -> None:
+        # Recorded, not waited: attempts are counted, never raced against a clock.
+        waits.append(seconds)
+        await asyncio.sleep(0)
+
+    delivery = DeliveryPolicy(
+        attempts=4, base_delay=0.05, max_delay=0.2, timeout=5, sleep=wait, jitter=lambda: 0.0
+    )
     obs = Observer(
         tmp_path / "data",
         hooks=hooks,
         clock=Clock(),
         tick_seconds=3600,
         flush_seconds=0.05,
-        delivery=DeliveryPolicy(attempts=4, base_delay=0.05, max_delay=0.2, timeout=5),
+        delivery=delivery,
     )
     await obs.start()
     try:

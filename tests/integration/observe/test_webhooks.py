@@ -59,7 +59,7 @@ async def test_budget_alerts_reach_slack_and_discord(
 
 
 async def test_a_receiver_failing_twice_gets_exactly_one_message(
-    observer: Observer, hooks: RecordingHooks, receiver: Receiver
+    observer: Observer, hooks: RecordingHooks, receiver: Receiver, waits: list[float]
 ) -> None:
     hooks.add("cage-1", budget=1.0)
     await _configure(observer, receiver)
@@ -67,6 +67,7 @@ async def test_a_receiver_failing_twice_gets_exactly_one_message(
     await observer.ingest(ACCOUNT, [llm(0.9, session_id="s", sandbox_id="cage-1")])
     await observer.wait_idle()
     assert receiver.attempts["/slack/T0/B0/secret"] == 3
+    assert waits == [0.05, 0.1]  # the backoff before each repeat (jitter pinned to 0)
     assert len(receiver.received["/slack/T0/B0/secret"]) == 1
     [alert] = (await observer.alerts.page(ACCOUNT)).alerts
     slack = next(
@@ -76,7 +77,7 @@ async def test_a_receiver_failing_twice_gets_exactly_one_message(
 
 
 async def test_failures_are_kept_on_the_notification_without_the_url(
-    observer: Observer, hooks: RecordingHooks, receiver: Receiver
+    observer: Observer, hooks: RecordingHooks, receiver: Receiver, waits: list[float]
 ) -> None:
     hooks.add("cage-1", budget=1.0)
     await _configure(observer, receiver)
@@ -86,6 +87,7 @@ async def test_failures_are_kept_on_the_notification_without_the_url(
     await observer.wait_idle()
     assert receiver.attempts["/slack/T0/B0/secret"] == 4
     assert receiver.attempts["/discord/1/token"] == 1
+    assert waits == [0.05, 0.1, 0.2]  # doubled, capped at max_delay; none after the last
     [alert] = (await observer.alerts.page(ACCOUNT)).alerts
     outcome = {
         n.channel.value: n for n in await observer.notifications.for_alert(ACCOUNT, alert.id)
@@ -124,15 +126,15 @@ async def test_an_unreachable_webhook_is_reported_not_raised(
 
 
 async def test_a_rate_limited_webhook_is_retried_after_retry_after(
-    observer: Observer, hooks: RecordingHooks, receiver: Receiver
+    observer: Observer, hooks: RecordingHooks, receiver: Receiver, waits: list[float]
 ) -> None:
     hooks.add("cage-1", budget=1.0)
     await _configure(observer, receiver)
     receiver.rate_limited["/discord/1/token"] = 1
     await observer.ingest(ACCOUNT, [llm(0.9, session_id="s", sandbox_id="cage-1")])
     await observer.wait_idle()
-    first, second = receiver.times["/discord/1/token"]
-    assert second - first >= 0.9  # Retry-After: 1 honoured over the 0.05 s backoff
+    assert receiver.attempts["/discord/1/token"] == 2
+    assert waits == [1.0]  # Retry-After: 1 honoured over the 0.05 s backoff
     assert len(receiver.received["/discord/1/token"]) == 1
 
 

@@ -161,7 +161,7 @@ async def test_429_without_a_hint_backs_off(api: FakeAPI) -> None:
 
 def test_backoff_is_capped_and_jittered() -> None:
     policy = RetryPolicy(base_delay=1, max_delay=8, jitter=lambda: 1.0)
-    assert [policy.delay(n) for n in range(6)] == [0.75, 1.5, 3.0, 6.0, 6.0, 6.0]
+    assert [policy.delay(n) for n in range(6)] == [0.5, 1, 2, 4, 4, 4]
     plain = RetryPolicy(base_delay=1, max_delay=8, jitter=lambda: 0.0)
     assert [plain.delay(n) for n in range(6)] == [1, 2, 4, 8, 8, 8]
     assert plain.delay(0, server_wait=60) == 60
@@ -173,4 +173,4 @@ def test_backoff_is_capped_and_jittered() -> None:
 async def test_default_jitter_stays_in_range() -> None:
     policy = RetryPolicy()
     delays = [policy.delay(1) for _ in range(50)]
-    assert all(0.75 <= d <= 1.0 for d in delays)
+    assert all(0.5 <= d <= 1.0 for d in delays)
