@@ -33,7 +33,8 @@ class ScreenEntry:
         target: ``"module:Class"`` of the screen, for screens.
         action: the app action run instead, for destinations that are not
             screens of their own (help, theme, profiles, quit), or that open
-            for the sandbox in front (``screen.open_for_sandbox(...)``: files, diff).
+            for the sandbox in front (``screen.open_for_sandbox(...)``: files, diff;
+            a mode may be opened that way too, for one sandbox: snapshots).
         mode: whether the screen is an app mode (kept alive, switched to)
             rather than pushed with arguments from another screen.
     """
@@ -117,6 +118,13 @@ SCREENS: tuple[ScreenEntry, ...] = (
         "alerts",
         "alerts by severity, resolve them, and the rules that raise them (click ⚠)",
         target="caged_tui.screens.alerts.screen:AlertsScreen",
+    ),
+    ScreenEntry(
+        "snapshots",
+        "Snapshots",
+        "snapshots",
+        "snapshots of every sandbox (s on a sandbox: only its own)",
+        target="caged_tui.screens.snapshots:SnapshotsScreen",
     ),
     ScreenEntry(
         "profiles", "Profiles", "profiles", "log in / switch local and hosted", action="login"

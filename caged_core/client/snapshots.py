@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 from pydantic import TypeAdapter
@@ -13,7 +15,9 @@ from pydantic import TypeAdapter
 from caged_core.client._pages import AsyncPaginator, Listing
 from caged_core.client._resource import Resource
 from caged_core.client._transport import API_PREFIX, encode_path, transport_error
-from caged_core.models import Snapshot, SnapshotDownload
+from caged_core.client.sandboxes import Sandboxes
+from caged_core.errors import CagedConnectionError
+from caged_core.models import Sandbox, SandboxStatus, Snapshot, SnapshotDownload
 
 __all__ = ["Snapshots"]
 
@@ -25,7 +29,11 @@ DOWNLOAD_TIMEOUT = 300.0
 
 
 class Snapshots(Resource):
-    """Create, list, download, restore and delete snapshots."""
+    """Create, list, download, restore, fork and delete snapshots."""
+
+    @property
+    def _sandboxes(self) -> Sandboxes:
+        return Sandboxes(self._core)
 
     def list(self, sandbox_id: str, *, timeout: float | None = None) -> AsyncPaginator[Snapshot]:
         """Snapshots of one sandbox (one page)."""
@@ -75,13 +83,21 @@ class Snapshots(Resource):
         return (await self.download(snapshot_id, timeout=timeout)).url
 
     async def download_to(
-        self, snapshot_id: str, path: str | os.PathLike[str], *, timeout: float | None = None
+        self,
+        snapshot_id: str,
+        path: str | os.PathLike[str],
+        *,
+        progress: Callable[[int, int | None], object] | None = None,
+        timeout: float | None = None,
     ) -> Path:
         """Stream the archive into ``path``; return it.
 
         A presigned absolute URL is fetched without the API key; the local
         platform's API-relative ``/v1/...`` URL with it. The file appears only
-        once complete.
+        once complete, and only when it has the size the server announced
+        (``Content-Length``); otherwise :class:`CagedConnectionError` says how
+        much arrived. ``progress(received, total)`` is called after each chunk
+        (``total`` None when the server does not say).
         """
         link = await self.download(snapshot_id, timeout=timeout)
         budget = DOWNLOAD_TIMEOUT if timeout is None else timeout
@@ -94,14 +110,27 @@ class Snapshots(Resource):
                 "GET", "", absolute_url=link.url, timeout=budget, stream=True
             )
         target = Path(path)
+        announced = response.headers.get("content-length")
+        # Content-Length counts the bytes as sent: comparable only when they are not re-encoded.
+        plain = response.headers.get("content-encoding", "identity") == "identity"
+        total = int(announced) if plain and announced and announced.isdigit() else None
+        received = 0
         fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
         try:
             try:
                 with os.fdopen(fd, "wb") as out:
                     async for chunk in response.aiter_bytes():
                         out.write(chunk)
+                        received += len(chunk)
+                        if progress is not None:
+                            progress(received, total)
             except httpx.TransportError as err:
                 raise transport_error(err, f"download of snapshot {snapshot_id}", budget) from err
+            if total is not None and received != total:
+                raise CagedConnectionError(
+                    f"download of snapshot {snapshot_id} is incomplete: "
+                    f"{received:,} of {total:,} bytes arrived"
+                )
             os.replace(partial, target)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -110,6 +139,33 @@ class Snapshots(Resource):
         finally:
             await response.aclose()
         return target
+
+    async def fork(self, snapshot_id: str, *, timeout: float | None = None) -> Sandbox:
+        """A new sandbox with the template and resources of the snapshot's sandbox,
+        its workspace restored from the snapshot; returned once running and restored.
+
+        The contract has no fork verb: this is create (waiting until it runs) then
+        restore. Raises :class:`CagedNotFoundError` when the snapshot's sandbox no
+        longer exists (its template and resources are not known then).
+        """
+        snapshot = await self.get(snapshot_id, timeout=timeout)
+        source = await self._sandboxes.get(snapshot.sandbox_id, timeout=timeout)
+        fields: dict[str, Any] = {
+            "cpus": source.cpus,
+            "memory_mb": source.memory_mb,
+            "disk_gb": source.disk_gb,
+            "network_mode": source.network_mode.value,
+        }
+        if source.allowlist:
+            fields["allowlist"] = source.allowlist
+        sandbox = await self._sandboxes.create(source.template, timeout=timeout, **fields)
+        if sandbox.status != SandboxStatus.RUNNING:
+            raise CagedConnectionError(
+                f"the fork {sandbox.id} is {sandbox.status.value}, not running: "
+                f"{sandbox.last_error or 'no reason given'}"
+            )
+        await self.restore(snapshot_id, sandbox.id, timeout=timeout)
+        return sandbox
 
     async def restore(
         self,

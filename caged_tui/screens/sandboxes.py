@@ -68,6 +68,7 @@ class SandboxesScreen(CagedScreen[None]):
         Binding("l", "logs", "Logs", show=False, id="sandboxes.logs"),
         Binding("f", "open_for_sandbox('files')", "Files", id="sandboxes.files"),
         Binding("D", "open_for_sandbox('diff')", "Git diff", show=False, id="sandboxes.diff"),
+        Binding("s", "open_for_sandbox('snapshots')", "Snapshots", id="sandboxes.snapshots"),
         Binding("p", "pause_resume", "Pause/resume", id="sandboxes.pause_resume"),
         Binding("d", "destroy", "Destroy", id="sandboxes.destroy"),
         Binding("y", "copy_id", "Copy id", show=False, id="sandboxes.copy_id"),

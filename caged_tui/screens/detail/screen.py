@@ -65,6 +65,7 @@ class SandboxDetailScreen(CagedScreen[None]):
         Binding("t", "terminal", "Terminal", id="detail.terminal"),
         Binding("f", "open_for_sandbox('files')", "Files", id="detail.files"),
         Binding("D", "open_for_sandbox('diff')", "Git diff", show=False, id="detail.diff"),
+        Binding("s", "open_for_sandbox('snapshots')", "Snapshots", id="detail.snapshots"),
         Binding("p", "pause_resume", "Pause/resume", id="detail.pause_resume"),
         Binding("d", "destroy", "Destroy", id="detail.destroy"),
         Binding("y", "copy", "Copy id", id="detail.copy"),
