@@ -127,6 +127,13 @@ SCREENS: tuple[ScreenEntry, ...] = (
         target="caged_tui.screens.snapshots:SnapshotsScreen",
     ),
     ScreenEntry(
+        "notifications",
+        "Notifications",
+        "notifications",
+        "the inbox (mark read) and the channels: Slack, Discord, email (click ✉)",
+        target="caged_tui.screens.notifications.screen:NotificationsScreen",
+    ),
+    ScreenEntry(
         "profiles", "Profiles", "profiles", "log in / switch local and hosted", action="login"
     ),
     ScreenEntry("help", "Help", "help", "the keys of this screen", action="help"),
