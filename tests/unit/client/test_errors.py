@@ -21,6 +21,8 @@ from caged_core.errors import (
     CagedRateLimitError,
     CagedServerError,
     CagedValidationError,
+    holds_no_secret,
+    redact,
 )
 
 PROBLEM = "application/problem+json"
@@ -169,3 +171,23 @@ async def test_errors_raise_through_the_client(api: FakeAPI, client: AsyncCaged)
     assert info.value.status == 404
     with pytest.raises(CagedNotFoundError, match="404 page not found"):
         await client.sandboxes.get("unrouted")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "curl -H 'Authorization: BeArEr abc.def' https://x",
+        "export GITHUB_TOKEN=ghp_123",
+        "https://h/?key=abc",
+        "git clone https://user:hunter2@host/repo",
+        "caged_sk_abcdef",
+        "caged_wst_abcdef",
+    ],
+)
+def test_every_kind_of_secret_is_seen_past_the_quick_check(text: str) -> None:
+    assert not holds_no_secret(text)
+    assert redact(text) != text
+
+
+def test_text_without_the_literals_holds_no_secret() -> None:
+    assert holds_no_secret('{"command":"ls -la /workspace","exit_code":0}')
