@@ -134,6 +134,13 @@ SCREENS: tuple[ScreenEntry, ...] = (
         target="caged_tui.screens.notifications.screen:NotificationsScreen",
     ),
     ScreenEntry(
+        "account",
+        "Account",
+        "account",
+        "API keys (create, revoke) and connected sessions",
+        target="caged_tui.screens.account.screen:AccountScreen",
+    ),
+    ScreenEntry(
         "profiles", "Profiles", "profiles", "log in / switch local and hosted", action="login"
     ),
     ScreenEntry("help", "Help", "help", "the keys of this screen", action="help"),

@@ -1,0 +1,1 @@
+"""The account screen (``:account``): API keys and connected sessions."""
