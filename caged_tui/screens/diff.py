@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 COLUMNS = (
     Column("status", "ST", 2),
-    Column("path", "FILE", 30),
+    Column("path", "FILE", 20),
     Column("added", "+", 4),
     Column("removed", "−", 4),  # noqa: RUF001 - the minus sign is the intended glyph
     Column("where", "WHERE", 9),

@@ -80,7 +80,7 @@ def kind_of(path: str, head: bytes) -> str:
     return guessed or "binary data"
 
 
-def hex_dump(data: bytes, width: int = 16) -> str:
+def hex_dump(data: bytes, width: int = 8) -> str:
     """``offset  hex bytes  |ascii|`` lines, like ``hexdump -C``."""
     lines = []
     for offset in range(0, len(data), width):

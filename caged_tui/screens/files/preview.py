@@ -65,6 +65,9 @@ class Opened:
 class FilePreview(HostAccess, Vertical):
     """Preview and editor of one file of a sandbox."""
 
+    #: Where its actions act, for the palette (a part of the files screen).
+    TITLE: ClassVar[str] = "editor"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save", id="files.save"),
         Binding("escape", "stop_editing", "Stop editing", id="files.stop_editing"),

@@ -101,6 +101,7 @@ class FilesScreen(CagedScreen[None]):
     SCREEN_TITLE = "Files"
     CSS_PATH = "files.tcss"
     AUTO_FOCUS = "#files-tree"
+    PARTS = (FilePreview,)
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="files.back"),
@@ -206,7 +207,7 @@ class FilesScreen(CagedScreen[None]):
     async def list_dir(self, path: str) -> None:
         """List one directory (a worker per directory; several may run at once)."""
         try:
-            entries = await self.client.files.list(self.sandbox_id, path)
+            entries = (await self.client.files.list(self.sandbox_id, path)).items
         except CagedError as error:
             self.post_message(self.DirFailed(path, str(error)))
             return
@@ -387,7 +388,7 @@ class FilesScreen(CagedScreen[None]):
         again when ``fresh``: it was just created there), then select it."""
         for folder in [ROOT, *ancestors(path)]:
             if not self._source.is_loaded(folder) or (fresh and folder == parent_of(path)):
-                entries = await self.client.files.list(self.sandbox_id, folder)
+                entries = (await self.client.files.list(self.sandbox_id, folder)).items
                 self.post_message(self.DirLoaded(folder, entries))
         self.post_message(self.Revealed(path))
 

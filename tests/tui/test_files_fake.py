@@ -1,0 +1,91 @@
+"""Files, diff and snapshots on the mock platform: reachable by name, in the palette and
+the help; a workspace outside git says so."""
+
+from __future__ import annotations
+
+import base64
+
+import httpx
+from eventually import eventually_async
+from fake_platform import fake_app
+from fake_workspace import SANDBOX, FakeWorkspace
+from test_app import SIZE, loaded
+from textual.widgets import Static
+
+from caged_core.client._in_cage import MARK
+from caged_tui.commands import CagedCommands
+from caged_tui.screens.diff import DiffScreen
+from caged_tui.screens.files.screen import FilesScreen
+from caged_tui.screens.help import key_rows
+from caged_tui.screens.snapshots import SnapshotsScreen
+
+
+class NotARepository(FakeWorkspace):
+    """The workspace is not in git: an empty diff, and git status exits 128."""
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path.removeprefix("/v1")
+        if path == f"/sandboxes/{SANDBOX}/git/diff":
+            return self._json({"files": [], "diff": "", "staged_diff": ""})
+        if path == f"/sandboxes/{SANDBOX}/exec":
+            empty = base64.b64encode(b"").decode()
+            return self._json({"output": f"{MARK}\n{empty}\n.\n.\n128\n", "exit_code": 0})
+        return super().handle(request)
+
+
+async def test_every_action_is_in_the_palette_and_the_help() -> None:
+    app = fake_app(FakeWorkspace().handle)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        titles = {command.title for command in CagedCommands(app.screen).commands()}
+        for expected in (
+            "Sandboxes: Files",
+            "Sandboxes: Snapshots",
+            "Sandboxes: Git diff",
+            "Files: Find",
+            "Files: Edit",
+            "Files: Rename",
+            "Files: Save",
+            "Files: Copy path",
+            "Diff: Side by side/unified",
+            "Diff: Next hunk",
+            "Snapshots: Restore",
+            "Snapshots: Fork",
+            "Snapshots: Download",
+            "Snapshots: Copy URL",
+        ):
+            assert expected in titles
+        await pilot.press("colon", "f", "i", "l", "e", "s", "enter")
+        screen = await eventually_async(
+            lambda: app.screen if isinstance(app.screen, FilesScreen) else None, pause=pilot.pause
+        )
+        ids = {row.binding_id for row in key_rows(screen)}
+        assert {"files.find", "files.edit", "files.new_file", "files.rename", "files.delete"} <= ids
+        assert {"files.copy_path", "files.hidden", "files.external_editor", "files.diff"} <= ids
+
+
+async def test_snapshots_of_every_sandbox_by_name() -> None:
+    app = fake_app(FakeWorkspace().handle)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("colon", "s", "n", "a", "p", "enter")
+        screen = await eventually_async(
+            lambda: app.screen if isinstance(app.screen, SnapshotsScreen) else None,
+            pause=pilot.pause,
+        )
+        assert screen.sandbox_id is None
+        await eventually_async(lambda: screen.table.row_count == 3, pause=pilot.pause)
+
+
+async def test_a_workspace_outside_git_says_so() -> None:
+    app = fake_app(NotARepository().handle)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("D")
+        screen = await eventually_async(
+            lambda: app.screen if isinstance(app.screen, DiffScreen) else None, pause=pilot.pause
+        )
+        title = screen.query_one("#diff-title", Static)
+        await eventually_async(
+            lambda: "not a git repository" in str(title.render()), pause=pilot.pause
+        )
