@@ -22,7 +22,8 @@ from rich.style import Style
 from textual.strip import Strip
 from wcwidth import wcwidth
 
-from .screen import ANSI_NAMES, Cell, Line
+from .cells import Cell, Line
+from .screen import ANSI_NAMES
 
 _ANSI_INDEX = {name: index for index, name in enumerate(ANSI_NAMES)}
 _REVERSE_ON = Style(reverse=True)
