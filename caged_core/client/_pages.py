@@ -163,6 +163,12 @@ class AsyncPage(Sequence[T]):
     def __len__(self) -> int:
         return len(self._items)
 
+    def __eq__(self, other: object) -> bool:
+        # By content, like a list: the live feed tells a changed value from an equal one.
+        if not isinstance(other, AsyncPage):
+            return NotImplemented
+        return (self._items, self._total) == (other._items, other._total)
+
     @overload
     def __getitem__(self, index: int) -> T: ...
     @overload

@@ -255,10 +255,10 @@ class SyncSandboxes(_SyncResource[Sandboxes]):
     pause = _Blocking(Sandboxes.pause)
     resume = _Blocking(Sandboxes.resume)
     exec = _Blocking(Sandboxes.exec)
-    logs = _Blocking(Sandboxes.logs)
-    ports = _Blocking(Sandboxes.ports)
-    trust_scores = _Blocking(Sandboxes.trust_scores)
-    terminal_sessions = _Blocking(Sandboxes.terminal_sessions)
+    logs = _Paging(Sandboxes.logs)
+    ports = _Paging(Sandboxes.ports)
+    trust_scores = _Paging(Sandboxes.trust_scores)
+    terminal_sessions = _Paging(Sandboxes.terminal_sessions)
     terminal = _InCallersLoop(Sandboxes.terminal)
     reconnecting_terminal = _InCallersLoop(Sandboxes.reconnecting_terminal)
     exec_stream = _InCallersLoop(Sandboxes.exec_stream)
@@ -268,10 +268,16 @@ class SyncSandboxes(_SyncResource[Sandboxes]):
 class SyncFiles(_SyncResource[Files]):
     """Blocking ``caged.files`` (see :class:`Files`)."""
 
-    list = _Blocking(Files.list)
+    list = _Paging(Files.list)
     read = _Blocking(Files.read)
     write = _Blocking(Files.write)
     git_diff = _Blocking(Files.git_diff)
+    walk = _Blocking(Files.walk)
+    head = _Blocking(Files.head)
+    make_dir = _Blocking(Files.make_dir)
+    rename = _Blocking(Files.rename)
+    delete = _Blocking(Files.delete)
+    git_status = _Blocking(Files.git_status)
 
 
 class SyncSnapshots(_SyncResource[Snapshots]):
@@ -285,6 +291,7 @@ class SyncSnapshots(_SyncResource[Snapshots]):
     download_url = _Blocking(Snapshots.download_url)
     download_to = _Blocking(Snapshots.download_to)
     restore = _Blocking(Snapshots.restore)
+    fork = _Blocking(Snapshots.fork)
 
 
 class SyncSessions(_SyncResource[Sessions]):

@@ -9,6 +9,7 @@ from pydantic import TypeAdapter
 
 from caged_core.client import _in_cage
 from caged_core.client._in_cage import GitStatus
+from caged_core.client._pages import AsyncPaginator, Listing
 from caged_core.client._resource import Resource
 from caged_core.client._transport import encode_path, parse_json
 from caged_core.errors import CagedCommandError
@@ -16,7 +17,7 @@ from caged_core.models import ExecResult, FileEntry, GitDiff
 
 __all__ = ["Files", "GitStatus"]
 
-_ENTRIES = TypeAdapter(list[FileEntry])
+_ENTRIES = Listing.array(TypeAdapter(list[FileEntry]))
 _DIFF = TypeAdapter(GitDiff)
 _EXEC = TypeAdapter(ExecResult)
 #: Seconds an in-sandbox verb may take (a listing of a big workspace takes a few).
@@ -37,12 +38,12 @@ class Files(Resource):
     when the command fails there.
     """
 
-    async def list(
+    def list(
         self, sandbox_id: str, path: str = "/workspace", *, timeout: float | None = None
-    ) -> builtins.list[FileEntry]:
-        """Entries of the directory ``path``."""
-        return await self._core.call(
-            "GET",
+    ) -> AsyncPaginator[FileEntry]:
+        """Entries of the directory ``path`` (one page)."""
+        return AsyncPaginator(
+            self._core,
             encode_path("/sandboxes/{}/files", sandbox_id),
             _ENTRIES,
             params={"path": path},

@@ -43,10 +43,10 @@ _SANDBOX = TypeAdapter(Sandbox)
 _SANDBOXES = TypeAdapter(list[Sandbox])
 _LISTING = Listing.array(_SANDBOXES)
 _EXEC = TypeAdapter(ExecResult)
-_LOGS = TypeAdapter(list[LogEntry])
-_PORTS = TypeAdapter(list[Port])
-_TRUST = TypeAdapter(list[TrustScore])
-_TERMINALS = TypeAdapter(list[TerminalSessionInfo])
+_LOGS = Listing.array(TypeAdapter(list[LogEntry]))
+_PORTS = Listing.array(TypeAdapter(list[Port]))
+_TRUST = Listing.array(TypeAdapter(list[TrustScore]))
+_TERMINALS = Listing.array(TypeAdapter(list[TerminalSessionInfo]))
 _TEMPLATES = TypeAdapter(list[TemplateInfo])
 
 
@@ -159,38 +159,38 @@ class Sandboxes(Resource):
             timeout=EXEC_TIMEOUT if timeout is None else timeout,
         )
 
-    async def logs(
+    def logs(
         self, sandbox_id: str, *, tail: int | None = None, timeout: float | None = None
-    ) -> builtins.list[LogEntry]:
-        """The last ``tail`` log entries (server default 100). Poll to follow."""
-        return await self._core.call(
-            "GET",
+    ) -> AsyncPaginator[LogEntry]:
+        """The last ``tail`` log entries (server default 100; one page). Poll to follow."""
+        return AsyncPaginator(
+            self._core,
             encode_path("/sandboxes/{}/logs", sandbox_id),
             _LOGS,
             params={"tail": tail},
             timeout=timeout,
         )
 
-    async def ports(self, sandbox_id: str, *, timeout: float | None = None) -> builtins.list[Port]:
-        """Listening ports with their preview URLs."""
-        return await self._core.call(
-            "GET", encode_path("/sandboxes/{}/ports", sandbox_id), _PORTS, timeout=timeout
+    def ports(self, sandbox_id: str, *, timeout: float | None = None) -> AsyncPaginator[Port]:
+        """Listening ports with their preview URLs (one page)."""
+        return AsyncPaginator(
+            self._core, encode_path("/sandboxes/{}/ports", sandbox_id), _PORTS, timeout=timeout
         )
 
-    async def trust_scores(
+    def trust_scores(
         self, sandbox_id: str, *, timeout: float | None = None
-    ) -> builtins.list[TrustScore]:
-        """Trust scores of the sandbox's agent sessions."""
-        return await self._core.call(
-            "GET", encode_path("/trust/sandboxes/{}", sandbox_id), _TRUST, timeout=timeout
+    ) -> AsyncPaginator[TrustScore]:
+        """Trust scores of the sandbox's agent sessions (one page)."""
+        return AsyncPaginator(
+            self._core, encode_path("/trust/sandboxes/{}", sandbox_id), _TRUST, timeout=timeout
         )
 
-    async def terminal_sessions(
+    def terminal_sessions(
         self, sandbox_id: str, *, timeout: float | None = None
-    ) -> builtins.list[TerminalSessionInfo]:
-        """Terminal sockets open on the sandbox right now."""
-        return await self._core.call(
-            "GET",
+    ) -> AsyncPaginator[TerminalSessionInfo]:
+        """Terminal sockets open on the sandbox right now (one page)."""
+        return AsyncPaginator(
+            self._core,
             encode_path("/sandboxes/{}/terminal/sessions", sandbox_id),
             _TERMINALS,
             timeout=timeout,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -25,7 +26,7 @@ def log_key(entry: LogEntry) -> tuple[object, str, str]:
     return (entry.timestamp, entry.type, entry.message)
 
 
-def new_entries(old: list[LogEntry], new: list[LogEntry]) -> list[LogEntry] | None:
+def new_entries(old: Sequence[LogEntry], new: Sequence[LogEntry]) -> Sequence[LogEntry] | None:
     """The entries of ``new`` after the last entry of ``old``, or None when the two
     windows do not overlap (then everything must be redrawn)."""
     if not old:
@@ -59,11 +60,11 @@ class LogsPanel(DetailPanel):
     class Loaded(Message):
         """The newest log entries."""
 
-        entries: list[LogEntry]
+        entries: Sequence[LogEntry]
 
     def __init__(self, sandbox_id: str) -> None:
         super().__init__(sandbox_id)
-        self._logs: list[LogEntry] = []
+        self._logs: Sequence[LogEntry] = ()
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="search the logs", id="logs-search")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import webbrowser
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
@@ -54,7 +55,7 @@ class PortsPanel(DetailPanel):
     class Loaded(Message):
         """The sandbox's listening ports."""
 
-        ports: list[Port]
+        ports: Sequence[Port]
 
     _source: ListSource[Port]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -60,7 +61,7 @@ class TrustPanel(DetailPanel):
     class Loaded(Message):
         """Trust scores of the sandbox's sessions."""
 
-        scores: list[TrustScore]
+        scores: Sequence[TrustScore]
 
     def compose(self) -> ComposeResult:
         self._source = ListSource(lambda score: score.session_id, score_cells, self.caged.now())

@@ -22,8 +22,7 @@ from rich.style import Style
 from textual.strip import Strip
 from wcwidth import wcwidth
 
-from .cells import Cell, Line
-from .screen import ANSI_NAMES
+from .screen import ANSI_NAMES, Cell, Line
 
 _ANSI_INDEX = {name: index for index, name in enumerate(ANSI_NAMES)}
 _REVERSE_ON = Style(reverse=True)
