@@ -141,6 +141,13 @@ SCREENS: tuple[ScreenEntry, ...] = (
         target="caged_tui.screens.account.screen:AccountScreen",
     ),
     ScreenEntry(
+        "billing",
+        "Usage and billing",
+        "billing",
+        "plan, usage charts per day and per sandbox, upgrade, portal, cancel",
+        target="caged_tui.screens.billing.screen:BillingScreen",
+    ),
+    ScreenEntry(
         "profiles", "Profiles", "profiles", "log in / switch local and hosted", action="login"
     ),
     ScreenEntry("help", "Help", "help", "the keys of this screen", action="help"),

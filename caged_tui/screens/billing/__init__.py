@@ -1,0 +1,1 @@
+"""The usage and billing screen (``:billing``)."""
