@@ -44,6 +44,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "APICore",
     "Conditional",
+    "EncodedJSON",
     "Secret",
     "encode_path",
     "parse_json",
@@ -58,6 +59,11 @@ DEFAULT_BASE_URL = "https://api.caged.dev"
 DEFAULT_TIMEOUT = 30.0
 API_PREFIX = "/v1"
 
+
+
+class EncodedJSON(bytes):
+    """A request body already encoded as JSON (by pydantic, say): passed as ``json=`` it
+    is sent as it is instead of being encoded again."""
 
 class Secret:
     """A credential that never shows itself in a repr, a str or a traceback's locals."""
@@ -177,11 +183,16 @@ class APICore:
         if authenticated:
             headers["Authorization"] = f"Bearer {self._key.reveal()}"
         query = {k: v for k, v in (params or {}).items() if v is not None}
+        content = None
+        if isinstance(json, EncodedJSON):
+            content, json = bytes(json), None
+            headers["Content-Type"] = "application/json"
         return self._http.build_request(
             method,
             url,
             params=query or None,
             json=json,
+            content=content,
             headers=headers,
             timeout=httpx.Timeout(timeout),
         )

@@ -9,6 +9,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from caged_core.client._errors import invalid_request
 from caged_core.client._resource import Resource
+from caged_core.client._transport import EncodedJSON
 from caged_core.models import EventPayload, IngestResult
 
 __all__ = ["MAX_BATCH", "Events"]
@@ -20,17 +21,23 @@ _RESULT = TypeAdapter(IngestResult)
 _EVENTS = TypeAdapter(list[EventPayload])
 
 
-def _bodies(events: Iterable[EventPayload | Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Each event validated and as its JSON body (``EventPayload.to_body``): one call into
-    pydantic for the lot rather than two per event."""
+def _batches(events: Iterable[EventPayload | Mapping[str, Any]]) -> list[EncodedJSON]:
+    """The request bodies, ``{"events": [...]}`` of at most :data:`MAX_BATCH` events, each
+    event validated and as ``EventPayload.to_body`` writes it: one validation for the lot,
+    and pydantic writes the JSON bytes (no dicts encoded again by ``json.dumps``)."""
     values = [e if isinstance(e, EventPayload) else dict(e) for e in events]
     try:
-        bodies: list[dict[str, Any]] = _EVENTS.dump_python(
-            _EVENTS.validate_python(values), mode="json", exclude_none=True
-        )
+        models = _EVENTS.validate_python(values)
     except ValidationError as err:
         raise invalid_request("event", err) from None
-    return bodies
+    return [
+        EncodedJSON(
+            b'{"events":'
+            + _EVENTS.dump_json(models[start : start + MAX_BATCH], exclude_none=True)
+            + b"}"
+        )
+        for start in range(0, len(models), MAX_BATCH)
+    ]
 
 
 class Events(Resource):
@@ -44,15 +51,10 @@ class Events(Resource):
     ) -> IngestResult:
         """Ingest ``events``; more than 1000 are sent as several batches and the
         results summed. Events without a timestamp get the current time."""
-        bodies = _bodies(events)
         total = IngestResult()
-        for start in range(0, len(bodies), MAX_BATCH):
+        for body in _batches(events):
             result = await self._core.call(
-                "POST",
-                "/events/ingest",
-                _RESULT,
-                json={"events": bodies[start : start + MAX_BATCH]},
-                timeout=timeout,
+                "POST", "/events/ingest", _RESULT, json=body, timeout=timeout
             )
             total = IngestResult(
                 accepted=total.accepted + result.accepted,
