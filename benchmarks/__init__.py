@@ -13,6 +13,7 @@ BENCHMARKS: tuple[str, ...] = (
     "terminal_flood_interrupt",
     "startup",
     "list_scale",
+    "files_tree",
     "replay_fetch",
     "idle_cpu",
     "platform_create",
