@@ -4,8 +4,9 @@ Reference: ``subprocess.run(["sh", "-c", "true"])`` on the host. Running a
 command in a sandbox necessarily spawns a shell somewhere; everything the
 platform adds on top of that bare spawn (HTTP, auth, the request to the
 in-sandbox agent over a kept Unix-socket connection, queueing its log entries
-and event, committed after the answer) is what the ratio shows. Target: the
-median at most 5x the bare spawn.
+and event, committed after the answer) is what the ratio shows. Targets: the
+median at most 5x the bare spawn, and the p99 at most 10x the bare spawn's
+median (a tail judged against what a spawn usually costs).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import asyncio
 import subprocess
 
 from benchmarks._common import (
-    CONTEXT,
     Context,
     Row,
     ainterleave,
@@ -56,6 +56,9 @@ def run(context: Context) -> list[Row]:
     return [
         Row("platform_exec", f"exec `true` p50 ({rounds} runs)", "ms", median(ours) * 1e3,
             median(ref) * 1e3, at_most(5, "≤ 5x bare spawn"), samples=samples),
-        Row("platform_exec", "exec `true` p99", "ms", percentile(ours, 99) * 1e3,
-            percentile(ref, 99) * 1e3, CONTEXT),
+        # Against the bare spawn's median, not its p99: a slow tail is judged against what a
+        # spawn usually costs, which is the stricter reading of "p99 ≤ 10x".
+        Row("platform_exec", "exec `true` p99 (vs the bare spawn's p50)", "ms",
+            percentile(ours, 99) * 1e3, median(ref) * 1e3, at_most(10, "≤ 10x bare spawn"),
+            note=f"the bare spawn's own p99 was {percentile(ref, 99) * 1e3:.2f} ms"),
     ]

@@ -14,7 +14,9 @@ measure that cap (~one frame) instead of the latency a typist sees.
 Reference: a bare WebSocket client on the same endpoint typing the same
 character and waiting for the output frame that carries its echo — the
 platform, the PTY and the network without a client, a parser or a screen.
-Targets are absolute: p50 ≤ 2 ms and p99 ≤ 17 ms (one 60 Hz frame).
+Targets: p50 ≤ 2 ms, p50 ≤ 1.5x the bare socket's (what the product adds to
+the round trip: the key's dispatch, the client's session, parsing and the
+repaint) and p99 ≤ 17 ms (one 60 Hz frame).
 """
 
 from __future__ import annotations
@@ -93,6 +95,8 @@ def run(context: Context) -> list[Row]:
         Row("terminal_echo", f"key → echo on screen p50 ({keys} keys)", "ms",
             median(ours) * ms, median(ref) * ms, at_most(2, "p50 ≤ 2 ms"), judged="ours",
             samples={"ours_s": ours, "reference_s": ref}),
+        Row("terminal_echo", "key → echo on screen p50 vs the bare socket", "ms",
+            median(ours) * ms, median(ref) * ms, at_most(1.5, "≤ 1.5x bare socket")),
         Row("terminal_echo", "key → echo on screen p99", "ms", percentile(ours, 99) * ms,
             percentile(ref, 99) * ms, at_most(17, "p99 ≤ 17 ms"), judged="ours"),
     ]

@@ -53,7 +53,7 @@ def problem_detail(response: httpx.Response, status: int) -> str:
 # --------------------------------------------------------------------------- sockets
 
 #: The terminal socket's flow-control window (its first frame announces it).
-WINDOW = 262144
+WINDOW = 65536
 
 
 @asynccontextmanager
