@@ -6,8 +6,10 @@ per distinct attribute tuple kept in a dict (building a ``Style`` per cell is 10
 
 Every cell contributes exactly one column: a wide character covers its own cell and its
 placeholder; a wide character without a placeholder (cut by the right edge or half overwritten)
-and an orphaned placeholder render as a space. Glyphs whose width Rich measures differently from
-the terminal's (wcwidth) are narrowed so a row can never overflow the widget.
+and an orphaned placeholder render as a space. A cell's text is drawn whole, as one glyph of the
+width the model gave it (:func:`.cells.grapheme_width`, wcwidth's; Rich agrees on emoji with
+modifiers, U+FE0F, ZWJ sequences and flags); text Rich measures otherwise is narrowed so a row
+can never overflow the widget.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from rich.style import Style
 from textual.strip import Strip
 from wcwidth import wcwidth
 
-from .screen import ANSI_NAMES, Cell, Line
+from .cells import Cell, Line, grapheme_width
+from .screen import ANSI_NAMES
 
 _ANSI_INDEX = {name: index for index, name in enumerate(ANSI_NAMES)}
 _REVERSE_ON = Style(reverse=True)
@@ -165,14 +168,14 @@ class RowRenderer:
         )
 
     def _glyph(self, data: str, width: int) -> str:
-        """``data`` if Rich agrees it is ``width`` cells wide, else a substitute that is."""
+        """``data`` as one glyph of ``width`` cells: as it is when Rich measures it so (the
+        model and Rich agree on emoji sequences, see :func:`.cells.grapheme_width`), else a
+        substitute that keeps the row's columns (its base character, padded or replaced)."""
         cached = self._glyphs.get(data)
         if cached is not None and cached[1] == width:
             return cached[0]
         text = data
         if cell_len(text) != width:
-            # A grapheme Rich measures differently (emoji + U+FE0F, ZWJ sequences): keep the
-            # base character if that fits, else pad or substitute.
             text = data[0]
             length = cell_len(text)
             if length < width:
@@ -234,12 +237,11 @@ class RowRenderer:
             if data == "":
                 data = " "  # A placeholder whose wide character was overwritten.
             elif len(data) > 1 or data > "\x7e":
-                if wcwidth(data[0]) == 2:
-                    if x + 1 < columns and cells[x + 1].data == "":
-                        span = 2
-                        data = self._glyph(data, 2)
-                    else:
-                        data = " "
+                if x + 1 < columns and cells[x + 1].data == "" and grapheme_width(data) == 2:
+                    span = 2
+                    data = self._glyph(data, 2)
+                elif wcwidth(data[0]) == 2:
+                    data = " "  # A wide character without its second column.
                 else:
                     data = self._glyph(data, 1)
             key: StyleKey = cell[1:]

@@ -14,8 +14,10 @@ What :class:`TerminalScreen` adds or fixes over ``pyte.Screen`` (each has a unit
   ``on_reply`` callback (the widget sends them to the PTY).
 * **Bounded scrollback** — ``index()`` at the bottom of a full-height scroll region pushes the top
   row to ``history`` (a ``deque`` with ``maxlen``); never in the alternate screen.
-* **Resize** keeps the cursor row visible and moves rows between the screen and the scrollback
-  like xterm, instead of always dropping rows from the top; tab stops cover new columns.
+* **Resize** like tmux: auto-wrapped rows are marked, and a width change rewraps their lines
+  in the screen and the scrollback (:mod:`.reflow`); a height change moves rows between the
+  screen and the scrollback instead of always dropping rows from the top; tab stops cover new
+  columns.
 * **SGR** — dim (2), hidden (8), 256 colours 0-15 kept as ANSI names so they follow the theme,
   pyte's ``"bfightmagenta"`` typo gone.
 * **DEC line drawing** (``ESC ( 0``) honoured in UTF-8 mode, as xterm does.
@@ -30,13 +32,17 @@ from __future__ import annotations
 import unicodedata
 from collections import deque
 from collections.abc import Callable, ItemsView, Iterator, Sequence, ValuesView
-from typing import Any, NamedTuple
+from typing import Any
 
 import pyte
 from pyte import charsets as cs
 from pyte import modes as mo
-from pyte.screens import Margins, Savepoint, StaticDefaultDict
+from pyte.screens import Margins, Savepoint
 from wcwidth import wcwidth
+
+from .cells import BLANK as _BLANK
+from .cells import Cell, Line, Row, grapheme_width
+from .reflow import reflow
 
 #: Default number of scrollback lines.
 DEFAULT_SCROLLBACK = 10_000
@@ -56,6 +62,9 @@ ALT_SCREEN_1049 = 1049 << 5
 _ALT_SCREEN_MODES = {47: ALT_SCREEN_47, 1047: ALT_SCREEN_1047, 1049: ALT_SCREEN_1049}
 
 _ZWJ = "\u200d"
+#: Emoji skin-tone modifiers and regional indicators (two make a flag), as (first, last).
+_MODIFIERS = ("\U0001f3fb", "\U0001f3ff")
+_REGIONAL = ("\U0001f1e6", "\U0001f1ff")
 
 #: The 16 ANSI colours by index, named like pyte names them (so pyte-aware code still reads them).
 ANSI_NAMES = (
@@ -78,29 +87,6 @@ def _palette_256() -> list[str]:
 PALETTE_256 = _palette_256()
 
 
-class Cell(NamedTuple):
-    """One screen cell: pyte's ``Char`` plus ``dim`` and ``hidden``.
-
-    ``fg``/``bg`` are ``"default"``, one of :data:`ANSI_NAMES`, or a ``rrggbb`` hex string.
-    A wide character occupies its cell and the next one holds ``data=""`` (a placeholder).
-    """
-
-    data: str
-    fg: str = "default"
-    bg: str = "default"
-    bold: bool = False
-    italics: bool = False
-    underscore: bool = False
-    strikethrough: bool = False
-    reverse: bool = False
-    blink: bool = False
-    dim: bool = False
-    hidden: bool = False
-
-
-Line = StaticDefaultDict[int, Cell]
-
-_BLANK = Cell(" ")
 _BLANK_REVERSE = Cell(" ", reverse=True)
 
 # SGR codes that switch one boolean attribute: code -> (field, value).
@@ -318,7 +304,7 @@ class TerminalScreen(pyte.Screen):
     # -- lifecycle -------------------------------------------------------------------------
 
     def _new_buffer(self) -> RowBuffer:
-        return RowBuffer(lambda: StaticDefaultDict(self.default_char))
+        return RowBuffer(lambda: Row(self.default_char))
 
     def reset(self) -> None:
         """RIS: also leaves the alternate screen and forgets the saved 1049 cursor."""
@@ -331,11 +317,13 @@ class TerminalScreen(pyte.Screen):
         self._set_attrs(self.default_char)
 
     def resize(self, lines: int | None = None, columns: int | None = None) -> None:
-        """Resize both buffers.
+        """Resize both buffers, like tmux.
 
-        Unlike pyte, rows are only dropped from the top when the cursor would otherwise fall off
-        the bottom (those rows go to the scrollback), and growing pulls rows back from the
-        scrollback, as xterm does.
+        Height first: shrinking drops blank rows below the cursor, then moves rows from the top
+        to the scrollback (nothing is lost); growing pulls rows back from the scrollback. Then
+        width: the primary buffer and its scrollback are reflowed (auto-wrapped lines rewrapped
+        at the new width, see :mod:`.reflow`); the alternate buffer, which full-screen programs
+        redraw, is cut or padded.
         """
         lines = lines or self.lines
         columns = columns or self.columns
@@ -344,13 +332,7 @@ class TerminalScreen(pyte.Screen):
         old_lines, old_columns = self.lines, self.columns
 
         if lines < old_lines:
-            drop = max(0, self.cursor.y - (lines - 1))
-            if drop:
-                self._shift_up(self._rows, drop, old_lines, keep=not self.in_alternate)
-                self.cursor.y -= drop
-            self._truncate(self._rows, lines)
-            inactive = self._saved_primary[0] if self._saved_primary else self._alternate_buffer
-            self._truncate(inactive, lines)
+            self._shrink(lines, old_lines)
         elif lines > old_lines and not self.in_alternate and self.history:
             pull = min(len(self.history), lines - old_lines)
             buffer = self._rows
@@ -361,22 +343,72 @@ class TerminalScreen(pyte.Screen):
             for y in range(pull - 1, -1, -1):
                 buffer[y] = self.history.pop()
             self.cursor.y += pull
+        self.lines = lines
 
-        if columns < old_columns:
-            for buffer in self._buffers():
-                for row in buffer.values():
-                    for x in range(columns, old_columns):
-                        row.pop(x, None)
-        elif columns > old_columns:
+        if columns != old_columns:
+            self._reflow_primary(old_columns, columns)
+            if self.in_alternate:
+                for row in self._rows.values():
+                    for x in [x for x in row if x >= columns]:
+                        del row[x]
+        if columns > old_columns:
             self.tabstops.update(range(max(8, old_columns + (-old_columns % 8)), columns, 8))
 
-        self.lines, self.columns = lines, columns
+        self.columns = columns
         self.margins = None
         if self._saved_primary is not None:
             self._saved_primary = (self._saved_primary[0], None)
         self.cursor.x = min(self.cursor.x, columns - 1)
         self.cursor.y = min(self.cursor.y, lines - 1)
         self.dirty.update(range(lines))
+
+    def _shrink(self, lines: int, old_lines: int) -> None:
+        """Fewer rows: blank rows below the cursor go first, then the rows above it (to the
+        scrollback on the primary screen)."""
+        buffer = self._rows
+        excess = old_lines - lines
+        for y in range(old_lines - 1, self.cursor.y, -1):
+            if not excess or not _is_blank(buffer.get(y)):
+                break
+            buffer.pop(y, None)
+            excess -= 1
+        # Rows above the cursor go to the scrollback; below it, what still does not fit is cut
+        # (the cursor stays on the screen).
+        up = min(excess, self.cursor.y)
+        if up:
+            self._shift_up(buffer, up, old_lines, keep=not self.in_alternate)
+            self.cursor.y -= up
+        self._truncate(buffer, lines)
+        inactive = self._saved_primary[0] if self._saved_primary else self._alternate_buffer
+        self._truncate(inactive, lines)
+
+    def _reflow_primary(self, old_columns: int, columns: int) -> None:
+        """Rewrap the primary buffer (shown or saved under the alternate screen) and its
+        scrollback; its cursor (or the one 1049 saved) stays on the same character."""
+        lines = self.lines
+        if self.in_alternate:
+            if self._saved_primary is None:
+                return
+            buffer = self._saved_primary[0]
+            saved = self._saved_1049_cursor
+            cursor = saved.cursor if saved is not None else None
+        else:
+            buffer, cursor = self._rows, self.cursor
+        history = list(self.history)
+        rows = [*history, *(buffer.get(y) for y in range(lines))]
+        at = None if cursor is None else (len(history) + cursor.y, cursor.x)
+        new_rows, new_at = reflow(rows, old_columns, columns, self.default_char, at)
+        # The screen shows the last rows; the ones above are the scrollback (tmux does the same).
+        start = max(0, len(new_rows) - lines)
+        if new_at is not None and new_at[0] < start:
+            start = new_at[0]  # Keep the cursor on the screen.
+        self.history.clear()
+        self.history.extend(new_rows[:start])
+        buffer.clear()
+        for y, row in enumerate(new_rows[start : start + lines]):
+            buffer[y] = row
+        if cursor is not None and new_at is not None:
+            cursor.y, cursor.x = new_at[0] - start, new_at[1]
 
     def _buffers(self) -> list[RowBuffer]:
         other = self._saved_primary[0] if self._saved_primary else self._alternate_buffer
@@ -398,9 +430,17 @@ class TerminalScreen(pyte.Screen):
             if row is not None:
                 buffer[y - count] = row
 
+    def erase_in_line(self, how: int = 0, private: bool = False) -> None:
+        """EL; erasing to the end of the row ends its line there (no longer wrapped)."""
+        super().erase_in_line(how, private)
+        if how in (0, 2):
+            row = self._rows.get(self.cursor.y)
+            if isinstance(row, Row):
+                row.wrapped = False
+
     def _push_history(self, row: Line | None) -> None:
         if self.history.maxlen:
-            self.history.append(row if row is not None else StaticDefaultDict(self.default_char))
+            self.history.append(row if row is not None else Row(self.default_char))
         self.history_pushed += 1
 
     # -- modes and the alternate screen ----------------------------------------------------
@@ -490,6 +530,12 @@ class TerminalScreen(pyte.Screen):
             self.history.clear()
             return
         super().erase_in_display(how, *args, **kwargs)
+        # Erased rows end their lines (the cursor's row: see erase_in_line).
+        erased = {0: range(self.cursor.y + 1, self.lines), 1: range(self.cursor.y)}
+        for y in erased.get(how, range(self.lines)):
+            row = self._rows.get(y)
+            if isinstance(row, Row):
+                row.wrapped = False
 
     def define_charset(self, code: str, mode: str) -> None:
         """Designate G0/G1. Only DEC line drawing and ASCII/Latin-1 make sense in UTF-8."""
@@ -655,6 +701,9 @@ class TerminalScreen(pyte.Screen):
             return
         if mo.DECAWM in self.mode:
             self.dirty.add(cursor.y)
+            row = self._rows[cursor.y]
+            if isinstance(row, Row):
+                row.wrapped = True  # The text goes on in the next row: a resize rewraps it.
             cursor.x = 0
             self.linefeed()
         else:
@@ -686,14 +735,8 @@ class TerminalScreen(pyte.Screen):
             if width < 0:
                 continue  # Unprintable: skip it, keep drawing.
             previous = self._previous_cell()
-            if previous is not None and (width == 0 or previous[2].data.endswith(_ZWJ)):
-                # Combining marks, variation selectors and ZWJ sequences extend the last cell.
-                line, x, cell = previous
-                text = cell.data + char
-                if width == 0 and unicodedata.combining(char):
-                    text = unicodedata.normalize("NFC", text)
-                line[x] = cell._replace(data=text)
-                self.dirty.add(cursor.y)
+            if previous is not None and _extends(previous[2].data, char, width):
+                self._extend(*previous, char)
                 continue
             if width == 0:
                 continue  # Nothing to attach it to.
@@ -709,6 +752,23 @@ class TerminalScreen(pyte.Screen):
                 line[cursor.x + 1] = cells[""]
             cursor.x = min(cursor.x + width, self.columns)
             self.dirty.add(cursor.y)
+
+    def _extend(self, line: Line, x: int, cell: Cell, char: str) -> None:
+        """Add ``char`` to the grapheme in ``line[x]``; a grapheme that becomes wide (U+FE0F
+        after a narrow symbol) takes the next column, if the row has one, and the cursor moves
+        past it."""
+        text = cell.data + char
+        if unicodedata.combining(char):
+            text = unicodedata.normalize("NFC", text)
+        line[x] = cell._replace(data=text)
+        cursor = self.cursor
+        if grapheme_width(text) == 2 and x + 1 < self.columns:
+            following = line.get(x + 1)
+            if following is None or following.data:  # Narrow until now.
+                line[x + 1] = cell._replace(data="")
+                if cursor.x == x + 1:
+                    cursor.x += 1
+        self.dirty.add(cursor.y)
 
     def _previous_cell(self) -> tuple[Line, int, Cell] | None:
         """The cell the last character was written to, skipping a wide character's placeholder."""
@@ -729,6 +789,23 @@ class TerminalScreen(pyte.Screen):
         if cell is None or cell.data in ("", " "):
             return None
         return line, x, cell
+
+
+def _extends(grapheme: str, char: str, width: int) -> bool:
+    """Whether ``char`` belongs to the grapheme before it rather than starting a new one:
+    zero-width characters (combining marks, variation selectors, ZWJ), whatever follows a ZWJ,
+    a skin-tone modifier after an emoji, the second regional indicator of a flag."""
+    if width == 0 or grapheme.endswith(_ZWJ):
+        return True
+    if _MODIFIERS[0] <= char <= _MODIFIERS[1]:
+        return grapheme_width(grapheme) == 2 and not _MODIFIERS[0] <= grapheme[-1] <= _MODIFIERS[1]
+    if _REGIONAL[0] <= char <= _REGIONAL[1]:
+        return len(grapheme) == 1 and _REGIONAL[0] <= grapheme <= _REGIONAL[1]
+    return False
+
+
+def _is_blank(row: Line | None) -> bool:
+    return row is None or all(cell == _BLANK for cell in row.values())
 
 
 def row_text(line: Line | None, columns: int) -> str:
