@@ -190,6 +190,12 @@ _COMMAND_RULES = re.compile(
         for p in (*_PIPE_TO_SHELL, *_SYSTEM_WRITES, _SENSITIVE, _INSTALL, _BROAD_RM)
     )
 )
+# A literal every one of those patterns needs (curl/wget, a system directory, an install
+# verb, rm): the combined pattern costs ~7 us a command in Python's engine, this ~0.7 us,
+# and rules out nearly every command an agent runs.
+_MAYBE_COMMAND_RULE = re.compile(
+    r"curl|wget|/(?:etc|usr|s?bin|lib|boot)|install|\s(?:i|add)\s|rm\s"
+)
 _OPTS_WITH_ARG = frozenset(
     {"-r", "--requirement", "-e", "--editable", "-c", "--constraint", "-i", "--index-url",
      "--extra-index-url", "-t", "--target", "--prefix", "--registry", "-f", "--find-links"}
@@ -390,11 +396,20 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+def _may_trip_a_command_rule(command: str) -> bool:
+    return (
+        _MAYBE_COMMAND_RULE.search(command) is not None
+        and _COMMAND_RULES.search(command) is not None
+    )
+
+
 def assess(event: NewEvent, state: TrustState) -> list[Finding]:
     """Every finding the rule table makes about ``event`` (updating ``state``)."""
     seen = Observed.of(event)
-    if seen.touched is None and event.type != "network" and (
-        seen.command is None or _COMMAND_RULES.search(seen.command) is None
+    if (
+        seen.touched is None
+        and event.type != "network"
+        and (seen.command is None or not _may_trip_a_command_rule(seen.command))
     ):
         return []  # most events (LLM calls, output, ordinary commands) concern no rule
     findings = []

@@ -217,8 +217,11 @@ async def test_live_feed_backs_off_while_idle_and_offline() -> None:
             app, _no_client, lambda: True, interval=2.0, idle_cap=30.0, clock=lambda: clock[0]
         )
         feed.subscribe(app, TopicSpec("quiet", unchanged), lambda value: None)
-        assert await feed.poll_once() == 2.0  # the user was just active
-        clock[0] = 60.0  # idle now
+        # Untouched since it started: the user counts as idle, the wait grows at once.
+        assert feed.user_idle and await feed.poll_once() == 4.0
+        feed.activity()  # a key press: the fast pace while the user is active
+        assert not feed.user_idle and await feed.poll_once() == 2.0
+        clock[0] = 60.0  # idle again
         delays = []
         for _ in range(6):
             feed.delay = await feed.poll_once()

@@ -101,6 +101,20 @@ async def test_resizing_the_app_resizes_the_pty(app: TerminalTestApp) -> None:
         assert (view.terminal.lines, view.terminal.columns) == (30, 100)
 
 
+async def test_narrowing_and_widening_reflows_instead_of_cutting(app: TerminalTestApp) -> None:
+    """Issue 17, item 5: 150 A's, narrow to 80 columns, widen to 120: all 150 are back."""
+    async with app.run_test(size=(120, 24)) as pilot:
+        view = app.view
+        await eventually_async(prompt_ready(view), pause=pilot.pause)
+        await type_line(pilot, "printf 'A%.0s' $(seq 1 150); echo")
+        await eventually_async(lambda: "A" * 150 in "".join(visible(view)), pause=pilot.pause)
+        for columns in (80, 120):
+            await pilot.resize_terminal(columns, 24)
+            await eventually_async(lambda c=columns: view.terminal.columns == c, pause=pilot.pause)
+            assert "".join(visible(view)[1:]).count("A") == 150
+        assert "A" * 120 in visible(view)
+
+
 async def test_ctrl_c_stops_a_flood_with_bounded_memory(app: TerminalTestApp) -> None:
     """How fast the prompt comes back is measured by benchmarks/terminal_flood_interrupt.py;
     here: it comes back, the flood stops, and the widget never buffers past its high-water mark."""
@@ -295,7 +309,8 @@ async def test_title_changes_are_posted(app: TerminalTestApp) -> None:
             lambda: any(
                 isinstance(m, TerminalView.TitleChanged) and m.title == "hello title"
                 for m in app.messages
-            ), pause=pilot.pause
+            ),
+            pause=pilot.pause,
         )
 
 

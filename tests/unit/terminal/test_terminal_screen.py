@@ -5,7 +5,8 @@ from __future__ import annotations
 import pyte
 import pytest
 
-from caged_tui.widgets.terminal.screen import Cell, TerminalScreen
+from caged_tui.widgets.terminal.cells import Cell
+from caged_tui.widgets.terminal.screen import TerminalScreen
 from caged_tui.widgets.terminal.stream import TerminalStream, parse_sgr_params
 
 
