@@ -1,9 +1,9 @@
 """The one backoff formula: how long to wait before trying a failed thing again.
 
 Used by the client's request retries and terminal reconnects
-(:class:`caged_core.client.RetryPolicy`) and by the local platform's webhook deliveries;
-it lives here, importing nothing, because the platform may import ``caged_core`` but
-``caged_core`` never imports the platform.
+(:class:`caged_core.client.RetryPolicy`), the local platform's webhook deliveries and the
+TUI live feed's waits while idle or offline; it lives here, importing nothing, because
+the platform and the TUI may import ``caged_core`` but ``caged_core`` imports neither.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ through a Textual :class:`~textual.signal.Signal` only what changed:
   ``min_interval`` seconds (the header's counts: every 10 s), so a fast round
   costs only what needs to be fast; :meth:`poke` fetches everything.
 - **Backoff**: every ``interval`` seconds while things change or the user is
-  active; after a quiet round with an idle user (none yet, or none for
-  :data:`IDLE_AFTER` s) the wait doubles up to ``idle_cap``. A key press or mouse click (:meth:`activity`) brings it back,
+  active; after a quiet round with an idle user the wait doubles up to
+  ``idle_cap``. A key press or mouse click (:meth:`activity`) brings it back,
   and :meth:`poke` (``r``, an action that changed something) polls right away.
 - **Pause**: nothing is fetched while ``foreground()`` is false (the terminal
   lost the focus, the app is suspended); :meth:`poke` resumes.
@@ -35,6 +35,7 @@ from weakref import WeakKeyDictionary
 from textual.dom import DOMNode
 from textual.signal import Signal
 
+from caged_core.backoff import backoff
 from caged_core.errors import CagedAPIError, CagedAuthError, CagedConnectionError
 from caged_core.models import AlertState
 from caged_tui.status import Connection
@@ -167,10 +168,11 @@ class LiveFeed:
         self._wake = asyncio.Event()
         #: The next round fetches every topic, whatever its pace (after a poke).
         self._everything = True
-        #: When the user last pressed a key or clicked (None: not yet).
-        self._last_activity: float | None = None
+        self._last_activity = clock()
         #: The wait before the next round (grows while idle or offline).
         self.delay = interval
+        #: Rounds in a row that earned a longer wait (quiet while idle, or offline).
+        self._slow_rounds = 0
         self.rounds = 0
         self.health: Signal[Health] = Signal(owner, "health")
 
@@ -204,6 +206,7 @@ class LiveFeed:
     def poke(self) -> None:
         """Poll every topic now, at the fast pace (something changed, or the user asked)."""
         self.delay = self.interval
+        self._slow_rounds = 0
         self._everything = True
         self._wake.set()
 
@@ -215,12 +218,8 @@ class LiveFeed:
 
     @property
     def user_idle(self) -> bool:
-        """Whether the user has done nothing yet, or nothing for :data:`IDLE_AFTER`
-        seconds. An app nobody has touched since it started is idle: its first answers
-        still come at the fast pace (they are changes), and the first key press polls
-        at once."""
-        last = self._last_activity
-        return last is None or self._clock() - last >= IDLE_AFTER
+        """Whether the user has done nothing for :data:`IDLE_AFTER` seconds."""
+        return self._clock() - self._last_activity >= IDLE_AFTER
 
     async def _sleep(self, delay: float) -> None:
         self._wake.clear()
@@ -256,14 +255,21 @@ class LiveFeed:
                     changed = True
         except CagedConnectionError as error:
             self.health.publish(Health(Connection.OFFLINE, str(error)))
-            return min(max(self.delay, 1.0) * 2, OFFLINE_CAP)
+            return self._slower(max(self.interval, 1.0), OFFLINE_CAP)
         except CagedAuthError as error:
             self.health.publish(Health(Connection.UNAUTHORIZED, str(error)))
             return OFFLINE_CAP
         self.health.publish(Health(Connection.ONLINE))
         if changed or not self.user_idle:
+            self._slow_rounds = 0
             return self.interval
-        return min(self.delay * 2, self.idle_cap)
+        return self._slower(self.interval, self.idle_cap)
+
+    def _slower(self, base: float, cap: float) -> float:
+        """The wait after one more slow round: the one backoff formula, without jitter —
+        each app's rounds keep the moment it started, so apps never poll in lockstep."""
+        self._slow_rounds += 1
+        return backoff(self._slow_rounds, base=base, cap=cap, draw=0.0)
 
     async def _poll(self, topic: Topic[Any]) -> bool:
         try:
