@@ -12,8 +12,8 @@ through a Textual :class:`~textual.signal.Signal` only what changed:
   ``min_interval`` seconds (the header's counts: every 10 s), so a fast round
   costs only what needs to be fast; :meth:`poke` fetches everything.
 - **Backoff**: every ``interval`` seconds while things change or the user is
-  active; after a quiet round with an idle user the wait doubles up to
-  ``idle_cap``. A key press or mouse click (:meth:`activity`) brings it back,
+  active; after a quiet round with an idle user (none yet, or none for
+  :data:`IDLE_AFTER` s) the wait doubles up to ``idle_cap``. A key press or mouse click (:meth:`activity`) brings it back,
   and :meth:`poke` (``r``, an action that changed something) polls right away.
 - **Pause**: nothing is fetched while ``foreground()`` is false (the terminal
   lost the focus, the app is suspended); :meth:`poke` resumes.
@@ -168,7 +168,8 @@ class LiveFeed:
         self._wake = asyncio.Event()
         #: The next round fetches every topic, whatever its pace (after a poke).
         self._everything = True
-        self._last_activity = clock()
+        #: When the user last pressed a key or clicked (None: not yet).
+        self._last_activity: float | None = None
         #: The wait before the next round (grows while idle or offline).
         self.delay = interval
         #: Rounds in a row that earned a longer wait (quiet while idle, or offline).
@@ -218,8 +219,12 @@ class LiveFeed:
 
     @property
     def user_idle(self) -> bool:
-        """Whether the user has done nothing for :data:`IDLE_AFTER` seconds."""
-        return self._clock() - self._last_activity >= IDLE_AFTER
+        """Whether the user has done nothing yet, or nothing for :data:`IDLE_AFTER`
+        seconds. An app nobody has touched since it started is idle: its first answers
+        still come at the fast pace (they are changes), and the first key press polls
+        at once."""
+        last = self._last_activity
+        return last is None or self._clock() - last >= IDLE_AFTER
 
     async def _sleep(self, delay: float) -> None:
         self._wake.clear()
