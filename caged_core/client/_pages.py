@@ -23,7 +23,15 @@ from pydantic import TypeAdapter
 
 from caged_core.client._transport import APICore
 
-__all__ = ["AsyncPage", "AsyncPaginator", "Listing"]
+__all__ = [
+    "AsyncPage",
+    "AsyncPaginator",
+    "Listing",
+    "Params",
+    "follow_cursor",
+    "follow_offset",
+    "follow_page_number",
+]
 
 T = TypeVar("T")
 W = TypeVar("W")
@@ -91,9 +99,7 @@ def follow_page_number(
     return {**params, "page": page + 1} if more else None
 
 
-def follow_cursor(
-    name: str, cursor: int | None, has_more: bool, items: Sequence[Any], params: Params
-) -> Params | None:
+def follow_cursor(name: str, cursor: int | None, has_more: bool, params: Params) -> Params | None:
     """The next page of a cursor-paged list (query parameter ``name``). A cursor that does
     not advance ends the walk: a server bug must not loop the client forever."""
     if not has_more or cursor is None or cursor == params.get(name):

@@ -44,7 +44,7 @@ _SESSIONS = Listing(
 def _next_replay_page(
     page: ReplayPage, items: Sequence[ReplayEvent], params: Params
 ) -> Params | None:
-    return follow_cursor("after_seq", page.next_seq, page.has_more, items, params)
+    return follow_cursor("after_seq", page.next_seq, page.has_more, params)
 
 
 _REPLAY = Listing(
