@@ -1,14 +1,21 @@
 """Sandboxes outlive the platform: a SIGKILL-ed server restarts and finds them running;
-idle sandboxes pause themselves."""
+idle sandboxes pause themselves; spare cages end with the server that started them."""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from eventually import eventually
 from platform_helpers import create_running, wait_for_status
+
+from caged_platform.runtime import identity
+from caged_platform.runtime.manager import SPARE_MARK, SPARES_PER_TEMPLATE
 
 pytestmark = pytest.mark.integration
 
@@ -77,3 +84,65 @@ def test_idle_sandbox_pauses_itself(sync_client: Any) -> None:
         assert [s["trigger"] for s in snapshots] == ["auto-pause"]
     finally:
         sync_client.delete(f"/v1/sandboxes/{sandbox['id']}")
+
+
+def _spares(data_dir: Path) -> dict[str, set[int]]:
+    """The spare cages under a data dir: id -> host pids of processes carrying that id (each
+    process of a cage has it in its environment)."""
+    root = identity.sandboxes_root(data_dir)
+    ids = {p.name for p in root.iterdir() if (p / SPARE_MARK).exists()} if root.is_dir() else set()
+    found: dict[str, set[int]] = {sid: set() for sid in ids}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        for sid in ids:
+            if f"CAGED_SANDBOX_ID={sid}".encode() in environ:
+                found[sid].add(int(entry.name))
+    return found
+
+
+def _pids_alive(pids: set[int]) -> set[int]:
+    """Those of ``pids`` still running (a zombie has ended: only its parent can reap it)."""
+    alive = set()
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        if stat[stat.rfind(")") + 2] not in "ZX":
+            alive.add(pid)
+    return alive
+
+
+@pytest.mark.needs_bwrap
+def test_spare_cages_end_with_the_server_that_started_them(
+    tmp_path: Path, platform_runner: Callable[..., AbstractContextManager[Any]]
+) -> None:
+    with platform_runner(tmp_path) as running:
+
+        def spares_running() -> dict[str, set[int]] | None:
+            found = _spares(running.data_dir)
+            ready = len(found) == SPARES_PER_TEMPLATE and all(found.values())
+            return found if ready else None
+
+        with httpx.Client(base_url=running.url, headers=running.headers, timeout=60) as client:
+            create_running(client)  # the template's first create: its spares start after it
+        first = eventually(spares_running, what="spare cages to start")
+        running.restart(kill=True)
+        # The next server removes what the killed one kept warm (nothing could claim it) as it
+        # starts, which is after it prints where it listens.
+        eventually(
+            lambda: not _pids_alive(set().union(*first.values())),
+            what="the killed server's spare cages to end",
+        )
+        with httpx.Client(base_url=running.url, headers=running.headers, timeout=60) as client:
+            create_running(client)
+        second = eventually(spares_running, what="spare cages to start again")
+        assert second.keys().isdisjoint(first)
+        running.stop()
+        assert _pids_alive(set().union(*second.values())) == set()
+        assert _spares(running.data_dir) == {}
