@@ -13,8 +13,9 @@ from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 
-from caged_core.models import Sandbox
+from caged_core.models import Sandbox, SandboxStatus
 from caged_tui import formatting as fmt
+from caged_tui.gauges import budget_bar, budget_level
 from caged_tui.widgets.virtual_table import Cell, Column, ListSource, VirtualTable
 
 
@@ -33,6 +34,27 @@ class SandboxColumn:
         return self.column.label
 
 
+def stopped_by_budget(sandbox: Sandbox) -> bool:
+    """Whether the budget guard stopped it: stopped, with its budget spent (or the
+    platform's stop reason saying so)."""
+    if sandbox.status != SandboxStatus.STOPPED or sandbox.budget is None:
+        return False
+    reason = (sandbox.last_error or "").lower()
+    return sandbox.total_cost >= sandbox.budget or reason.startswith("budget")
+
+
+def budget_text(sandbox: Sandbox) -> str:
+    """Spend against the budget as a bar, a dash without one."""
+    if sandbox.budget is None:
+        return fmt.DASH
+    return budget_bar(sandbox.total_cost, sandbox.budget)
+
+
+def status_text(sandbox: Sandbox) -> str:
+    """The status, saying when the budget guard stopped the sandbox."""
+    return "stopped: budget spent" if stopped_by_budget(sandbox) else sandbox.status.value
+
+
 def _created(sandbox: Sandbox) -> float:
     return sandbox.created_at.timestamp() if sandbox.created_at else 0.0
 
@@ -40,7 +62,7 @@ def _created(sandbox: Sandbox) -> float:
 COLUMNS: tuple[SandboxColumn, ...] = (
     SandboxColumn(Column("id", "ID"), lambda sb, *_: sb.id, lambda sb: sb.id),
     SandboxColumn(
-        Column("status", "STATUS", 7), lambda sb, *_: sb.status.value, lambda sb: sb.status.value
+        Column("status", "STATUS", 7), lambda sb, *_: status_text(sb), lambda sb: sb.status.value
     ),
     SandboxColumn(
         Column("template", "TEMPLATE", 10), lambda sb, *_: sb.template, lambda sb: sb.template
@@ -56,6 +78,7 @@ COLUMNS: tuple[SandboxColumn, ...] = (
         Column("uptime", "UPTIME", 6), lambda sb, now, coarse: fmt.uptime(sb, now, coarse=coarse)
     ),
     SandboxColumn(Column("cost", "COST", 5), lambda sb, *_: fmt.cost(sb), lambda sb: sb.total_cost),
+    SandboxColumn(Column("budget", "BUDGET", 6), lambda sb, *_: budget_text(sb)),
     SandboxColumn(
         Column("idle", "IDLE IN", 7),
         lambda sb, now, coarse: fmt.until(sb.idle_deadline, now, coarse=coarse),
@@ -78,10 +101,14 @@ def sandbox_cells(sandbox: Sandbox, now: datetime, coarse: bool = False) -> tupl
     cells: list[Cell] = []
     for col in COLUMNS:
         style = ""
-        if col.column.key == "status":
+        if col.column.key == "status" and stopped_by_budget(sandbox):
+            style = "sandbox-table--budget-exhausted"
+        elif col.column.key == "status":
             style = f"sandbox-table--{status if status in _STATUS_STYLES else 'other'}"
         elif col.column.key == "error" and sandbox.last_error:
             style = "sandbox-table--problem"
+        elif col.column.key == "budget" and sandbox.budget is not None:
+            style = f"sandbox-table--budget-{budget_level(sandbox.total_cost, sandbox.budget)}"
         cells.append((col.render(sandbox, now, coarse), style))
     return tuple(cells)
 
@@ -105,6 +132,10 @@ class SandboxTable(VirtualTable):
         "sandbox-table--error",
         "sandbox-table--other",
         "sandbox-table--problem",
+        "sandbox-table--budget-ok",
+        "sandbox-table--budget-warning",
+        "sandbox-table--budget-critical",
+        "sandbox-table--budget-exhausted",
     }
 
     DEFAULT_CSS = """
@@ -115,6 +146,10 @@ class SandboxTable(VirtualTable):
     SandboxTable > .sandbox-table--error { color: $error; text-style: bold; }
     SandboxTable > .sandbox-table--other { color: $text-muted; }
     SandboxTable > .sandbox-table--problem { color: $error; }
+    SandboxTable > .sandbox-table--budget-ok { color: $success; }
+    SandboxTable > .sandbox-table--budget-warning { color: $warning; }
+    SandboxTable > .sandbox-table--budget-critical { color: $error; }
+    SandboxTable > .sandbox-table--budget-exhausted { color: $error; text-style: bold reverse; }
     """
 
     # ``enter`` opens the sandbox; the screen owns the action so it also works

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,11 +16,26 @@ from textual.widgets import Static
 
 from caged_core.models import Sandbox
 from caged_tui import formatting as fmt
+from caged_tui.gauges import BudgetLevel, budget_bar, budget_level
 from caged_tui.screens.detail.panel import DetailPanel, Gone, sandbox_topic
+from caged_tui.widgets.sandbox_table import stopped_by_budget
 
 
-def overview(sb: Sandbox, now: datetime) -> Table:
-    """The grid of a sandbox's fields at ``now``."""
+def budget(sb: Sandbox, colours: Mapping[BudgetLevel, str]) -> Text:
+    """Spend against the budget: the amount, a bar in its band's colour, and a word when
+    the budget guard stopped the sandbox."""
+    if sb.budget is None:
+        return Text(fmt.DASH)
+    level = budget_level(sb.total_cost, sb.budget)
+    text = Text(f"{fmt.money(sb.total_cost)} of {fmt.money(sb.budget)}  ")
+    text.append(budget_bar(sb.total_cost, sb.budget, width=20), style=colours.get(level, ""))
+    if stopped_by_budget(sb):
+        text.append("  — stopped by the budget guard", style=f"bold {colours.get(level, '')}")
+    return text
+
+
+def overview(sb: Sandbox, now: datetime, colours: Mapping[BudgetLevel, str] | None = None) -> Table:
+    """The grid of a sandbox's fields at ``now`` (``colours``: the budget bands')."""
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
@@ -40,7 +56,6 @@ def overview(sb: Sandbox, now: datetime) -> Table:
             f"{fmt.money(sb.cost)} compute + {fmt.money(sb.llm_cost)} LLM"
             f" = {fmt.money(sb.total_cost)}",
         ),
-        ("budget", fmt.money(sb.budget) if sb.budget is not None else fmt.DASH),
         ("idle timeout", fmt.duration(sb.timeout or 900)),
         ("auto-pause in", fmt.until(sb.idle_deadline, now)),
         ("created", f"{fmt.timestamp(sb.created_at)} ({fmt.since(sb.created_at, now)} ago)"),
@@ -57,6 +72,8 @@ def overview(sb: Sandbox, now: datetime) -> Table:
     ]
     for name, value in rows:
         grid.add_row(name, Text(value))
+        if name == "cost":
+            grid.add_row("budget", budget(sb, colours or {}))
     if config and config.raw:
         grid.add_row("config", Text(config.raw))
     return grid
@@ -88,4 +105,12 @@ class OverviewPanel(DetailPanel):
 
     @on(Loaded)
     def _loaded(self, event: Loaded) -> None:
-        self.query_one("#overview-body", Static).update(overview(event.sandbox, self.caged.now()))
+        theme = self.app.current_theme
+        colours = {
+            BudgetLevel.OK: theme.success or "",
+            BudgetLevel.WARNING: theme.warning or "",
+            BudgetLevel.CRITICAL: theme.error or "",
+            BudgetLevel.EXHAUSTED: theme.error or "",
+        }
+        body = overview(event.sandbox, self.caged.now(), colours)
+        self.query_one("#overview-body", Static).update(body)
