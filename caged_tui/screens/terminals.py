@@ -6,7 +6,8 @@ or the app's (``ctrl+] w`` closes the tab, ``ctrl+] q`` quits), ``ctrl+] ]``
 leaves the terminal, and then this screen's keys work without the prefix. When a
 socket ends the tab says why (:func:`~caged_tui.ending.why_ended`): a paused
 sandbox offers ``p`` (resume, then reconnect), a destroyed one closes its tabs
-with a notice, anything else keeps the tab with ``r`` to reconnect.
+with a notice, anything else keeps the tab with ``r`` to reconnect. A program
+setting the clipboard (OSC 52) is asked about once per sandbox.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from textual.widgets import Static, TabbedContent, TabPane
 from caged_tui.ending import Ending, EndKind, why_ended
 from caged_tui.screens.base import CagedScreen
 from caged_tui.terminal_adapter import SessionTransport
+from caged_tui.widgets.dialogs import ConfirmDialog
 from caged_tui.widgets.terminal import TerminalView
 
 
@@ -102,6 +104,9 @@ class TerminalsScreen(CagedScreen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._numbers = count(1)
+        #: OSC 52 answers by sandbox id, and the writes waiting for an answer.
+        self._clipboard_allowed: dict[str, bool] = {}
+        self._clipboard_asked: dict[str, str] = {}
 
     def compose_body(self) -> ComposeResult:
         yield Static("No terminals open. Press t on a sandbox to open one.", id="terminals-empty")
@@ -223,6 +228,42 @@ class TerminalsScreen(CagedScreen[None]):
         for tab in self._tabs():
             if tab.view is event.terminal:
                 self.connect(tab)
+
+    @on(TerminalView.ClipboardRequested)
+    def _clipboard_requested(self, event: TerminalView.ClipboardRequested) -> None:
+        """OSC 52 from a sandbox: asked once per sandbox (Cancel is the default), then the
+        answer stands until the app quits."""
+        tab = next((tab for tab in self._tabs() if tab.view is event.terminal), None)
+        if tab is None:
+            return
+        sandbox_id = tab.sandbox_id
+        allowed = self._clipboard_allowed.get(sandbox_id)
+        if allowed is not None:
+            if allowed:
+                self.app.copy_to_clipboard(event.text)
+            return
+        asking = sandbox_id in self._clipboard_asked
+        self._clipboard_asked[sandbox_id] = event.text  # The latest write wins.
+        if asking:
+            return
+
+        def answered(allow: bool | None) -> None:
+            self._clipboard_allowed[sandbox_id] = bool(allow)
+            text = self._clipboard_asked.pop(sandbox_id, "")
+            if allow:
+                self.app.copy_to_clipboard(text)
+
+        preview = event.text if len(event.text) <= 60 else event.text[:57] + "..."
+        self.app.push_screen(
+            ConfirmDialog(
+                "Clipboard",
+                f"A program in sandbox {sandbox_id} wants to set your clipboard to "
+                f"{preview!r} ({len(event.text)} characters). Allow this sandbox to set the "
+                "clipboard until caged-tui quits?",
+                confirm_label="Allow",
+            ),
+            answered,
+        )
 
     @on(TerminalView.FocusReleased)
     def _focus_released(self) -> None:

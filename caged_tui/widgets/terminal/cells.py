@@ -10,7 +10,8 @@ from wcwidth import wcswidth
 
 
 class Cell(NamedTuple):
-    """One screen cell: pyte's ``Char`` plus ``dim`` and ``hidden``.
+    """One screen cell: pyte's ``Char`` plus ``dim``, ``hidden``, ``underline2`` (double
+    underline), ``overline`` and ``link`` (an OSC 8 hyperlink's URI).
 
     ``fg``/``bg`` are ``"default"``, one of :data:`ANSI_NAMES`, or a ``rrggbb`` hex string.
     A wide character occupies its cell and the next one holds ``data=""`` (a placeholder).
@@ -27,6 +28,9 @@ class Cell(NamedTuple):
     blink: bool = False
     dim: bool = False
     hidden: bool = False
+    underline2: bool = False
+    overline: bool = False
+    link: str = ""
 
 
 Line = StaticDefaultDict[int, Cell]

@@ -33,7 +33,7 @@ _REVERSE_OFF = Style(reverse=False)
 _BLANK = Cell(" ")
 
 #: Attribute tuple of a cell: everything but ``data``.
-StyleKey = tuple[str, str, bool, bool, bool, bool, bool, bool, bool, bool]
+StyleKey = tuple[str, str, bool, bool, bool, bool, bool, bool, bool, bool, bool, bool, str]
 
 
 def _hex_triplet(value: str) -> tuple[int, int, int]:
@@ -149,7 +149,8 @@ class RowRenderer:
         return style
 
     def _build_style(self, key: StyleKey) -> Style:
-        fg, bg, bold, italics, underscore, strikethrough, reverse, blink, dim, hidden = key
+        (fg, bg, bold, italics, underscore, strikethrough, reverse, blink, dim, hidden) = key[:10]
+        underline2, overline, link = key[10:]
         color = parse_colour(fg, self._palette)
         bgcolor = parse_colour(bg, self._palette)
         if hidden:
@@ -165,6 +166,9 @@ class RowRenderer:
             strike=strikethrough or None,
             reverse=reverse or None,
             blink=blink or None,
+            underline2=underline2 or None,
+            overline=overline or None,
+            link=link or None,
         )
 
     def _glyph(self, data: str, width: int) -> str:

@@ -62,6 +62,9 @@ ALT_SCREEN_1049 = 1049 << 5
 _ALT_SCREEN_MODES = {47: ALT_SCREEN_47, 1047: ALT_SCREEN_1047, 1049: ALT_SCREEN_1049}
 
 _ZWJ = "\u200d"
+
+#: DEC special graphics (``ESC ( 0``) as xterm draws them: pyte's table, with ``h`` as ␤ (NL).
+DEC_GRAPHICS = cs.VT100_MAP[: ord("h")] + "\u2424" + cs.VT100_MAP[ord("h") + 1 :]
 #: Emoji skin-tone modifiers and regional indicators (two make a flag), as (first, last).
 _MODIFIERS = ("\U0001f3fb", "\U0001f3ff")
 _REGIONAL = ("\U0001f1e6", "\U0001f1ff")
@@ -100,7 +103,8 @@ _SGR_FLAGS: dict[int, tuple[str, bool]] = {
     7: ("reverse", True),
     8: ("hidden", True),
     9: ("strikethrough", True),
-    21: ("underscore", True),  # Double underline, shown as underline.
+    53: ("overline", True),
+    55: ("overline", False),
     23: ("italics", False),
     24: ("underscore", False),
     25: ("blink", False),
@@ -217,6 +221,8 @@ class TerminalScreen(pyte.Screen):
         self.history_pushed = 0
         self.in_alternate = False
         self.on_reply = on_reply
+        #: Called with the text of an OSC 52 clipboard write (nothing happens without it).
+        self.on_clipboard: Callable[[str], None] | None = None
         # Flyweight cells: one ``Cell`` object per (attributes, character) pair, so a full
         # screen and the scrollback share a few hundred tuples instead of owning one per cell.
         self._cells: dict[Cell, CellTable] = {}
@@ -519,6 +525,16 @@ class TerminalScreen(pyte.Screen):
         """Secondary DA (``ESC[>c``): a plain VT220 identity, so vim stops waiting."""
         self.write_process_input("\x1b[>1;10;0c")
 
+    def set_link(self, uri: str) -> None:
+        """OSC 8: text drawn from now on links to ``uri`` (``""`` ends the link)."""
+        self._set_attrs(self._attrs()._replace(link=uri))
+
+    def set_clipboard(self, text: str) -> None:
+        """OSC 52: the program asks to put ``text`` on the clipboard; :attr:`on_clipboard`
+        decides (a sandbox writing the host's clipboard is a risk)."""
+        if self.on_clipboard is not None:
+            self.on_clipboard(text)
+
     def write_process_input(self, data: str) -> None:
         """Route answers to :attr:`on_reply` (pyte drops them)."""
         if self.on_reply is not None:
@@ -539,7 +555,7 @@ class TerminalScreen(pyte.Screen):
 
     def define_charset(self, code: str, mode: str) -> None:
         """Designate G0/G1. Only DEC line drawing and ASCII/Latin-1 make sense in UTF-8."""
-        table = cs.VT100_MAP if code == "0" else cs.LAT1_MAP if code in "BUK" else None
+        table = DEC_GRAPHICS if code == "0" else cs.LAT1_MAP if code in "BUK" else None
         if table is None:
             return
         if mode == "(":
@@ -551,8 +567,9 @@ class TerminalScreen(pyte.Screen):
         """SGR with dim/hidden, 256 colours and truecolor; private SGR (``ESC[?4m``) ignored."""
         if private:
             return
+        link = self._attrs().link  # A hyperlink (OSC 8) is not an SGR attribute.
         if not attrs or attrs == (0,):
-            self._set_attrs(self.default_char)
+            self._set_attrs(self.default_char._replace(link=link) if link else self.default_char)
             return
         replace: dict[str, Any] = {}
         queue = list(attrs)
@@ -563,6 +580,13 @@ class TerminalScreen(pyte.Screen):
             if code == 0:
                 replace = dict(self.default_char._asdict())
                 del replace["data"]
+                replace["link"] = link
+            elif code == 4:
+                replace["underscore"], replace["underline2"] = True, False
+            elif code == 21:  # Double underline (also 4:2).
+                replace["underscore"], replace["underline2"] = False, True
+            elif code == 24:
+                replace["underscore"] = replace["underline2"] = False
             elif code in _SGR_FLAGS:
                 field, value = _SGR_FLAGS[code]
                 replace[field] = value

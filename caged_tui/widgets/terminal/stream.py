@@ -16,6 +16,7 @@ which is where most of the time goes on coloured output.
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 from collections.abc import Callable, Generator
@@ -37,8 +38,10 @@ NUL_OR_DEL = "\x00\x7f"
 #: runs to the string terminator; none of it is displayable.
 STRING_INTRODUCERS = "PX^_"
 
-#: Longest OSC payload kept; longer ones (OSC 52 clipboard blobs) are consumed but not stored.
+#: Longest OSC payload kept; longer ones are consumed but not stored.
 OSC_LIMIT = 4096
+#: Longest OSC 52 (clipboard) payload kept: 1 MiB of base64.
+OSC_52_LIMIT = 1 << 20
 
 #: Largest numeric parameter accepted; larger ones are clamped like pyte does, so a hostile
 #: ``ESC[999999999C`` cannot make a handler loop for ages.
@@ -94,8 +97,10 @@ def parse_sgr_params(raw: str) -> list[int]:
             elif subs[1] == 5 and len(subs) >= 3:
                 result.extend([head, 5, subs[2]])
         elif head == 4:
-            # 4:0 turns underline off; 4:1..4:5 are underline styles, shown as plain underline.
-            result.append(24 if len(subs) > 1 and subs[1] == 0 else 4)
+            # 4:0 off, 4:2 double (SGR 21); 4:1 and the styles Textual cannot draw (4:3 curly,
+            # 4:4 dotted, 4:5 dashed) a plain underline.
+            style = subs[1] if len(subs) > 1 else 1
+            result.append(24 if style == 0 else 21 if style == 2 else 4)
         else:
             result.append(head)
     return result
@@ -228,6 +233,24 @@ class TerminalStream(pyte.ByteStream):
             # implement; dispatching them as plain CSI would change attributes.
             listener.debug(marker, raw, final)
 
+    def _dispatch_osc(self, payload: str) -> None:
+        """Titles (0, 1, 2), hyperlinks (8) and clipboard writes (52) are acted on."""
+        listener = self.listener
+        assert listener is not None
+        code, _, param = payload.partition(";")
+        if code in ("0", "1"):
+            listener.set_icon_name(param)
+        if code in ("0", "2"):
+            listener.set_title(param)
+        elif code == "8":
+            _params, _, uri = param.partition(";")
+            self._call_optional("set_link", uri)
+        elif code == "52":
+            _selection, _, data = param.partition(";")
+            if data != "?":  # Reading the clipboard is never answered.
+                text = base64.b64decode(data, validate=False).decode("utf-8", "replace")
+                self._call_optional("set_clipboard", text)
+
     def _call_optional(self, name: str, *args: Any) -> None:
         method = getattr(self.listener, name, None)
         if method is not None:
@@ -338,14 +361,10 @@ class TerminalStream(pyte.ByteStream):
                     if char in CAN_OR_SUB:
                         payload = ""
                         break
-                    if len(payload) < OSC_LIMIT:
+                    if len(payload) < (OSC_52_LIMIT if payload[:3] == "52;" else OSC_LIMIT):
                         payload += char
                 if payload:
-                    code, _, param = payload.partition(";")
-                    if code in ("0", "1"):
-                        guarded(listener.set_icon_name, param)
-                    if code in ("0", "2"):
-                        guarded(listener.set_title, param)
+                    guarded(self._dispatch_osc, payload)
             elif char == "\x0e":
                 guarded(listener.shift_out)
             elif char == "\x0f":

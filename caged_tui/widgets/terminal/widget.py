@@ -63,6 +63,7 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
 
+from .cells import Cell
 from .keys import encode_event, encode_key
 from .render import RowRenderer
 from .screen import DEFAULT_SCROLLBACK, TerminalScreen
@@ -233,6 +234,19 @@ class TerminalView(Widget, can_focus=True):
             return self.terminal
 
     @dataclass
+    class ClipboardRequested(Message):
+        """The program asked to put ``text`` on the clipboard (OSC 52). The owner decides:
+        a sandbox writing the host's clipboard is a risk, so nothing is copied by default."""
+
+        terminal: TerminalView
+        text: str
+
+        @property
+        def control(self) -> TerminalView:
+            """The terminal whose program asked."""
+            return self.terminal
+
+    @dataclass
     class TitleChanged(Message):
         """The program set the window title (OSC 0/2)."""
 
@@ -263,6 +277,7 @@ class TerminalView(Widget, can_focus=True):
         if not 0 <= low_water < high_water:
             raise ValueError("need 0 <= low_water < high_water")
         self._terminal = TerminalScreen(80, 24, scrollback=scrollback, on_reply=self._write)
+        self._terminal.on_clipboard = self._clipboard_requested
         self._stream = TerminalStream(self._terminal)
         self._renderer = RowRenderer()
         self._strips: dict[int, tuple[int, Strip]] = {}
@@ -453,6 +468,9 @@ class TerminalView(Widget, can_focus=True):
         """Queue input for the PTY (also the screen's reply callback)."""
         if self._connection is not None and self.connected:
             self._connection.outgoing.put_nowait(data)
+
+    def _clipboard_requested(self, text: str) -> None:
+        self.post_message(self.ClipboardRequested(self, text))
 
     def _transport_ended(self) -> None:
         self._ended = True
@@ -735,6 +753,26 @@ class TerminalView(Widget, can_focus=True):
             event.stop()
             code = (event.button - 1) | self._modifier_bits(event)
             self._write(self._mouse_report(code, event.x, event.y, release=True))
+
+    def on_click(self, event: events.Click) -> None:
+        """A click on a hyperlink (OSC 8) opens it, unless the program tracks the mouse."""
+        if self._reporting():
+            return
+        link = self.link_at(event.x, event.y)
+        if link:
+            event.stop()
+            self.app.open_url(link)
+
+    def link_at(self, x: int, y: int) -> str:
+        """The hyperlink (OSC 8) of the cell shown at widget row ``y``, column ``x``, or ``""``."""
+        terminal = self._terminal
+        history = terminal.history
+        index = len(history) - self.history_offset + y  # As render_line counts.
+        line = history[index] if index < len(history) else terminal.line(index - len(history))
+        if line is None or not 0 <= x < terminal.columns:
+            return ""
+        cell = line.get(x)
+        return cell.link if isinstance(cell, Cell) else ""
 
     def on_mouse_move(self, event: events.MouseMove) -> None:
         """Report motion: with a button held in mode 1002, always in mode 1003."""

@@ -325,3 +325,17 @@ async def test_cursor_position_query_is_answered(app: TerminalTestApp) -> None:
             lambda: any("^[[2;1R" in row for row in visible(view)), pause=pilot.pause
         )
         await pilot.press("ctrl+c")
+
+
+async def test_a_click_on_a_link_opens_it() -> None:
+    """OSC 8 hyperlinks are clickable (issue 17, item 5)."""
+    app = TerminalTestApp()
+    opened: list[str] = []
+    async with app.run_test(size=(40, 5)) as pilot:
+        app.open_url = lambda url, **_: opened.append(url)  # type: ignore[method-assign]
+        app.view.feed(b"see \x1b]8;;https://example.com/doc\x1b\\the docs\x1b]8;;\x1b\\ here")
+        await pilot.pause()
+        await pilot.click(TerminalView, offset=(1, 0))
+        assert opened == []
+        await pilot.click(TerminalView, offset=(6, 0))
+        await eventually_async(lambda: opened == ["https://example.com/doc"], pause=pilot.pause)

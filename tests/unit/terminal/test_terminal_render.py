@@ -6,6 +6,7 @@ from rich.color import Color
 from rich.style import Style
 from textual.strip import Strip
 
+from caged_tui.widgets.terminal.cells import Cell
 from caged_tui.widgets.terminal.render import (
     DARK_PALETTE,
     LIGHT_PALETTE,
@@ -75,7 +76,7 @@ def test_hidden_text_uses_the_background_colour() -> None:
 
 def test_styles_are_cached_per_attribute_tuple() -> None:
     renderer = RowRenderer()
-    key = ("red", "default", True, False, False, False, False, False, False, False)
+    key = Cell(" ", fg="red", bold=True)[1:]
     assert renderer.style(key) is renderer.style(key)
 
 
@@ -138,7 +139,7 @@ def test_parse_colour() -> None:
 
 def test_base_style_change_drops_cached_styles() -> None:
     renderer = RowRenderer(Style(bgcolor="black"))
-    key = ("default", "default", False, False, False, False, False, False, False, False)
+    key = Cell(" ")[1:]
     before = renderer.style(key)
     assert renderer.set_base_style(Style(bgcolor="blue"))
     assert renderer.style(key) != before
@@ -151,11 +152,11 @@ def test_the_16_ansi_colours_stay_16_distinct_colours_on_dark_and_light() -> Non
         renderer = RowRenderer(Style(bgcolor=background))
         colours = set()
         for name in ANSI_NAMES:
-            key = (name, "default", False, False, False, False, False, False, False, False)
+            key = Cell(" ", fg=name)[1:]
             colour = renderer.style(key).color
             assert colour is not None and colour.triplet is not None
             colours.add(colour.triplet)
         assert len(colours) == 16
-        assert renderer.style(("red",) + ("default",) + (False,) * 8).color == palette[1]
+        assert renderer.style(Cell(" ", fg="red")[1:]).color == palette[1]
     # 256-colour and truecolor values are drawn exactly.
     assert parse_colour("5f87d7") == Color.from_rgb(0x5F, 0x87, 0xD7)
