@@ -193,6 +193,7 @@ class LocalRuntime:
         self._spares: dict[str, list[Spare]] = {}
         self._taken: dict[str, Spare] = {}
         self._wanted: set[str] = set()
+        self._discarding: set[asyncio.Task[None]] = set()
         self._closing = False
         self._locks: dict[str, asyncio.Lock] = {}
         self._refused_callbacks: list[Callable[[str, str], None]] = []
@@ -361,9 +362,19 @@ class LocalRuntime:
         try:
             if spec.network_mode == "allowlist" and bwrap is not None:
                 proxy = await self._start_proxy(spec, cage_dir, dir_fd, uid)
-            state, process, info_fd = await asyncio.to_thread(
-                self._spawn, spec, cage_dir, dir_fd, bwrap, image, uid, spare
+            spawn = asyncio.ensure_future(
+                asyncio.to_thread(self._spawn, spec, cage_dir, dir_fd, bwrap, image, uid, spare)
             )
+            try:
+                state, process, info_fd = await asyncio.shield(spawn)
+            except asyncio.CancelledError:
+                # The spawn goes on in its thread: what it starts must not outlive this.
+                with contextlib.suppress(Exception):
+                    state, process, info_fd = await spawn
+                    if info_fd is not None:
+                        os.close(info_fd)
+                    await self._abandon(_Cage(state, AgentLink(""), process), cage_dir)
+                raise
             link = AgentLink(self._socket_path(cage_dir, "agent.sock", dir_fd))
             cage = _Cage(state, link, process, proxy=proxy, dir_fd=dir_fd)
             try:
@@ -455,7 +466,12 @@ class LocalRuntime:
         anything of the sandbox runs.  None when the spare failed (the caller starts a cage
         cold under the same id); a spare that cannot be claimed is killed first."""
         try:
-            cage = await spare.task
+            cage = await asyncio.shield(spare.task)
+        except asyncio.CancelledError:
+            # This sandbox's start was cancelled (it is being destroyed); the spare's own
+            # start goes on and must not outlive it.
+            self._discard_later(spare)
+            raise
         except CageError as err:
             log.warning("spare cage %s failed, starting %s cold: %s",
                         spare.sandbox_id, spec.sandbox_id, err)
@@ -506,14 +522,21 @@ class LocalRuntime:
         return plan
 
     async def _discard_spare(self, spare: Spare) -> None:
-        """Kill a spare cage (finished starting or not) and remove its folder."""
-        spare.task.cancel()
-        (outcome,) = await asyncio.gather(spare.task, return_exceptions=True)
-        cage_dir = self.sandbox_dir(spare.sandbox_id)
-        if isinstance(outcome, _Cage):
-            await self._close_host_side(outcome)
-            await asyncio.to_thread(self._kill, outcome)
-        await asyncio.to_thread(identity.remove_tree, cage_dir)
+        """Kill a spare cage and remove its folder, once it has finished starting (a start
+        cut short could leave processes running; one that failed cleaned up after itself)."""
+        task = spare.task
+        await asyncio.wait({task})  # unlike gather, never cancels the start
+        if not task.cancelled() and task.exception() is None:
+            cage = task.result()
+            await self._close_host_side(cage)
+            await asyncio.to_thread(self._kill, cage)
+        await asyncio.to_thread(identity.remove_tree, self.sandbox_dir(spare.sandbox_id))
+
+    def _discard_later(self, spare: Spare) -> None:
+        """:meth:`_discard_spare` in the background (:meth:`aclose` waits for it)."""
+        task = asyncio.create_task(self._discard_spare(spare), name=f"discard {spare.sandbox_id}")
+        self._discarding.add(task)
+        task.add_done_callback(self._discarding.discard)
 
     def _remove_stale_spares(self) -> None:
         """Spare cages a server that died left behind: nothing can claim them any more."""
@@ -917,6 +940,8 @@ class LocalRuntime:
         self._taken.clear()
         for spare in spares:
             await self._discard_spare(spare)
+        if self._discarding:
+            await asyncio.wait(self._discarding)
         for sandbox_id in list(self._cages):
             await self._forget(sandbox_id)
 

@@ -7,6 +7,7 @@ the runtime that started it, a sandbox it was taken for, or a server that died."
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,21 @@ async def _first_sandbox(runtime: LocalRuntime) -> str:
     sandbox_id = new_sandbox_id()
     await runtime.start(CageSpec(sandbox_id, network_mode="none"))
     return sandbox_id
+
+
+def _running_as(sandbox_id: str) -> set[int]:
+    """Host pids of live processes carrying the sandbox's id in their environment."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if f"CAGED_SANDBOX_ID={sandbox_id}".encode() in environ and alive(int(entry.name)):
+            found.add(int(entry.name))
+    return found
 
 
 def _host_uid(pid: int) -> int:
@@ -189,3 +205,23 @@ async def test_spares_of_a_server_that_died_are_removed_by_the_next(
         assert (await restarted.exec(first, "echo alive")).output == "alive\n"
     finally:
         await restarted.aclose()
+
+
+async def test_a_start_cancelled_while_its_spare_starts_leaves_nothing(
+    runtime: LocalRuntime,
+) -> None:
+    await _first_sandbox(runtime)
+    sid = runtime.take_spare("minimal")  # its spares have only begun to start
+    assert sid is not None
+    start = asyncio.create_task(runtime.start(CageSpec(sid, network_mode="none")))
+    await asyncio.sleep(0)  # the start is waiting for the spare
+    start.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await start
+    await runtime.aclose()  # waits for the spare's start to end, then for its kill
+    still_starting = [
+        t for t in asyncio.all_tasks() if t.get_name() == f"spare cage {sid}" and not t.done()
+    ]
+    assert still_starting == []
+    assert _running_as(sid) == set()
+    assert not runtime.sandbox_dir(sid).exists()
