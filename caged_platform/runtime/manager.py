@@ -11,9 +11,18 @@ or ``/var/lib/caged/sandboxes/<hash>/`` for a root server, whose cage uids must 
     <id>/cage.json    how the cage was started and where its processes are, so a
                       restarted server can find and attach to it
     <id>/agent.log    bwrap's, the agent's and slirp4netns's stderr
+    <id>/spare        present while the cage is a spare, not yet any sandbox's
 
 Cages are started in a session of their own and without ``--die-with-parent``: they outlive
 the server.  All blocking work runs in threads; the event loop only waits.
+
+Spare cages: once a template has been created from, :data:`SPARES_PER_TEMPLATE` cages of it
+are kept started, each under the id (so the folder, uid, hostname and cgroups) of the sandbox
+it will become.  ``take_spare`` hands one's id to a create and ``start`` claims it: the
+sandbox's limits go into its cgroups, its network is set (slirp4netns is kept for ``full``,
+stopped for the others) and the agent gets the sandbox's config and environment before it
+runs anything.  Spares die with ``aclose``; a server that died leaves them to the next one,
+which removes them as it starts.
 """
 
 from __future__ import annotations
