@@ -6,21 +6,22 @@ the virtual table paints a screenful at a time; filter, order and marks are
 reactives applied to the source. A one-second clock re-formats the visible
 rows and repaints only those whose age, uptime or idle countdown changed;
 while the user is idle (the live feed's ``user_idle``) times show whole
-minutes, re-formatted every :data:`IDLE_CLOCK_SECONDS`, so an untouched list
-repaints once a minute instead of every second.
+minutes and the clock ticks every :data:`IDLE_CLOCK_SECONDS` (a key press
+brings the seconds back at once), so an untouched list repaints once a minute
+instead of every second.
 """
 
 from __future__ import annotations
 
-import time
 from enum import StrEnum
 from typing import ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from caged_core.models import Sandbox, SandboxStatus
@@ -33,8 +34,8 @@ from caged_tui.widgets.sandbox_table import SORTABLE, SandboxTable, sandbox_sour
 
 #: Seconds between repaints of the time columns (only changed text repaints).
 CLOCK_SECONDS = 1.0
-#: While the user is idle, times show whole minutes: the visible rows are re-formatted
-#: this often only (a minute shows up to this late), not every second.
+#: While the user is idle, times show whole minutes: the clock ticks this often only
+#: (a minute shows up to this late), not every second.
 IDLE_CLOCK_SECONDS = 10.0
 
 
@@ -89,8 +90,9 @@ class SandboxesScreen(CagedScreen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._source = sandbox_source(self.now(), lambda: self.caged.live.user_idle)
-        #: When the clock last re-formatted the visible rows (monotonic seconds).
-        self._retimed_at = 0.0
+        #: The clock's next tick: one timer, set again by each tick for the pace then.
+        self._tick: Timer | None = None
+        self._idle_tick = False
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="sandboxes-body"):
@@ -104,7 +106,7 @@ class SandboxesScreen(CagedScreen[None]):
         self._body.set_class(True, f"-{self.state.value}")
         self._render_message()
         self._render_info()
-        self.set_interval(CLOCK_SECONDS, self._clock)
+        self._set_clock()
         self.watch(self.app, "settings", self._profile_changed, init=False)
         self.caged.live.subscribe(self, SANDBOXES, self._loaded)
 
@@ -140,15 +142,25 @@ class SandboxesScreen(CagedScreen[None]):
         self.state = ListState.READY if sandboxes else ListState.EMPTY
         self._render_info()
 
+    def _set_clock(self) -> None:
+        if self._tick is not None:
+            self._tick.stop()
+        self._idle_tick = self.caged.live.user_idle
+        delay = IDLE_CLOCK_SECONDS if self._idle_tick else CLOCK_SECONDS
+        self._tick = self.set_timer(delay, self._clock, name="clock")
+
     def _clock(self) -> None:
+        self._set_clock()
         if not (self.is_current and self.caged.in_foreground):
             return
-        tick = time.monotonic()
-        if self.caged.live.user_idle and tick - self._retimed_at < IDLE_CLOCK_SECONDS:
-            return
-        self._retimed_at = tick
         table = self.table
         table.refresh_keys(self._source.retime(self.now(), table.visible_keys()))
+
+    def on_key(self, event: events.Key) -> None:
+        # The app marked the user active before this key came down: seconds show now,
+        # not at the idle clock's next tick.
+        if self._idle_tick and not self.caged.live.user_idle:
+            self._clock()
 
     @on(SandboxChanged)
     def _changed(self) -> None:
