@@ -143,6 +143,7 @@ USAGE = {
     "pending_seconds": 2070,
     "last_reported_at": "2026-11-27T11:00:00Z",
 }
+NEW_SECRET = "caged_sk_e5f6Q2hhbmdlTWVJbW1lZGlhdGVseQ7hT3xK"
 CHECKOUT_URL = "https://checkout.stripe.com/c/pay/cs_test_a1B2c3D4"
 PORTAL_URL = "https://billing.stripe.com/p/session/test_YWNjdF8x"
 
@@ -227,10 +228,18 @@ class HostedAccount:
             return self._json(self.config)
         if path == "/account":
             return self._json(ACCOUNT)
+        if (method, path) == ("POST", "/account/keys"):
+            info = {"id": "key-3", "name": body["name"], "prefix": "caged_sk_e5f6",
+                    "scope": body.get("scope", "full"), "last_used": None, "expires_at": None,
+                    "created_at": "2026-11-27T12:00:00Z"}  # fmt: skip
+            self.keys.append(info)
+            return self._json({"key": NEW_SECRET, "info": info}, 201)
         if path == "/account/keys":
             return self._json(self.keys)
         if path == "/account/sessions":
             return self._json(ACCOUNT_SESSIONS)
+        if path.startswith("/sandboxes/") and path.endswith("/sessions"):
+            return self._json([x for x in SESSIONS if x["sandbox_id"] == path.split("/")[2]])
         if path == "/sessions":
             return self._json(
                 {"data": SESSIONS, "pagination": {"page": 1, "per_page": 100,

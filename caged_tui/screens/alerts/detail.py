@@ -21,6 +21,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
 from textual.worker import Worker
 
+from caged_core.errors import CagedNotFoundError
 from caged_core.models import AgentSession, Alert, AlertState
 from caged_tui import formatting as fmt
 from caged_tui import registry
@@ -109,8 +110,7 @@ class AlertDetailScreen(HostAccess, ModalScreen[bool]):
         if self.alert.sandbox_id:
             links.append("o  open the sandbox")
         if self.session_id:
-            where = "its replay" if self._replay_entry() else "its sandbox"
-            links.append(f"e  open the session ({where})")
+            links.append("e  open the session")
         if self.alert.state == AlertState.OPEN and not self._resolved:
             links.append("R  resolve")
         links.append("esc  close")
@@ -118,7 +118,10 @@ class AlertDetailScreen(HostAccess, ModalScreen[bool]):
 
     @work(group="alert.session", exit_on_error=False, description="Finding the session")
     async def _find_session(self) -> None:
-        sessions = await self.client.sessions.list_by_sandbox(self.alert.sandbox_id)
+        try:
+            sessions = await self.client.sessions.list_by_sandbox(self.alert.sandbox_id)
+        except CagedNotFoundError:
+            return  # the sandbox is gone: the alert still reads fine without a session link
         newest = _newest(list(sessions))
         if newest is not None:
             self.session_id = newest.id
