@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 
 from pydantic import (
     AliasChoices,
@@ -92,6 +92,7 @@ __all__ = [
     "TrustScore",
     "UnreadCount",
     "Usage",
+    "WirePage",
 ]
 
 
@@ -217,9 +218,14 @@ _LEGACY_SEVERITY = {"low": "info", "medium": "warning", "high": "critical", "err
 
 
 class CagedModel(BaseModel):
-    """Base of every response model: tolerant of extra and missing fields."""
+    """Base of every response model: tolerant of extra and missing fields.
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    Validators are built on first use (``defer_build``), not at import: building all of
+    them took a third of the TUI's imports on the way to its first frame, which needs
+    one of them.
+    """
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 
 
 class RequestModel(BaseModel):
@@ -230,11 +236,35 @@ class RequestModel(BaseModel):
     be strict: enums and datetimes must still be read from their JSON strings.
     """
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     def to_body(self) -> dict[str, Any]:
         """The JSON body to send: unset fields omitted so server defaults apply."""
         return self.model_dump(mode="json", exclude_none=True, exclude_unset=True, by_alias=False)
+
+
+ItemT = TypeVar("ItemT")
+
+
+class WirePage(CagedModel, Generic[ItemT]):
+    """Base of the API's page answers: ``for``, ``len()`` and indexing see the items (the
+    field named by :attr:`ITEMS`), not pydantic's fields. The client hands pages out as
+    :class:`~caged_core.client.AsyncPage`, which also walks on to the next ones."""
+
+    ITEMS: ClassVar[str]
+
+    def _items(self) -> list[ItemT]:
+        items: list[ItemT] = getattr(self, self.ITEMS)
+        return items
+
+    def __iter__(self) -> Iterator[ItemT]:  # type: ignore[override]
+        return iter(self._items())
+
+    def __len__(self) -> int:
+        return len(self._items())
+
+    def __getitem__(self, index: int) -> ItemT:
+        return self._items()[index]
 
 
 def _now() -> datetime:
@@ -596,7 +626,8 @@ class Pagination(CagedModel):
     total_pages: int = 0
 
 
-class SessionPage(CagedModel):
+class SessionPage(WirePage[AgentSession]):
+    ITEMS: ClassVar[str] = "data"
     data: list[AgentSession] = Field(default_factory=list)
     pagination: Pagination = Field(default_factory=Pagination)
 
@@ -606,12 +637,6 @@ class SessionPage(CagedModel):
         if isinstance(value, list):
             return {"data": value, "pagination": {"total": len(value), "per_page": len(value)}}
         return value
-
-    def __iter__(self) -> Iterator[AgentSession]:  # type: ignore[override]
-        return iter(self.data)
-
-    def __len__(self) -> int:
-        return len(self.data)
 
 
 class _NoneAsEmpty:
@@ -649,7 +674,7 @@ class ReplayEvent(CagedModel):
     meta: dict[str, str] = Field(default_factory=dict)
 
 
-class ReplayPage(CagedModel):
+class ReplayPage(WirePage[ReplayEvent]):
     """A page of replay events; also read from the older bare array of events.
 
     The array shape is a second branch of the schema rather than a "before" validator,
@@ -657,6 +682,7 @@ class ReplayPage(CagedModel):
     up to 1000 events, and the array shape is the rare one).
     """
 
+    ITEMS: ClassVar[str] = "events"
     events: list[ReplayEvent] = Field(default_factory=list)
     has_more: bool = False
     next_seq: int | None = None
@@ -684,15 +710,6 @@ class ReplayPage(CagedModel):
             next_seq=max((e.sequence for e in events), default=None),
             total=len(events),
         )
-
-    def __iter__(self) -> Iterator[ReplayEvent]:  # type: ignore[override]
-        return iter(self.events)
-
-    def __len__(self) -> int:
-        return len(self.events)
-
-    def __getitem__(self, index: int) -> ReplayEvent:
-        return self.events[index]
 
 
 class ReplaySummary(CagedModel):
@@ -788,7 +805,8 @@ class Alert(CagedModel):
         return self.state == AlertState.RESOLVED
 
 
-class AlertPage(CagedModel):
+class AlertPage(WirePage[Alert]):
+    ITEMS: ClassVar[str] = "alerts"
     alerts: list[Alert] = Field(default_factory=list)
     total: int = 0
     limit: int = 0
@@ -800,15 +818,6 @@ class AlertPage(CagedModel):
         if isinstance(value, list):
             return {"alerts": value, "total": len(value), "limit": len(value), "offset": 0}
         return value
-
-    def __iter__(self) -> Iterator[Alert]:  # type: ignore[override]
-        return iter(self.alerts)
-
-    def __len__(self) -> int:
-        return len(self.alerts)
-
-    def __getitem__(self, index: int) -> Alert:
-        return self.alerts[index]
 
 
 class AlertRule(CagedModel):
@@ -842,7 +851,8 @@ class Notification(CagedModel):
     delivery_error: str | None = None
 
 
-class NotificationPage(CagedModel):
+class NotificationPage(WirePage[Notification]):
+    ITEMS: ClassVar[str] = "notifications"
     notifications: list[Notification] = Field(default_factory=list)
     unread_count: int = Field(default=0, validation_alias=AliasChoices("unread_count", "count"))
 
@@ -853,15 +863,6 @@ class NotificationPage(CagedModel):
             unread = sum(1 for n in value if isinstance(n, dict) and not n.get("read"))
             return {"notifications": value, "unread_count": unread}
         return value
-
-    def __iter__(self) -> Iterator[Notification]:  # type: ignore[override]
-        return iter(self.notifications)
-
-    def __len__(self) -> int:
-        return len(self.notifications)
-
-    def __getitem__(self, index: int) -> Notification:
-        return self.notifications[index]
 
 
 class UnreadCount(CagedModel):
