@@ -218,14 +218,9 @@ _LEGACY_SEVERITY = {"low": "info", "medium": "warning", "high": "critical", "err
 
 
 class CagedModel(BaseModel):
-    """Base of every response model: tolerant of extra and missing fields.
+    """Base of every response model: tolerant of extra and missing fields."""
 
-    Validators are built on first use (``defer_build``), not at import: building all of
-    them took a third of the TUI's imports on the way to its first frame, which needs
-    one of them.
-    """
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
 class RequestModel(BaseModel):
@@ -236,7 +231,7 @@ class RequestModel(BaseModel):
     be strict: enums and datetimes must still be read from their JSON strings.
     """
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     def to_body(self) -> dict[str, Any]:
         """The JSON body to send: unset fields omitted so server defaults apply."""
