@@ -27,15 +27,18 @@ async def test_alerts_walk_past_the_first_page(alert_flood: RunningPlatform) -> 
         assert all(a.state == AlertState.OPEN for a in walked)
         pages = [len(page) async for page in (await caged.alerts.list(limit=35)).iter_pages()]
         assert pages == [35, 35, 35, 15]
-        # Newest first across pages, as on one page.
-        stamps = [a.created_at for a in walked]
-        assert stamps == sorted(stamps, reverse=True)
+        # The pages put together are the one big page, in its order (newest first).
+        whole = await caged.alerts.list(limit=500)
+        assert not whole.has_next_page() and [a.id for a in walked] == [a.id for a in whole]
 
 
 async def test_sessions_and_replay_walk_every_page(alert_flood: RunningPlatform) -> None:
     async with AsyncCaged(api_key=alert_flood.api_key, base_url=alert_flood.url) as caged:
         sessions = [s.id async for s in caged.sessions.list(per_page=25)]
         assert len(sessions) == len(set(sessions)) == FLOOD
+        assert sessions == [s.id for s in await caged.sessions.list(per_page=100)] + [
+            s.id for s in await caged.sessions.list(per_page=100, page=2)
+        ]
         page = await caged.sessions.list(per_page=25, page=5)
         assert page.total == FLOOD and len(page) == 20 and not page.has_next_page()
         events = [e.sequence async for e in caged.sessions.replay("flood-007", limit=2)]
