@@ -25,7 +25,12 @@ Events (:mod:`.events`)
     (original in ``meta["original_type"]``); a missing timestamp is an error; a
     payload over **64 KiB** (compact JSON) is refused. Re-sending an event with an
     ``id`` already stored is acknowledged but not stored twice. An event naming
-    another account's sandbox is refused.
+    another account's sandbox is refused. Durability: the ``200`` answer (the
+    acknowledgement) is sent only after the batch's one transaction committed
+    (WAL, ``synchronous=FULL``), so a ``kill -9`` or power cut after it loses
+    nothing; a batch in flight is stored whole or not at all. The platform's own
+    exec events (``record_soon``) are the exception: committed just after the
+    exec's answer, in the order queued.
 
 Sessions (:mod:`.sessions`)
     Begin when an agent connects (terminal or MCP socket) or with the first
