@@ -105,6 +105,32 @@ class Conditional(Generic[T]):
     etag: str | None
 
 
+class _PlainUntilTLS(httpx.AsyncBaseTransport):
+    """The transport of a client whose platform answers on plain ``http://`` (the local one).
+
+    A verifying transport loads the CA bundle when it is made (~36 ms, on the way to
+    the TUI's first frame); here it is made only if a request ever goes to an
+    ``https://`` URL (a presigned download elsewhere), and verifies as usual then.
+    """
+
+    def __init__(self) -> None:
+        # Handed only http:// requests, so it never makes a TLS connection.
+        self._plain = httpx.AsyncHTTPTransport(verify=False)
+        self._tls: httpx.AsyncHTTPTransport | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.scheme != "https":
+            return await self._plain.handle_async_request(request)
+        if self._tls is None:
+            self._tls = httpx.AsyncHTTPTransport()
+        return await self._tls.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._plain.aclose()
+        if self._tls is not None:
+            await self._tls.aclose()
+
+
 class _State(Enum):
     UNOPENED = "unopened"
     OPEN = "open"
@@ -127,6 +153,8 @@ class APICore:
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self._key = Secret(api_key)
+        if transport is None and self.base_url.startswith("http://"):
+            transport = _PlainUntilTLS()
         self._http = httpx.AsyncClient(transport=transport, follow_redirects=False)
         self._state = _State.UNOPENED
         self._rate_limit = RateLimit()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ssl
+
 import httpx
 import pytest
 from client_fakes import SECRET, FakeAPI, make_client
 
 from caged_core.client import AsyncCaged
+from caged_core.client._transport import _PlainUntilTLS
 from caged_core.client._version import USER_AGENT
 from caged_core.errors import CagedConnectionError, CagedProtocolError, CagedTimeoutError
 
@@ -161,3 +164,31 @@ async def test_base_url_trailing_slash(api: FakeAPI) -> None:
     async with make_client(api, base_url="https://api.test/") as caged:
         await caged.sandboxes.list()
     assert str(api.last.url) == "https://api.test/v1/sandboxes"
+
+
+async def test_no_ca_bundle_for_a_plain_http_platform(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading the CA bundle cost ~36 ms on the way to the TUI's first frame, for a local
+    platform on http:// that never needs it; an https:// request still verifies."""
+    bundles: list[str | None] = []
+    original = ssl.create_default_context
+
+    def counting(*args: object, cafile: str | None = None, **kwargs: object) -> ssl.SSLContext:
+        bundles.append(cafile)
+        return original(*args, cafile=cafile, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ssl, "create_default_context", counting)
+    local = AsyncCaged(api_key="caged_sk_x", base_url="http://127.0.0.1:9")
+    assert bundles == []
+    with pytest.raises(CagedConnectionError):  # nothing listens on port 9 (discard)
+        await local.sandboxes.get("s", timeout=5)
+    assert bundles == []
+    transport = local._core._http._transport
+    assert isinstance(transport, _PlainUntilTLS)
+    request = httpx.Request("GET", "https://127.0.0.1:9/x")
+    with pytest.raises(httpx.ConnectError):
+        await transport.handle_async_request(request)
+    assert len(bundles) == 1 and bundles[0]  # verified, with a bundle, once asked for TLS
+    await local.aclose()
+    hosted = AsyncCaged(api_key="caged_sk_x", base_url="https://api.test")
+    assert len(bundles) == 2
+    await hosted.aclose()
