@@ -37,6 +37,7 @@ from caged_core.errors import (
     CagedNotFoundError,
 )
 from caged_tui import registry
+from caged_tui.alert_watch import AlertWatch
 from caged_tui.commands import CagedCommands
 from caged_tui.connect import Connector, Session
 from caged_tui.host_keys import takes_every_key, use_host_key_parser
@@ -152,6 +153,7 @@ class CagedApp(App[None]):
         self.live.health.subscribe(self, self._health)
         self.live.subscribe(self, SANDBOXES, self._sandboxes_loaded)
         self.live.subscribe(self, COUNTS, self._counts_loaded)
+        AlertWatch(self, self.live).start()
         self.run_worker(
             self.live.run(),
             group="live",
