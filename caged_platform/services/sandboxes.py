@@ -21,7 +21,7 @@ import contextlib
 import json
 import logging
 import shlex
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -52,6 +52,8 @@ DEFAULT_EXEC_TIMEOUT = 300.0
 PROVISION_STEP_TIMEOUT = 900.0
 # Terminal close code when the sandbox goes away under an open socket ("going away").
 CLOSE_GOING_AWAY = 1001
+#: How long an exec runs before its command line is logged on its own (see ``exec``).
+RUNNING_NOTE_AFTER = 0.05
 #: The runtime's file watch batches changes and delivers each within about a second
 #: of it happening; this is that bound plus room for the trip to the observer.
 FILE_CHANGE_LATENCY = 1.25
@@ -123,6 +125,18 @@ class _Step:
     label: str
     command: str
     env: dict[str, str] | None = None
+
+
+class _Once:
+    """Calls ``action`` the first time it is called, never again."""
+
+    def __init__(self, action: Callable[[], None]) -> None:
+        self._action: Callable[[], None] | None = action
+
+    def __call__(self) -> None:
+        action, self._action = self._action, None
+        if action is not None:
+            action()
 
 
 class ProvisionError(Exception):
@@ -577,21 +591,32 @@ class SandboxService:
         """Run a shell command within ``budget`` seconds (default 300).
 
         A non-zero exit is a result, not an error. What the answer acknowledges is
-        the command's result; its log entries and ``command`` event are committed in
-        the background, without delaying it (:meth:`Store.append_log`,
-        :meth:`Observer.record_soon`): queued before the answer, so seen by every
-        later request, but lost if the server is SIGKILLed before their commit.
+        the command's result (the command ran; nothing of it is stored by then). Its
+        two log lines are committed in the background, in one transaction for a
+        short command (:meth:`Store.append_log`), and its ``command`` event in
+        another (:meth:`Observer.record_soon`): both are queued before the answer,
+        so every later request sees them and a read that has seen them is
+        committed, but a SIGKILL before their commit (well under a millisecond on
+        an idle store) loses them.
         """
         await self.running_row(sandbox_id, "run commands; resume it first")
         self.touch(sandbox_id)
         budget = budget or DEFAULT_EXEC_TIMEOUT
-        self._log_soon(sandbox_id, "exec", f"$ {command}")
+        # The command's line is logged once it has run for a moment (a long command shows in
+        # the log while it runs), else with its result: one commit for a short exec's lines.
+        started = _Once(lambda: self._log_soon(sandbox_id, "exec", f"$ {command}"))
+        timer = asyncio.get_running_loop().call_later(RUNNING_NOTE_AFTER, started)
         try:
             outcome = await self._runtime.exec(sandbox_id, command, timeout=budget)
         except Exception as exc:
             # The command never ran (the cage's agent is gone, for instance).
+            timer.cancel()
+            started()
             self._log_soon(sandbox_id, "exec", f"could not run: {exc}")
             return ExecResult(output="", exit_code=None, error=redact(str(exc)))
+        finally:
+            timer.cancel()
+        started()
         error = f"the command timed out after {budget:g} s" if outcome.timed_out else None
         self._log_soon(
             sandbox_id,

@@ -62,6 +62,30 @@ async def test_exec_output_exit_code_and_logs(
     assert len((await client.get(f"/v1/sandboxes/{sandbox_id}/logs?tail=2")).json()) == 2
 
 
+async def test_a_running_command_shows_in_the_log_before_it_ends(
+    client: httpx.AsyncClient, shared_sandbox: dict[str, Any]
+) -> None:
+    sandbox_id = shared_sandbox["id"]
+    marker = f"wait-{secrets.token_hex(4)}"
+    command = f"while [ ! -e {marker} ]; do sleep 0.05; done; rm {marker}"
+    running = asyncio.create_task(_exec(client, sandbox_id, command))
+
+    async def logged() -> bool:
+        logs = await client.get(f"/v1/sandboxes/{sandbox_id}/logs", params={"tail": 20})
+        return f"$ {command}" in [entry["message"] for entry in logs.json()]
+
+    try:
+        await eventually_async(logged, what="the running command's log line")
+        assert not running.done()
+    finally:
+        await _exec(client, sandbox_id, f"touch {marker}")
+        assert (await running)["exit_code"] == 0
+    logs = (await client.get(f"/v1/sandboxes/{sandbox_id}/logs", params={"tail": 20})).json()
+    exec_lines = [e["message"] for e in logs if e["type"] == "exec"]
+    started = exec_lines.index(f"$ {command}")
+    assert exec_lines[started + 1] == f"$ touch {marker}"  # logged while the first ran
+
+
 async def test_sandbox_shape_reports_isolation_and_cost(
     client: httpx.AsyncClient, shared_sandbox: dict[str, Any]
 ) -> None:
