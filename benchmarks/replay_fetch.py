@@ -3,8 +3,8 @@ and single pages of a 1 000 000-event session.
 
 The session is ingested once (untimed; 20 000 events with ``--quick``), then
 read back whole, 1000 events per page (the contract's maximum), through our
-client: HTTP, the platform's query (which writes each event's JSON in SQLite),
-the bytes, and the client's models.
+client: HTTP, the platform's query (a select of each event's JSON, which SQLite
+wrote when the event was stored), the bytes, and the client's models.
 
 Reference: ``sqlite3`` selecting the same rows in the same pages
 (``session_id = ? AND sequence > ? ORDER BY sequence LIMIT 1000``) from a table

@@ -16,6 +16,7 @@ import sqlite3
 from caged_core.models import ReplaySummary, TrustDeduction
 
 from .errors import Invalid
+from .event_json import event_json_sql
 from .events import KNOWN_TYPES, from_us
 from .sessions import get_session
 
@@ -30,23 +31,19 @@ __all__ = [
 #: The largest replay page (the contract's limit).
 MAX_PAGE = 1000
 
-# A page is mostly its events' JSON, so SQLite writes each one: the text
-# ``ReplayEvent.model_dump_json()`` gives, with no Python object per event. ``data`` and
-# ``meta`` are stored as JSON the platform encoded, ``type`` is one of KNOWN_TYPES, and
-# ``:session_json`` is the page's session id, JSON-quoted once. Timestamps are integer
-# microseconds, written as pydantic writes a UTC datetime (fraction only when non-zero);
-# a duration keeps SQLite's shorter text when it reads back as the same number.
-_MICROS = "((ts % 1000000) + 1000000) % 1000000"
-_EVENT_JSON = f"""printf(
-    '{{"id":%s,"session_id":%s,"sequence":%d,"type":"%s","timestamp":"%s%sZ",'
-    || '"duration_ms":%s,"data":%s,"sandbox_id":%s,"meta":%s}}',
-    json_quote(id), :session_json, sequence, type,
-    strftime('%Y-%m-%dT%H:%M:%S', (ts - {_MICROS}) / 1000000, 'unixepoch'),
-    CASE WHEN {_MICROS} THEN printf('.%06d', {_MICROS}) ELSE '' END,
-    CASE WHEN duration_ms IS NULL OR CAST(json_quote(duration_ms) AS REAL) = duration_ms
-         THEN json_quote(duration_ms) ELSE printf('%!.17g', duration_ms) END,
-    data, json_quote(sandbox_id), meta
-)"""
+# A page is mostly its events' JSON, which SQLite wrote when each event was stored
+# (:mod:`.event_json`); for events stored before ``events.json`` existed it writes it now.
+_EVENT_JSON = "COALESCE(json, " + event_json_sql(
+    id="id",
+    session_json=":session_json",
+    sequence="sequence",
+    type="type",
+    ts="ts",
+    duration_ms="duration_ms",
+    data="data",
+    sandbox_id="sandbox_id",
+    meta="meta",
+) + ")"
 
 
 def validate_page(after_seq: int, limit: int, type_: str | None) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 from caged_core.models import AgentSession, ReplayEvent, SessionStatus
 
 from . import trust
+from .event_json import event_json_sql
 from .events import NewEvent, from_us, new_id
 from .pricing import llm_usage
 from .store import transaction
@@ -48,6 +49,28 @@ __all__ = [
     "sandbox_llm_costs",
     "sessions_to_end",
 ]
+
+
+# Each event with its replay JSON (:mod:`.event_json`), written by SQLite as it is stored;
+# an event outside any session is never replayed, so it has none.
+_INSERT_EVENT = (
+    "INSERT INTO events (id, account_id, session_id, sequence, sandbox_id, type, ts,"
+    " received_at, duration_ms, process_id, meta, data, json)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, CASE WHEN ?3 IS NULL THEN NULL"
+    " ELSE "
+    + event_json_sql(
+        id="?1",
+        session_json="json_quote(?3)",
+        sequence="?4",
+        type="?6",
+        ts="?7",
+        duration_ms="?9",
+        data="?12",
+        sandbox_id="?5",
+        meta="?11",
+    )
+    + " END)"
+)
 
 
 @dataclass(slots=True)
@@ -420,11 +443,7 @@ def append_events(
                 Stored(event_id, session.id if session else "", sequence or 0, sandbox_id, event)
             )
             result.accepted += 1
-        conn.executemany(
-            "INSERT INTO events (id, account_id, session_id, sequence, sandbox_id, type, ts,"
-            " received_at, duration_ms, process_id, meta, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            rows,
-        )
+        conn.executemany(_INSERT_EVENT, rows)
         conn.executemany(
             "INSERT INTO deductions (session_id, rule, points, reason, event_id, sequence, ts)"
             " VALUES (?,?,?,?,?,?,?)",

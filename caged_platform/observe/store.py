@@ -170,6 +170,9 @@ _INITIAL = (
 #: Schema migrations, in order. Never edit one that has shipped; append a new one.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("sessions, events, trust, alerts, notifications", _INITIAL),
+    # 2 — each event's replay JSON, written as it is stored (NULL for events stored
+    # before: replay writes theirs on the fly).
+    Migration("events keep their replay JSON", "ALTER TABLE events ADD COLUMN json TEXT;"),
 )
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
+import pytest
 from observe_helpers import ACCOUNT
 
 from caged_core.models import ReplayPage
@@ -13,7 +15,8 @@ from caged_platform.observe import Observer
 SESSION = 'sess-\u00e9"1'
 
 
-async def test_a_page_is_the_text_of_its_model(observer: Observer) -> None:
+@pytest.mark.parametrize("written", ["when stored", "on the fly"])
+async def test_a_page_is_the_text_of_its_model(observer: Observer, written: str) -> None:
     events: list[dict[str, Any]] = [
         {"id": 'q"\u00e9\u2028', "type": "command", "timestamp": "2026-01-01T00:00:00Z",
          "payload": {"command": 'say "h\u00e9"', "x": 0.1, "big": 12345678901234567890},
@@ -27,6 +30,12 @@ async def test_a_page_is_the_text_of_its_model(observer: Observer) -> None:
     ]
     result = await observer.ingest(ACCOUNT, [{**e, "session_id": SESSION} for e in events])
     assert result.errors == 0
+    if written == "on the fly":  # as for events stored before events.json existed
+
+        def forget(conn: sqlite3.Connection) -> None:
+            conn.execute("UPDATE events SET json = NULL")
+
+        await observer._db.run(forget)
     first = await observer.sessions.replay_json(ACCOUNT, SESSION, limit=3)
     page = ReplayPage.model_validate_json(first)
     assert json.loads(first) == json.loads(page.model_dump_json())
