@@ -155,6 +155,7 @@ KNOWN_PACKAGES: frozenset[str] = frozenset(
 _SYSTEM_DIRS = r"/(?:etc|usr|bin|sbin|lib|lib32|lib64|boot)/"
 _SYSTEM_PATH = re.compile(r"^" + _SYSTEM_DIRS[:-1] + r"(?:/|$)")
 _SENSITIVE = re.compile(r"/etc/(?:passwd|shadow)\b")
+_SYSTEM_DIR = re.compile(_SYSTEM_DIRS)
 
 _PIPE_TO_SHELL = (
     # curl/wget … | [sudo] sh|bash|zsh|dash
@@ -259,12 +260,19 @@ def _path_and_kind(event: NewEvent) -> tuple[str, str] | None:
 
 
 def _writes_system_file(command: str) -> bool:
-    return any(pattern.search(command) for pattern in _SYSTEM_WRITES)
+    # Each pattern names a system directory: without one, none of the five can match.
+    return _SYSTEM_DIR.search(command) is not None and any(
+        pattern.search(command) for pattern in _SYSTEM_WRITES
+    )
 
 
 def _pipe_to_shell(seen: Observed, state: TrustState) -> Finding | None:
     command = seen.command
-    if command and any(pattern.search(command) for pattern in _PIPE_TO_SHELL):
+    if (
+        command
+        and ("curl" in command or "wget" in command)  # what both patterns need
+        and any(pattern.search(command) for pattern in _PIPE_TO_SHELL)
+    ):
         return Finding("pipe_to_shell", 25, "downloaded a script and piped it into a shell")
     return None
 
@@ -282,7 +290,12 @@ def _system_file_modified(seen: Observed, state: TrustState) -> Finding | None:
 def _sensitive_file_read(seen: Observed, state: TrustState) -> Finding | None:
     command = seen.command
     # A write to /etc/passwd is the (bigger) system-file rule's business, not a read.
-    if command and _SENSITIVE.search(command) and not _writes_system_file(command):
+    if (
+        command
+        and "/etc/" in command
+        and _SENSITIVE.search(command)
+        and not _writes_system_file(command)
+    ):
         return Finding("sensitive_file_read", 20, "read the system account database")
     touched = seen.touched
     if touched and touched[1] not in _WRITE_KINDS and _SENSITIVE.search(touched[0]):
@@ -368,7 +381,7 @@ def _mass_delete(seen: Observed, state: TrustState) -> Finding | None:
     if room <= 0:
         return None
     command = seen.command
-    if command and _BROAD_RM.search(command):
+    if command and "rm" in command and _BROAD_RM.search(command):
         points = min(10, room)
         state.mass_delete_points += points
         return Finding("mass_delete", points, "recursively deleted a whole tree")
