@@ -446,9 +446,14 @@ class LocalRuntime:
         if self._bwrap is None or self._closing:
             return None
         self._wanted.add(template)
-        pool = self._spares.get(template)
+        pool = self._spares.setdefault(template, [])
+        for failed in [s for s in pool if _failed(s.task)]:
+            pool.remove(failed)
+            self._discard_later(failed)  # its folder; it killed what it had started
         if not pool:
-            return None  # the first of the template: spares start once it has started
+            # The template's first create, or its spares failed: started cold, and spares
+            # are started once it has.
+            return None
         # One that is ready, else the one that started first.
         spare = next((s for s in pool if s.task.done()), pool[0])
         pool.remove(spare)
@@ -1094,6 +1099,10 @@ def _settle_claim(state: CageState, cage_dir: Path) -> None:
     spare left behind (and removed) by a restarted server."""
     state.save(cage_dir / "cage.json")
     _unlink(cage_dir / SPARE_MARK)
+
+
+def _failed(task: asyncio.Task[_Cage]) -> bool:
+    return task.done() and (task.cancelled() or task.exception() is not None)
 
 
 def _note_spare_failure(task: asyncio.Task[_Cage]) -> None:

@@ -8,6 +8,8 @@ the runtime that started it, a sandbox it was taken for, or a server that died."
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -225,3 +227,17 @@ async def test_a_start_cancelled_while_its_spare_starts_leaves_nothing(
     assert still_starting == []
     assert _running_as(sid) == set()
     assert not runtime.sandbox_dir(sid).exists()
+
+
+async def test_a_spare_that_died_is_replaced_by_a_cold_start(runtime: LocalRuntime) -> None:
+    await _first_sandbox(runtime)
+    spares = await _spares_ready(runtime)
+    for spare in spares:  # both die (the host was short of memory, say)
+        for pid in runtime.cage_pids(spare.name):
+            os.kill(pid, signal.SIGKILL)
+    sid = runtime.take_spare("minimal")
+    assert sid in [p.name for p in spares]
+    await runtime.start(CageSpec(sid, network_mode="none", env={"GREETING": "hello"}))
+    assert (await runtime.exec(sid, "echo $GREETING $(hostname)")).output == f"hello {sid}\n"
+    assert not (runtime.sandbox_dir(sid) / SPARE_MARK).exists()
+    assert sid in runtime.sandbox_ids()
