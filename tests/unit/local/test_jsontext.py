@@ -38,6 +38,7 @@ def test_accepted(text: str) -> None:
         _nested(jsontext.MAX_DEPTH + 1),
         "[" * 5000 + "]" * 5000,
         '["]",' + "[" * 70 + "]" * 70 + "]",
+        '["\\"]", ' + "[" * 70 + "]" * 70 + "]",  # an escaped quote: the pattern's path
     ],
 )
 def test_refused(text: str) -> None:
