@@ -27,6 +27,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
+from caged_core.errors import CagedCommandError
 from caged_core.models import GitDiff
 from caged_tui import unified_diff
 from caged_tui.live import Fetched, TopicSpec
@@ -110,10 +111,14 @@ def diff_topic(sandbox_id: str, screen: DiffScreen) -> TopicSpec[Changes]:
         if diff.files or diff.diff or diff.staged_diff:
             return Fetched(Changes(True, diff))
         # The route answers a workspace outside git with an empty diff: ask git.
-        status = await client.files.git_status(sandbox_id)
+        try:
+            status = await client.files.git_status(sandbox_id)
+        except CagedCommandError:
+            return Fetched(Changes(True, diff))  # git could not say: show the (empty) diff
         return Fetched(Changes(status.is_repository, diff))
 
-    return TopicSpec(f"git-diff:{sandbox_id}", fetch, min_interval=5.0)
+    # Named per screen (see files.screen.git_topic): the fetch is this screen's.
+    return TopicSpec(f"git-diff:{sandbox_id}:{id(screen)}", fetch, min_interval=5.0)
 
 
 class DiffFileTable(VirtualTable):

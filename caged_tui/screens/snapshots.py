@@ -93,7 +93,8 @@ def snapshots_topic(sandbox_id: str | None, screen: SnapshotsScreen) -> TopicSpe
         found.sort(key=lambda s: s.created_at.timestamp() if s.created_at else 0, reverse=True)
         return Fetched(found)
 
-    name = f"snapshots:{sandbox_id or '*'}"
+    # Named per screen (see files.screen.git_topic): the fetch is this screen's.
+    name = f"snapshots:{sandbox_id or '*'}:{id(screen)}"
     return TopicSpec(name, fetch, min_interval=0.0 if sandbox_id else 5.0)
 
 
@@ -331,9 +332,9 @@ class SnapshotsScreen(CagedScreen[None]):
                 f"Restore into {target}?",
                 f"The files in {target}'s /workspace will be replaced by those of "
                 f"{snapshot.id} ({snapshot.name}). Files not in the snapshot are deleted. "
-                "Take a snapshot of the target first to be able to come back.",
+                "Snapshot first saves the target's files as they are, then restores.",
                 [
-                    Choice("snapshot_first", "Snapshot first, then restore", "s", "primary"),
+                    Choice("snapshot_first", "Snapshot first", "s", "primary"),
                     Choice("restore", "Restore", "r", "error"),
                     Choice("cancel", "Cancel", "c"),
                 ],

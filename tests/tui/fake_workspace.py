@@ -8,6 +8,7 @@ scripts; they are answered in the framing :mod:`caged_core.client._in_cage` read
 from __future__ import annotations
 
 import base64
+import copy
 import json
 from typing import Any
 
@@ -164,6 +165,10 @@ def _exec(command: str) -> str:
 class FakeWorkspace(FakePlatform):
     """The fixed platform plus one sandbox's files, git state and snapshots."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.snapshots = copy.deepcopy(SNAPSHOTS)
+
     def handle(self, request: httpx.Request) -> httpx.Response:
         """Route the files, git, exec and snapshot requests; the rest as the base does."""
         path = request.url.path.removeprefix("/v1")
@@ -188,7 +193,7 @@ class FakeWorkspace(FakePlatform):
             return self._json({"output": _exec(command), "exit_code": 0})
         if path.endswith("/snapshots") and path.startswith("/sandboxes/"):
             sandbox = path.split("/")[2]
-            return self._json([s for s in SNAPSHOTS if s["sandbox_id"] == sandbox])
+            return self._json([s for s in self.snapshots if s["sandbox_id"] == sandbox])
         return super().handle(request)
 
 

@@ -15,9 +15,11 @@ from textual.widgets import Static
 from caged_core.client._in_cage import MARK
 from caged_tui.commands import CagedCommands
 from caged_tui.screens.diff import DiffScreen
+from caged_tui.screens.files.preview import PreviewState
 from caged_tui.screens.files.screen import FilesScreen
 from caged_tui.screens.help import key_rows
 from caged_tui.screens.snapshots import SnapshotsScreen
+from caged_tui.widgets.dialogs import ChoiceDialog
 
 
 class NotARepository(FakeWorkspace):
@@ -89,3 +91,57 @@ async def test_a_workspace_outside_git_says_so() -> None:
         await eventually_async(
             lambda: "not a git repository" in str(title.render()), pause=pilot.pause
         )
+
+
+async def test_leaving_with_unsaved_changes_asks() -> None:
+    app = fake_app(FakeWorkspace().handle)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("f")
+        screen = await eventually_async(
+            lambda: app.screen if isinstance(app.screen, FilesScreen) else None, pause=pilot.pause
+        )
+        await eventually_async(lambda: screen.table.row_count == 4, pause=pilot.pause)
+        screen.table.move_to("/workspace/README.md")
+        preview = screen.preview
+        await eventually_async(lambda: preview.state is PreviewState.TEXT, pause=pilot.pause)
+        await pilot.press("e", "x")
+        assert preview.modified
+        # esc in the editor asks; cancel keeps the changes and the editor.
+        await pilot.press("escape")
+        await eventually_async(lambda: isinstance(app.screen, ChoiceDialog), pause=pilot.pause)
+        await pilot.press("c")
+        await eventually_async(lambda: app.screen is screen, pause=pilot.pause)
+        assert preview.modified and preview.editing
+        # The edited file stays in the pane while the tree's cursor moves on.
+        screen.table.focus()
+        await pilot.press("j")
+        assert preview.path == "/workspace/README.md" and preview.modified
+        # Leaving the screen asks too; discard drops the changes and leaves.
+        await pilot.press("escape")
+        await eventually_async(lambda: isinstance(app.screen, ChoiceDialog), pause=pilot.pause)
+        await pilot.press("d")
+        await eventually_async(lambda: not isinstance(app.screen, FilesScreen), pause=pilot.pause)
+        assert not preview.modified
+
+
+async def test_a_screen_opened_again_still_follows_the_live_feed() -> None:
+    """Regression (seen in tmux): topics are kept by name, and a second snapshots screen of
+    the sandbox reused the first one's fetch, which asked whether the *first* was in front."""
+    fake = FakeWorkspace()
+    app = fake_app(fake.handle)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        for expected in (3, 4):
+            await pilot.press("s")
+            screen = await eventually_async(
+                lambda: app.screen if isinstance(app.screen, SnapshotsScreen) else None,
+                pause=pilot.pause,
+            )
+            await eventually_async(
+                lambda screen=screen, expected=expected: screen.table.row_count == expected,
+                pause=pilot.pause,
+            )
+            await pilot.press("escape")
+            await eventually_async(lambda: not isinstance(app.screen, SnapshotsScreen))
+            fake.snapshots.append({**fake.snapshots[0], "id": "snap-00000004", "name": "new"})

@@ -98,6 +98,9 @@ class FilePreview(HostAccess, Vertical):
         path: str
         text: str
 
+    class EditingEnded(Message):
+        """The editor was left (saved, discarded or unchanged): the tree may take the focus."""
+
     @dataclass
     class Conflicted(Message):
         """The sandbox's copy changed since it was opened; ``remote`` is its text now."""
@@ -228,7 +231,10 @@ class FilePreview(HostAccess, Vertical):
         self.text_area.focus()
         return True
 
-    def watch_editing(self, editing: bool) -> None:
+    def watch_editing(self, old: bool, editing: bool) -> None:
+        if old and not editing:
+            self.post_message(self.EditingEnded())
+        self.refresh_bindings()
         self.text_area.read_only = not editing
         self.set_class(editing, "-editing")
         self._title()
@@ -253,13 +259,18 @@ class FilePreview(HostAccess, Vertical):
     def _changed(self) -> None:
         self.modified = self.opened is not None and self.text_area.text != self.opened.text
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``esc`` is the editor's only while editing; otherwise it goes on to the screen."""
+        if action == "stop_editing":
+            return self.editing
+        return True
+
     def action_stop_editing(self) -> None:
         """Leave the editor (asks first when there are unsaved changes)."""
         if not self.editing:
             return
         if not self.modified:
             self.editing = False
-            self.screen.focus_next()
             return
         self.ask_unsaved(lambda: None)
 
@@ -291,6 +302,7 @@ class FilePreview(HostAccess, Vertical):
         """Drop the unsaved changes (the text as loaded comes back)."""
         self.modified = False
         self.editing = False
+        self.refresh_bindings()
         if self.opened is not None:
             self.text_area.load_text(self.opened.text)
 

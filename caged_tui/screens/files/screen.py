@@ -92,7 +92,10 @@ def git_topic(sandbox_id: str, in_front: FilesScreen) -> TopicSpec[GitStatus]:
                 raise  # the feed keeps other topics going and tries again
             return Fetched(None)
 
-    return TopicSpec(f"git-status:{sandbox_id}", fetch, min_interval=GIT_INTERVAL)
+    # Named per screen: the fetch asks whether *this* screen is in front, and a topic is
+    # kept by name, so a second files screen of the sandbox must not reuse the first's.
+    name = f"git-status:{sandbox_id}:{id(in_front)}"
+    return TopicSpec(name, fetch, min_interval=GIT_INTERVAL)
 
 
 class FilesScreen(CagedScreen[None]):
@@ -253,6 +256,10 @@ class FilesScreen(CagedScreen[None]):
         if entry is not None and entry.is_dir and self._source.is_loaded(entry.path):
             children = len(self._source.children(entry.path))
         self.preview.show(entry, children=children)
+
+    @on(FilePreview.EditingEnded)
+    def _editing_ended(self) -> None:
+        self.table.focus()
 
     # ------------------------------------------------------------------ navigation
 

@@ -26,7 +26,7 @@ from caged_tui.widgets.virtual_table import Cell, Column, TableRow
 ROOT = "/workspace"
 
 COLUMNS = (
-    Column("name", "NAME", 36),
+    Column("name", "NAME", 24),
     Column("git", "GIT", 3),
     Column("size", "SIZE", 7),
     Column("modified", "MODIFIED", 8),
