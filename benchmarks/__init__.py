@@ -15,6 +15,8 @@ BENCHMARKS: tuple[str, ...] = (
     "list_scale",
     "files_tree",
     "replay_fetch",
+    "replay_open",
+    "replay_step",
     "idle_cpu",
     "platform_create",
     "platform_exec",

@@ -78,6 +78,26 @@ def uptime(sandbox: Sandbox, now: datetime, *, coarse: bool = False) -> str:
     return since(sandbox.started_at, now, coarse=coarse)
 
 
+def trust_band(score: int) -> str:
+    """The docs' trust bands: excellent (90+), good (70+), caution (50+), alert."""
+    if score >= 90:
+        return "excellent"
+    if score >= 70:
+        return "good"
+    if score >= 50:
+        return "caution"
+    return "alert"
+
+
+def tokens(count: int) -> str:
+    """A token count, compact: ``950``, ``12.3k``, ``4.1M``."""
+    if count < 1000:
+        return str(count)
+    if count < 1_000_000:
+        return f"{count / 1000:.1f}k"
+    return f"{count / 1_000_000:.1f}M"
+
+
 def timestamp(moment: datetime | None) -> str:
     """An absolute UTC timestamp for detail views."""
     if moment is None:

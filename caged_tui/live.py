@@ -15,6 +15,9 @@ through a Textual :class:`~textual.signal.Signal` only what changed:
   active; after a quiet round with an idle user (none yet, or none for
   :data:`IDLE_AFTER` s) the wait doubles up to ``idle_cap``. A key press or mouse click (:meth:`activity`) brings it back,
   and :meth:`poke` (``r``, an action that changed something) polls right away.
+- **Hurry**: a topic with ``max_wait`` (a followed replay) is fetched at least
+  that often whatever the pace, in small rounds of such topics only
+  (:meth:`LiveFeed.poll_hurried`): following costs its own request and no other.
 - **Pause**: nothing is fetched while ``foreground()`` is false (the terminal
   lost the focus, the app is suspended); :meth:`poke` resumes.
 - **Health**: each round's outcome (online / offline with a reason /
@@ -84,6 +87,10 @@ class TopicSpec(Generic[T]):
     #: the fast pace (running sandboxes' costs grow every second); it is still
     #: published. None: every change keeps the pace.
     drift: Callable[[T, T], bool] | None = None
+    #: While someone listens, fetched at least this often (seconds) whatever the feed's
+    #: pace — idle backoff included — in rounds that fetch only such topics: a followed
+    #: replay shows new events within a second. None: the feed's pace.
+    max_wait: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +109,7 @@ class Topic(Generic[T]):
         self.fetch = spec.fetch
         self.min_interval = spec.min_interval
         self.drift = spec.drift
+        self.max_wait = spec.max_wait
         #: Whether the last accepted value was a change that keeps the fast pace.
         self.lively = False
         #: When it was last fetched (monotonic seconds; None = never).
@@ -120,6 +128,13 @@ class Topic(Generic[T]):
     def due(self, now: float) -> bool:
         """Whether its pace allows a fetch at ``now``."""
         return self.fetched_at is None or now - self.fetched_at >= self.min_interval
+
+    def hurried(self, now: float) -> bool:
+        """Whether its ``max_wait`` has run out at ``now`` (always False without one)."""
+        if self.max_wait is None:
+            return False
+        # A timer may fire a hair early: 10 ms of slack keeps it from waiting a second round.
+        return self.fetched_at is None or now - self.fetched_at >= self.max_wait - 0.01
 
     def accept(self, fetched: Fetched[T]) -> bool:
         """Take a fetch's answer; returns whether subscribers must hear of it."""
@@ -240,7 +255,32 @@ class LiveFeed:
         """Poll forever (the app runs this in its one live worker)."""
         while True:
             self.delay = await self.poll_once()
-            await self._sleep(self.delay)
+            await self._wait_for_round(self._clock() + self.delay)
+
+    async def _wait_for_round(self, due: float) -> None:
+        """Sleep until ``due`` (or a poke), meanwhile fetching topics whose ``max_wait``
+        runs out sooner."""
+        while True:
+            hurry = min((t.max_wait for t in self._topics.values() if t.max_wait and t.active),
+                        default=None)  # fmt: skip
+            left = due - self._clock()
+            if hurry is None or hurry >= left:
+                await self._sleep(max(0.0, left))
+                return
+            await self._sleep(hurry)
+            if self._everything:  # poked: a full round now
+                return
+            await self.poll_hurried()
+
+    async def poll_hurried(self) -> None:
+        """Fetch only the topics whose ``max_wait`` has run out (between full rounds).
+        Failures wait for the next full round, which reports them."""
+        for topic in list(self._topics.values()):
+            now = self._clock()
+            if topic.active and topic.hurried(now):
+                topic.fetched_at = now
+                with contextlib.suppress(CagedAPIError, CagedConnectionError):
+                    await self._poll(topic)
 
     async def poll_once(self) -> float:
         """One round over the active topics; returns the wait before the next."""

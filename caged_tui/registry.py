@@ -79,6 +79,22 @@ SCREENS: tuple[ScreenEntry, ...] = (
         target="caged_tui.screens.terminals:TerminalsScreen",
     ),
     ScreenEntry(
+        "sessions",
+        "Sessions",
+        "sessions",
+        "agent sessions: cost, trust, replay",
+        key="3",
+        target="caged_tui.screens.sessions:SessionsScreen",
+    ),
+    ScreenEntry(
+        "replay",
+        "Replay",
+        "replay",
+        "one session played back or followed live (enter on a session)",
+        target="caged_tui.screens.replay:ReplayScreen",
+        mode=False,
+    ),
+    ScreenEntry(
         "detail",
         "Sandbox",
         "sandbox",

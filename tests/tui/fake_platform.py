@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import fake_sessions
 import httpx
 
 from caged_core.client import AsyncCaged
@@ -166,8 +167,19 @@ TRUST = [
         "score": 64,
         "updated_at": "2026-11-27T11:30:00Z",
         "deductions": [
-            {"rule": "network_denied", "points": 20, "reason": "blocked request to evil.example"},
-            {"rule": "error_spike", "points": 16, "reason": "8 failed commands in 5 minutes"},
+            # Sequences of events in fake_sessions' replay of this session.
+            {
+                "rule": "network_denied",
+                "points": 20,
+                "reason": "blocked request to evil.example",
+                "sequence": 24,
+            },
+            {
+                "rule": "error_spike",
+                "points": 16,
+                "reason": "8 failed commands in 5 minutes",
+                "sequence": 40,
+            },
         ],
     },
 ]
@@ -240,6 +252,9 @@ class FakePlatform:
                 return self._json(PORTS)
         if parts[:2] == ["trust", "sandboxes"]:
             return self._json(TRUST)
+        answer = fake_sessions.handle(parts, request)
+        if answer is not None:
+            return answer
         return self._json({"title": "Not Found", "status": 404, "detail": "no route"}, 404)
 
 

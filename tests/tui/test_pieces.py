@@ -12,7 +12,6 @@ from caged_tui import caged_yaml
 from caged_tui import formatting as fmt
 from caged_tui.screens.create import FormError, build_request, parse_env
 from caged_tui.screens.detail.logs import new_entries
-from caged_tui.screens.detail.trust import trust_band
 from caged_tui.screens.sandboxes import matches
 from caged_tui.status import isolation_of
 from caged_tui.streams import LineBuffer, batched
@@ -142,7 +141,12 @@ def test_new_entries() -> None:
 
 
 def test_trust_bands() -> None:
-    assert [trust_band(s) for s in (95, 70, 50, 10)] == ["excellent", "good", "caution", "alert"]
+    assert [fmt.trust_band(s) for s in (95, 70, 50, 10)] == [
+        "excellent",
+        "good",
+        "caution",
+        "alert",
+    ]
 
 
 def test_filter_matches_id_template_status() -> None:

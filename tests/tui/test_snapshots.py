@@ -115,7 +115,7 @@ def test_create_form_invalid(snap_compare: Snap) -> None:
     assert snap_compare(fake_app(), terminal_size=SIZE, run_before=before)
 
 
-@pytest.mark.parametrize("tab", ["overview", "logs", "ports", "trust", "exec"])
+@pytest.mark.parametrize("tab", ["overview", "logs", "ports", "trust", "exec", "sessions"])
 def test_detail_tab(snap_compare: Snap, tab: str) -> None:
     async def before(pilot: Pilot[Any]) -> None:
         # The tab number key, as a user would: the focus goes into the panel.
@@ -200,3 +200,40 @@ def test_sandboxes_screen_class() -> None:
     """The home screen is the sandboxes screen (a cheap guard for the snapshots above)."""
     assert registry.DEFAULT.id == CagedApp.DEFAULT_MODE
     assert registry.DEFAULT.load() is SandboxesScreen
+
+
+class TestReplay:
+    """Issue 15: the sessions list and a session paused mid-replay."""
+
+    def test_sessions_list(self, snap_compare: Snap) -> None:
+        assert snap_compare(fake_app(), terminal_size=SIZE, run_before=run("3"))
+
+    def test_replay_paused_mid_session_with_a_filter(self, snap_compare: Snap) -> None:
+        app = fake_app()
+
+        async def before(pilot: Pilot[Any]) -> None:
+            from caged_tui.screens.replay import ReplayScreen
+
+            await run("3", "enter")(pilot)
+            screen = app.screen
+            assert isinstance(screen, ReplayScreen)
+
+            def ready() -> bool:
+                tape = screen.tape
+                return (
+                    screen.session is not None
+                    and tape is not None
+                    and len(tape.keyframes) > 0
+                    and screen.totals.at(60).cost > 0
+                )
+
+            await eventually_async(ready, SETTLE_TIMEOUT, what="the replay", pause=pilot.pause)
+            await pilot.press("5", "t", "3")  # half-way, then commands only
+            await eventually_async(
+                lambda: screen._matching_done and screen.table.row_count > 0,
+                SETTLE_TIMEOUT, what="the filter", pause=pilot.pause,
+            )  # fmt: skip
+            await pilot.press("left")  # one command back
+            await settle(pilot)
+
+        assert snap_compare(app, terminal_size=SIZE, run_before=before)

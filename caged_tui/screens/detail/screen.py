@@ -2,9 +2,9 @@
 
 The screen keeps what concerns the sandbox as a whole — its title and status,
 pause/resume, destroy, a terminal, copying its id — and stacks the panels
-(:data:`PANELS`: overview, logs, ports, trust, exec), each a module of its own
+(:data:`PANELS`: overview, logs, ports, trust, sessions, exec), each a module of its own
 owning its live-feed subscription, messages, keys and rendering. Number keys
-``1`` to ``5`` (and ``l``, ``x``) choose a tab and put the focus in it, so its
+``1`` to ``6`` (and ``l``, ``x``) choose a tab and put the focus in it, so its
 keys work at once; ``:`` still jumps to other screens.
 """
 
@@ -27,6 +27,7 @@ from caged_tui.screens.detail.logs import LogsPanel
 from caged_tui.screens.detail.overview import OverviewPanel
 from caged_tui.screens.detail.panel import DetailPanel, Gone, sandbox_topic
 from caged_tui.screens.detail.ports import PortsPanel
+from caged_tui.screens.detail.sessions import SessionsPanel
 from caged_tui.screens.detail.trust import TrustPanel
 from caged_tui.widgets.dialogs import ConfirmDialog
 
@@ -36,7 +37,8 @@ PANELS: tuple[type[DetailPanel], ...] = (
     LogsPanel,
     PortsPanel,
     TrustPanel,
-    ExecPanel,
+    SessionsPanel,
+    ExecPanel,  # last: its prompt takes digits, so no tab key comes after it
 )
 TABS = tuple(panel.PANEL_ID for panel in PANELS)
 

@@ -26,23 +26,12 @@ COLUMNS = (
 )
 
 
-def trust_band(score: int) -> str:
-    """The docs' trust bands: excellent, good, caution, alert."""
-    if score >= 90:
-        return "excellent"
-    if score >= 70:
-        return "good"
-    if score >= 50:
-        return "caution"
-    return "alert"
-
-
 def score_cells(score: TrustScore, now: datetime) -> tuple[Cell, ...]:
     """A session's row."""
     return (
         (score.session_id, ""),
         (str(score.score), ""),
-        (trust_band(score.score), ""),
+        (fmt.trust_band(score.score), ""),
         (fmt.timestamp(score.updated_at), ""),
         (str(len(score.deductions)), ""),
     )

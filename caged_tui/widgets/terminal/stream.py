@@ -118,6 +118,11 @@ class TerminalStream(pyte.ByteStream):
         self.errors = 0
         super().__init__(screen)
 
+    @property
+    def at_rest(self) -> bool:
+        """Whether the parser is between sequences (a copy of the screen now is complete)."""
+        return bool(self._taking_plain_text)
+
     def feed(self, data: bytes) -> None:  # type: ignore[override]  # bytes, like ByteStream
         """Decode and parse ``data``; never raises because of the content of ``data``."""
         text = self.utf8_decoder.decode(data) if self.use_utf8 else data.decode("latin-1")

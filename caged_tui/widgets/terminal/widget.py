@@ -295,6 +295,9 @@ class TerminalView(Widget, can_focus=True):
         self._title = ""
         #: The key that followed the prefix, on its way to the app's bindings.
         self._app_key: str | None = None
+        #: Whether the terminal takes the widget's size (False: a replay keeps the
+        #: recorded size).
+        self.follows_size = True
         if transport is not None:
             self.attach(transport)
 
@@ -343,6 +346,25 @@ class TerminalView(Widget, can_focus=True):
         """Parse output directly (replays, tests); the display updates at the next flush."""
         self._stream.feed(data)
         self._request_flush()
+
+    def feed_text(self, text: str) -> None:
+        """Parse already-decoded output (a recording's chunks); shown at the next flush."""
+        self._stream.feed_text(text)
+        self._request_flush()
+
+    def show(self, terminal: TerminalScreen) -> None:
+        """Show ``terminal`` instead of the current model (a replay restoring a keyframe);
+        what is fed next is parsed into it. Its size is kept: a replay shows the recorded
+        terminal at the size it had (set :attr:`follows_size` false)."""
+        self._terminal = terminal
+        terminal.on_reply = None
+        self._stream = TerminalStream(terminal)
+        terminal.dirty.clear()
+        self._strips.clear()
+        self._cursor_row = terminal.cursor.y
+        self._history_pushed = terminal.history_pushed
+        self.history_offset = 0
+        self.refresh()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -617,6 +639,8 @@ class TerminalView(Widget, can_focus=True):
 
     def _apply_size(self) -> None:
         self._resize_timer = None
+        if not self.follows_size:
+            return
         size: Size = self.size
         rows, cols = size.height, size.width
         if rows < 1 or cols < 1:

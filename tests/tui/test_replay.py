@@ -1,0 +1,174 @@
+"""Session replay against the real local platform: the sessions list, the timeline,
+playback, the running totals, live follow and export (issue 15)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eventually import eventually_async
+from test_live import SIZE, live_app
+from textual.pilot import Pilot
+
+from caged_core.client import AsyncCaged
+from caged_tui.app import CagedApp
+from caged_tui.screens.replay import ReplayScreen
+from caged_tui.screens.sessions import SessionsScreen
+from caged_tui.widgets.session_table import SessionTable
+
+pytestmark = pytest.mark.integration
+
+START = datetime(2026, 3, 1, 9, 0, 0, tzinfo=UTC)
+
+
+def agent_events(session_id: str, count: int = 40) -> list[dict[str, Any]]:
+    """A small agent session: LLM calls, commands, a file change, a tool call."""
+    events: list[dict[str, Any]] = []
+    for i in range(count):
+        when = (START + timedelta(seconds=i * 3)).isoformat()
+        kind = i % 4
+        if kind == 0:
+            payload = {
+                "model": "claude-4",
+                "tokens_in": 100 + i,
+                "tokens_out": 20,
+                "cost_usd": 0.01,
+            }
+            events.append({"type": "llm_call", "payload": payload})
+        elif kind == 1:
+            events.append(
+                {"type": "command", "payload": {"command": f"echo step {i}", "exit_code": 0}}
+            )
+        elif kind == 2:
+            events.append(
+                {"type": "file_op", "payload": {"path": f"src/f{i}.py", "kind": "modify"}}
+            )
+        else:
+            events.append({"type": "tool_call", "payload": {"tool": "read_file", "args": {"n": i}}})
+        events[-1].update(timestamp=when, session_id=session_id, meta={"agent_type": "test-agent"})
+    return events
+
+
+async def ingest(platform: Any, events: list[dict[str, Any]]) -> None:
+    async with AsyncCaged(api_key=platform.api_key, base_url=platform.url) as client:
+        result = await client.events.ingest(events)
+    assert result.accepted == len(events), result
+
+
+def new_session_id() -> str:
+    return f"sess-{secrets.token_hex(6)}"
+
+
+async def open_replay(pilot: Pilot[Any], session_id: str) -> ReplayScreen:
+    app = pilot.app
+    assert isinstance(app, CagedApp)
+    await app.push_screen(ReplayScreen(session_id))
+    screen = app.screen
+    assert isinstance(screen, ReplayScreen)
+    await eventually_async(lambda: screen.session is not None, pause=pilot.pause)
+    return screen
+
+
+async def test_the_sessions_screen_lists_an_ingested_session_and_enter_replays_it(
+    platform: Any,
+) -> None:
+    sid = new_session_id()
+    await ingest(platform, agent_events(sid, 8))
+    app = live_app(platform)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await eventually_async(lambda: isinstance(app.screen, SessionsScreen), pause=pilot.pause)
+        screen = app.screen
+        assert isinstance(screen, SessionsScreen)
+        table = screen.query_one(SessionTable)
+        await eventually_async(lambda: table.source.index_of(sid) is not None, pause=pilot.pause)
+        row = table.row(sid)
+        assert row is not None
+        cells = [text for text, _ in row.cells]
+        assert "test-agent" in cells and "claude-4" in cells and "8" in cells
+        table.move_to(sid)
+        await pilot.press("enter")
+        await eventually_async(lambda: isinstance(app.screen, ReplayScreen), pause=pilot.pause)
+
+
+async def test_events_in_order_and_playing_at_8x_reaches_the_session_cost(platform: Any) -> None:
+    sid = new_session_id()
+    await ingest(platform, agent_events(sid, 40))
+    app = live_app(platform)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_replay(pilot, sid)
+        rows = screen.timeline.rows(0, 40)
+        await eventually_async(lambda: screen.table.row("40") is not None, pause=pilot.pause)
+        rows = screen.timeline.rows(0, 40)
+        assert [row.key for row in rows] == [str(n) for n in range(1, 41)]
+        assert "echo step 1" in rows[1].cells[2][0]
+        for key in ("greater_than_sign",) * 3:  # 1x -> 8x
+            await pilot.press(key)
+        assert screen.speed == 8.0
+        await pilot.press("space")
+        assert screen.playing
+        await eventually_async(
+            lambda: not screen.playing and screen.playhead == 40, timeout=60, pause=pilot.pause
+        )
+        assert screen.session is not None
+        assert screen.totals.at(screen.playhead).cost == pytest.approx(screen.session.llm_cost)
+        assert screen.session.llm_cost == pytest.approx(0.10)
+
+
+async def test_following_shows_an_event_ingested_after_the_screen_opened(platform: Any) -> None:
+    sid = new_session_id()
+    await ingest(platform, agent_events(sid, 5))
+    app = live_app(platform)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_replay(pilot, sid)
+        await pilot.press("f")
+        assert screen.following
+        late = agent_events(sid, 6)[5]
+        late["payload"] = {"command": "echo arrived-late", "exit_code": 0}
+        late["type"] = "command"
+        await ingest(platform, [late])
+        await eventually_async(lambda: screen.timeline.total == 6, pause=pilot.pause)
+        # At the tail: the cursor and the playhead on the new event.
+        await eventually_async(
+            lambda: screen.playhead == 6 and screen.table.cursor_key == "6", pause=pilot.pause
+        )
+        row = screen.table.row("6")
+        assert row is not None and "arrived-late" in row.cells[2][0]
+        await pilot.press("up")  # leaving the tail stops following
+        await eventually_async(lambda: not screen.following, pause=pilot.pause)
+
+
+async def test_export_jsonl_and_a_cast_that_asciinema_reads(
+    platform: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_replay_pieces import assert_asciicast_v2
+
+    sid = new_session_id()
+    events = agent_events(sid, 6)
+    for n, text in enumerate(["$ ls\r\n", "\x1b[34msrc\x1b[0m  README.md\r\n", "$ "], start=1):
+        when = (START + timedelta(seconds=20 + n)).isoformat()
+        payload = {"kind": "terminal_output", "data": text, "offset": 0}
+        events.append({"type": "other", "timestamp": when, "session_id": sid, "payload": payload})
+    await ingest(platform, events)
+    monkeypatch.chdir(tmp_path)
+    app = live_app(platform)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_replay(pilot, sid)
+        await pilot.press("e", "c")
+        cast, jsonl = tmp_path / f"{sid}.cast", tmp_path / f"{sid}.jsonl"
+        await eventually_async(
+            lambda: (
+                any("Exported 3 terminal" in str(n.message) for n in app._notifications)
+                and any("Exported 9 events" in str(n.message) for n in app._notifications)
+            ),
+            pause=pilot.pause,
+        )
+    assert [json.loads(line)["sequence"] for line in jsonl.read_text().splitlines()] == list(
+        range(1, 10)
+    )
+    assert_asciicast_v2(cast)
+    assert "README.md" in cast.read_text()
