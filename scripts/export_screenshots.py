@@ -23,8 +23,18 @@ from textual.widgets import Input, TextArea
 from caged_core.client import AsyncCaged
 from caged_platform.service import ensure_running, stop
 from caged_tui.app import CagedApp, make_app
+from caged_tui.screens.account.dialogs import SecretDialog
+from caged_tui.screens.account.screen import AccountScreen
+from caged_tui.screens.alerts.detail import AlertDetailScreen
+from caged_tui.screens.alerts.rules import RulesTable
+from caged_tui.screens.alerts.screen import AlertsScreen
+from caged_tui.screens.billing.screen import BillingScreen
+from caged_tui.screens.notifications.screen import NotificationsScreen
+from caged_tui.screens.notifications.settings import SettingsPanel
 from caged_tui.screens.terminals import TerminalTab
 from caged_tui.settings import Settings
+from caged_tui.widgets.alert_table import AlertTable
+from caged_tui.widgets.notification_table import NotificationTable
 from caged_tui.widgets.sandbox_table import SandboxTable
 
 SIZE = (150, 42)
@@ -59,6 +69,17 @@ async def seed(url: str, api_key: str) -> list[str]:
                 await asyncio.sleep(0.5)
         await client.sandboxes.exec(created[0].id, "mkdir -p src && echo 'print(1)' > src/main.py")
         await client.sandboxes.exec(created[0].id, "ls -la src")
+        # An agent's LLM spend: 84 % of the $5 budget, a warning alert and its notification.
+        await client.events.ingest(
+            [
+                {
+                    "type": "llm_call",
+                    "sandbox_id": created[0].id,
+                    "session_id": "agent-demo",
+                    "payload": {"model": "claude-4", "tokens_in": 9000, "cost_usd": 4.2},
+                }
+            ]
+        )
         return [sandbox.id for sandbox in created]
 
 
@@ -125,6 +146,66 @@ async def shoot(app: CagedApp, out: Path, sandbox_ids: list[str]) -> None:
         await pilot.press("enter")
         await pilot.pause(1.5)
         await save(pilot, "terminal")
+        await shoot_account(app, pilot, save)
+
+
+async def shoot_alert_toast(url: str, api_key: str, out: Path) -> None:
+    """A new alert's toast while the user is on another screen (its own run: the other
+    screenshots are taken without toasts)."""
+    app = make_app(AsyncCaged(api_key=api_key, base_url=url), Settings(base_url=url, local=True))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await until(pilot, lambda: app.status.open_alerts is not None)
+        await app.client.events.ingest(  # an agent erring in a loop
+            [{"type": "error", "session_id": "agent-loop", "payload": {"message": "ENOENT"}}] * 5
+        )
+        await until(pilot, lambda: app.screen.query("Toast"))
+        await pilot.pause(0.5)
+        app.save_screenshot(filename="alert-toast.svg", path=str(out))
+        print(f"wrote {out / 'alert-toast.svg'}")
+
+
+async def shoot_account(app: CagedApp, pilot: Pilot[Any], save: Callable[..., Any]) -> None:
+    """The alerts (list, details, rules), the notifications (inbox, settings), usage and
+    billing, and a new API key's secret."""
+
+    async def go(name: str) -> None:
+        await pilot.press("colon", *name, "enter")
+
+    await app.switch_mode("sandboxes")  # away from the terminal, which takes every key
+    await until(pilot, lambda: app.screen.query(SandboxTable))
+    await go("alerts")
+    await until(pilot, lambda: isinstance(app.screen, AlertsScreen))
+    await until(pilot, lambda: app.screen.query_one(AlertTable).row_count >= 2)
+    await save(pilot, "alerts")
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(app.screen, AlertDetailScreen))
+    await save(pilot, "alert-detail")
+    await pilot.press("escape", "2")
+    await until(pilot, lambda: app.screen.query_one(RulesTable).row_count == 5)
+    await save(pilot, "alert-rules")
+    await go("notifications")
+    await until(pilot, lambda: isinstance(app.screen, NotificationsScreen))
+    await until(pilot, lambda: app.screen.query_one(NotificationTable).row_count >= 2)
+    await save(pilot, "notifications")
+    await pilot.press("2")
+    await until(pilot, lambda: app.screen.query_one(SettingsPanel).config is not None)
+    await save(pilot, "notification-settings")
+    await go("billing")
+    await until(pilot, lambda: isinstance(app.screen, BillingScreen))
+    billing = app.screen
+    assert isinstance(billing, BillingScreen)
+    await until(pilot, lambda: billing.report is not None)
+    await save(pilot, "billing")
+    await go("account")
+    await until(pilot, lambda: isinstance(app.screen, AccountScreen))
+    account = app.screen
+    assert isinstance(account, AccountScreen)
+    await until(pilot, lambda: account.view is not None)
+    await save(pilot, "account")
+    await pilot.press("n", *"deploy-bot", "ctrl+s")
+    await until(pilot, lambda: isinstance(app.screen, SecretDialog))
+    await save(pilot, "account-new-key")
+    await pilot.press("escape")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             sandbox_ids = asyncio.run(seed(url, api_key))
             client = AsyncCaged(api_key=api_key, base_url=url)
             app = make_app(client, Settings(base_url=url, local=True))
+            asyncio.run(shoot_alert_toast(url, api_key, args.out))
             asyncio.run(shoot(app, args.out, sandbox_ids))
         finally:
             asyncio.run(_destroy_all(url, api_key))

@@ -46,6 +46,10 @@ SESSION_COLUMNS = (
 )
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _ago(moment: datetime | None, now: datetime) -> str:
     return f"{fmt.since(moment, now)} ago" if moment is not None else "never"
 
@@ -154,8 +158,8 @@ class AccountScreen(CagedScreen[None]):
         who = printable(account.name or account.email or account.id)
         email = f" <{printable(account.email)}>" if account.email and account.name else ""
         self.query_one("#account-info", Static).update(
-            f"{who}{email} · tier {printable(account.tier)} · {len(view.keys)} keys"
-            f" · {len(view.sessions)} sessions"
+            f"{who}{email} · tier {printable(account.tier)} · {_count(len(view.keys), 'key')}"
+            f" · {_count(len(view.sessions), 'session')}"
         )
 
     # ------------------------------------------------------------------ selection
