@@ -29,12 +29,18 @@ from caged_tui.screens.alerts.detail import AlertDetailScreen
 from caged_tui.screens.alerts.rules import RulesTable
 from caged_tui.screens.alerts.screen import AlertsScreen
 from caged_tui.screens.billing.screen import BillingScreen
+from caged_tui.screens.diff import DiffScreen
+from caged_tui.screens.files.preview import FilePreview, PreviewState
+from caged_tui.screens.files.screen import FilesScreen
 from caged_tui.screens.notifications.screen import NotificationsScreen
 from caged_tui.screens.notifications.settings import SettingsPanel
+from caged_tui.screens.snapshots import SnapshotsScreen
 from caged_tui.screens.terminals import TerminalTab
 from caged_tui.settings import Settings
 from caged_tui.widgets.alert_table import AlertTable
+from caged_tui.widgets.dialogs import ChoiceDialog
 from caged_tui.widgets.notification_table import NotificationTable
+from caged_tui.widgets.sandbox_picker import SandboxPicker
 from caged_tui.widgets.sandbox_table import SandboxTable
 
 SIZE = (150, 42)
@@ -80,6 +86,18 @@ async def seed(url: str, api_key: str) -> list[str]:
                 }
             ]
         )
+        # A small git project with one change: the files, diff and snapshots screens.
+        await client.sandboxes.exec(
+            created[0].id,
+            "printf '# demo\\n\\nA service an agent works on.\\n' > README.md"
+            " && printf 'def greet(name):\\n    return \"hi \" + name\\n' > src/app.py"
+            " && git init -q && git add -A"
+            " && git -c user.name=demo -c user.email=demo@example.com commit -qm init"
+            " && printf 'def greet(name: str) -> str:\\n    return f\"hello {name}\"\\n'"
+            " > src/app.py"
+            " && echo 'todo: tests' > notes.txt",
+        )
+        await client.snapshots.create(created[0].id, "before the agent's run", None)
         return [sandbox.id for sandbox in created]
 
 
@@ -147,6 +165,60 @@ async def shoot(app: CagedApp, out: Path, sandbox_ids: list[str]) -> None:
         await pilot.pause(1.5)
         await save(pilot, "terminal")
         await shoot_account(app, pilot, save)
+        await shoot_files(app, pilot, save, sandbox_ids[0])
+
+
+async def shoot_files(
+    app: CagedApp, pilot: Pilot[Any], save: Callable[..., Any], sandbox_id: str
+) -> None:
+    """The files screen (preview, editor), the diff (both layouts), the snapshots and a
+    restore confirmation, with keys."""
+    await app.switch_mode("sandboxes")
+    await until(pilot, lambda: app.screen.query(SandboxTable))
+    app.screen.query_one(SandboxTable).move_to(sandbox_id)
+    await pilot.press("f")
+    await until(pilot, lambda: isinstance(app.screen, FilesScreen))
+    files = app.screen
+    assert isinstance(files, FilesScreen)
+    await until(pilot, lambda: files.table.row_count >= 3)
+    await pilot.press("l")  # into src/
+    await until(pilot, lambda: files.table.row_count >= 5)
+    await pilot.press("j")
+    preview = files.query_one(FilePreview)
+    await until(pilot, lambda: preview.state is PreviewState.TEXT)
+    await until(pilot, lambda: files._source.git_status("/workspace/src/app.py") is not None)
+    await save(pilot, "files")
+    await pilot.press("e", "down", "end")
+    for key in "  # greeted":
+        await pilot.press({" ": "space", "#": "number_sign"}.get(key, key))
+    await save(pilot, "files-editor")
+    await pilot.press("escape")  # unsaved changes: save, discard or cancel
+    await until(pilot, lambda: isinstance(app.screen, ChoiceDialog))
+    await pilot.press("d")
+    await until(pilot, lambda: files.table.has_focus)
+    await pilot.press("D")
+    await until(pilot, lambda: isinstance(app.screen, DiffScreen))
+    diff = app.screen
+    assert isinstance(diff, DiffScreen)
+    await until(pilot, lambda: diff.view.file is not None)
+    await save(pilot, "diff")
+    await pilot.press("s")
+    await save(pilot, "diff-side-by-side")
+    await pilot.press("escape", "escape")
+    await until(pilot, lambda: app.screen.query(SandboxTable))
+    await pilot.press("s")
+    await until(pilot, lambda: isinstance(app.screen, SnapshotsScreen))
+    snapshots = app.screen
+    assert isinstance(snapshots, SnapshotsScreen)
+    await until(pilot, lambda: snapshots.table.row_count >= 1)
+    await save(pilot, "snapshots")
+    await pilot.press("R")
+    await until(pilot, lambda: isinstance(app.screen, SandboxPicker))
+    app.screen.query_one(SandboxTable).move_to(sandbox_id)
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(app.screen, ChoiceDialog))
+    await save(pilot, "snapshot-restore")
+    await pilot.press("escape")
 
 
 async def shoot_alert_toast(url: str, api_key: str, out: Path) -> None:
