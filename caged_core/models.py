@@ -218,9 +218,14 @@ _LEGACY_SEVERITY = {"low": "info", "medium": "warning", "high": "critical", "err
 
 
 class CagedModel(BaseModel):
-    """Base of every response model: tolerant of extra and missing fields."""
+    """Base of every response model: tolerant of extra and missing fields.
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    Validators are built on first use (``defer_build``), not at import: building all of
+    them took a third of the TUI's imports on the way to its first frame, which needs
+    one of them.
+    """
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 
 
 class RequestModel(BaseModel):
@@ -231,7 +236,7 @@ class RequestModel(BaseModel):
     be strict: enums and datetimes must still be read from their JSON strings.
     """
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     def to_body(self) -> dict[str, Any]:
         """The JSON body to send: unset fields omitted so server defaults apply."""

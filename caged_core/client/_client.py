@@ -15,7 +15,6 @@ from caged_core.client.billing import Billing
 from caged_core.client.events import Events
 from caged_core.client.files import Files
 from caged_core.client.notifications import Notifications
-from caged_core.client.realtime._socket import request_ticket
 from caged_core.client.sandboxes import Sandboxes
 from caged_core.client.sessions import Sessions
 from caged_core.client.snapshots import Snapshots
@@ -97,6 +96,8 @@ class AsyncCaged:
     async def socket_ticket(self, *, timeout: float | None = None) -> SocketTicket:
         """A single-use, one-minute credential for one WebSocket handshake.
         The socket methods fetch their own; this is for custom sockets."""
+        from caged_core.client.realtime._socket import request_ticket
+
         return await request_ticket(self._core, timeout=timeout)
 
     async def aclose(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -13,8 +13,6 @@ from caged_core.client._errors import invalid_request
 from caged_core.client._pages import AsyncPaginator, Listing
 from caged_core.client._resource import Resource
 from caged_core.client._transport import Conditional, encode_path
-from caged_core.client.realtime import ExecStream, MCPClient, TerminalSession
-from caged_core.client.realtime.terminal import reconnecting
 from caged_core.errors import CagedNotFoundError, CagedTimeoutError
 from caged_core.models import (
     TEMPLATES,
@@ -28,6 +26,10 @@ from caged_core.models import (
     TerminalSessionInfo,
     TrustScore,
 )
+
+if TYPE_CHECKING:
+    # The socket clients load (with websockets) when a socket is first opened.
+    from caged_core.client.realtime import ExecStream, MCPClient, TerminalSession
 
 __all__ = ["CREATE_TIMEOUT", "EXEC_TIMEOUT", "Sandboxes"]
 
@@ -205,6 +207,8 @@ class Sandboxes(Resource):
         open_timeout: float | None = None,
     ) -> TerminalSession:
         """Open an interactive terminal (a login shell on a PTY)."""
+        from caged_core.client.realtime import TerminalSession
+
         return await TerminalSession.open(
             self._core, sandbox_id, rows=rows, cols=cols, open_timeout=open_timeout
         )
@@ -225,6 +229,8 @@ class Sandboxes(Resource):
         A new session is opened only when the previous one dropped; the loop
         ends when the shell exits, the sandbox pauses, or you close it.
         """
+        from caged_core.client.realtime.terminal import reconnecting
+
         return reconnecting(
             lambda: self.terminal(sandbox_id, rows=rows, cols=cols, open_timeout=open_timeout),
             self._core.retry,
@@ -234,8 +240,12 @@ class Sandboxes(Resource):
         self, sandbox_id: str, command: str, *, open_timeout: float | None = None
     ) -> ExecStream:
         """Run ``command`` and stream its output; read ``exit_code`` afterwards."""
+        from caged_core.client.realtime import ExecStream
+
         return await ExecStream.start(self._core, sandbox_id, command, open_timeout=open_timeout)
 
     async def mcp(self, sandbox_id: str, *, open_timeout: float | None = None) -> MCPClient:
         """Connect to the sandbox's MCP server (already initialized)."""
+        from caged_core.client.realtime import MCPClient
+
         return await MCPClient.open(self._core, sandbox_id, open_timeout=open_timeout)

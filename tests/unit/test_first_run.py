@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tomllib
@@ -45,3 +46,57 @@ def test_the_keyring_is_not_loaded_on_the_way_to_the_first_frame() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+#: The real app on a mock transport, headless: at its first frame (the list painted) it
+#: prints which of the modules it should not need yet are loaded, and which models'
+#: validators are built.
+_FIRST_FRAME = """
+import asyncio, json, sys
+sys.path.insert(0, "tests/tui")
+import caged_tui.cli  # first, as when the command starts (the harness imports httpx)
+from fake_platform import fake_app
+
+WATCHED = ("pyte", "keyring", "yaml", "websockets", "click", "pygments", "certifi",
+           "caged_platform", "caged_tui.screens.terminals", "caged_tui.screens.detail")
+
+async def main():
+    app = fake_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        while getattr(app.screen, "state", "") != "ready":
+            await pilot.pause(0.01)
+        from caged_core import models
+        built = sorted(
+            name for name, cls in vars(models).items()
+            if isinstance(cls, type) and issubclass(cls, models.CagedModel)
+            and cls is not models.CagedModel and cls.__pydantic_complete__
+        )
+        loaded = [m for m in WATCHED if any(k == m or k.startswith(m + ".") for k in sys.modules)]
+        print(json.dumps({"loaded": loaded, "built": built}))
+
+asyncio.run(main())
+"""
+
+
+def test_the_first_frame_loads_only_what_it_shows() -> None:
+    """Start-up was 2.7x a minimal Textual app's: the terminal emulator, the keyring,
+    the socket clients (websockets), httpx's command-line client (click, pygments) and
+    the CA bundle (certifi, for an http:// platform) were loaded before the first frame,
+    and every model's validator was built at import although the list needs one."""
+    out = subprocess.run(
+        [sys.executable, "-c", _FIRST_FRAME], capture_output=True, text=True, check=True,
+        cwd=ROOT, timeout=120,
+    )
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    assert found["loaded"] == []
+    # Of ~55 models, those the first frame makes (the list is parsed by its own adapter).
+    assert set(found["built"]) <= {"RateLimit", "WirePage", "Sandbox"}, found["built"]
+
+
+def test_the_clients_version_is_the_distributions() -> None:
+    """The User-Agent's version is a literal (reading the installed metadata cost ~10 ms
+    of every start); it must follow pyproject.toml."""
+    from caged_core.client import __version__
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert __version__ == pyproject["project"]["version"]
