@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 from eventually import eventually, eventually_async
 from test_live import live_app, select, type_text
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import Static
 
 from caged_core.client import AsyncCaged
@@ -23,38 +25,57 @@ pytestmark = pytest.mark.integration
 SIZE = (140, 40)
 
 
+@contextmanager
+def project_sandbox(platform: Any, script: str) -> Iterator[str]:
+    """A running sandbox of its own, ``script`` run in its workspace first; destroyed after."""
+    with httpx.Client(base_url=platform.url, headers=platform.headers, timeout=360) as http:
+        sid = http.post("/v1/sandboxes", json={"template": "minimal"}).json()["id"]
+        try:
+            eventually(
+                lambda: http.get(f"/v1/sandboxes/{sid}").json()["status"] == "running",
+                120,
+                what=f"{sid} to start",
+            )
+            result = http.post(f"/v1/sandboxes/{sid}/exec", json={"command": script}).json()
+            assert result["exit_code"] == 0, result
+            yield sid
+        finally:
+            http.delete(f"/v1/sandboxes/{sid}")
+
+
 @pytest.fixture(scope="module")
 def sandbox(platform: Any) -> Iterator[str]:
     """A running sandbox with a small project (this module's own: its files change)."""
-    with httpx.Client(base_url=platform.url, headers=platform.headers, timeout=360) as http:
-        created = http.post("/v1/sandboxes", json={"template": "minimal"}).json()
-        sid = created["id"]
-        eventually(
-            lambda: http.get(f"/v1/sandboxes/{sid}").json()["status"] == "running",
-            120,
-            what=f"{sid} to start",
-        )
-        script = (
-            "mkdir -p src/pkg/deep docs && printf 'def main():\\n    return 1\\n' > src/pkg/app.py"
-            " && printf 'hello\\n' > docs/readme.md && printf 'x' > .hidden"
-            " && printf '\\000\\001PNGbinary' > src/pkg/deep/blob.bin"
-            " && git init -q . && git add -A"
-            " && git -c user.name=t -c user.email=t@t commit -qm init"
-        )
-        result = http.post(f"/v1/sandboxes/{sid}/exec", json={"command": script}).json()
-        assert result["exit_code"] == 0, result
+    script = (
+        "mkdir -p src/pkg/deep docs && printf 'def main():\\n    return 1\\n' > src/pkg/app.py"
+        " && printf 'hello\\n' > docs/readme.md && printf 'x' > .hidden"
+        " && printf '\\000\\001PNGbinary' > src/pkg/deep/blob.bin"
+        " && git init -q . && git add -A"
+        " && git -c user.name=t -c user.email=t@t commit -qm init"
+    )
+    with project_sandbox(platform, script) as sid:
         yield sid
-        http.delete(f"/v1/sandboxes/{sid}")
+
+
+ScreenT = TypeVar("ScreenT", bound=Screen[Any])
+
+
+async def open_from_list(
+    pilot: Pilot[Any], sandbox_id: str, key: str, kind: type[ScreenT]
+) -> ScreenT:
+    """Select the sandbox in the list and press ``key``, as a user would; the screen."""
+    await select(pilot, sandbox_id)
+    await pilot.press(key)
+    app = pilot.app
+    found: ScreenT = await eventually_async(
+        lambda: app.screen if isinstance(app.screen, kind) else None, pause=pilot.pause
+    )
+    return found
 
 
 async def open_files(pilot: Pilot[Any], sandbox_id: str) -> FilesScreen:
     """Select the sandbox and press ``f``, as a user would."""
-    await select(pilot, sandbox_id)
-    await pilot.press("f")
-    app = pilot.app
-    await eventually_async(lambda: isinstance(app.screen, FilesScreen), pause=pilot.pause)
-    screen = app.screen
-    assert isinstance(screen, FilesScreen)
+    screen = await open_from_list(pilot, sandbox_id, "f", FilesScreen)
     await eventually_async(lambda: screen.table.row_count >= 2, pause=pilot.pause)
     return screen
 

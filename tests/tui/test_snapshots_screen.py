@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from eventually import eventually, eventually_async
-from test_live import live_app, select, type_text
+from eventually import eventually_async
+from test_files import open_from_list, project_sandbox
+from test_live import live_app, type_text
 from textual.pilot import Pilot
 
 from caged_core.client import AsyncCaged
@@ -29,31 +29,13 @@ SIZE = (140, 40)
 @pytest.fixture(scope="module")
 def sandbox(platform: Any) -> Iterator[str]:
     """A running sandbox with one file (this module's own: it is restored and forked)."""
-    with httpx.Client(base_url=platform.url, headers=platform.headers, timeout=360) as http:
-        sid = http.post("/v1/sandboxes", json={"template": "minimal"}).json()["id"]
-        eventually(
-            lambda: http.get(f"/v1/sandboxes/{sid}").json()["status"] == "running",
-            120,
-            what=f"{sid} to start",
-        )
-        http.put(
-            f"/v1/sandboxes/{sid}/files/content",
-            params={"path": "/workspace/keep.txt"},
-            json={"content": "precious\n"},
-        )
+    with project_sandbox(platform, "echo precious > keep.txt") as sid:
         yield sid
-        http.delete(f"/v1/sandboxes/{sid}")
 
 
 async def open_snapshots(pilot: Pilot[Any], sandbox_id: str) -> SnapshotsScreen:
     """Select the sandbox and press ``s``, as a user would."""
-    await select(pilot, sandbox_id)
-    await pilot.press("s")
-    app = pilot.app
-    await eventually_async(lambda: isinstance(app.screen, SnapshotsScreen), pause=pilot.pause)
-    screen = app.screen
-    assert isinstance(screen, SnapshotsScreen)
-    return screen
+    return await open_from_list(pilot, sandbox_id, "s", SnapshotsScreen)
 
 
 async def test_snapshot_break_restore(platform: Any, sandbox: str) -> None:
