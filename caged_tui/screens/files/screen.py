@@ -257,6 +257,12 @@ class FilesScreen(CagedScreen[None]):
             children = len(self._source.children(entry.path))
         self.preview.show(entry, children=children)
 
+    @on(FilePreview.Saved)
+    def _saved(self, event: FilePreview.Saved) -> None:
+        # The row's size and modification time changed; git's status follows on the feed.
+        self.list_dir(parent_of(event.path))
+        self.caged.live.poke()
+
     @on(FilePreview.EditingEnded)
     def _editing_ended(self) -> None:
         self.table.focus()
@@ -559,4 +565,5 @@ class FilesScreen(CagedScreen[None]):
         self.notify(f"Saved {path}")
         if self.preview.path == path:
             self.preview.reload()
+        self.list_dir(parent_of(path))
         self.caged.live.poke()
