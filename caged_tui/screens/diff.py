@@ -27,7 +27,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
-from caged_core.errors import CagedCommandError
+from caged_core.errors import CagedAPIError, CagedCommandError
 from caged_core.models import GitDiff
 from caged_tui import unified_diff
 from caged_tui.live import Fetched, TopicSpec
@@ -51,10 +51,11 @@ _LETTERS = {"modified": "M", "added": "A", "deleted": "D", "untracked": "?"}
 
 @dataclass(frozen=True, slots=True)
 class Changes:
-    """A sandbox's git state as the screen shows it."""
+    """A sandbox's git state as the screen shows it (``problem``: why there is none)."""
 
     repository: bool
     diff: GitDiff
+    problem: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +108,13 @@ def diff_topic(sandbox_id: str, screen: DiffScreen) -> TopicSpec[Changes]:
     async def fetch(client: AsyncCaged, etag: str | None) -> Fetched[Changes]:
         if not (screen.is_attached and screen.is_current):
             return Fetched(None)
-        diff = await client.files.git_diff(sandbox_id)
+        try:
+            diff = await client.files.git_diff(sandbox_id)
+        except CagedAPIError as error:
+            if error.status >= 500 or error.status in (401, 403, 429):
+                raise  # the feed's business (health, backoff)
+            # A paused or stopped sandbox (git runs inside it): the screen says so.
+            return Fetched(Changes(True, GitDiff(), problem=str(error)))
         if diff.files or diff.diff or diff.staged_diff:
             return Fetched(Changes(True, diff))
         # The route answers a workspace outside git with an empty diff: ask git.
@@ -303,7 +310,9 @@ class DiffScreen(CagedScreen[None]):
         table = self.query_one(DiffFileTable)
         table.source_changed()
         staged = sum(row.where == "staged" for row in rows)
-        if not changes.repository:
+        if changes.problem:
+            summary = f"no diff: {changes.problem}"
+        elif not changes.repository:
             summary = "/workspace is not a git repository: there is no diff to show"
         elif not rows:
             summary = "no changes: the work tree matches the last commit"

@@ -145,3 +145,27 @@ async def test_a_screen_opened_again_still_follows_the_live_feed() -> None:
             await pilot.press("escape")
             await eventually_async(lambda: not isinstance(app.screen, SnapshotsScreen))
             fake.snapshots.append({**fake.snapshots[0], "id": "snap-00000004", "name": "new"})
+
+
+class PausedWorkspace(FakeWorkspace):
+    """git runs inside the sandbox, which is paused: the diff route refuses (409)."""
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/git/diff"):
+            problem = {"title": "Conflict", "status": 409, "detail": "the sandbox is paused"}
+            return self._json(problem, 409)
+        return super().handle(request)
+
+
+async def test_a_diff_that_cannot_be_made_says_why() -> None:
+    app = fake_app(PausedWorkspace().handle)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("D")
+        screen = await eventually_async(
+            lambda: app.screen if isinstance(app.screen, DiffScreen) else None, pause=pilot.pause
+        )
+        title = screen.query_one("#diff-title", Static)
+        await eventually_async(
+            lambda: "no diff: the sandbox is paused" in str(title.render()), pause=pilot.pause
+        )
