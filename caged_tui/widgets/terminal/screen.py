@@ -42,6 +42,7 @@ from wcwidth import wcwidth
 
 from .cells import BLANK as _BLANK
 from .cells import Cell, Line, Row, grapheme_width
+from .links import web_link
 from .reflow import reflow
 
 #: Default number of scrollback lines.
@@ -503,10 +504,14 @@ class TerminalScreen(pyte.Screen):
     def set_margins(
         self, top: int | None = None, bottom: int | None = None, *args: int, private: bool = False
     ) -> None:
-        """DECSTBM. ``CSI ? r`` (xterm's restore private modes) is ignored, not a crash."""
+        """DECSTBM, which homes the cursor also when it resets the margins (pyte forgets to,
+        and ``CSI r`` + insert/delete line then edit the wrong rows; found by the fidelity
+        suite). ``CSI ? r`` (xterm's restore private modes) is ignored, not a crash."""
         if private:
             return
         super().set_margins(top, bottom)
+        if self.margins is None:
+            self.cursor_position()
 
     def report_device_status(self, mode: int = 0, *args: int, private: bool = False) -> None:
         """DSR: ``ESC[5n``/``ESC[6n``, and ``ESC[?6n`` (DECXCPR); other private queries ignored."""
@@ -526,8 +531,9 @@ class TerminalScreen(pyte.Screen):
         self.write_process_input("\x1b[>1;10;0c")
 
     def set_link(self, uri: str) -> None:
-        """OSC 8: text drawn from now on links to ``uri`` (``""`` ends the link)."""
-        self._set_attrs(self._attrs()._replace(link=uri))
+        """OSC 8: text drawn from now on links to ``uri`` (``""`` ends the link); only a web
+        link is kept (:func:`.links.web_link`)."""
+        self._set_attrs(self._attrs()._replace(link=web_link(uri)))
 
     def set_clipboard(self, text: str) -> None:
         """OSC 52: the program asks to put ``text`` on the clipboard; :attr:`on_clipboard`
