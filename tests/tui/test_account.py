@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
+from account_side import go, live_app
 from eventually import eventually_async
-from test_alerts import go, live_app
 from textual.widgets import Input, Static
 
 from caged_tui.screens.account.dialogs import NewKeyDialog, SecretDialog

@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from account_side import go, live_app
 from eventually import eventually_async
 from fake_hosted import CHECKOUT_URL, PORTAL_URL, HostedAccount
 from fake_platform import fake_app
-from test_alerts import go, live_app
 from textual.pilot import Pilot
 from textual.widgets import Static
 

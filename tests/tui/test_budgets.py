@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from account_side import budgeted, live_app, spend  # noqa: F401 - budgeted is a fixture
 from eventually import eventually_async
-from test_alerts import budgeted, live_app, spend  # noqa: F401 - budgeted is a fixture
 
 from caged_core.models import Sandbox
 from caged_tui.gauges import BudgetLevel, budget_bar, budget_level, sparkline

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from account_side import api, go, live_app
 from eventually import eventually_async
-from test_alerts import api, go, live_app
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Static
 

@@ -25,6 +25,8 @@ from caged_tui.screens.alerts.rules import RulesPanel
 from caged_tui.screens.base import CagedScreen
 from caged_tui.widgets.alert_table import AlertTable, alert_order, alert_source
 
+#: Seconds between repaints of the ages (only rows whose text changed repaint).
+CLOCK_SECONDS = 10.0
 #: The state filter ``s`` cycles through (None: every state).
 STATES: tuple[str | None, ...] = (None, "open", "resolved")
 #: The severity filter ``v`` cycles through.
@@ -73,6 +75,7 @@ class AlertsScreen(CagedScreen[None]):
         super().on_mount()
         spec = TopicSpec("alerts", self._fetch)
         self.caged.live.subscribe(self, spec, self._loaded)
+        self.set_interval(CLOCK_SECONDS, self._clock)
 
     async def _fetch(self, client: AsyncCaged, etag: str | None) -> Fetched[list[Alert]]:
         # Only while in front: a mode screen stays mounted on the other screens.
@@ -93,6 +96,12 @@ class AlertsScreen(CagedScreen[None]):
         self.marked = self.marked & {alert.id for alert in alerts}
         self.loaded = True
         self._render_info()
+
+    def _clock(self) -> None:
+        """Move the ages on (a repaint, not a request)."""
+        if self.is_current and self.caged.in_foreground:
+            table = self.table
+            table.refresh_keys(self._source.retime(self.now(), table.visible_keys()))
 
     def watch_state_filter(self) -> None:
         self._apply_view()

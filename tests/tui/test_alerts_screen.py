@@ -7,24 +7,18 @@ is what the API answers; 120 open alerts are all listed and counted.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
-from eventually import eventually, eventually_async
-from textual.pilot import Pilot
+from account_side import api, budgeted, go, header, live_app, spend  # noqa: F401 - a fixture
+from eventually import eventually_async
 from textual.widgets import Input, Static
 
-from caged_core.client import AsyncCaged
-from caged_tui.app import CagedApp, make_app
 from caged_tui.screens.alerts.detail import AlertDetailScreen
 from caged_tui.screens.alerts.rules import RulesPanel, RulesTable
 from caged_tui.screens.alerts.screen import AlertsScreen
 from caged_tui.screens.detail.screen import SandboxDetailScreen
 from caged_tui.screens.sandboxes import SandboxesScreen
-from caged_tui.settings import Settings
 from caged_tui.widgets.alert_table import AlertTable
 
 pytestmark = pytest.mark.integration
@@ -33,60 +27,9 @@ SIZE = (140, 40)
 FLOOD = 120  # the alert_flood fixture's count
 
 
-def live_app(platform: Any) -> CagedApp:
-    client = AsyncCaged(api_key=platform.api_key, base_url=platform.url)
-    return make_app(client, Settings(base_url=platform.url, local=True, refresh_seconds=1.0))
-
-
-def api(platform: Any) -> httpx.Client:
-    return httpx.Client(base_url=f"{platform.url}/v1", headers=platform.headers, timeout=60)
-
-
-@pytest.fixture
-def budgeted(platform: Any) -> Iterator[str]:
-    """A running sandbox with a $1 budget."""
-    with api(platform) as client:
-        created = client.post(
-            "/sandboxes", json={"template": "minimal", "budget": 1.0}, timeout=360
-        )
-        assert created.status_code == 201, created.text
-        sandbox_id = created.json()["id"]
-        eventually(
-            lambda: client.get(f"/sandboxes/{sandbox_id}").json()["status"] == "running",
-            timeout=120,
-            what=f"{sandbox_id} to start",
-        )
-        try:
-            yield sandbox_id
-        finally:
-            client.delete(f"/sandboxes/{sandbox_id}")
-
-
-def spend(platform: Any, sandbox_id: str, cost: float) -> None:
-    """An agent in the sandbox reports an LLM call costing ``cost``."""
-    event = {
-        "type": "llm_call",
-        "timestamp": datetime.now(UTC).isoformat(),
-        "sandbox_id": sandbox_id,
-        "session_id": f"agent-{sandbox_id}",
-        "payload": {"model": "claude-4", "tokens_in": 10, "tokens_out": 10, "cost_usd": cost},
-    }
-    with api(platform) as client:
-        answer = client.post("/events/ingest", json={"events": [event]})
-        assert answer.json()["accepted"] == 1, answer.text
-
-
-def header(app: CagedApp, widget_id: str) -> str:
-    return str(app.screen.query_one(widget_id, Static).render())
-
-
-async def go(pilot: Pilot[Any], name: str) -> None:
-    """``:name`` and enter, as typed."""
-    await pilot.press("colon", *name, "enter")
-
-
 async def test_a_budget_alert_toasts_on_another_screen_and_resolves(
-    platform: Any, budgeted: str
+    platform: Any,
+    budgeted: str,  # noqa: F811 - the fixture
 ) -> None:
     app = live_app(platform)
     async with app.run_test(size=SIZE) as pilot:
