@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mappi
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
 
-from pydantic import TypeAdapter
+from pydantic import ConfigDict, TypeAdapter
 
 from caged_core.client._transport import APICore
 
@@ -45,6 +45,16 @@ def _no_next(answer: Any, items: Sequence[Any], params: Params) -> Params | None
 
 def _count_unknown(answer: Any) -> int | None:
     return None
+
+
+#: Validators built on first use: the client has dozens, a start of the TUI needs two.
+_DEFERRED = ConfigDict(defer_build=True)
+
+
+def list_of(item: type[T]) -> TypeAdapter[list[T]]:
+    """The parser of a JSON array of ``item``, built when first used (a model's own
+    validator is deferred by its config; a list's adapter needs to be told)."""
+    return TypeAdapter(list[item], config=_DEFERRED)  # type: ignore[valid-type]
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import TypeAdapter
 
-from caged_core.client._pages import AsyncPaginator, Listing
+from caged_core.client._pages import AsyncPaginator, Listing, list_of
 from caged_core.client._resource import Resource
 from caged_core.client._transport import encode_path
 from caged_core.models import Account as AccountInfo
@@ -13,9 +13,9 @@ from caged_core.models import AccountSession, APIKey, CreatedKey, KeyScope
 __all__ = ["Account"]
 
 _ACCOUNT = TypeAdapter(AccountInfo)
-_KEYS = Listing.array(TypeAdapter(list[APIKey]))
+_KEYS = Listing.array(list_of(APIKey))
 _CREATED = TypeAdapter(CreatedKey)
-_SESSIONS = Listing.array(TypeAdapter(list[AccountSession]))
+_SESSIONS = Listing.array(list_of(AccountSession))
 
 
 class Account(Resource):

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from caged_core.client._pages import AsyncPaginator, Listing, Params, follow_offset
+from caged_core.client._pages import AsyncPaginator, Listing, Params, follow_offset, list_of
 from caged_core.client._resource import Resource
 from caged_core.client._transport import encode_path
 from caged_core.models import Alert, AlertPage, AlertRule
@@ -16,7 +16,7 @@ __all__ = ["Alerts"]
 
 _ALERT = TypeAdapter(Alert)
 _RULE = TypeAdapter(AlertRule)
-_RULES = Listing.array(TypeAdapter(list[AlertRule]))
+_RULES = Listing.array(list_of(AlertRule))
 
 
 def _after(page: AlertPage, items: Sequence[Alert], params: Params) -> Params | None:

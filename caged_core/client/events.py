@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from caged_core.client._errors import invalid_request
+from caged_core.client._pages import list_of
 from caged_core.client._resource import Resource
 from caged_core.client._transport import EncodedJSON
 from caged_core.models import EventPayload, IngestResult
@@ -18,7 +19,7 @@ __all__ = ["MAX_BATCH", "Events"]
 MAX_BATCH = 1000
 
 _RESULT = TypeAdapter(IngestResult)
-_EVENTS = TypeAdapter(list[EventPayload])
+_EVENTS = list_of(EventPayload)
 
 
 def _batches(events: Iterable[EventPayload | Mapping[str, Any]]) -> list[EncodedJSON]:

@@ -9,7 +9,7 @@ from pydantic import TypeAdapter
 
 from caged_core.client import _in_cage
 from caged_core.client._in_cage import GitStatus
-from caged_core.client._pages import AsyncPaginator, Listing
+from caged_core.client._pages import AsyncPaginator, Listing, list_of
 from caged_core.client._resource import Resource
 from caged_core.client._transport import encode_path, parse_json
 from caged_core.errors import CagedCommandError
@@ -17,7 +17,7 @@ from caged_core.models import ExecResult, FileEntry, GitDiff
 
 __all__ = ["Files", "GitStatus"]
 
-_ENTRIES = Listing.array(TypeAdapter(list[FileEntry]))
+_ENTRIES = Listing.array(list_of(FileEntry))
 _DIFF = TypeAdapter(GitDiff)
 _EXEC = TypeAdapter(ExecResult)
 #: Seconds an in-sandbox verb may take (a listing of a big workspace takes a few).

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import TypeAdapter, ValidationError
 
 from caged_core.client._errors import invalid_request
-from caged_core.client._pages import AsyncPaginator, Listing
+from caged_core.client._pages import AsyncPaginator, Listing, list_of
 from caged_core.client._resource import Resource
 from caged_core.client._transport import Conditional, encode_path
 from caged_core.errors import CagedNotFoundError, CagedTimeoutError
@@ -42,14 +42,14 @@ _STARTING = frozenset({SandboxStatus.PENDING, "creating"})
 _POLL_INTERVAL = 0.5
 
 _SANDBOX = TypeAdapter(Sandbox)
-_SANDBOXES = TypeAdapter(list[Sandbox])
+_SANDBOXES = list_of(Sandbox)
 _LISTING = Listing.array(_SANDBOXES)
 _EXEC = TypeAdapter(ExecResult)
-_LOGS = Listing.array(TypeAdapter(list[LogEntry]))
-_PORTS = Listing.array(TypeAdapter(list[Port]))
-_TRUST = Listing.array(TypeAdapter(list[TrustScore]))
-_TERMINALS = Listing.array(TypeAdapter(list[TerminalSessionInfo]))
-_TEMPLATES = TypeAdapter(list[TemplateInfo])
+_LOGS = Listing.array(list_of(LogEntry))
+_PORTS = Listing.array(list_of(Port))
+_TRUST = Listing.array(list_of(TrustScore))
+_TERMINALS = Listing.array(list_of(TerminalSessionInfo))
+_TEMPLATES = list_of(TemplateInfo)
 
 
 def create_body(template: str, fields: dict[str, Any]) -> dict[str, Any]:

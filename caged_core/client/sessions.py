@@ -12,6 +12,7 @@ from caged_core.client._pages import (
     Params,
     follow_cursor,
     follow_page_number,
+    list_of,
 )
 from caged_core.client._resource import Resource
 from caged_core.client._transport import encode_path
@@ -21,7 +22,7 @@ __all__ = ["Sessions"]
 
 _SESSION = TypeAdapter(AgentSession)
 _SUMMARY = TypeAdapter(ReplaySummary)
-_BY_SANDBOX = Listing.array(TypeAdapter(list[AgentSession]))
+_BY_SANDBOX = Listing.array(list_of(AgentSession))
 
 
 def _next_session_page(

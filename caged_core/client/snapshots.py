@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from pydantic import TypeAdapter
 
-from caged_core.client._pages import AsyncPaginator, Listing
+from caged_core.client._pages import AsyncPaginator, Listing, list_of
 from caged_core.client._resource import Resource
 from caged_core.client._transport import API_PREFIX, encode_path, transport_error
 from caged_core.client.sandboxes import Sandboxes
@@ -22,7 +22,7 @@ from caged_core.models import Sandbox, SandboxStatus, Snapshot, SnapshotDownload
 __all__ = ["Snapshots"]
 
 _SNAPSHOT = TypeAdapter(Snapshot)
-_SNAPSHOTS = Listing.array(TypeAdapter(list[Snapshot]))
+_SNAPSHOTS = Listing.array(list_of(Snapshot))
 _DOWNLOAD = TypeAdapter(SnapshotDownload)
 # Archives are up to 2 GB; the budget covers waiting for each chunk, not the whole.
 DOWNLOAD_TIMEOUT = 300.0
