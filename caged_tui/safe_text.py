@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["printable"]
+__all__ = ["controls_escaped", "printable"]
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
 
@@ -23,14 +23,28 @@ def _escape(char: str) -> str:
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
+# Categories never painted as they are: controls, format characters (bidi overrides),
+# line and paragraph separators.
+_UNSHOWN = ("Cc", "Cf", "Zl", "Zp")
+
+
 def printable(text: str) -> str:
     """``text`` with every control or format character (C0, DEL, C1, bidi overrides)
     escaped; unchanged when it has none."""
     if text.isprintable() and "\\" not in text:
         return text
     return "".join(
-        _escape(char)
-        if char == "\\" or unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp")
-        else char
+        _escape(char) if char == "\\" or unicodedata.category(char) in _UNSHOWN else char
         for char in text
+    )
+
+
+def controls_escaped(text: str) -> str:
+    """``text`` with control and format characters escaped as :func:`printable` does, its
+    backslashes left as they are: the last guard of a widget that paints any text (text
+    escaped by :func:`printable` before stays the same)."""
+    if text.isprintable():
+        return text
+    return "".join(
+        _escape(char) if unicodedata.category(char) in _UNSHOWN else char for char in text
     )

@@ -38,6 +38,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from caged_tui.safe_text import controls_escaped
+
 #: A cell as shown: its text and the component class it is drawn with ("" = the row's style).
 Cell = tuple[str, str]
 
@@ -60,6 +62,14 @@ class TableRow:
 
     key: str
     cells: tuple[Cell, ...]
+
+
+def _shown(row: TableRow) -> TableRow:
+    """``row`` as painted: Textual writes a cell's text to the terminal as it is, and names
+    (a sandbox's files) may hold control characters the user's terminal would obey."""
+    if all(text.isprintable() for text, _ in row.cells):
+        return row
+    return TableRow(row.key, tuple((controls_escaped(text), style) for text, style in row.cells))
 
 
 class TableSource(Protocol):
@@ -462,7 +472,7 @@ class VirtualTable(ScrollView, can_focus=True):
         start = int(self.scroll_y)
         self._window_start = start
         self._view_width = self.scrollable_content_region.width
-        self._window = list(self.source.rows(start, start + self.page_height))
+        self._window = [_shown(row) for row in self.source.rows(start, start + self.page_height)]
         grew = False
         for row in self._window:
             for index, (text, _) in enumerate(row.cells):

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import mimetypes
 import posixpath
+import re
 
 #: Bytes read to describe a file that is not shown.
 HEAD_BYTES = 64
 #: Largest file the preview reads (the platform refuses more than 1 MB).
 READ_LIMIT = 1_000_000
+# C0 (but tab, newline, carriage return), DEL and C1 controls.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f]")
 
 # Signatures of common binary formats (first bytes → what they are).
 _MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -65,10 +68,12 @@ def language_of(path: str) -> str | None:
 
 
 def looks_binary(text: str) -> bool:
-    """Whether text read through the API was not text: a NUL, or bytes that were not
-    UTF-8 (the platform replaces them with U+FFFD)."""
-    sample = text[:8192]
-    return "\x00" in sample or "\ufffd" in sample
+    """Whether text read through the API is not shown as text: bytes that were not UTF-8
+    (the platform replaces them with U+FFFD), or a control character other than tab,
+    newline and carriage return anywhere in it. The editor writes a file's characters to
+    the terminal as they are, so an escape sequence in a sandbox's file would be obeyed by
+    the user's terminal (``ESC ] 52`` sets its clipboard)."""
+    return "\ufffd" in text[:8192] or _CONTROL.search(text) is not None
 
 
 def kind_of(path: str, head: bytes) -> str:

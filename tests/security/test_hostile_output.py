@@ -1,0 +1,124 @@
+"""What a sandbox writes never drives the host's terminal: file names, file contents and
+terminal hyperlinks from a sandbox reach the user's terminal only as text to look at.
+
+Textual writes the text of a widget to the terminal as it is, so a control character in a
+name or a file (``ESC ] 52`` sets the host's clipboard, other sequences retitle the window,
+move the cursor or make some terminals answer with keystrokes) would be obeyed by the user's
+terminal. These tests render through Textual's own compositor, which makes the bytes the
+terminal gets, and look for the sandbox's escape sequence in them.
+
+No cage is needed: the hostile text is what any sandbox can produce (a file it names, a
+program it runs), handed to the TUI as the platform would.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from textual.app import App, ComposeResult
+
+from caged_core.models import FileEntry, FileType
+from caged_tui.screens.files.describe import looks_binary
+from caged_tui.screens.files.tree import COLUMNS, TreeSource
+from caged_tui.widgets.terminal.cells import Cell
+from caged_tui.widgets.terminal.screen import TerminalScreen
+from caged_tui.widgets.terminal.stream import TerminalStream
+from caged_tui.widgets.virtual_table import VirtualTable
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+# Sets the host's clipboard to "hi", then clears the screen.
+CLIPBOARD = "\x1b]52;c;aGk=\x07"
+HOSTILE_NAME = f"notes{CLIPBOARD}\x1b[2J\x9b31m.txt"
+
+
+class _TreeApp(App[None]):
+    def __init__(self, source: TreeSource) -> None:
+        super().__init__()
+        self.source = source
+
+    def compose(self) -> ComposeResult:
+        yield VirtualTable(list(COLUMNS), self.source)
+
+
+def _terminal_bytes(app: App[None]) -> str:
+    """Everything Textual would write to the terminal for the current screen."""
+    return app.screen._compositor.render_full_update().render_segments(app.console)
+
+
+async def test_a_hostile_file_name_is_painted_escaped() -> None:
+    source = TreeSource(NOW)
+    source.loaded(
+        "/workspace",
+        [
+            FileEntry(
+                name=HOSTILE_NAME,
+                path=f"/workspace/{HOSTILE_NAME}",
+                type=FileType.FILE,
+                size=3,
+                mod_time=NOW,
+            )
+        ],
+    )
+    app = _TreeApp(source)
+    async with app.run_test(size=(120, 10)) as pilot:
+        await pilot.pause()
+        written = _terminal_bytes(app)
+    assert "\x1b]52" not in written and "\x07" not in written and "\x9b" not in written
+    assert "\x1b[2J" not in written
+    assert r"notes\x1b]52;c;aGk=\x07\x1b[2J\x9b31m.txt" in written  # shown, as text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"print('hi')\n# {CLIPBOARD}\n",  # an escape sequence in a source file
+        "ls --color\n\x1b[31mred\x1b[0m\n",  # coloured output saved to a file
+        "text with a C1 control \x9d52;c;aGk=\x9c\n",
+        "backspaces\x08\x08\x08hide this\n",
+    ],
+)
+def test_a_file_with_control_characters_is_not_previewed_as_text(text: str) -> None:
+    """The preview's TextArea writes a file's characters to the terminal as they are, so
+    such a file is described (kind, size, hex dump) instead."""
+    assert looks_binary(text)
+
+
+@pytest.mark.parametrize("text", ["plain\n", "tabs\tand\r\nCRLF\n", "ünïcödé 漢字 👍🏽\n"])
+def test_ordinary_text_is_still_text(text: str) -> None:
+    assert not looks_binary(text)
+
+
+def _link_after(sequence: str) -> str:
+    screen = TerminalScreen(80, 3)
+    TerminalStream(screen).feed(f"\x1b]8;;{sequence}\x1b\\link\x1b]8;;\x1b\\".encode())
+    line = screen.line(0)
+    assert line is not None
+    cell = line[0]
+    assert isinstance(cell, Cell)
+    return cell.link
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "file:///etc/passwd",
+        "javascript:alert(1)",
+        "vscode://file/tmp/x",
+        "ssh://host",
+        "smb://host/share",
+        "data:text/html,<script>",
+        "HTTPS",
+        "https://example.com/\x9b31m",  # a C1 control would reach the host's terminal
+        "https://example.com/a b",
+    ],
+)
+def test_osc_8_links_other_than_http_are_not_kept(uri: str) -> None:
+    """A link is rendered as the host terminal's own hyperlink and opened on a click: only
+    web links are, and never with a control character in them."""
+    assert _link_after(uri) == ""
+
+
+@pytest.mark.parametrize("uri", ["https://example.com/x?y=1#z", "http://localhost:8000/"])
+def test_osc_8_web_links_are_kept(uri: str) -> None:
+    assert _link_after(uri) == uri
