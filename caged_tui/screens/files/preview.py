@@ -69,7 +69,6 @@ class FilePreview(HostAccess, Vertical):
     TITLE: ClassVar[str] = "editor"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save", id="files.save"),
         Binding("escape", "stop_editing", "Stop editing", id="files.stop_editing"),
     ]
 

@@ -113,6 +113,8 @@ class FilesScreen(CagedScreen[None]):
         Binding("slash", "find", "Find", key_display="/", id="files.find"),
         Binding("full_stop", "hidden", "Hidden files", key_display=".", id="files.hidden"),
         Binding("e", "edit", "Edit", id="files.edit"),
+        # On the screen, not the editor, so that the help lists it wherever the focus is.
+        Binding("ctrl+s", "save", "Save", show=False, id="files.save"),
         Binding("E", "external_editor", "$EDITOR", id="files.external_editor"),
         Binding("n", "new_file", "New file", id="files.new_file"),
         Binding("N", "new_folder", "New folder", show=False, id="files.new_folder"),
@@ -419,6 +421,10 @@ class FilesScreen(CagedScreen[None]):
         """Edit the file shown in the preview (ctrl+s saves)."""
         if not self.preview.edit():
             self.notify("Select a text file to edit.", severity="warning")
+
+    def action_save(self) -> None:
+        """Save the file being edited (checks the sandbox did not change it meanwhile)."""
+        self.preview.action_save()
 
     def action_new_file(self) -> None:
         """Create an empty file in the folder under the cursor (or beside the file)."""
