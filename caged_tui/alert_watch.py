@@ -55,7 +55,7 @@ async def _recent(client: AsyncCaged, etag: str | None) -> Fetched[RecentAlerts]
 
 
 #: The newest page of alerts, looked at every :data:`ALERT_WAIT` seconds at least.
-RECENT_ALERTS: TopicSpec[RecentAlerts] = TopicSpec("alerts:recent", _recent)
+RECENT_ALERTS: TopicSpec[RecentAlerts] = TopicSpec("alerts:recent", _recent, max_wait=ALERT_WAIT)
 
 
 def toast_text(alert: Alert) -> str:

@@ -7,11 +7,14 @@ is what the API answers; 120 open alerts are all listed and counted.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
 from account_side import api, budgeted, go, header, live_app, spend  # noqa: F401 - a fixture
 from eventually import eventually_async
+from fake_hosted import HostedAccount
+from fake_platform import fake_app
 from textual.widgets import Input, Static
 
 from caged_tui.screens.alerts.detail import AlertDetailScreen
@@ -137,3 +140,26 @@ async def test_120_open_alerts_are_all_listed_and_counted(alert_flood: Any) -> N
         await eventually_async(all_listed, pause=pilot.pause, what="every alert")
         await pilot.press("G")  # the last of them is reachable
         assert table.cursor_row == FLOOD - 1
+
+
+async def test_a_new_alert_toasts_while_the_feed_idles() -> None:
+    """The feed of this app waits an hour between rounds: only the recent-alerts topic's
+    max_wait can bring the toast."""
+    hosted = HostedAccount()
+    app = fake_app(hosted.handle, local=False)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await eventually_async(lambda: app.status.open_alerts == 4, pause=pilot.pause)
+        assert app.live.delay >= 3600 - 1
+        fresh = copy.deepcopy(hosted.alerts[0])
+        fresh.update(
+            id="alert-0007", title="Budget exhausted — sandbox stopped", sandbox_id="cage-x"
+        )
+        hosted.alerts.insert(0, fresh)
+
+        def toasted() -> bool:
+            return any("cage-x" in str(n.message) for n in app._notifications)
+
+        await eventually_async(toasted, pause=pilot.pause, what="the toast")
+        [toast] = [n for n in app._notifications if "cage-x" in str(n.message)]
+        assert toast.severity == "error" and toast.timeout >= 3600  # critical: it stays
+        await eventually_async(lambda: app.status.open_alerts == 5, pause=pilot.pause)
