@@ -39,12 +39,14 @@ def printable(text: str) -> str:
     )
 
 
-def controls_escaped(text: str) -> str:
+def controls_escaped(text: str, keep: str = "") -> str:
     """``text`` with control and format characters escaped as :func:`printable` does, its
     backslashes left as they are: the last guard of a widget that paints any text (text
-    escaped by :func:`printable` before stays the same)."""
+    escaped by :func:`printable` before stays the same). ``keep``: characters left as they
+    are (newlines and tabs, for a widget that lays them out itself)."""
     if text.isprintable():
         return text
     return "".join(
-        _escape(char) if unicodedata.category(char) in _UNSHOWN else char for char in text
+        _escape(char) if char not in keep and unicodedata.category(char) in _UNSHOWN else char
+        for char in text
     )

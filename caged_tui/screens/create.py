@@ -38,6 +38,7 @@ from caged_core.models import (
 )
 from caged_tui import caged_yaml
 from caged_tui.caged_yaml import FormDefaults
+from caged_tui.safe_text import controls_escaped
 from caged_tui.screens.base import CagedScreen
 
 NETWORK_MODES = ("full", "none", "allowlist")
@@ -453,7 +454,7 @@ class CreateScreen(CagedScreen[str | None]):
         self._created = event.sandbox
         log = self.query_one("#create-log", RichLog)
         for entry in event.new_logs:
-            log.write(Text(f"[{entry.type}] {entry.message}"))
+            log.write(log_text(entry))
         status = event.sandbox.status
         status_line = self.query_one("#create-status", Static)
         if status == SandboxStatus.RUNNING:
@@ -468,3 +469,10 @@ class CreateScreen(CagedScreen[str | None]):
             status_line.update(f"✘ {event.sandbox.id} ended up {status.value}: {error}")
             self.phase = "failed"
             self.query_one("#create-back", Button).focus()
+
+
+def log_text(entry: LogEntry) -> Text:
+    """A line of the sandbox's log while it starts, control characters escaped (it holds
+    the output of the sandbox's init steps)."""
+    message = controls_escaped(entry.message, keep="\n\t")  # lines laid out by Rich
+    return Text(f"[{entry.type}] {message}")

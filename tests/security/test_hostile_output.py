@@ -16,9 +16,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from rich.style import Style
+from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.widgets import RichLog
 
-from caged_core.models import FileEntry, FileType
+from caged_core.models import FileEntry, FileType, LogEntry
+from caged_tui.screens.create import log_text
+from caged_tui.screens.detail.exec import _terminal_text
+from caged_tui.screens.detail.logs import log_line
 from caged_tui.screens.files.describe import looks_binary
 from caged_tui.screens.files.tree import COLUMNS, TreeSource
 from caged_tui.widgets.terminal.cells import Cell
@@ -122,3 +128,56 @@ def test_osc_8_links_other_than_http_are_not_kept(uri: str) -> None:
 @pytest.mark.parametrize("uri", ["https://example.com/x?y=1#z", "http://localhost:8000/"])
 def test_osc_8_web_links_are_kept(uri: str) -> None:
     assert _link_after(uri) == uri
+
+
+class _LogApp(App[None]):
+    def __init__(self, lines: list[Text]) -> None:
+        super().__init__()
+        self.lines = lines
+
+    def compose(self) -> ComposeResult:
+        yield RichLog()
+
+    def on_mount(self) -> None:
+        for line in self.lines:
+            self.query_one(RichLog).write(line)
+
+
+async def _painted(lines: list[Text]) -> str:
+    app = _LogApp(lines)
+    async with app.run_test(size=(120, 10)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        return _terminal_bytes(app)
+
+
+# A link whose target carries an OSC 52 (Rich's ANSI decoder keeps anything up to ESC \ as the
+# target; Textual writes it into its own OSC 8, which the BEL ends early), then one to a file.
+HOSTILE_OUTPUT = (
+    "out \x1b]8;;http://x\x07\x1b]52;c;aGk=\x07\x1b\\click\x1b]8;;\x1b\\ "
+    "\x1b]8;;file:///etc/passwd\x1b\\open me\x1b]8;;\x1b\\ \x9d52;c;aGk=\x9c \x1b[31mred\x1b[0m"
+    " \x1bc\x1b#8"  # a full reset of the terminal, then a screen filled with E
+)
+
+
+async def test_exec_output_cannot_write_the_host_terminal() -> None:
+    """A command's output in the detail's exec tab keeps its colours, nothing else."""
+    line = _terminal_text(HOSTILE_OUTPUT)
+    written = await _painted([line, _terminal_text(f"no escape {CLIPBOARD[1:]} \x9b2J")])
+    assert "\x1b]52" not in written and "\x9d" not in written and "\x9b" not in written
+    assert "file:" not in written and "\x1b]8;" not in written
+    assert "\x1bc" not in written and "\x1b#8" not in written
+    red = [span for span in line.spans if line.plain[span.start : span.end] == "red"]
+    assert [str(span.style) for span in red] == [str(Style.parse("color(1)"))]  # SGR stays
+
+
+async def test_log_lines_cannot_write_the_host_terminal() -> None:
+    """The logs tab and the create screen's log show what the platform logged, which holds
+    the output of a sandbox's init steps (an install, a clone, the user's script)."""
+    message = f"installing {CLIPBOARD} \x9b2J\ndone"
+    entry = LogEntry(timestamp=NOW, type="init", message=message)
+    lines = [log_line(entry, search=""), log_text(entry)]
+    written = await _painted(lines)
+    assert "\x1b]52" not in written and "\x07" not in written and "\x9b" not in written
+    assert r"installing \x1b]52;c;aGk=\x07 \x9b2J" in written
+    assert all(line.plain.endswith("\ndone") for line in lines)  # its lines stay lines

@@ -8,9 +8,11 @@ over the terminal socket). A command that ends without an exit code says why
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 
-from rich.text import Text
+from rich.style import Style
+from rich.text import Span, Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.message import Message
@@ -19,20 +21,43 @@ from textual.widgets import RichLog, Static
 
 from caged_core.client.realtime.exec_stream import ExecStream
 from caged_tui.ending import Ending, EndKind, why_ended
+from caged_tui.safe_text import controls_escaped
 from caged_tui.screens.detail.panel import DetailPanel
 from caged_tui.streams import LineBuffer, batched
 from caged_tui.widgets.exec_prompt import ExecPrompt
+from caged_tui.widgets.terminal.links import web_link
 
 #: Lines of exec output kept on screen, and drawn at most per batch of output.
 EXEC_MAX_LINES = 2000
 EXEC_BATCH_LINES = 24
 #: Seconds ``ctrl+c`` waits for the interrupted command to report before dropping the socket.
 INTERRUPT_GRACE = 3.0
+# Control characters but tab, carriage return (Rich acts on both) and ESC (ANSI styles).
+_CONTROLS = re.compile("[\x00-\x08\x0a-\x0c\x0e-\x1a\x1c-\x1f\x7f-\x9f]")
 
 
 def _terminal_text(line: str) -> Text:
-    """A line of PTY output; ANSI styles are parsed only when there are any (cheaper)."""
-    return Text.from_ansi(line) if "\x1b" in line else Text(line)
+    """A line of PTY output; ANSI styles are parsed only when there are any (cheaper).
+
+    Only what Rich draws as text and colour reaches the user's terminal: the other control
+    characters are shown escaped (a C1 one is a sequence to some terminals; an ESC Rich
+    does not take as part of a sequence is drawn as ␛), and a link
+    (OSC 8) is kept only when it is a web link — Rich takes anything up to ``ESC \\`` for
+    its target, which Textual writes out inside an escape sequence of its own.
+    """
+    line = _CONTROLS.sub(lambda found: controls_escaped(found.group()), line)
+    if "\x1b" not in line:
+        return Text(line)
+    text = Text.from_ansi(line)
+    if "\x1b" in text.plain:  # a sequence Rich does not know (ESC c resets the terminal)
+        text.plain = text.plain.replace("\x1b", "␛")  # as long: the spans stay in place
+    text.spans = [
+        Span(span.start, span.end, span.style.update_link(web_link(span.style.link) or None))
+        if isinstance(span.style, Style) and span.style.link
+        else span
+        for span in text.spans
+    ]
+    return text
 
 
 class ExecPanel(DetailPanel):

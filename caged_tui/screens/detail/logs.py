@@ -15,6 +15,7 @@ from textual.reactive import reactive
 from textual.widgets import Input, RichLog, Static
 
 from caged_core.models import LogEntry
+from caged_tui.safe_text import controls_escaped
 from caged_tui.screens.detail.panel import DetailPanel
 
 #: Log entries fetched per poll; the platform keeps the newest ones.
@@ -96,11 +97,7 @@ class LogsPanel(DetailPanel):
         return not self.search or self.search.lower() in entry.message.lower()
 
     def _line(self, entry: LogEntry) -> Text:
-        moment = entry.timestamp.strftime("%H:%M:%S") if entry.timestamp else "--:--:--"
-        line = Text.assemble((moment, "dim"), " ", (f"{entry.type:<9}", "bold"), " ", entry.message)
-        if self.search:
-            line.highlight_words([self.search], style="reverse", case_sensitive=False)
-        return line
+        return log_line(entry, self.search)
 
     def _redraw(self) -> None:
         view = self.query_one("#logs-view", RichLog)
@@ -168,3 +165,14 @@ class LogsPanel(DetailPanel):
         if action == "close_search":
             return self.query_one("#logs-search", Input).has_class("-open")
         return True
+
+
+def log_line(entry: LogEntry, search: str) -> Text:
+    """A log entry as the tab shows it, ``search`` highlighted. Its message is shown with
+    control characters escaped: logs hold the output of a sandbox's init steps."""
+    moment = entry.timestamp.strftime("%H:%M:%S") if entry.timestamp else "--:--:--"
+    message = controls_escaped(entry.message, keep="\n\t")  # lines laid out by Rich
+    line = Text.assemble((moment, "dim"), " ", (f"{entry.type:<9}", "bold"), " ", message)
+    if search:
+        line.highlight_words([search], style="reverse", case_sensitive=False)
+    return line
