@@ -15,6 +15,7 @@ closed), works as an async context manager, and takes a swappable
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Mapping
@@ -354,11 +355,22 @@ class APICore:
         timeout: float | None = None,
     ) -> Conditional[T]:
         """A conditional GET: the parsed body and its ``ETag``, or no value when the
-        server answers ``304`` to ``etag``. Servers without ETags always send the body."""
+        server answers ``304`` to ``etag``.
+
+        A server without ETags always sends the body; then a digest of it stands in for
+        the tag, and a body equal to the last one is not parsed again (parsing 10,000
+        sandboxes held the event loop for ~100 ms at every poll). Such a server ignores
+        the stand-in it is sent back.
+        """
         response = await self.request("GET", path, params=params, timeout=timeout, etag=etag)
         new_etag = response.headers.get("etag")
         if response.status_code == 304:
             return Conditional(None, new_etag or etag)
+        if new_etag is None:
+            digest = hashlib.blake2b(response.content, digest_size=16).hexdigest()
+            new_etag = f'W/"caged-body-{digest}"'
+            if new_etag == etag:
+                return Conditional(None, etag)
         return Conditional(parse_json(response, into), new_etag)
 
     async def act(

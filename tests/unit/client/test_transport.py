@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ssl
+from typing import Any
 
 import httpx
 import pytest
 from client_fakes import SECRET, FakeAPI, make_client
 
-from caged_core.client import AsyncCaged
+from caged_core.client import AsyncCaged, _transport
 from caged_core.client._transport import _PlainUntilTLS
 from caged_core.client._version import USER_AGENT
 from caged_core.errors import CagedConnectionError, CagedProtocolError, CagedTimeoutError
@@ -192,3 +193,28 @@ async def test_no_ca_bundle_for_a_plain_http_platform(monkeypatch: pytest.Monkey
     hosted = AsyncCaged(api_key="caged_sk_x", base_url="https://api.test")
     assert len(bundles) == 2
     await hosted.aclose()
+
+
+async def test_an_unchanged_body_without_etag_is_not_parsed_again(
+    api: FakeAPI, client: AsyncCaged, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hosted API sends no ETags: parsing its list of 10,000 sandboxes at every poll
+    held the TUI's event loop for ~100 ms. An equal body is now recognised by its digest."""
+    sandboxes = [{"id": "cage-1", "status": "running", "template": "minimal"}]
+    api.route("GET", "/v1/sandboxes", lambda _req: httpx.Response(200, json=sandboxes))
+    parsed: list[bytes] = []
+    original = _transport.parse_json
+
+    def counting(response: httpx.Response, into: Any) -> Any:
+        parsed.append(response.content)
+        return original(response, into)
+
+    monkeypatch.setattr(_transport, "parse_json", counting)
+    first = await client.sandboxes.list_if_changed()
+    assert first.value is not None and first.etag
+    same = await client.sandboxes.list_if_changed(etag=first.etag)
+    assert same.value is None and same.etag == first.etag and len(parsed) == 1
+    sandboxes[0]["status"] = "paused"
+    changed = await client.sandboxes.list_if_changed(etag=first.etag)
+    assert changed.value is not None and changed.value[0].status == "paused"
+    assert changed.etag != first.etag and len(parsed) == 2
