@@ -190,6 +190,10 @@ class _TerminalSession:
             self._conn.rows, self._conn.cols = rows, cols
             self._sandboxes.touch(self._conn.sandbox_id)
             await self._pty.resize(rows, cols)
+            try:
+                await self._observer.terminal_resize(self._session_id, rows, cols)
+            except Exception:  # recording must never cost the user their terminal
+                _log.exception("recording a resize of terminal %s failed", self._conn.id)
         elif kind == "ping":
             await self._send({"type": "pong"})
         elif kind == "ack" and isinstance(frame.get("bytes"), int):
@@ -231,6 +235,7 @@ async def _serve(opened: OpenSocket) -> None:
             opened.principal.account_id,
             conn.sandbox_id,
             client=conn.user_agent or conn.address,
+            size=(rows, cols),
         )
         terminal = _TerminalSession(
             websocket, pty, platform.sandboxes, conn, observer, session_id

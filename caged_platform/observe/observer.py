@@ -421,6 +421,7 @@ class Observer:
             payload: dict[str, Any] = {"path": change.path, "kind": change.kind}
             if change.dest:
                 payload["dest"] = change.dest
+            payload.update(change.facts)  # the diff, or sizes and hashes
             payload["source"] = "sandbox"
             try:
                 await self.record(account_id, sandbox_id, "file_op", payload)
@@ -480,13 +481,18 @@ class Observer:
         agent_type: str | None = None,
         client: str | None = None,
         channel: str = "terminal",
+        size: tuple[int, int] | None = None,
     ) -> str:
         """An agent connected (``channel`` ``"terminal"`` or ``"mcp"``): start its session.
 
-        Records a ``lifecycle`` open event and returns the session id. For a
-        terminal, :meth:`terminal_input` and :meth:`terminal_output` then record
-        its traffic.
+        Records a ``lifecycle`` open event (with the terminal's ``size``, rows and
+        columns, so a replay draws it as it was) and returns the session id. For a
+        terminal, :meth:`terminal_input`, :meth:`terminal_output` and
+        :meth:`terminal_resize` then record its traffic. A terminal whose client
+        names no agent is a person's: its ``agent_type`` is ``manual``.
         """
+        if agent_type is None and channel == "terminal":
+            agent_type = sessions.MANUAL
         row = await self._db.run(
             sessions.create_session,
             account_id,
@@ -501,13 +507,12 @@ class Observer:
             self._terminals[row.id] = _Terminal(
                 account_id, sandbox_id, OutputBuffer(self._output_cap)
             )
-        await self.record(
-            account_id,
-            sandbox_id,
-            "lifecycle",
-            {"action": "open", "channel": channel, "client": client, "agent_type": agent_type},
-            session_id=row.id,
-        )
+        opened: dict[str, Any] = {
+            "action": "open", "channel": channel, "client": client, "agent_type": agent_type
+        }  # fmt: skip
+        if size is not None:
+            opened["rows"], opened["cols"] = size
+        await self.record(account_id, sandbox_id, "lifecycle", opened, session_id=row.id)
         return row.id
 
     async def close_session(
@@ -594,6 +599,22 @@ class Observer:
                     session_id=session_id,
                 )
 
+    async def terminal_resize(self, session_id: str, rows: int, cols: int) -> None:
+        """The terminal was resized: recorded (after the output shown before it) as an
+        ``other`` event ``{"kind": "terminal_resize", "rows", "cols"}``, so a replay
+        resizes where the user did."""
+        terminal = self._terminals.get(session_id)
+        if terminal is None:
+            return
+        await self._flush(session_id)
+        await self.record(
+            terminal.account_id,
+            terminal.sandbox_id,
+            "other",
+            {"kind": "terminal_resize", "rows": rows, "cols": cols},
+            session_id=session_id,
+        )
+
     async def terminal_output(self, session_id: str, data: bytes) -> None:
         """Output a terminal session showed (raw PTY bytes); stored as chunks in the
         background (see :mod:`.terminal`), so this never waits for the disk."""
@@ -659,6 +680,8 @@ class Observer:
         for row in await self._db.run(sessions.sessions_to_end):
             info = await self._hooks.sandbox_info(row.sandbox_id) if row.sandbox_id else None
             timeout = info.idle_timeout if info else DEFAULT_IDLE_TIMEOUT
+            if row.origin == sessions.MANUAL:
+                timeout = sessions.MANUAL_IDLE_SECONDS
             idle_us = now - row.last_activity
             if row.id not in self._live and timeout > 0 and idle_us >= timeout * 1_000_000:
                 await self._end(row.id, failed=False, reason="idle timeout")

@@ -13,6 +13,17 @@ in the same transaction as the events, so the aggregates never disagree with
 the events. Functions taking a ``sqlite3.Connection`` run on the database
 thread (see :mod:`.store`).
 
+Nothing in the dark: activity in a sandbox outside any agent session (an API
+``exec``, a file changed in the workspace, an ingested event naming no session)
+goes to an implicit **manual** session (``agent_type`` and origin ``manual``;
+the sandbox's own lifecycle events join a session but never open one):
+the sandbox's newest active session takes it if there is one; otherwise the
+sandbox's open manual session, unless that has been idle for
+:data:`MANUAL_IDLE_SECONDS` — then it is ended (completed, "idle") and a new one
+starts. So a burst of API calls separated from the next by a quiet spell is one
+session. A terminal connection is a session of its own (``manual`` unless the
+client names its agent).
+
 Compute cost: a session's share of its sandbox's running time is the compute
 cost the sandbox accrued while the session was open (the sandbox's compute
 cost now, or at the session's end, minus what it was when the session began).
@@ -35,6 +46,8 @@ from .pricing import llm_usage
 from .store import transaction
 
 __all__ = [
+    "MANUAL",
+    "MANUAL_IDLE_SECONDS",
     "AppendResult",
     "SessionRow",
     "Stored",
@@ -49,6 +62,12 @@ __all__ = [
     "sandbox_llm_costs",
     "sessions_to_end",
 ]
+
+
+#: The origin and agent type of implicit sessions (see the module docstring).
+MANUAL = "manual"
+#: A manual session idle this long is over: the next activity starts another.
+MANUAL_IDLE_SECONDS = 300.0
 
 
 # Each event with its replay JSON (:mod:`.event_json`), written by SQLite as it is stored;
@@ -332,7 +351,7 @@ def _resolve_session(
     create: bool,
 ) -> SessionRow | None:
     if event.session_id is None:
-        return batch.latest_active(event.sandbox_id) if event.sandbox_id else None
+        return _implicit_session(batch, event, now_us=now_us, compute_now=compute_now)
     row = batch.session(event.session_id)
     if row is not None:
         if row.account_id != batch.account_id:
@@ -350,6 +369,39 @@ def _resolve_session(
     )  # fmt: skip
     _insert_session(batch.conn, row)
     batch.sessions[row.id] = row
+    return row
+
+
+def _implicit_session(
+    batch: _Batch, event: NewEvent, *, now_us: int, compute_now: dict[str, float]
+) -> SessionRow | None:
+    """The session an event naming none belongs to (see the module docstring)."""
+    sandbox_id = event.sandbox_id
+    if not sandbox_id:
+        return None
+    row = batch.latest_active(sandbox_id)
+    idle = row is not None and now_us - row.last_activity >= MANUAL_IDLE_SECONDS * 1_000_000
+    if row is not None and row.origin == MANUAL and idle:
+        # Quiet for long enough: that burst is over, this one starts anew.
+        row.status = SessionStatus.COMPLETED.value
+        row.ended_at, row.end_reason = row.last_activity, "idle"
+        batch.conn.execute(
+            "UPDATE sessions SET status = ?, ended_at = ?, end_reason = ? WHERE id = ?",
+            (row.status, row.ended_at, row.end_reason, row.id),
+        )
+        row = None
+    if row is not None or event.type == "lifecycle":
+        # The sandbox's own lifecycle (created, paused …) is in its logs: it joins a
+        # session, but is no activity to open one for.
+        return row
+    row = _new_row(
+        new_id("sess"), batch.account_id, sandbox_id, origin=MANUAL,
+        started_at=min(event.ts_us, now_us), now_us=now_us,
+        compute_base=compute_now.get(sandbox_id), agent_type=MANUAL,
+    )  # fmt: skip
+    _insert_session(batch.conn, row)
+    batch.sessions[row.id] = row
+    batch.latest[sandbox_id] = row
     return row
 
 

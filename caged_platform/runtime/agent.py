@@ -19,7 +19,8 @@ cost.  The other ops own their connection until it closes.
 A frame is ``kind (1 byte) + length (4 bytes, big endian) + payload`` with kind ``D`` (data:
 output, PTY input/output) or ``C`` (control: a JSON object).  Control frames: ``exec`` ends
 with ``{"exit": code|null, "timed_out": bool}``; ``pty`` takes ``{"resize": [rows, cols]}``
-and ends with ``{"exit": code}``; ``watch`` sends ``{"events": [{"path", "kind", "dest"?}]}``.
+and ends with ``{"exit": code}``; ``watch`` sends ``{"events": [{"path", "kind", "dest"?}]}``,
+each with what it changed: ``diff`` (text files) or sizes and hashes (:class:`ContentMemory`).
 Closing the connection cancels: an exec's process group is killed, a PTY is hung up.
 
 Every write is a blocking ``sendall``, so a host that stops reading stops the agent reading
@@ -57,6 +58,9 @@ MAX_FRAME = 64 * 1024
 MAX_HEADER_LINE = 64 * 1024
 CHUNK = 64 * 1024
 PTY_SOCKET_BUFFER = 16 * 1024  # the kernel doubles it
+# A terminal's reads stay small for the same reason: the server may send one read beyond its
+# flow-control window, which a user who pressed ctrl+c during a flood watches scroll past.
+PTY_CHUNK = 16 * 1024
 # Signals Python ignores or handles in the agent that children must get back at their default
 # (``yes | head`` relies on SIGPIPE killing ``yes``).
 _CHILD_DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGHUP)
@@ -357,10 +361,16 @@ class Watcher:
         self._first_at = 0.0
         self.last_at = 0.0
         self._add_tree(self._root, report=False)
+        self.memory = ContentMemory()
 
     def close(self) -> None:
         """Close the inotify descriptor."""
         os.close(self.fd)
+
+    @property
+    def root(self) -> str:
+        """The watched directory."""
+        return self._root
 
     def _show(self, path: str) -> str:
         return self._display + path[len(self._root) :]
@@ -472,18 +482,146 @@ class Watcher:
         now = time.monotonic()
         return max(0.0, min(self.last_at + DEBOUNCE_S, self._first_at + MAX_BATCH_DELAY_S) - now)
 
-    def take(self) -> list[dict[str, str]]:
-        """The pending batch, emptied."""
-        batch = list(self.pending.values())
+    def take(self) -> list[dict[str, Any]]:
+        """The pending batch, emptied, each change with what it changed (see
+        :class:`ContentMemory`)."""
+        batch: list[dict[str, Any]] = []
+        for event in self.pending.values():
+            path = self._root + event["path"][len(self._display) :]
+            dest = event.get("dest")
+            real = self._root + dest[len(self._display) :] if dest else None
+            facts = self.memory.describe(path, event["kind"], event["path"], real)
+            batch.append({**event, **facts})
         self.pending.clear()
         return batch
 
 
-def _send_events(conn: socket.socket, events: list[dict[str, str]]) -> None:
+#: A text file up to this size is kept, so that its next change is sent as a unified diff.
+TEXT_CAP = 64 * 1024
+#: A diff longer than this is not sent (the sizes and hashes are): it would be clipped anyway.
+DIFF_CAP = 8 * 1024
+#: Texts kept in all (a workspace of many files keeps the first ones seen).
+MEMORY_BUDGET = 16 * 1024 * 1024
+#: Files hashed when the watch starts (a huge tree is not read in full before the first event).
+SCAN_FILES = 5000
+#: Bytes read when the watch starts, at most.
+SCAN_BYTES = 64 * 1024 * 1024
+#: Files larger than this are described by their size only (hashing them would stall the agent).
+HASH_CAP = 32 * 1024 * 1024
+
+
+class ContentMemory:
+    """What the files under the watch looked like, so a change can say what it changed.
+
+    A text file (UTF-8 without NUL) of at most :data:`TEXT_CAP` bytes is kept whole; any
+    other file by its size and SHA-256. :meth:`describe` turns a change into its facts —
+    ``diff`` (unified, ``a/`` and ``b/`` paths) when both sides are known text, otherwise
+    ``size_before``/``size_after`` and ``sha256_before``/``sha256_after`` — and remembers
+    the new state. The diff is computed here, inside the cage: the host never reads the
+    sandbox's files to describe them.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[str, tuple[int, str, str | None]] = {}  # path -> (size, sha, text)
+        self._kept = 0
+
+    def scan(self, root: str) -> None:
+        """Remember the files already there (up to :data:`SCAN_FILES` files and
+        :data:`SCAN_BYTES` read)."""
+        seen = read = 0
+        for top, dirs, files in os.walk(root):
+            dirs.sort()
+            for name in sorted(files):
+                if seen >= SCAN_FILES or read >= SCAN_BYTES:
+                    return
+                seen += 1
+                state = self._remember(os.path.join(top, name))
+                read += state[0] if state is not None and state[1] else 0
+
+    def _read(self, path: str) -> tuple[int, str, str | None] | None:
+        import hashlib
+        import stat
+
+        try:
+            info = os.lstat(path)
+            if not stat.S_ISREG(info.st_mode):
+                return None
+            if info.st_size > HASH_CAP:
+                return info.st_size, "", None
+            with open(path, "rb", buffering=0) as handle:
+                data = handle.read(HASH_CAP + 1)
+        except OSError:
+            return None
+        text: str | None = None
+        if len(data) <= TEXT_CAP and b"\0" not in data:
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = None
+        return len(data), hashlib.sha256(data).hexdigest(), text
+
+    def _remember(self, path: str) -> tuple[int, str, str | None] | None:
+        now = self._read(path)
+        self._forget(path)
+        if now is not None:
+            size, sha, text = now
+            if text is not None and self._kept + len(text) > MEMORY_BUDGET:
+                now = (size, sha, None)
+            elif text is not None:
+                self._kept += len(text)
+            self._known[path] = now
+        return now
+
+    def _forget(self, path: str) -> tuple[int, str, str | None] | None:
+        old = self._known.pop(path, None)
+        if old is not None and old[2] is not None:
+            self._kept -= len(old[2])
+        return old
+
+    def describe(self, path: str, kind: str, shown: str, dest: str | None = None) -> dict[str, Any]:
+        """The facts of one change of ``path`` (shown as ``shown``), remembering the new state."""
+        if kind == "moved" and dest is not None:
+            moved = self._forget(path)
+            if moved is not None:
+                self._known[dest] = moved
+                if moved[2] is not None:
+                    self._kept += len(moved[2])
+            return {}
+        before = self._forget(path) if kind == "deleted" else self._known.get(path)
+        after = None if kind == "deleted" else self._remember(path)
+        if kind == "created":
+            before = None
+        if before is None and after is None:
+            return {}
+        old_text = "" if before is None else before[2]
+        new_text = "" if after is None else after[2]
+        if old_text is not None and new_text is not None and (kind != "modified" or before):
+            import difflib
+
+            diff = "".join(
+                difflib.unified_diff(
+                    old_text.splitlines(keepends=True),
+                    new_text.splitlines(keepends=True),
+                    fromfile="/dev/null" if before is None else "a" + shown,
+                    tofile="/dev/null" if after is None else "b" + shown,
+                )
+            )
+            if diff and len(diff) <= DIFF_CAP:
+                return {"diff": diff}
+        facts: dict[str, Any] = {}
+        for side, state in (("before", before), ("after", after)):
+            if state is not None:
+                facts[f"size_{side}"] = state[0]
+                if state[1]:
+                    facts[f"sha256_{side}"] = state[1]
+        return facts
+
+
+def _send_events(conn: socket.socket, events: list[dict[str, Any]]) -> None:
     """Send a batch as as many control frames as it takes to stay under ``MAX_FRAME``."""
     import json
 
-    chunk: list[dict[str, str]] = []
+    chunk: list[dict[str, Any]] = []
     size = 0
     for event in events:
         cost = len(json.dumps(event)) + 2
@@ -821,7 +959,7 @@ class Agent:
                     ready, _, _ = select.select([master], [], [], 0.25)
                     if ready:
                         try:
-                            data = os.read(master, CHUNK)
+                            data = os.read(master, PTY_CHUNK)
                         except OSError as err:
                             if err.errno != errno.EIO:
                                 raise
@@ -854,6 +992,8 @@ class Agent:
         watcher = Watcher(self.workspace, self.display_root)
         try:
             conn.sendall(encode_line({"ok": True}))
+            # After the answer: the host is not kept waiting while the tree is read.
+            watcher.memory.scan(watcher.root)
             while True:
                 due = watcher.due_in()
                 readable, _, _ = select.select([conn.fileno(), watcher.fd], [], [], due)

@@ -8,7 +8,7 @@ Everything here is plain data so either side can be tested on its own.
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -87,6 +87,9 @@ class FileChange:
     kind: str  # created | modified | deleted | moved
     dest: str | None = None
     """For ``moved``: the new path (``path`` is the old one)."""
+    facts: Mapping[str, str | int] = field(default_factory=dict)
+    """What changed, as the in-cage agent saw it: ``diff`` (unified) for a text file under
+    its cap, else ``size_before``/``size_after`` and ``sha256_before``/``sha256_after``."""
 
 
 class PtyChannel(Protocol):

@@ -88,6 +88,8 @@ SPARE_MARK = "spare"
 SPARES_PER_TEMPLATE = 2
 # Imported rather than run as a script so its bytecode cache is used.
 _AGENT_BOOT = "import sys; sys.path.insert(0, {!r}); import agent; sys.exit(agent.main(sys.argv))"
+#: What the agent may say about a file change (see ``agent.ContentMemory``).
+_CHANGE_FACTS = frozenset({"diff", "size_before", "size_after", "sha256_before", "sha256_after"})
 
 
 @dataclass(slots=True)
@@ -929,7 +931,17 @@ class LocalRuntime:
                 if kind != agent_module.FRAME_CONTROL:
                     continue
                 for event in json.loads(payload).get("events", []):
-                    yield FileChange(str(event["path"]), str(event["kind"]), event.get("dest"))
+                    # The agent is inside the cage: what it says is kept only as typed facts.
+                    facts = {
+                        key: value
+                        for key, value in event.items()
+                        if key in _CHANGE_FACTS
+                        and isinstance(value, str | int)
+                        and not isinstance(value, bool)
+                    }
+                    yield FileChange(
+                        str(event["path"]), str(event["kind"]), event.get("dest"), facts
+                    )
         finally:
             writer.close()
 

@@ -41,6 +41,11 @@ def _wait_running(platform: Any, sandbox_id: str) -> None:
 @pytest.fixture(scope="module")
 def sandbox(platform: Any) -> Iterator[str]:
     """One running sandbox for the tests that only use it."""
+    yield from running_sandbox(platform)
+
+
+def running_sandbox(platform: Any) -> Iterator[str]:
+    """A new running sandbox, destroyed when the generator closes (for module fixtures)."""
     created = httpx.post(
         f"{platform.url}/v1/sandboxes",
         json={"template": "minimal"},

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from eventually import eventually_async
-from test_live import SIZE, live_app
+from test_live import SIZE, _terminal, live_app, running_sandbox, type_text
 from textual.pilot import Pilot
 
 from caged_core.client import AsyncCaged
 from caged_tui.app import CagedApp
+from caged_tui.replay import events as ev
 from caged_tui.screens.replay import ReplayScreen
 from caged_tui.screens.sessions import SessionsScreen
 from caged_tui.widgets.session_table import SessionTable
@@ -57,6 +59,12 @@ async def ingest(platform: Any, events: list[dict[str, Any]]) -> None:
     async with AsyncCaged(api_key=platform.api_key, base_url=platform.url) as client:
         result = await client.events.ingest(events)
     assert result.accepted == len(events), result
+
+
+@pytest.fixture(scope="module")
+def sandbox(platform: Any) -> Iterator[str]:
+    """One running sandbox for this module's tests."""
+    yield from running_sandbox(platform)
 
 
 def new_session_id() -> str:
@@ -172,3 +180,77 @@ async def test_export_jsonl_and_a_cast_that_asciinema_reads(
     )
     assert_asciicast_v2(cast)
     assert "README.md" in cast.read_text()
+
+
+async def test_an_api_exec_that_writes_a_file_is_replayed_with_its_diff(
+    platform: Any, sandbox: str
+) -> None:
+    app = live_app(platform)
+    async with app.run_test(size=SIZE) as pilot:
+        client = app.client
+        result = await client.sandboxes.exec(
+            sandbox, "printf 'hello\\nreplay\\n' > /workspace/replayed.txt"
+        )
+        assert result.exit_code == 0
+
+        async def file_change() -> tuple[str, int] | None:
+            # The exec and the file change land in the sandbox's implicit manual session.
+            for session in await client.sessions.list_by_sandbox(sandbox):
+                if session.agent_type != "manual":
+                    continue
+                page = await client.sessions.replay(session.id, type="file_op", limit=100)
+                for event in page:
+                    if event.data.get("path") == "/workspace/replayed.txt":
+                        return session.id, event.sequence
+            return None
+
+        session_id, sequence = await eventually_async(file_change, pause=pilot.pause)
+        screen = await open_replay(pilot, session_id)
+        await pilot.press("t", "4")  # files only
+        await eventually_async(
+            lambda: screen._matching_done and screen.table.row(str(sequence)) is not None,
+            pause=pilot.pause,
+        )
+        screen.table.move_to(str(sequence))
+        await eventually_async(lambda: screen.playhead == sequence, pause=pilot.pause)
+        row = screen.table.row(str(sequence))
+        assert row is not None and row.cells[2][0].startswith("created /workspace/replayed")
+        assert ev.summary(screen.timeline.event(sequence)).endswith("replayed.txt  +2 -0")
+        event = screen.timeline.event(sequence)
+        assert event is not None
+        assert "+hello\n+replay\n" in event.data["diff"]
+        commands = [e async for e in client.sessions.replay(session_id, type="command")]
+        assert any("replayed.txt" in str(e.data.get("command")) for e in commands)
+
+
+async def test_a_recorded_terminal_plays_back_as_it_was_shown_live(
+    platform: Any, sandbox: str
+) -> None:
+    app = live_app(platform)
+    async with app.run_test(size=SIZE) as pilot:
+        tab = await _terminal(pilot, sandbox)
+        await type_text(pilot, "printf '\\033[32mgreen\\033[0m plain\\n'; echo replay-marker\n")
+        await eventually_async(
+            lambda: any(line.strip() == "replay-marker" for line in tab.view.terminal.display),
+            pause=pilot.pause,
+        )
+        await type_text(pilot, "exit\n")
+        await eventually_async(lambda: not tab.view.connected, pause=pilot.pause)
+        live = [line.rstrip() for line in tab.view.terminal.display]
+        client = app.client
+
+        async def ended_terminal() -> str | None:
+            for session in await client.sessions.list_by_sandbox(sandbox):
+                if session.status.value != "active" and session.event_count > 3:
+                    page = await client.sessions.replay(session.id, limit=1)
+                    if page and page[0].data.get("channel") == "terminal":
+                        return session.id
+            return None
+
+        session_id = await eventually_async(ended_terminal, pause=pilot.pause)
+        screen = await open_replay(pilot, session_id)
+        await eventually_async(lambda: screen.tape is not None, pause=pilot.pause)
+        await pilot.press("end")
+        await eventually_async(lambda: screen.playhead == screen.timeline.total, pause=pilot.pause)
+        replayed = [line.rstrip() for line in screen.terminal.terminal.display]
+        assert replayed == live

@@ -143,7 +143,9 @@ async def test_watch_reports_a_file_created_by_a_command(
             return any(c.path == "/workspace/src/deep/new.txt" for c in changes)
 
         await eventually_async(created)
-        assert FileChange("/workspace/src/deep/new.txt", "created") in changes
+        # With what it changed, as the agent inside the cage saw it (issue 15).
+        diff = "--- /dev/null\n+++ b/workspace/src/deep/new.txt\n@@ -0,0 +1 @@\n+hi\n"
+        assert FileChange("/workspace/src/deep/new.txt", "created", facts={"diff": diff}) in changes
         assert FileChange("/workspace/src", "created") in changes
         # notes.md was created, renamed and removed within one debounce window: no noise.
         assert not any("notes.md" in c.path or "renamed.md" in c.path for c in changes)
