@@ -22,11 +22,14 @@ from textual.app import App, ComposeResult
 from textual.widgets import RichLog
 
 from caged_core.models import FileEntry, FileType, LogEntry
+from caged_tui import unified_diff
 from caged_tui.screens.create import log_text
 from caged_tui.screens.detail.exec import _terminal_text
 from caged_tui.screens.detail.logs import log_line
+from caged_tui.screens.diff import DiffView
 from caged_tui.screens.files.describe import looks_binary
 from caged_tui.screens.files.tree import COLUMNS, TreeSource
+from caged_tui.unified_diff import FileDiff
 from caged_tui.widgets.terminal.cells import Cell
 from caged_tui.widgets.terminal.screen import TerminalScreen
 from caged_tui.widgets.terminal.stream import TerminalStream
@@ -181,3 +184,35 @@ async def test_log_lines_cannot_write_the_host_terminal() -> None:
     assert "\x1b]52" not in written and "\x07" not in written and "\x9b" not in written
     assert r"installing \x1b]52;c;aGk=\x07 \x9b2J" in written
     assert all(line.plain.endswith("\ndone") for line in lines)  # its lines stay lines
+
+
+class _DiffApp(App[None]):
+    def __init__(self, file: FileDiff, side_by_side: bool) -> None:
+        super().__init__()
+        self.file = file
+        self.side_by_side = side_by_side
+
+    def compose(self) -> ComposeResult:
+        view = DiffView()
+        view.side_by_side = self.side_by_side
+        view.file = self.file
+        yield view
+
+
+@pytest.mark.parametrize("side_by_side", [False, True])
+async def test_a_hostile_diff_is_painted_escaped(side_by_side: bool) -> None:
+    """git runs in the sandbox; the lines of its diff (and the context git puts after a
+    hunk's @@) are the sandbox's files."""
+    diff = (
+        "diff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n"
+        f"@@ -1,2 +1,2 @@ def f(): {CLIPBOARD}\n"
+        f"-old = 1 {CLIPBOARD}\n+new = 2 \x1bc\x9b2J\n x\n"
+    )
+    [file] = unified_diff.parse(diff)
+    app = _DiffApp(file, side_by_side)
+    async with app.run_test(size=(160, 20)) as pilot:
+        await pilot.pause()
+        written = _terminal_bytes(app)
+    assert "\x1b]52" not in written and "\x07" not in written
+    assert "\x1bc" not in written and "\x9b" not in written
+    assert "x9b2J" in written  # shown escaped (by unified_diff.parse)
