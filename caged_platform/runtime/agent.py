@@ -58,9 +58,6 @@ MAX_FRAME = 64 * 1024
 MAX_HEADER_LINE = 64 * 1024
 CHUNK = 64 * 1024
 PTY_SOCKET_BUFFER = 16 * 1024  # the kernel doubles it
-# A terminal's reads stay small for the same reason: the server may send one read beyond its
-# flow-control window, which a user who pressed ctrl+c during a flood watches scroll past.
-PTY_CHUNK = 16 * 1024
 # Signals Python ignores or handles in the agent that children must get back at their default
 # (``yes | head`` relies on SIGPIPE killing ``yes``).
 _CHILD_DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGHUP)
@@ -959,7 +956,7 @@ class Agent:
                     ready, _, _ = select.select([master], [], [], 0.25)
                     if ready:
                         try:
-                            data = os.read(master, PTY_CHUNK)
+                            data = os.read(master, CHUNK)
                         except OSError as err:
                             if err.errno != errno.EIO:
                                 raise
