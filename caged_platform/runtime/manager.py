@@ -545,7 +545,13 @@ class LocalRuntime:
         if not task.cancelled() and task.exception() is None:
             cage = task.result()
             await self._close_host_side(cage)
-            await asyncio.to_thread(self._kill, cage)
+            survivors = await asyncio.to_thread(self._kill, cage)
+            if survivors:
+                # Its folder keeps the uid claimed, so no other sandbox gets that uid while
+                # these run; the next server on the data dir tries again.
+                log.error("spare cage %s: processes survived SIGKILL: %s",
+                          spare.sandbox_id, sorted(survivors))
+                return
         await asyncio.to_thread(identity.remove_tree, self.sandbox_dir(spare.sandbox_id))
 
     def _discard_later(self, spare: Spare) -> None:

@@ -11,6 +11,7 @@ import asyncio
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eventually import eventually_async
@@ -241,3 +242,24 @@ async def test_a_spare_that_died_is_replaced_by_a_cold_start(runtime: LocalRunti
     assert (await runtime.exec(sid, "echo $GREETING $(hostname)")).output == f"hello {sid}\n"
     assert not (runtime.sandbox_dir(sid) / SPARE_MARK).exists()
     assert sid in runtime.sandbox_ids()
+
+
+async def test_a_spare_whose_processes_survive_keeps_its_uid(
+    runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Removing a spare's folder frees its uid for another sandbox: never while a process of
+    the spare may still run as that uid (the next server tries the kill again)."""
+    await _first_sandbox(runtime)
+    spares = await _spares_ready(runtime)
+    kill = runtime._kill
+
+    def kill_leaving_one(cage: Any, sandbox_dir: Path | None = None) -> set[int]:
+        kill(cage, sandbox_dir)
+        return {cage.state.pid}  # as if it had survived SIGKILL
+
+    monkeypatch.setattr(runtime, "_kill", kill_leaving_one)
+    await runtime.aclose()
+    assert _spare_dirs(runtime) == spares  # kept, each with its uid file
+    monkeypatch.undo()
+    LocalRuntime(runtime.data_dir, isolation=ISOLATION)  # the next server removes them
+    assert _spare_dirs(runtime) == []
