@@ -15,7 +15,8 @@ References, in the same rounds:
   scrollback, no rendering — the ceiling of any design built on pyte. The
   target is ≥ 0.9x of it, even with scrollback on;
 - the same command on a bare WebSocket client that does not parse: the
-  ceiling of the transport (context: how far the pipe is from being the limit).
+  ceiling of the transport. The target (issue 17) is ≥ 0.5x of it: the
+  terminal must not be what makes ``cat`` slow.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import time
 
 import pyte
 
-from benchmarks._common import CONTEXT, Context, Row, at_least, median
+from benchmarks._common import Context, Row, at_least, median
 from benchmarks._terminal import RawTerminal, TerminalHarness, terminal_app
 from caged_core.client import AsyncCaged
 
@@ -127,7 +128,8 @@ async def _measure(context: Context, size: int, rounds: int) -> list[Row]:
                 ))
                 rows.append(Row(
                     "terminal_throughput", f"cat at {columns}x{lines} vs bare socket", "MB/s",
-                    median(ours) / mb, median(socket) / mb, CONTEXT,
+                    median(ours) / mb, median(socket) / mb,
+                    at_least(0.5, "≥ 0.5x bare socket"),
                 ))
         finally:
             await caged.sandboxes.destroy(sandbox.id)

@@ -29,6 +29,7 @@ Modes the widget reads are exposed as properties (:attr:`TerminalScreen.app_curs
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import deque
 from collections.abc import Callable, ItemsView, Iterator, Sequence, ValuesView
@@ -44,6 +45,7 @@ from .cells import BLANK as _BLANK
 from .cells import Cell, Line, Row, grapheme_width
 from .links import web_link
 from .reflow import reflow
+from .stream import parse_sgr_params
 
 #: Default number of scrollback lines.
 DEFAULT_SCROLLBACK = 10_000
@@ -63,6 +65,9 @@ ALT_SCREEN_1049 = 1049 << 5
 _ALT_SCREEN_MODES = {47: ALT_SCREEN_47, 1047: ALT_SCREEN_1047, 1049: ALT_SCREEN_1049}
 
 _ZWJ = "\u200d"
+
+#: Splits a flood line at its SGR sequences, keeping their parameters.
+_SGR_SPLIT = re.compile(r"\x1b\[([0-9;]*)m")
 
 #: DEC special graphics (``ESC ( 0``) as xterm draws them: pyte's table, with ``h`` as ␤ (NL).
 DEC_GRAPHICS = cs.VT100_MAP[: ord("h")] + "\u2424" + cs.VT100_MAP[ord("h") + 1 :]
@@ -229,6 +234,9 @@ class TerminalScreen(pyte.Screen):
         self._cells: dict[Cell, CellTable] = {}
         self._last_attrs: Cell | None = None
         self._last_cells = CellTable(_BLANK)
+        #: apply_sgr's memory: (id of the attributes, raw parameters, DECSCNM) -> (attributes,
+        #: outcome); the attributes are kept so their id is not reused while cached.
+        self._sgr_outcomes: dict[tuple[int, str, bool], tuple[Cell, Cell]] = {}
         self._saved_primary: tuple[RowBuffer, Margins | None] | None = None
         self._saved_1049_cursor: Savepoint | None = None
         super().__init__(columns, lines)
@@ -642,12 +650,14 @@ class TerminalScreen(pyte.Screen):
     def draw_lines(self, texts: Sequence[str]) -> int:
         """Draw each of ``texts`` followed by CR LF, as a flood does, in one tight loop.
 
-        It does exactly what ``draw`` + ``carriage_return`` + ``linefeed`` would, but only in
+        It does exactly what ``draw`` + ``carriage_return`` + ``linefeed`` (and
+        ``select_graphic_rendition`` for the SGR sequences a text may hold) would, but only in
         the plain state a flood runs in (cursor at column 0 of the bottom row, full-screen
-        scrolling, no insert mode, the default character set) and only for printable ASCII
-        texts that fit in a row. Returns how many leading texts it drew (0: the caller takes
-        the general path). Per line it saves a dozen Python calls: ``yes`` parses several
-        times faster, which is what lets ctrl+c show its prompt quickly during a flood.
+        scrolling, no insert mode, the default character set) and only for texts of printable
+        ASCII and ``ESC [ … m`` that fit in a row. Returns how many leading texts it drew (0:
+        the caller takes the general path). Per line it saves a dozen Python calls: ``yes`` and
+        coloured ``ls`` output parse several times faster, which is also what lets ctrl+c show
+        its prompt quickly during a flood.
         """
         cursor = self.cursor
         bottom = self.lines - 1
@@ -660,24 +670,74 @@ class TerminalScreen(pyte.Screen):
             or self.g0_charset is not cs.LAT1_MAP
         ):
             return 0
-        rows = self._rows
-        cell_for = self._flyweights().__getitem__
+        # The buffer's storage is used directly (see RowBuffer): a call saved per line counts.
+        buffer = self._rows
+        store = buffer._rows
+        base = buffer._base
+        default = self.default_char
         keep_history = not self.in_alternate
+        history = self.history if keep_history and self.history.maxlen else None
+        cell_for = self._flyweights().__getitem__
+        # SGR outcomes are looked up inline (see apply_sgr): one dict probe per sequence.
+        attrs = self._attrs()
+        outcomes = self._sgr_outcomes
+        reverse_screen = mo.DECSCNM in self.mode
         columns = self.columns
         drawn = 0
         for text in texts:
-            if len(text) >= columns:
+            if "\x1b" in text:
+                parts = _SGR_SPLIT.split(text)  # text, SGR parameters, text, …
+                if sum(map(len, parts[::2])) >= columns:
+                    break
+                target = store.get(base + bottom) or Row(default)
+                x = 0
+                sgr = False
+                for part in parts:
+                    if sgr:
+                        outcome = outcomes.get((id(attrs), part, reverse_screen))
+                        if outcome is None or outcome[0] is not attrs:
+                            self.apply_sgr(part)
+                            outcome = outcomes[(id(attrs), part, reverse_screen)]
+                        attrs = outcome[1]
+                        self._set_attrs(attrs)
+                        cell_for = self._flyweights().__getitem__
+                    elif part:
+                        cells = map(cell_for, part)
+                        target.update(zip(range(x, x + len(part)), cells, strict=True))
+                        x += len(part)
+                    sgr = not sgr
+            elif len(text) >= columns:
                 break  # A line that reaches the last column wraps: the general path knows how.
-            if text:
-                rows[bottom].update(zip(range(len(text)), map(cell_for, text), strict=True))
-            row = rows.pop(0, None)
-            if keep_history:
-                self._push_history(row)
-            rows.renumber()
+            else:
+                target = store.get(base + bottom) or Row(default)
+                target.update(zip(range(len(text)), map(cell_for, text), strict=True))
+            store[base + bottom] = target
+            # Scroll: the top row leaves (to the history), every row moves up (see renumber).
+            top = store.pop(base, None)
+            if history is not None:
+                history.append(top if top is not None else Row(default))
+            base += 1
             drawn += 1
+        buffer._base = base
+        if keep_history:
+            self.history_pushed += drawn
         if drawn:
             self.dirty.update(range(self.lines))
         return drawn
+
+    def apply_sgr(self, raw: str) -> None:
+        """SGR from its raw parameters (``"01;34"``), remembering the outcome per current
+        attributes: coloured output repeats the same few transitions on every line."""
+        attrs = self._attrs()
+        key = (id(attrs), raw, mo.DECSCNM in self.mode)
+        cached = self._sgr_outcomes.get(key)
+        if cached is not None and cached[0] is attrs:
+            self._set_attrs(cached[1])
+            return
+        self.select_graphic_rendition(*parse_sgr_params(raw))
+        if len(self._sgr_outcomes) > 4096:
+            self._sgr_outcomes.clear()
+        self._sgr_outcomes[key] = (attrs, self._attrs())
 
     def reverse_index(self) -> None:
         """RI at the top margin scrolls the region down; only the region is marked dirty."""

@@ -50,8 +50,9 @@ PARAM_LIMIT = 9999
 #: A complete CSI sequence: private marker, parameters (with ``:`` sub-parameters),
 #: intermediates, final byte.
 _CSI_RE = re.compile(r"\x1b\[([<=>?]?)([0-9;:]*)([ -/]*)([@-~])")
-# Two or more whole lines of printable ASCII, each ended by CR LF: the shape of a flood.
-_LINES_RE = re.compile(r"(?:[ -~]*\r\n){2,}")
+# Two or more whole lines of printable ASCII and SGR sequences, each ended by CR LF: the shape
+# of a flood (``yes``, ``cat``, ``ls --color``).
+_LINES_RE = re.compile(r"(?:(?:[ -~]|\x1b\[[0-9;]*m)*\r\n){2,}")
 
 #: Sequences with a ``?`` marker that a screen handles; other private finals are ignored because
 #: pyte's handlers do not accept the ``private`` flag.
@@ -213,6 +214,8 @@ class TerminalStream(pyte.ByteStream):
         self._csi_handlers: dict[str, Callable[..., None]] = {
             char: getattr(listener, name) for char, name in self.csi.items()
         }
+        #: A screen that remembers SGR outcomes by raw parameters (TerminalScreen.apply_sgr).
+        self._apply_sgr: Callable[[str], None] | None = getattr(listener, "apply_sgr", None)
         super()._initialize_parser()
 
     def _dispatch_csi(self, marker: str, raw: str, intermediates: str, final: str) -> None:
@@ -227,8 +230,12 @@ class TerminalStream(pyte.ByteStream):
             listener.debug(marker, raw, final)
             return
         if marker == "":
-            params = parse_sgr_params(raw) if final == "m" else parse_params(raw)
-            handler(*params)
+            if final != "m":
+                handler(*parse_params(raw))
+            elif self._apply_sgr is not None:
+                self._apply_sgr(raw)
+            else:
+                handler(*parse_sgr_params(raw))
         elif marker == "?" and final in _PRIVATE_FINALS:
             handler(*parse_params(raw), private=True)
         elif marker == ">" and final == "c":

@@ -81,6 +81,9 @@ HIGH_WATER = 256 * 1024
 LOW_WATER = 64 * 1024
 #: Minimum time between two flushes (60 Hz).
 FRAME = 1 / 60
+#: Minimum time between two flushes that redraw every row (output scrolling the whole screen):
+#: 30 Hz is still smooth, and at 200x50 drawing the frames took half the time of a ``cat``.
+FLOOD_FRAME = 1 / 30
 #: Resizes are sent to the PTY once the size has been stable this long.
 RESIZE_DEBOUNCE = 0.075
 #: Rows per mouse-wheel step in the scrollback.
@@ -502,14 +505,17 @@ class TerminalView(Widget, can_focus=True):
     # -- flushing --------------------------------------------------------------------------
 
     def _request_flush(self) -> None:
-        """Leading-edge 60 Hz cap: flush now if the last flush is a frame old, else once later."""
+        """Leading-edge 60 Hz cap (30 Hz while every row changes): flush now if the last flush
+        is a frame old, else once later."""
         if self._flush_timer is not None:
             return
+        terminal = self._terminal
+        frame = FLOOD_FRAME if len(terminal.dirty) >= terminal.lines else FRAME
         elapsed = monotonic() - self._last_flush
-        if elapsed >= FRAME:
+        if elapsed >= frame:
             self._flush()
         elif self.is_mounted:
-            self._flush_timer = self.set_timer(FRAME - elapsed, self._flush)
+            self._flush_timer = self.set_timer(frame - elapsed, self._flush)
 
     def _flush(self) -> None:
         """Turn the screen's dirty rows into refreshes of just those rows."""
