@@ -1,9 +1,9 @@
 """Unified diffs (as ``git diff`` prints them) read into files, hunks and lines.
 
-Pure (no Textual): the diff screen lays these out unified or side by side,
-counts ``+``/``-`` per file and marks the words that changed inside a changed
-line (a removed line is paired with the added line at the same place in its
-run of changes, as GitHub and delta do).
+Pure (no Textual; its text is made safe to paint by :mod:`caged_tui.safe_text`): the
+diff screen lays these out unified or side by side, counts ``+``/``-`` per file and
+marks the words that changed inside a changed line (a removed line is paired with the
+added line at the same place in its run of changes, as GitHub and delta do).
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+
+from caged_tui.safe_text import controls_escaped
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 _WORDS = re.compile(r"\w+|\s+|[^\w\s]")
@@ -68,7 +70,11 @@ def parse(text: str) -> list[FileDiff]:
     current: FileDiff | None = None
     hunk: Hunk | None = None
     old = new = 0
-    for raw in text.splitlines():
+    # Lines come from the sandbox: control characters are escaped here, before the
+    # changed words are measured, so that nothing painted can drive the terminal.
+    for raw in map(controls_escaped, text.split("\n")):
+        if not raw:
+            continue  # the end of the text (git's empty context lines are " ")
         if raw.startswith("diff --git "):
             current = FileDiff(_path_of(raw), [raw])
             files.append(current)

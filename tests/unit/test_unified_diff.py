@@ -51,3 +51,13 @@ def test_runs_pair_removed_with_added() -> None:
     lines = unified_diff.parse(DIFF)[0].hunks[0].lines
     shapes = [(len(a), len(b)) for a, b in unified_diff.runs(lines)]
     assert shapes == [(1, 1), (1, 2), (1, 1)]
+
+
+def test_control_characters_are_escaped_not_painted() -> None:
+    hostile = (
+        "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-old\n"
+        "+\x1b]52;c;cHduZWQ=\x07 and \u202e text\n"
+    )
+    added = unified_diff.parse(hostile)[0].hunks[0].lines[1]
+    assert added.text == "\\x1b]52;c;cHduZWQ=\\x07 and \\u202e text"
+    assert added.text.isprintable()

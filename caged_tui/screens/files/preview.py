@@ -32,6 +32,7 @@ from textual.widgets import Static, TextArea
 from caged_core.errors import CagedError
 from caged_core.models import FileEntry
 from caged_tui.protocol import HostAccess
+from caged_tui.safe_text import controls_escaped, printable
 from caged_tui.screens.files.describe import (
     HEAD_BYTES,
     READ_LIMIT,
@@ -164,13 +165,15 @@ class FilePreview(HostAccess, Vertical):
             self.load_text(FileEntry(name="", path=self.opened.path))
 
     def _loading(self, path: str) -> None:
-        self.query_one("#preview-title", Static).update(path)
+        self.query_one("#preview-title", Static).update(printable(path))
         self.query_one("#preview-info", Static).update("Loading…")
         self.state = PreviewState.LOADING
 
     def _info(self, title: str, text: str) -> None:
-        self.query_one("#preview-title", Static).update(title)
-        self.query_one("#preview-info", Static).update(text)
+        # Names and the server's reasons come from the sandbox: escaped, line by line.
+        self.query_one("#preview-title", Static).update(printable(title))
+        info = "\n".join(controls_escaped(line) for line in text.split("\n"))
+        self.query_one("#preview-info", Static).update(info)
         self.state = PreviewState.INFO
 
     @work(exclusive=True, group="files.preview", exit_on_error=False, description="Reading a file")
@@ -212,7 +215,7 @@ class FilePreview(HostAccess, Vertical):
         area.load_text(event.text)
         area.language = language_of(event.path)
         area.read_only = not self.editing
-        self.query_one("#preview-title", Static).update(event.path)
+        self.query_one("#preview-title", Static).update(printable(event.path))
         self.state = PreviewState.TEXT
 
     @on(Described)
@@ -252,7 +255,7 @@ class FilePreview(HostAccess, Vertical):
         marks = (" ● modified" if self.modified else "") + (
             " · editing (ctrl+s saves, esc stops)" if self.editing else ""
         )
-        self.query_one("#preview-title", Static).update(self.opened.path + marks)
+        self.query_one("#preview-title", Static).update(printable(self.opened.path) + marks)
 
     @on(TextArea.Changed, "#preview-text")
     def _changed(self) -> None:
@@ -287,7 +290,7 @@ class FilePreview(HostAccess, Vertical):
         self.app.push_screen(
             ChoiceDialog(
                 "Unsaved changes",
-                f"{path} has changes that are not saved in the sandbox.",
+                f"{printable(path)} has changes that are not saved in the sandbox.",
                 [
                     Choice("save", "Save", "s", "primary"),
                     Choice("discard", "Discard", "d", "error"),
@@ -342,7 +345,7 @@ class FilePreview(HostAccess, Vertical):
             return
         self.opened = Opened(event.path, event.text)
         self.modified = self.text_area.text != event.text
-        self.notify(f"Saved {event.path}")
+        self.notify(f"Saved {printable(event.path)}")
 
     @on(Conflicted)
     def _conflicted(self, event: Conflicted) -> None:
@@ -360,7 +363,7 @@ class FilePreview(HostAccess, Vertical):
         self.app.push_screen(
             ChoiceDialog(
                 "Changed in the sandbox",
-                f"{event.path} changed in the sandbox since you opened it. "
+                f"{printable(event.path)} changed in the sandbox since you opened it. "
                 "Reload it (your changes are lost), overwrite it with yours, or see the diff.",
                 [
                     Choice("reload", "Reload", "r"),
@@ -384,7 +387,9 @@ class FilePreview(HostAccess, Vertical):
             # Back to the choice: the diff was only a look before deciding.
             self._conflicted(event)
 
+        # The sandbox's copy may hold anything: its lines are shown escaped.
+        shown = "\n".join(controls_escaped(line.rstrip("\n")) for line in lines)
         self.app.push_screen(
-            TextView(f"{event.path}: sandbox → yours", "".join(lines) or "(no difference)"),
+            TextView(f"{printable(event.path)}: sandbox → yours", shown or "(no difference)"),
             callback=closed,
         )

@@ -36,6 +36,7 @@ from caged_core.client.files import GitStatus
 from caged_core.errors import CagedAPIError, CagedError
 from caged_core.models import FileEntry
 from caged_tui.live import Fetched, TopicSpec
+from caged_tui.safe_text import printable
 from caged_tui.screens.base import CagedScreen
 from caged_tui.screens.files import fuzzy
 from caged_tui.screens.files.preview import FilePreview
@@ -228,7 +229,7 @@ class FilesScreen(CagedScreen[None]):
     def _dir_failed(self, event: DirFailed) -> None:
         self._source.failed(event.path)
         self.table.source_changed()
-        self.notify(event.reason, title=f"Cannot list {event.path}", severity="error")
+        self.notify(event.reason, title=f"Cannot list {printable(event.path)}", severity="error")
 
     def _git_loaded(self, status: GitStatus) -> None:
         self._git_repository = status.is_repository
@@ -328,7 +329,7 @@ class FilesScreen(CagedScreen[None]):
         """Copy the path under the cursor (OSC 52)."""
         if entry := self._require_current():
             self.app.copy_to_clipboard(entry.path)
-            self.notify(f"Copied {entry.path}")
+            self.notify(f"Copied {printable(entry.path)}")
 
     def action_diff(self) -> None:
         """Open the workspace's git diff."""
@@ -448,19 +449,21 @@ class FilesScreen(CagedScreen[None]):
                 then(f"{folder}/{values['name'].strip('/')}")
 
         self.app.push_screen(
-            FormDialog(f"{title} in {folder}", [Field("name", "Name", placeholder="name")]),
+            FormDialog(
+                f"{title} in {printable(folder)}", [Field("name", "Name", placeholder="name")]
+            ),
             callback=answered,
         )
 
     @work(group="files.change", exit_on_error=False, description="Creating a file")
     async def _create_file(self, path: str) -> None:
         await self.client.files.write(self.sandbox_id, path, "")
-        self._changed(path, f"Created {path}")
+        self._changed(path, f"Created {printable(path)}")
 
     @work(group="files.change", exit_on_error=False, description="Creating a folder")
     async def _create_folder(self, path: str) -> None:
         await self.client.files.make_dir(self.sandbox_id, path)
-        self._changed(path, f"Created {path}/")
+        self._changed(path, f"Created {printable(path)}/")
 
     def _changed(self, path: str, note: str) -> None:
         """After a change: list the folders concerned again and select ``path``."""
@@ -480,7 +483,9 @@ class FilesScreen(CagedScreen[None]):
                 self._rename(entry.path, values["path"])
 
         self.app.push_screen(
-            FormDialog(f"Rename {entry.name}", [Field("path", "New path", entry.path)], "Rename"),
+            FormDialog(
+                f"Rename {printable(entry.name)}", [Field("path", "New path", entry.path)], "Rename"
+            ),
             callback=answered,
         )
 
@@ -488,7 +493,7 @@ class FilesScreen(CagedScreen[None]):
     async def _rename(self, path: str, new_path: str) -> None:
         await self.client.files.rename(self.sandbox_id, path, new_path)
         self.list_dir(parent_of(path))
-        self._changed(new_path, f"Renamed to {new_path}")
+        self._changed(new_path, f"Renamed to {printable(new_path)}")
 
     def action_delete(self) -> None:
         """Delete the entry under the cursor after confirmation (Cancel is the default)."""
@@ -497,8 +502,9 @@ class FilesScreen(CagedScreen[None]):
             return
         what = "folder and everything in it" if entry.is_dir else "file"
         dialog = ConfirmDialog(
-            f"Delete {entry.name}?",
-            f"{entry.path}\n\nThis deletes the {what} in the sandbox. It cannot be undone.",
+            f"Delete {printable(entry.name)}?",
+            f"{printable(entry.path)}\n\n"
+            f"This deletes the {what} in the sandbox. It cannot be undone.",
             confirm_label="Delete",
         )
 
@@ -511,7 +517,7 @@ class FilesScreen(CagedScreen[None]):
     @work(group="files.change", exit_on_error=False, description="Deleting")
     async def _delete(self, path: str) -> None:
         await self.client.files.delete(self.sandbox_id, path)
-        self.notify(f"Deleted {path}")
+        self.notify(f"Deleted {printable(path)}")
         self._paths = None
         self.list_dir(parent_of(path))
         self.caged.live.poke()
@@ -561,14 +567,14 @@ class FilesScreen(CagedScreen[None]):
         remote = await self.client.files.read(self.sandbox_id, path)
         if remote != original:
             self.notify(
-                f"{path} changed in the sandbox while you edited it; your copy was not "
+                f"{printable(path)} changed in the sandbox while you edited it; your copy was not "
                 "uploaded. Open it with e to compare and choose.",
                 severity="error",
                 timeout=10,
             )
             return
         await self.client.files.write(self.sandbox_id, path, edited)
-        self.notify(f"Saved {path}")
+        self.notify(f"Saved {printable(path)}")
         if self.preview.path == path:
             self.preview.reload()
         self.list_dir(parent_of(path))
