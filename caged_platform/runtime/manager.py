@@ -519,6 +519,8 @@ class LocalRuntime:
         its network (a spare has a ``full`` one: slirp4netns is stopped for the others,
         which takes ``tap0`` away and leaves loopback only)."""
         state = cage.state
+        if state.template != spec.template:  # its image was bound when it started
+            raise CageError(f"the spare is a {state.template} cage, not {spec.template}")
         plan = plan_limits(
             f"{self._group_prefix}/{spec.sandbox_id}", memory_mb=spec.memory_mb,
             cpus=spec.cpus, allow_cgroups=self._use_cgroups,

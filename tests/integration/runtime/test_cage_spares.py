@@ -263,3 +263,15 @@ async def test_a_spare_whose_processes_survive_keeps_its_uid(
     monkeypatch.undo()
     LocalRuntime(runtime.data_dir, isolation=ISOLATION)  # the next server removes them
     assert _spare_dirs(runtime) == []
+
+
+async def test_a_spare_is_never_made_a_sandbox_of_another_template(runtime: LocalRuntime) -> None:
+    """The image is bound when the cage starts: a spare of another template is not claimed
+    (the sandbox starts cold, on its own template's image)."""
+    await _first_sandbox(runtime)
+    await _spares_ready(runtime)
+    sid = runtime.take_spare("minimal")
+    assert sid is not None
+    info = await runtime.start(CageSpec(sid, template="node-22", network_mode="none"))
+    assert info.template == "node-22"
+    assert (await runtime.exec(sid, "node --version")).output.startswith("v22.")
