@@ -13,6 +13,7 @@ after confirmation, ``y`` copies the download URL.
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ from textual.worker import Worker, WorkerState
 from caged_core.models import Sandbox, Snapshot, SnapshotStatus
 from caged_tui import formatting as fmt
 from caged_tui.live import SANDBOXES, Fetched, TopicSpec
+from caged_tui.safe_text import printable
 from caged_tui.screens.base import CagedScreen
 from caged_tui.screens.files.tree import human_size
 from caged_tui.widgets.dialogs import Choice, ChoiceDialog, ConfirmDialog, Field, FormDialog
@@ -331,7 +333,8 @@ class SnapshotsScreen(CagedScreen[None]):
             ChoiceDialog(
                 f"Restore into {target}?",
                 f"The files in {target}'s /workspace will be replaced by those of "
-                f"{snapshot.id} ({snapshot.name}). Files not in the snapshot are deleted. "
+                f"{snapshot.id} ({printable(snapshot.name)}). "
+                "Files not in the snapshot are deleted. "
                 "Snapshot first saves the target's files as they are, then restores.",
                 [
                     Choice("snapshot_first", "Snapshot first", "s", "primary"),
@@ -374,7 +377,8 @@ class SnapshotsScreen(CagedScreen[None]):
         snapshot = self._require_completed()
         if snapshot is None:
             return
-        default = str(Path.cwd() / f"{snapshot.id}.tar.gz")
+        # The id comes from the server: only its safe characters name a local file.
+        default = str(Path.cwd() / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', snapshot.id)}.tar.gz")
 
         def answered(values: dict[str, str] | None) -> None:
             if values is not None:
@@ -427,7 +431,7 @@ class SnapshotsScreen(CagedScreen[None]):
         self.app.push_screen(
             ConfirmDialog(
                 f"Delete {snapshot.id}?",
-                f"{snapshot.name}\n\nThe archive is deleted. It cannot be undone.",
+                f"{printable(snapshot.name)}\n\nThe archive is deleted. It cannot be undone.",
                 confirm_label="Delete",
             ),
             callback=confirmed,
