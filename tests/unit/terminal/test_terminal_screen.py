@@ -124,6 +124,13 @@ def test_private_margins_are_ignored(term: Term) -> None:
     assert "ok" in term.row(0)
 
 
+def test_resetting_the_margins_homes_the_cursor(term: Term) -> None:
+    """DECSTBM homes the cursor, also as ``CSI r`` (pyte forgot: found by the fidelity suite)."""
+    term.feed("\x1b[2;4r\x1b[5;3H\x1b[r")
+    assert term.screen.margins is None
+    assert (term.screen.cursor.x, term.screen.cursor.y) == (0, 0)
+
+
 def test_decxcpr_answers_with_private_marker(term: Term) -> None:
     term.feed("ab\x1b[?6n")
     assert term.replies == ["\x1b[?1;3R"]
