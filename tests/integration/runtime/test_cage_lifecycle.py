@@ -171,8 +171,9 @@ async def test_a_cage_that_died_is_cleaned_up_on_attach(runtime: LocalRuntime) -
 async def test_stats_and_ports(runtime: LocalRuntime, start_cage: StartCage) -> None:
     sid = await start_cage(network_mode="none")
     await runtime.exec(
-        sid, "nohup python3 -c 'import socket,time; s=socket.create_server((\"0.0.0.0\", 5055));"
-        " b=bytearray(30<<20); time.sleep(300)' > /dev/null 2>&1 &"
+        # The memory is taken before the port opens: once it listens, the stats must see both.
+        sid, "nohup python3 -c 'import socket,time; b=bytearray(30<<20);"
+        " s=socket.create_server((\"0.0.0.0\", 5055)); time.sleep(300)' > /dev/null 2>&1 &"
     )
 
     async def listening() -> bool:
