@@ -19,6 +19,7 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import Static, TabbedContent, TabPane
 
@@ -125,7 +126,12 @@ class TerminalsScreen(CagedScreen[None]):
         return list(self.query(TerminalTab))
 
     def _current(self) -> TerminalTab | None:
-        active = self.query_one(TabbedContent).active_pane
+        try:
+            active = self.query_one(TabbedContent).active_pane
+        except NoMatches:
+            # A tab being closed: its pane is gone while it is still the active one, and
+            # the key bar asks about p (resume) then.
+            return None
         return active if isinstance(active, TerminalTab) else None
 
     def _update_empty(self) -> None:

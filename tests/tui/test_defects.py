@@ -9,6 +9,7 @@ from typing import Any
 from eventually import eventually_async
 from fake_platform import FakePlatform, fake_app
 from test_app import SIZE, loaded
+from textual.widgets import ContentSwitcher, TabbedContent
 
 from caged_tui.screens.sandboxes import SandboxesScreen
 from caged_tui.screens.terminals import TerminalsScreen
@@ -133,5 +134,34 @@ async def test_closing_a_live_terminal_does_not_crash(fake: FakePlatform) -> Non
         view.post_message(TerminalView.Disconnected(view))
         screen.post_message(TerminalView.Disconnected(view))
         await eventually_async(lambda: app.open_terminal_count() == 0, pause=pilot.pause)
+        await pilot.pause()
+        assert app.is_running and app.return_code is None
+
+
+async def test_closing_one_of_two_terminals_does_not_crash(fake: FakePlatform) -> None:
+    """Seen in tmux on 300 sandboxes: with two tabs open, ctrl+] w on the second crashed
+    with NoMatches — the key bar asked whether ``p`` (resume) applies while the closed
+    tab was still the active one but no longer a pane."""
+    app = fake_app(fake.handle)
+
+    async def terminal(sandbox_id: str, **_: Any) -> IdleSession:
+        return IdleSession()
+
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        app.client.sandboxes.terminal = terminal  # type: ignore[method-assign]
+        await pilot.press("t")
+        await eventually_async(lambda: app.open_terminal_count() == 1, pause=pilot.pause)
+        await pilot.press("ctrl+right_square_bracket", "n")
+        await eventually_async(lambda: app.open_terminal_count() == 2, pause=pilot.pause)
+        screen = app.screen
+        assert isinstance(screen, TerminalsScreen)
+        # What remove_pane does first (its tab goes concurrently): between the two the
+        # closed tab is still the active one, and the key bar asks about p then.
+        tabs = screen.query_one(TabbedContent)
+        await tabs.get_child_by_type(ContentSwitcher).get_child_by_id(tabs.active).remove()
+        assert screen.check_action("resume", ()) is False
+        await pilot.press("ctrl+right_square_bracket", "w")
+        await eventually_async(lambda: app.open_terminal_count() == 1, pause=pilot.pause)
         await pilot.pause()
         assert app.is_running and app.return_code is None
