@@ -34,6 +34,8 @@ from caged_tui.screens.files.preview import FilePreview, PreviewState
 from caged_tui.screens.files.screen import FilesScreen
 from caged_tui.screens.notifications.screen import NotificationsScreen
 from caged_tui.screens.notifications.settings import SettingsPanel
+from caged_tui.screens.replay import ReplayScreen
+from caged_tui.screens.sessions import SessionsScreen
 from caged_tui.screens.snapshots import SnapshotsScreen
 from caged_tui.screens.terminals import TerminalTab
 from caged_tui.settings import Settings
@@ -42,6 +44,7 @@ from caged_tui.widgets.dialogs import ChoiceDialog
 from caged_tui.widgets.notification_table import NotificationTable
 from caged_tui.widgets.sandbox_picker import SandboxPicker
 from caged_tui.widgets.sandbox_table import SandboxTable
+from caged_tui.widgets.session_table import SessionTable
 
 SIZE = (150, 42)
 
@@ -164,8 +167,14 @@ async def shoot(app: CagedApp, out: Path, sandbox_ids: list[str]) -> None:
         await pilot.press("enter")
         await pilot.pause(1.5)
         await save(pilot, "terminal")
+        # The prefix key: the footer shows what the next key does (p palette, ] leave, …).
+        await pilot.press("ctrl+right_square_bracket")
+        await pilot.pause(0.5)
+        await save(pilot, "terminal-prefix")
+        await pilot.press("escape")
         await shoot_account(app, pilot, save)
         await shoot_files(app, pilot, save, sandbox_ids[0])
+        await shoot_replay(app, pilot, save, sandbox_ids[0])
 
 
 async def shoot_files(
@@ -219,6 +228,36 @@ async def shoot_files(
     await until(pilot, lambda: isinstance(app.screen, ChoiceDialog))
     await save(pilot, "snapshot-restore")
     await pilot.press("escape")
+
+
+async def shoot_replay(
+    app: CagedApp, pilot: Pilot[Any], save: Callable[..., Any], sandbox_id: str
+) -> None:
+    """The sessions list and the replay of the terminal session typed into above: at its
+    end, with the terminal pane, then only its commands."""
+    await pilot.press("colon", *"sessions", "enter")
+    await until(pilot, lambda: isinstance(app.screen, SessionsScreen))
+    table = app.screen.query_one(SessionTable)
+    await until(pilot, lambda: table.row_count >= 2)
+    terminal = None
+    for session in await app.client.sessions.list_by_sandbox(sandbox_id):
+        first = await app.client.sessions.replay(session.id, limit=1)
+        if first and first[0].data.get("channel") == "terminal":
+            terminal = session.id
+    assert terminal is not None, "the terminal session was not recorded"
+    table.move_to(terminal)
+    await save(pilot, "sessions")
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(app.screen, ReplayScreen))
+    replay = app.screen
+    assert isinstance(replay, ReplayScreen)
+    await until(pilot, lambda: replay.tape is not None and len(replay.tape.keyframes) > 0)
+    await pilot.press("end")
+    await pilot.pause(0.5)
+    await save(pilot, "replay")
+    await pilot.press("t", "3")
+    await until(pilot, lambda: replay.table.row_count >= 1)
+    await save(pilot, "replay-commands")
 
 
 async def shoot_alert_toast(url: str, api_key: str, out: Path) -> None:
