@@ -21,6 +21,7 @@ from caged_tui.screens.alerts.detail import AlertDetailScreen
 from caged_tui.screens.alerts.rules import RulesPanel, RulesTable
 from caged_tui.screens.alerts.screen import AlertsScreen
 from caged_tui.screens.detail.screen import SandboxDetailScreen
+from caged_tui.screens.notifications.screen import NotificationsScreen
 from caged_tui.screens.sandboxes import SandboxesScreen
 from caged_tui.widgets.alert_table import AlertTable
 
@@ -163,3 +164,15 @@ async def test_a_new_alert_toasts_while_the_feed_idles() -> None:
         [toast] = [n for n in app._notifications if "cage-x" in str(n.message)]
         assert toast.severity == "error" and toast.timeout >= 3600  # critical: it stays
         await eventually_async(lambda: app.status.open_alerts == 5, pause=pilot.pause)
+
+
+async def test_the_header_counts_are_shortcuts() -> None:
+    app = fake_app(HostedAccount().handle, local=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await eventually_async(lambda: app.status.open_alerts == 4, pause=pilot.pause)
+        await pilot.click("#header-alerts")
+        await eventually_async(lambda: isinstance(app.screen, AlertsScreen), pause=pilot.pause)
+        await pilot.click("#header-unread")
+        await eventually_async(
+            lambda: isinstance(app.screen, NotificationsScreen), pause=pilot.pause
+        )
