@@ -395,12 +395,14 @@ class SandboxService:
         async with self._admitting:
             await self._refuse_beyond_the_cap()
             # A warm spare cage of the template, when there is one, becomes this sandbox.
-            sandbox_id = self._runtime.take_spare(body.template) or new_sandbox_id()
+            spare = self._runtime.take_spare(body.template)
+            sandbox_id = spare or new_sandbox_id()
             row["id"] = sandbox_id
             try:
                 await self._store.insert("sandboxes", row)
             except BaseException:
-                await self._runtime.destroy(sandbox_id)  # the spare it took, if any
+                if spare is not None:  # never a sandbox that already had the id
+                    await self._runtime.destroy(spare)
                 raise
         # The answer acknowledges the row (committed above); this line is committed in the
         # background, before any later request is served.
