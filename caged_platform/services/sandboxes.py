@@ -629,7 +629,13 @@ class SandboxService:
             LOCAL_ACCOUNT,
             sandbox_id,
             "command",
-            {"command": command, "exit_code": outcome.exit_code, "source": "exec"},
+            # With its output (clipped like any recorded string): a replay shows what it said.
+            {
+                "command": command,
+                "exit_code": outcome.exit_code,
+                "source": "exec",
+                "output": outcome.output,
+            },
             duration_ms=outcome.duration_ms,
         )
         return ExecResult(output=outcome.output, exit_code=outcome.exit_code, error=error)

@@ -430,7 +430,8 @@ class ReplayScreen(CagedScreen[None]):
         if not tape.steps:
             return
         self.tape = tape
-        self.add_class("-terminal")
+        # On the pane, not the screen: a class on the screen restyles every widget in it.
+        self.terminal.add_class("-shown")
         self.terminal.show(tape.keyframes[0].screen)
         self._fed = 0
         self._show_terminal()
@@ -512,6 +513,7 @@ class ReplayScreen(CagedScreen[None]):
             else:
                 view.feed_text(step)
         self._fed = plan.fed
+        view.keep_cursor_in_view()
 
     # ------------------------------------------------------------------ playing
 

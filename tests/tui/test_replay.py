@@ -221,6 +221,9 @@ async def test_an_api_exec_that_writes_a_file_is_replayed_with_its_diff(
         assert "+hello\n+replay\n" in event.data["diff"]
         commands = [e async for e in client.sessions.replay(session_id, type="command")]
         assert any("replayed.txt" in str(e.data.get("command")) for e in commands)
+        result = await client.sandboxes.exec(sandbox, "echo said-this")
+        said = [e async for e in client.sessions.replay(session_id, type="command")][-1]
+        assert said.data["output"] == result.output == "said-this\n"  # the detail shows it
 
 
 async def test_a_recorded_terminal_plays_back_as_it_was_shown_live(

@@ -301,6 +301,9 @@ class TerminalView(Widget, can_focus=True):
         #: Whether the terminal takes the widget's size (False: a replay keeps the
         #: recorded size).
         self.follows_size = True
+        #: The terminal row drawn on the widget's first row: a replay pane shorter than
+        #: the recorded terminal follows its cursor (:meth:`keep_cursor_in_view`).
+        self.top_row = 0
         if transport is not None:
             self.attach(transport)
 
@@ -368,6 +371,14 @@ class TerminalView(Widget, can_focus=True):
         self._history_pushed = terminal.history_pushed
         self.history_offset = 0
         self.refresh()
+
+    def keep_cursor_in_view(self) -> None:
+        """Scroll a terminal taller than the widget so that its cursor row shows."""
+        terminal, height = self._terminal, self.size.height
+        top = max(0, min(terminal.cursor.y + 1 - height, terminal.lines - height))
+        if top != self.top_row:
+            self.top_row = top
+            self.refresh()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -547,7 +558,8 @@ class TerminalView(Widget, can_focus=True):
             self.refresh()
             return
         width = self.size.width
-        self.refresh(*(Region(0, y, width, 1) for y in dirty | cursor_rows))
+        top = self.top_row
+        self.refresh(*(Region(0, y - top, width, 1) for y in dirty | cursor_rows if y >= top))
 
     # -- rendering -------------------------------------------------------------------------
 
@@ -563,7 +575,7 @@ class TerminalView(Widget, can_focus=True):
         if self._ended and not self.connected and y == self.size.height - 1:
             return self._banner(width)
         terminal = self._terminal
-        row = y
+        row = y + self.top_row
         if self.history_offset:
             history = terminal.history
             index = len(history) - self.history_offset + y
