@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 from account_side import api, budgeted, go, header, live_app, spend  # noqa: F401 - a fixture
-from eventually import eventually_async
+from eventually import eventually, eventually_async
 from fake_hosted import HostedAccount
 from fake_platform import fake_app
 from textual.widgets import Input, Static
 
-from caged_tui.screens.alerts.detail import AlertDetailScreen
+from caged_tui.screens.alerts.detail import AlertDetailScreen, Seekable
 from caged_tui.screens.alerts.rules import RulesPanel, RulesTable
 from caged_tui.screens.alerts.screen import AlertsScreen
 from caged_tui.screens.detail.screen import SandboxDetailScreen
@@ -176,3 +176,42 @@ async def test_the_header_counts_are_shortcuts() -> None:
         await eventually_async(
             lambda: isinstance(app.screen, NotificationsScreen), pause=pilot.pause
         )
+
+
+async def test_the_session_link_opens_the_replay_at_the_triggering_event(
+    platform: Any,
+    budgeted: str,  # noqa: F811 - the fixture
+) -> None:
+    spend(platform, budgeted, 0.50)
+    spend(platform, budgeted, 0.35)  # 85 %: this one raised the warning
+    with api(platform) as client:
+
+        def alert_id() -> str | None:
+            alerts = client.get("/alerts", params={"limit": 100}).json()["alerts"]
+            ours = [a["id"] for a in alerts if a["sandbox_id"] == budgeted]
+            return ours[0] if ours else None
+
+        raised = eventually(alert_id, what="the budget alert")
+        spend(platform, budgeted, 0.01)  # later spending is not what raised it
+        session = f"agent-{budgeted}"
+        events = client.get(f"/sessions/{session}/replay").json()["events"]
+        [trigger] = [e["sequence"] for e in events if e["data"].get("cost_usd") == 0.35]
+    app = live_app(platform)
+    async with app.run_test(size=SIZE) as pilot:
+        await go(pilot, "alerts")
+        await eventually_async(lambda: isinstance(app.screen, AlertsScreen), pause=pilot.pause)
+        screen = app.screen
+        table = screen.query_one(AlertTable)
+        await eventually_async(lambda: table.row(raised), pause=pilot.pause)
+        table.move_to(raised)
+        await pilot.press("enter")
+        detail = await eventually_async(
+            lambda: app.screen if isinstance(app.screen, AlertDetailScreen) else None,
+            pause=pilot.pause,
+        )
+        await eventually_async(lambda: detail.session_id == session, pause=pilot.pause)
+        await pilot.press("e")
+        replay = await eventually_async(
+            lambda: app.screen if isinstance(app.screen, Seekable) else None, pause=pilot.pause
+        )
+        await eventually_async(lambda: replay.playhead == trigger, pause=pilot.pause)

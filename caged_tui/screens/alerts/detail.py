@@ -1,15 +1,19 @@
 """One alert in full: its fields and meta, with links to its sandbox and session.
 
 ``o`` opens the sandbox's detail screen; ``e`` opens the session's replay (the
-replay screen of the registry when there is one, at the moment the alert was
-raised; otherwise the sandbox). An alert about a sandbox but no session (a
-budget crossing) links to that sandbox's newest session, looked up on opening.
-``R`` resolves it. Everything from the platform is painted escaped.
+replay screen of the registry when there is one, otherwise the sandbox) with the
+playhead on the triggering event: the session's last event recorded by the time
+the alert was raised (the alert does not name its event; this is the one that
+tipped a budget or a score). An alert about a sandbox but no session (a budget
+crossing) links to that sandbox's newest session, looked up on opening. ``R``
+resolves it. Everything from the platform is painted escaped.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import asyncio
+from datetime import datetime
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from rich.table import Table
 from rich.text import Text
@@ -21,6 +25,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
 from textual.worker import Worker
 
+from caged_core.client import AsyncCaged
 from caged_core.errors import CagedNotFoundError
 from caged_core.models import AgentSession, Alert, AlertState
 from caged_tui import formatting as fmt
@@ -52,6 +57,38 @@ def alert_fields(alert: Alert, session_id: str, now: Any) -> Table:
     for key, value in sorted(alert.meta.items()):
         grid.add_row(Text(printable(key), style="dim"), Text(printable(value)))
     return grid
+
+
+#: How long the replay screen gets to load before the playhead is left where it opened.
+SEEK_PATIENCE = 10.0
+
+
+@runtime_checkable
+class Seekable(Protocol):
+    """A replay screen whose playhead can be put on an event."""
+
+    playhead: int
+
+    def seek(self, sequence: int) -> None:
+        """Put the playhead on event ``sequence``."""
+
+
+async def _seek_trigger(
+    client: AsyncCaged, replay: Seekable, session_id: str, raised: datetime
+) -> None:
+    """Put the replay's playhead on the session's last event recorded by ``raised``."""
+    sequence = 0
+    async for event in client.sessions.replay(session_id, limit=1000):
+        if event.timestamp is not None and event.timestamp > raised:
+            break
+        sequence = event.sequence
+    if not sequence:
+        return
+    # The screen takes the seek once it knows the session's length (its first page).
+    deadline = asyncio.get_running_loop().time() + SEEK_PATIENCE
+    while replay.playhead != sequence and asyncio.get_running_loop().time() < deadline:
+        replay.seek(sequence)
+        await asyncio.sleep(0.05)
 
 
 def _newest(sessions: list[AgentSession]) -> AgentSession | None:
@@ -163,7 +200,15 @@ class AlertDetailScreen(HostAccess, ModalScreen[bool]):
         if entry is None:
             self.action_open_sandbox()
             return
-        self._leave_for(entry.load()(self.session_id))
+        replay = entry.load()(self.session_id)
+        self._leave_for(replay)
+        if isinstance(replay, Seekable) and self.alert.created_at is not None:
+            self.app.run_worker(
+                _seek_trigger(self.client, replay, self.session_id, self.alert.created_at),
+                group="alert.seek",
+                exit_on_error=False,
+                description="Finding the triggering event",
+            )
 
     def action_resolve(self) -> None:
         """Resolve the alert."""
