@@ -168,9 +168,17 @@ class FakeWorkspace(FakePlatform):
     def __init__(self) -> None:
         super().__init__()
         self.snapshots = copy.deepcopy(SNAPSHOTS)
+        self.content = dict(_CONTENT)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         """Route the files, git, exec and snapshot requests; the rest as the base does."""
+        answer = self._workspace(request)
+        if answer is None:
+            return super().handle(request)
+        self.requests.append(request)
+        return answer
+
+    def _workspace(self, request: httpx.Request) -> httpx.Response | None:
         path = request.url.path.removeprefix("/v1")
         prefix = f"/sandboxes/{SANDBOX}"
         if path == f"{prefix}/files":
@@ -182,8 +190,11 @@ class FakeWorkspace(FakePlatform):
                     for n, t, s, m in listing
                 ]
             )
+        if path == f"{prefix}/files/content" and request.method == "PUT":
+            self.content[request.url.params["path"]] = json.loads(request.content)["content"]
+            return httpx.Response(204)
         if path == f"{prefix}/files/content":
-            text = _CONTENT.get(request.url.params.get("path", ""), "")
+            text = self.content.get(request.url.params.get("path", ""), "")
             return httpx.Response(200, text=text, headers={"content-type": "text/plain"})
         if path == f"{prefix}/git/diff":
             files = [{"path": p, "status": s} for p, s, _ in _STATUS if s != "ignored"]
@@ -194,7 +205,7 @@ class FakeWorkspace(FakePlatform):
         if path.endswith("/snapshots") and path.startswith("/sandboxes/"):
             sandbox = path.split("/")[2]
             return self._json([s for s in self.snapshots if s["sandbox_id"] == sandbox])
-        return super().handle(request)
+        return None
 
 
 def workspace_handler() -> Any:

@@ -4,8 +4,11 @@ the help; a workspace outside git says so."""
 from __future__ import annotations
 
 import base64
+import contextlib
+from pathlib import Path
 
 import httpx
+import pytest
 from eventually import eventually_async
 from fake_platform import fake_app
 from fake_workspace import SANDBOX, FakeWorkspace
@@ -169,3 +172,43 @@ async def test_a_diff_that_cannot_be_made_says_why() -> None:
         await eventually_async(
             lambda: "no diff: the sandbox is paused" in str(title.render()), pause=pilot.pause
         )
+
+
+async def test_external_editor_uploads_only_a_changed_copy(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``E``: the app hands the terminal to $EDITOR on a temporary copy (suspend is a no-op
+    headless, so it is replaced), and uploads the copy only when the editor changed it."""
+    editor = tmp_path / "editor.sh"
+    editor.write_text('#!/bin/sh\nprintf "edited by the editor\\n" > "$1"\n')
+    editor.chmod(0o755)
+    monkeypatch.setenv("VISUAL", str(editor))
+    fake = FakeWorkspace()
+    app = fake_app(fake.handle)
+    monkeypatch.setattr(app, "suspend", contextlib.nullcontext)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("f")
+        screen = await eventually_async(
+            lambda: app.screen if isinstance(app.screen, FilesScreen) else None, pause=pilot.pause
+        )
+        await eventually_async(lambda: screen.table.row_count == 4, pause=pilot.pause)
+        screen.table.move_to("/workspace/README.md")
+        await pilot.press("E")
+        await eventually_async(
+            lambda: fake.content["/workspace/README.md"] == "edited by the editor\n",
+            pause=pilot.pause,
+        )
+        await eventually_async(
+            lambda: screen.preview.text_area.text == "edited by the editor\n", pause=pilot.pause
+        )
+        # An editor that changes nothing uploads nothing.
+        monkeypatch.setenv("VISUAL", "true")
+        puts = len(fake.calls("PUT", "/files/content"))
+        assert puts == 1
+        await pilot.press("E")
+        await eventually_async(
+            lambda: any("No changes" in str(n.message) for n in app._notifications),
+            pause=pilot.pause,
+        )
+        assert len(fake.calls("PUT", "/files/content")) == puts
