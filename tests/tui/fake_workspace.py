@@ -202,6 +202,9 @@ class FakeWorkspace(FakePlatform):
         if path == f"{prefix}/exec":
             command = json.loads(request.content)["command"]
             return self._json({"output": _exec(command), "exit_code": 0})
+        if path.startswith("/snapshots/") and path.endswith("/download"):
+            link = f"/v1/snapshots/{path.split('/')[2]}/download/content"
+            return self._json({"url": link, "expires_in_seconds": 3600})
         if path.endswith("/snapshots") and path.startswith("/sandboxes/"):
             sandbox = path.split("/")[2]
             return self._json([s for s in self.snapshots if s["sandbox_id"] == sandbox])

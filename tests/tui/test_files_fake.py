@@ -212,3 +212,23 @@ async def test_external_editor_uploads_only_a_changed_copy(
             pause=pilot.pause,
         )
         assert len(fake.calls("PUT", "/files/content")) == puts
+
+
+async def test_y_copies_the_download_url() -> None:
+    app = fake_app(FakeWorkspace().handle)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("s")
+        screen = await eventually_async(
+            lambda: app.screen if isinstance(app.screen, SnapshotsScreen) else None,
+            pause=pilot.pause,
+        )
+        await eventually_async(lambda: screen.table.row_count == 3, pause=pilot.pause)
+        screen.table.move_to("snap-5e6f7a8b")
+        await pilot.press("y")
+        await eventually_async(
+            lambda: (
+                app.clipboard == "http://caged.test/v1/snapshots/snap-5e6f7a8b/download/content"
+            ),
+            pause=pilot.pause,
+        )
