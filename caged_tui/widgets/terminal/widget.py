@@ -698,27 +698,37 @@ class TerminalView(Widget, can_focus=True):
             "ctrl+c",
         )
 
-    def _own_keys(self) -> set[str]:
-        """Keys bound to this widget's enabled actions, after the app's keymap."""
+    def _own_action(self, key: str) -> str | None:
+        """The action this widget binds ``key`` to, if enabled now (after the app's keymap)."""
         bindings = self._bindings.copy()
         keymap = self.app._keymap  # Textual keeps the active keymap here.
         if keymap:
             bindings.apply_keymap(keymap)
-        return {
-            key
-            for key, key_bindings in bindings.key_to_bindings.items()
-            if any(self.check_action(b.action.partition("(")[0], ()) for b in key_bindings)
-        }
+        for binding in bindings.key_to_bindings.get(key, ()):
+            if self.check_action(binding.action.partition("(")[0], ()):
+                return binding.action
+        return None
 
     async def on_key(self, event: events.Key) -> None:
         """Send the key to the PTY (and keep the app from acting on it)."""
         self._app_key = None
-        if event.key in self._own_keys():
+        action = self._own_action(event.key)
+        if action is not None:
+            # Run now rather than when the event has bubbled up to the binding check: the next
+            # key may already be queued behind this one (fast typing, tmux send-keys) and must
+            # find the prefix armed.
+            event.stop()
+            event.prevent_default()
+            await self.run_action(action)
             return
         if self.prefix_pending:
             # The key after the prefix is the app's: its bindings run as the event bubbles up,
-            # and they must not see it consumed.
+            # and they must not see it consumed. Its priority bindings (ctrl+q) were looked at
+            # when it arrived, maybe before the prefix was: they get their turn now.
             self._app_key = event.key
+            if await self.app._check_bindings(event.key, priority=True):
+                event.stop()
+                event.prevent_default()
             self.prefix_pending = False
             return
         if not self.connected:

@@ -327,6 +327,21 @@ async def test_cursor_position_query_is_answered(app: TerminalTestApp) -> None:
         await pilot.press("ctrl+c")
 
 
+async def test_the_prefix_holds_for_keys_typed_fast() -> None:
+    """Keys arriving together (fast typing, tmux send-keys): the key after ctrl+] is still
+    the app's, seen in tmux as ctrl+] q typing q into the shell."""
+    app = TerminalTestApp(spawn_cat_v)
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.view
+        await cat_v_shows(pilot, view, "")
+        for key, character in (("ctrl+right_square_bracket", None), ("y", "y"), ("z", "z")):
+            app.post_message(events.Key(key, character))
+        await cat_v_shows(pilot, view, "z")
+        for key in ("ctrl+right_square_bracket", "ctrl+q"):
+            app.post_message(events.Key(key, None))
+        await eventually_async(lambda: app.return_code is not None, pause=pilot.pause)
+
+
 async def test_a_click_on_a_link_opens_it() -> None:
     """OSC 8 hyperlinks are clickable (issue 17, item 5)."""
     app = TerminalTestApp()
