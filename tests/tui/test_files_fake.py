@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import contextlib
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -13,6 +14,8 @@ from eventually import eventually_async
 from fake_platform import fake_app
 from fake_workspace import SANDBOX, FakeWorkspace
 from test_app import SIZE, loaded
+from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import Static
 
 from caged_core.client._in_cage import MARK
@@ -23,6 +26,18 @@ from caged_tui.screens.files.screen import FilesScreen
 from caged_tui.screens.help import key_rows
 from caged_tui.screens.snapshots import SnapshotsScreen
 from caged_tui.widgets.dialogs import ChoiceDialog
+
+ScreenT = TypeVar("ScreenT", bound=Screen[Any])
+
+
+async def press_for(pilot: Pilot[Any], kind: type[ScreenT], *keys: str) -> ScreenT:
+    """Press ``keys`` as a user would; the screen of type ``kind`` they open."""
+    await pilot.press(*keys)
+    app = pilot.app
+    found: ScreenT = await eventually_async(
+        lambda: app.screen if isinstance(app.screen, kind) else None, pause=pilot.pause
+    )
+    return found
 
 
 class NotARepository(FakeWorkspace):
@@ -60,10 +75,7 @@ async def test_every_action_is_in_the_palette_and_the_help() -> None:
             "Snapshots: Copy URL",
         ):
             assert expected in titles
-        await pilot.press("colon", "f", "i", "l", "e", "s", "enter")
-        screen = await eventually_async(
-            lambda: app.screen if isinstance(app.screen, FilesScreen) else None, pause=pilot.pause
-        )
+        screen = await press_for(pilot, FilesScreen, "colon", "f", "i", "l", "e", "s", "enter")
         ids = {row.binding_id for row in key_rows(screen)}
         assert {"files.find", "files.edit", "files.new_file", "files.rename", "files.delete"} <= ids
         assert {"files.copy_path", "files.hidden", "files.external_editor", "files.diff"} <= ids
@@ -73,11 +85,7 @@ async def test_snapshots_of_every_sandbox_by_name() -> None:
     app = fake_app(FakeWorkspace().handle)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
-        await pilot.press("colon", "s", "n", "a", "p", "enter")
-        screen = await eventually_async(
-            lambda: app.screen if isinstance(app.screen, SnapshotsScreen) else None,
-            pause=pilot.pause,
-        )
+        screen = await press_for(pilot, SnapshotsScreen, "colon", "s", "n", "a", "p", "enter")
         assert screen.sandbox_id is None
         await eventually_async(lambda: screen.table.row_count == 3, pause=pilot.pause)
 
@@ -86,10 +94,7 @@ async def test_a_workspace_outside_git_says_so() -> None:
     app = fake_app(NotARepository().handle)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
-        await pilot.press("D")
-        screen = await eventually_async(
-            lambda: app.screen if isinstance(app.screen, DiffScreen) else None, pause=pilot.pause
-        )
+        screen = await press_for(pilot, DiffScreen, "D")
         title = screen.query_one("#diff-title", Static)
         await eventually_async(
             lambda: "not a git repository" in str(title.render()), pause=pilot.pause
@@ -100,10 +105,7 @@ async def test_leaving_with_unsaved_changes_asks() -> None:
     app = fake_app(FakeWorkspace().handle)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
-        await pilot.press("f")
-        screen = await eventually_async(
-            lambda: app.screen if isinstance(app.screen, FilesScreen) else None, pause=pilot.pause
-        )
+        screen = await press_for(pilot, FilesScreen, "f")
         await eventually_async(lambda: screen.table.row_count == 4, pause=pilot.pause)
         screen.table.move_to("/workspace/README.md")
         preview = screen.preview
@@ -136,11 +138,7 @@ async def test_a_screen_opened_again_still_follows_the_live_feed() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
         for expected in (3, 4):
-            await pilot.press("s")
-            screen = await eventually_async(
-                lambda: app.screen if isinstance(app.screen, SnapshotsScreen) else None,
-                pause=pilot.pause,
-            )
+            screen = await press_for(pilot, SnapshotsScreen, "s")
             await eventually_async(
                 lambda screen=screen, expected=expected: screen.table.row_count == expected,
                 pause=pilot.pause,
@@ -164,10 +162,7 @@ async def test_a_diff_that_cannot_be_made_says_why() -> None:
     app = fake_app(PausedWorkspace().handle)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
-        await pilot.press("D")
-        screen = await eventually_async(
-            lambda: app.screen if isinstance(app.screen, DiffScreen) else None, pause=pilot.pause
-        )
+        screen = await press_for(pilot, DiffScreen, "D")
         title = screen.query_one("#diff-title", Static)
         await eventually_async(
             lambda: "no diff: the sandbox is paused" in str(title.render()), pause=pilot.pause
@@ -188,10 +183,7 @@ async def test_external_editor_uploads_only_a_changed_copy(
     monkeypatch.setattr(app, "suspend", contextlib.nullcontext)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
-        await pilot.press("f")
-        screen = await eventually_async(
-            lambda: app.screen if isinstance(app.screen, FilesScreen) else None, pause=pilot.pause
-        )
+        screen = await press_for(pilot, FilesScreen, "f")
         await eventually_async(lambda: screen.table.row_count == 4, pause=pilot.pause)
         screen.table.move_to("/workspace/README.md")
         await pilot.press("E")
@@ -218,11 +210,7 @@ async def test_y_copies_the_download_url() -> None:
     app = fake_app(FakeWorkspace().handle)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
-        await pilot.press("s")
-        screen = await eventually_async(
-            lambda: app.screen if isinstance(app.screen, SnapshotsScreen) else None,
-            pause=pilot.pause,
-        )
+        screen = await press_for(pilot, SnapshotsScreen, "s")
         await eventually_async(lambda: screen.table.row_count == 3, pause=pilot.pause)
         screen.table.move_to("snap-5e6f7a8b")
         await pilot.press("y")
