@@ -351,10 +351,9 @@ class FilePreview(HostAccess, Vertical):
     def _conflicted(self, event: Conflicted) -> None:
         def answered(choice: str | None) -> None:
             if choice == "reload":
-                self.modified = False
-                self.opened = Opened(event.path, event.remote)
-                self.text_area.load_text(event.remote)
-                self.modified = False
+                # Read again as any file is: the sandbox's new copy may no longer be text.
+                self.editing = False
+                self.reload()
             elif choice == "overwrite":
                 self.save(force=True)
             elif choice == "diff":
