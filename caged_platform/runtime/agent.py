@@ -57,7 +57,7 @@ FRAME_HEADER = struct.Struct(">BI")
 MAX_FRAME = 64 * 1024
 MAX_HEADER_LINE = 64 * 1024
 CHUNK = 64 * 1024
-PTY_SOCKET_BUFFER = 16 * 1024  # the kernel doubles it
+PTY_SOCKET_BUFFER = 4 * 1024  # the kernel doubles it
 # Signals Python ignores or handles in the agent that children must get back at their default
 # (``yes | head`` relies on SIGPIPE killing ``yes``).
 _CHILD_DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGHUP)

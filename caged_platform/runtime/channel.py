@@ -23,8 +23,10 @@ from .api import CageError, ExecOutcome
 
 STREAM_LIMIT = 2 * MAX_FRAME  # asyncio pauses reading the socket beyond twice this
 # A terminal buffers little below the server: what it holds is output the user must wait for
-# after ctrl+c (the server's flow-control window bounds only what it has sent).
-PTY_STREAM_LIMIT = 16 * 1024
+# after ctrl+c (the server's flow-control window bounds only what it has sent). With the
+# agent's socket buffer, 4 KiB each left 0.08 MB to show after ctrl+c during `yes` where
+# 16 KiB left 0.13 MB; a cage's PTY still moves 20+ MB/s, far above what a client parses.
+PTY_STREAM_LIMIT = 4 * 1024
 MAX_EXEC_OUTPUT = 16 * 1024 * 1024
 CONNECT_TIMEOUT_S = 10.0
 # Idle connections kept per agent: enough for a few concurrent callers; each holds a thread
