@@ -11,6 +11,7 @@ from typing import Any
 from eventually import eventually_async
 from fake_platform import FakePlatform, fake_app
 from test_app import SIZE, loaded
+from textual.pilot import Pilot
 
 from caged_tui.screens.terminals import TerminalsScreen
 from caged_tui.widgets.dialogs import ConfirmDialog
@@ -44,20 +45,26 @@ class ClipboardSession:
         return None
 
 
-async def test_a_sandbox_sets_the_clipboard_only_once_allowed(fake: FakePlatform) -> None:
-    app = fake_app(fake.handle)
+async def open_terminal(app: Any, pilot: Pilot[Any]) -> tuple[ClipboardSession, TerminalView]:
+    """Open a terminal on the first sandbox whose program writes what the test says."""
     session = ClipboardSession()
 
     async def terminal(sandbox_id: str, **_: Any) -> ClipboardSession:
         return session
 
+    await loaded(pilot)
+    app.client.sandboxes.terminal = terminal
+    await pilot.press("t")
+    await eventually_async(lambda: app.open_terminal_count() == 1, pause=pilot.pause)
+    view = app.screen.query_one(TerminalView)
+    await eventually_async(lambda: view.connected, pause=pilot.pause)
+    return session, view
+
+
+async def test_a_sandbox_sets_the_clipboard_only_once_allowed(fake: FakePlatform) -> None:
+    app = fake_app(fake.handle)
     async with app.run_test(size=SIZE) as pilot:
-        await loaded(pilot)
-        app.client.sandboxes.terminal = terminal  # type: ignore[method-assign]
-        await pilot.press("t")
-        await eventually_async(lambda: app.open_terminal_count() == 1, pause=pilot.pause)
-        view = app.screen.query_one(TerminalView)
-        await eventually_async(lambda: view.connected, pause=pilot.pause)
+        session, _view = await open_terminal(app, pilot)
         session.output.put_nowait(osc_52("first"))
         await eventually_async(lambda: isinstance(app.screen, ConfirmDialog), pause=pilot.pause)
         assert app.clipboard != "first"
@@ -71,18 +78,8 @@ async def test_a_sandbox_sets_the_clipboard_only_once_allowed(fake: FakePlatform
 
 async def test_refused_clipboard_writes_are_dropped(fake: FakePlatform) -> None:
     app = fake_app(fake.handle)
-    session = ClipboardSession()
-
-    async def terminal(sandbox_id: str, **_: Any) -> ClipboardSession:
-        return session
-
     async with app.run_test(size=SIZE) as pilot:
-        await loaded(pilot)
-        app.client.sandboxes.terminal = terminal  # type: ignore[method-assign]
-        await pilot.press("t")
-        await eventually_async(lambda: app.open_terminal_count() == 1, pause=pilot.pause)
-        view = app.screen.query_one(TerminalView)
-        await eventually_async(lambda: view.connected, pause=pilot.pause)
+        session, view = await open_terminal(app, pilot)
         session.output.put_nowait(osc_52("secret"))
         await eventually_async(lambda: isinstance(app.screen, ConfirmDialog), pause=pilot.pause)
         await pilot.press("enter")  # Cancel has the focus
