@@ -146,7 +146,7 @@ SCREENS: tuple[ScreenEntry, ...] = (
         "notifications",
         "Notifications",
         "notifications",
-        "the inbox (mark read) and the channels: Slack, Discord, email (click ✉)",
+        "the inbox (mark read) and the channels: Slack, Discord, email (click 🔔)",
         target="caged_tui.screens.notifications.screen:NotificationsScreen",
     ),
     ScreenEntry(

@@ -1,1 +1,1 @@
-"""The notifications screen (``:notifications``, the header's ✉ count): inbox and settings."""
+"""The notifications screen (``:notifications``, the header's 🔔 count): inbox and settings."""

@@ -1,4 +1,4 @@
-"""The notifications screen (``:notifications``; a click on the header's ✉ count too).
+"""The notifications screen (``:notifications``; a click on the header's 🔔 count too).
 
 The inbox tab lists the newest notifications with their channel, delivery state and
 read state (a live-feed topic fetched while this screen is in front); ``m`` marks
