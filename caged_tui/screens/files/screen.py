@@ -36,7 +36,7 @@ from caged_core.client.files import GitStatus
 from caged_core.errors import CagedAPIError, CagedError
 from caged_core.models import FileEntry
 from caged_tui.live import Fetched, TopicSpec
-from caged_tui.safe_text import printable
+from caged_tui.safe_text import controls_escaped, printable
 from caged_tui.screens.base import CagedScreen
 from caged_tui.screens.files import fuzzy
 from caged_tui.screens.files.preview import FilePreview
@@ -478,13 +478,16 @@ class FilesScreen(CagedScreen[None]):
         if entry is None:
             return
 
+        # An input paints its value as it is: a name's control characters are offered escaped.
+        shown = controls_escaped(entry.path)
+
         def answered(values: dict[str, str] | None) -> None:
-            if values and values["path"] != entry.path:
+            if values and values["path"] != shown:
                 self._rename(entry.path, values["path"])
 
         self.app.push_screen(
             FormDialog(
-                f"Rename {printable(entry.name)}", [Field("path", "New path", entry.path)], "Rename"
+                f"Rename {printable(entry.name)}", [Field("path", "New path", shown)], "Rename"
             ),
             callback=answered,
         )
