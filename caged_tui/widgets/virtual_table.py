@@ -319,6 +319,10 @@ class VirtualTable(ScrollView, can_focus=True):
         self._view_width = 0
         self._styles: dict[str, Style] = {}
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
+        #: The cells each row's width was last measured for (by key).
+        self._measured: dict[str, tuple[Cell, ...]] = {}
+        #: The window start whose neighbouring pages were last warmed (-1: none).
+        self._warmed = -1
         self._update_virtual_size()
 
     # ------------------------------------------------------------------ reading
@@ -473,17 +477,49 @@ class VirtualTable(ScrollView, can_focus=True):
         self._window_start = start
         self._view_width = self.scrollable_content_region.width
         self._window = [_shown(row) for row in self.source.rows(start, start + self.page_height)]
+        if self._widen(self._window):
+            self._strips.clear()
+            self._update_virtual_size()
+        if start != self._warmed:
+            self._warmed = start
+            self.call_after_refresh(self._warm, start)
+        return super().render_lines(crop)
+
+    def _widen(self, rows: Sequence[TableRow]) -> bool:
+        """Widen the columns to fit ``rows``; returns whether any grew. Rows are measured
+        once per text (a frame's 40 rows x 10 cells were measured on every paint)."""
         grew = False
-        for row in self._window:
+        measured = self._measured
+        for row in rows:
+            if measured.get(row.key) is row.cells:
+                continue
+            measured[row.key] = row.cells
             for index, (text, _) in enumerate(row.cells):
                 width = cell_len(text)
                 if width > self._widths[index]:
                     self._widths[index] = width
                     grew = True
-        if grew:
-            self._strips.clear()
-            self._update_virtual_size()
-        return super().render_lines(crop)
+        return grew
+
+    def _warm(self, start: int) -> None:
+        """After a scroll, format and paint the pages below and above while nothing else
+        happens, so the next page key finds its lines built and its frame only composes
+        them. Skipped when the view moved on, or when those rows would widen a column
+        (the next real paint does that, for every line at once)."""
+        if int(self.scroll_y) != start or not self._view_width:
+            return
+        page = self.page_height
+        view = (int(self.scroll_x), self._view_width, tuple(self._widths))
+        for first in (start + page, max(0, start - page)):
+            rows = [_shown(row) for row in self.source.rows(first, first + page)]
+            if any(
+                cell_len(text) > self._widths[index]
+                for row in rows
+                for index, (text, _) in enumerate(row.cells)
+            ):
+                return
+            for offset, row in enumerate(rows):
+                self._row_strip(row, first + offset, view)
 
     def render_line(self, y: int) -> Strip:
         # Strips are cached as painted (cropped to the view): scrolling back to
@@ -501,7 +537,10 @@ class VirtualTable(ScrollView, can_focus=True):
         offset = index - self._window_start
         if not 0 <= offset < len(self._window):
             return Strip.blank(self._view_width, self.rich_style)
-        row = self._window[offset]
+        return self._row_strip(self._window[offset], index, view)
+
+    def _row_strip(self, row: TableRow, index: int, view: tuple[int, int, object]) -> Strip:
+        """The line of ``row`` shown at ``index``, from the cache or painted into it."""
         is_cursor = index == self.cursor_row
         marked = row.key in self.marked
         odd = bool(index % 2) if self.zebra_stripes else True

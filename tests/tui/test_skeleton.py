@@ -8,6 +8,7 @@ from typing import Any, cast
 
 import httpx
 import pytest
+from eventually import eventually_async
 from textual.app import App, ComposeResult
 
 from caged_core.client import AsyncCaged
@@ -134,6 +135,25 @@ async def test_table_paints_only_visible_rows_and_changed_lines() -> None:
         items[50_000] = ("row-50000", -1)  # changed but off screen: not repainted
         table.source_changed(source.update(items))
         assert painted == [4]
+
+
+async def test_table_warms_the_next_page_before_the_key() -> None:
+    """A page key's frame only composes lines: the page below (and above) is formatted
+    and painted after each scroll, while nothing else happens."""
+    source = _source(1000)
+    app = TableApp(source)
+    async with app.run_test(size=(60, 20)) as pilot:
+        table = app.query_one(VirtualTable)
+        table.focus()
+        await pilot.pause()
+        page = table.page_height
+        await eventually_async(lambda: f"row-{2 * page - 1:05d}" in source._formatted)
+        built = len(table._strips)
+        await pilot.press("pagedown")
+        await pilot.pause()
+        # The page after the new one is warm in turn.
+        assert f"row-{3 * page - 1:05d}" in source._formatted
+        assert len(table._strips) >= built + page
 
 
 # ---------------------------------------------------------------------- LiveFeed
