@@ -196,10 +196,17 @@ class LiveFeed:
 
     def subscribe(self, node: DOMNode, spec: TopicSpec[T], callback: Callable[[T], object]) -> None:
         """Call ``callback`` (on ``node``'s message loop) with each new value of the
-        topic, now with the last known one, and poll it until ``node`` goes."""
+        topic, now with the last known one, and poll it until ``node`` goes.
+
+        The newest subscriber's ``spec.fetch`` is the one used from now on: a fetch may be
+        a closure over its screen (fetched only while that screen is in front), and a
+        screen opened again must not be judged by the first one, long gone (seen: a
+        sandbox's detail or snapshots opened a second time never updated)."""
         topic = self._topics.get(spec.name)
         if topic is None:
             topic = self._topics[spec.name] = Topic(self._owner, spec)
+        else:
+            topic.fetch = spec.fetch
         topic.subscribers[node] = None
         topic.signal.subscribe(node, callback)
         if topic.known:

@@ -124,8 +124,7 @@ def diff_topic(sandbox_id: str, screen: DiffScreen) -> TopicSpec[Changes]:
             return Fetched(Changes(True, diff))  # git could not say: show the (empty) diff
         return Fetched(Changes(status.is_repository, diff))
 
-    # Named per screen (see files.screen.git_topic): the fetch is this screen's.
-    return TopicSpec(f"git-diff:{sandbox_id}:{id(screen)}", fetch, min_interval=5.0)
+    return TopicSpec(f"git-diff:{sandbox_id}", fetch, min_interval=5.0)
 
 
 class DiffFileTable(VirtualTable):

@@ -95,8 +95,7 @@ def snapshots_topic(sandbox_id: str | None, screen: SnapshotsScreen) -> TopicSpe
         found.sort(key=lambda s: s.created_at.timestamp() if s.created_at else 0, reverse=True)
         return Fetched(found)
 
-    # Named per screen (see files.screen.git_topic): the fetch is this screen's.
-    name = f"snapshots:{sandbox_id or '*'}:{id(screen)}"
+    name = f"snapshots:{sandbox_id or '*'}"
     return TopicSpec(name, fetch, min_interval=0.0 if sandbox_id else 5.0)
 
 

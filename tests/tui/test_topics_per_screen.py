@@ -1,9 +1,9 @@
 """A screen or panel opened a second time keeps following the live feed.
 
-Topics are kept by name and their fetch is the first subscriber's closure; a fetch that
-asks whether *its* screen or panel is in front must therefore be named per instance,
-or the second one (after esc and enter again) is never fetched (seen in tmux with the
-snapshots screen; the detail panels had the same shape).
+Topics are kept by name, and a fetch may be a closure asking whether *its* screen or
+panel is in front: the newest subscriber's fetch must be the one used, or the second
+screen (after esc and enter again) is never fetched (seen in tmux with the snapshots
+screen; the detail panels had the same shape).
 """
 
 from __future__ import annotations

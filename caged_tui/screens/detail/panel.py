@@ -88,10 +88,7 @@ class DetailPanel(HostAccess, TabPane):
                 return Fetched(None)
             return Fetched(await get(client))
 
-        # Named per panel: a topic is kept by name with its first fetch, which asks whether
-        # *this* panel is in front; the panels of a detail screen opened again must not
-        # reuse the first screen's (they were never fetched again).
-        spec = TopicSpec(f"{topic}:{self.sandbox_id}:{id(self)}", fetch)
+        spec = TopicSpec(f"{topic}:{self.sandbox_id}", fetch)
         self.caged.live.subscribe(self, spec, lambda value: self.post_message(loaded(value)))
 
     def focus_panel(self) -> None:

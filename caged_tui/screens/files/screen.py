@@ -93,10 +93,7 @@ def git_topic(sandbox_id: str, in_front: FilesScreen) -> TopicSpec[GitStatus]:
                 raise  # the feed keeps other topics going and tries again
             return Fetched(None)
 
-    # Named per screen: the fetch asks whether *this* screen is in front, and a topic is
-    # kept by name, so a second files screen of the sandbox must not reuse the first's.
-    name = f"git-status:{sandbox_id}:{id(in_front)}"
-    return TopicSpec(name, fetch, min_interval=GIT_INTERVAL)
+    return TopicSpec(f"git-status:{sandbox_id}", fetch, min_interval=GIT_INTERVAL)
 
 
 class FilesScreen(CagedScreen[None]):
