@@ -529,7 +529,13 @@ class SandboxService:
             "ip": info.ip,
             "disk": DISK_ADVISORY,
         }
-        await self._update_row(sandbox_id, config=json.dumps(config))
+        steps = list(self._steps(body))
+        recorded: dict[str, object] = {"config": json.dumps(config)}
+        if steps:
+            # Shown while the steps run (a clone or an install can take minutes); without
+            # steps it is written with the status change below, one commit for both.
+            await self._update_row(sandbox_id, **recorded)
+            recorded = {}
         # Notes for the sandbox's log, committed in the background (none is acknowledged
         # to anyone by itself); queued before the status change below, they are committed
         # before it, so a sandbox seen running has them all.
@@ -548,7 +554,7 @@ class SandboxService:
             )
         for note in self._unsupported(body):
             self._log_soon(sandbox_id, "system", note)
-        for step in self._steps(body):
+        for step in steps:
             await self.log(sandbox_id, "init", f"{step.label}…")
             outcome = await self._runtime.exec(
                 sandbox_id, step.command, env=step.env, timeout=PROVISION_STEP_TIMEOUT
@@ -566,7 +572,9 @@ class SandboxService:
                 # The status is what a create is answered with in the end (clients poll it):
                 # committed before it is seen. The log line and the ``started`` event after
                 # it are committed in the background, before any later request is served.
-                await self._move(row, "running", last_activity_at=self._activity[sandbox_id])
+                await self._move(
+                    row, "running", last_activity_at=self._activity[sandbox_id], **recorded
+                )
                 self._log_soon(sandbox_id, "lifecycle", "running")
                 self._observer.record_soon(
                     LOCAL_ACCOUNT, sandbox_id, "lifecycle", {"action": "started"}
