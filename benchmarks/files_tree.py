@@ -27,6 +27,8 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +100,11 @@ async def _reference(folder: Path, count: int) -> float:
         return await _first_paint(app, screen, ready)
 
 
+def _ms(rank: Callable[[list[str], str], object], paths: list[str], query: str) -> float:
+    """Milliseconds ``rank(paths, query)`` takes."""
+    return timed(lambda: rank(paths, query)) * 1000
+
+
 def _matcher_rank(paths: list[str], query: str) -> list[str]:
     """What the command palette does: score every candidate, keep the matches, sort."""
     matcher = Matcher(query)
@@ -139,8 +146,8 @@ def run(context: Context) -> list[Row]:
     find_ref: list[float] = []
     for query in QUERIES:
         mine, theirs = interleave(
-            lambda query=query: timed(lambda: fuzzy.find(paths, query)) * 1000,
-            lambda query=query: timed(lambda: _matcher_rank(paths, query)) * 1000,
+            partial(_ms, fuzzy.find, paths, query),
+            partial(_ms, _matcher_rank, paths, query),
             context.pick(3, 10),
         )
         find_ours += mine
