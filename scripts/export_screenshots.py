@@ -239,12 +239,15 @@ async def shoot_replay(
     await until(pilot, lambda: isinstance(app.screen, SessionsScreen))
     table = app.screen.query_one(SessionTable)
     await until(pilot, lambda: table.row_count >= 2)
-    terminal = None
+    # The terminal typed into above: the busiest terminal session of the sandbox (the
+    # client's own helpers open short ones).
+    terminals = []
     for session in await app.client.sessions.list_by_sandbox(sandbox_id):
         first = await app.client.sessions.replay(session.id, limit=1)
         if first and first[0].data.get("channel") == "terminal":
-            terminal = session.id
-    assert terminal is not None, "the terminal session was not recorded"
+            terminals.append((session.event_count, session.id))
+    assert terminals, "the terminal session was not recorded"
+    terminal = max(terminals)[1]
     table.move_to(terminal)
     await save(pilot, "sessions")
     await pilot.press("enter")

@@ -70,6 +70,9 @@ class CagedHeader(Widget):
         self._isolation = Static(id="header-isolation")
         self._unread = Static(id="header-unread")
         self._alerts = Static(id="header-alerts")
+        #: The text each badge shows: a Static's update lays the screen out again, and
+        #: every screen sets four reactives as it mounts (each renders the header).
+        self._shown: dict[Static, str] = {}
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -98,21 +101,26 @@ class CagedHeader(Widget):
 
     def _render_all(self) -> None:
         status = self.status
-        self._screen_title.update(self.screen_title)
-        self._profile.update(self.profile_label)
+        self._show(self._screen_title, self.screen_title)
+        self._show(self._profile, self.profile_label)
         connection = status.connection.value
         if status.connection is Connection.OFFLINE:
             connection = "offline · retrying"
-        self._connection.update(f"● {connection}")
+        self._show(self._connection, f"● {connection}")
         self._isolation.display = self.local
-        self._isolation.update("isolation: " + ("/".join(status.isolation) or DASH))
-        self._unread.update(f"🔔 {_count(status.unread)}")
-        self._alerts.update(f"⚠ {_count(status.open_alerts)}")
+        self._show(self._isolation, "isolation: " + ("/".join(status.isolation) or DASH))
+        self._show(self._unread, f"🔔 {_count(status.unread)}")
+        self._show(self._alerts, f"⚠ {_count(status.open_alerts)}")
         for state, css_class in self.CONNECTION_CLASSES.items():
             self.set_class(status.connection is state, css_class)
         self.set_class(bool(status.unread), "-unread")
         self.set_class(bool(status.open_alerts), "-alerts")
         self.set_class(bool(status.unisolated), "-unisolated")
+
+    def _show(self, badge: Static, text: str) -> None:
+        if self._shown.get(badge) != text:
+            self._shown[badge] = text
+            badge.update(text)
 
     #: What a click on a badge opens (the ``:`` name of the screen).
     SHORTCUTS: ClassVar[dict[str, str]] = {
