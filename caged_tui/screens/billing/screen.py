@@ -7,6 +7,10 @@ upgrades (pro or team) and ``p`` opens the customer portal: both open the return
 Stripe URL in the browser and show it to copy; ``c`` cancels at the end of the
 period, after a confirmation.
 
+The bar chart is textual-plotext's: textual-plot draws the same bars as deterministically
+in the snapshots (compared on this data), but brings numpy — 124 ms to import after Textual
+against plotext's 22 ms.
+
 The local platform has no plans: its subscription's tier is ``local`` and its
 checkout, portal and cancel answer 501. The screen says so as a plain sentence —
 that is how things are, not an error — and still shows the (real) usage.
