@@ -33,7 +33,10 @@ _DIRS: dict[str, list[tuple[str, str, int, str]]] = {
         ("logo.png", "file", 20_480, "2026-11-26T12:00:00Z"),
         ("util.py", "file", 120, "2026-11-26T18:00:00Z"),
     ],
-    "/workspace/docs": [("guide.md", "file", 64, "2026-11-27T11:40:00Z")],
+    "/workspace/docs": [
+        ("big.log", "file", 2_500_000, "2026-11-27T11:41:00Z"),
+        ("guide.md", "file", 64, "2026-11-27T11:40:00Z"),
+    ],
 }
 
 APP_PY = '''"""A tiny web service."""

@@ -220,3 +220,19 @@ async def test_y_copies_the_download_url() -> None:
             ),
             pause=pilot.pause,
         )
+
+
+async def test_a_file_over_the_read_limit_is_described_not_read() -> None:
+    fake = FakeWorkspace()
+    app = fake_app(fake.handle)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        screen = await press_for(pilot, FilesScreen, "f")
+        screen.reveal("/workspace/docs/big.log")
+        info = screen.query_one("#preview-info", Static)
+        await eventually_async(
+            lambda: "2.5 MB · over the 1 MB the API reads" in str(info.render()),
+            pause=pilot.pause,
+        )
+        assert "First 20 bytes" in str(info.render())
+        assert not fake.calls("GET", "/files/content")  # never read
