@@ -44,6 +44,7 @@ from caged_tui.host_keys import takes_every_key, use_host_key_parser
 from caged_tui.live import COUNTS, SANDBOXES, Counts, Health, LiveFeed
 from caged_tui.messages import PlatformUnreachable
 from caged_tui.protocol import ClientFactory
+from caged_tui.safe_text import printable
 from caged_tui.settings import Settings
 from caged_tui.status import Connection, PlatformStatus, isolation_of
 
@@ -405,22 +406,24 @@ class CagedApp(App[None]):
             return
         error = worker.error
         what = worker.description or worker.name or "A background task"
+        # Messages carry what a sandbox said (a command's stderr, a path): text, never
+        # markup or control characters.
+        said = printable(str(error))
         if isinstance(error, CagedConnectionError):
             self.post_message(PlatformUnreachable(str(error)))
-            self.notify(str(error), title="Platform unreachable", severity="error")
+            self.notify(said, title="Platform unreachable", severity="error", markup=False)
         elif isinstance(error, CagedNotFoundError):
-            self.notify(str(error), title="Not found", severity="warning")
+            self.notify(said, title="Not found", severity="warning", markup=False)
         elif isinstance(error, CagedError):
-            self.notify(
-                str(error), title=type(error).__name__.removeprefix("Caged"), severity="error"
-            )
+            title = type(error).__name__.removeprefix("Caged")
+            self.notify(said, title=title, severity="error", markup=False)
         else:
             from caged_tui.widgets.dialogs import ErrorDialog
 
             self.push_screen(
                 ErrorDialog(
                     "Something went wrong",
-                    f"{what} failed unexpectedly:\n\n{type(error).__name__}: {error}",
+                    f"{what} failed unexpectedly:\n\n{type(error).__name__}: {said}",
                 )
             )
 
