@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import textual.notifications
 from fake_platform import FakePlatform
 
 _spec = importlib.util.spec_from_file_location(
@@ -38,3 +39,14 @@ def _no_user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     for name in ("CAGED_API_KEY", "CAGED_API_URL", "CAGED_PROFILE"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _toasts_stay_until_dismissed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stop the wall clock Textual expires notifications by (``time.time()``, read by
+    every look at ``app._notifications``): on a loaded machine a toast raised before a
+    slow step (a tab's removal) was gone by the time the test looked for it. With the
+    clock standing still a toast stays until dismissed, and a test that checks no toast
+    was raised cannot miss one that came and went."""
+    now = textual.notifications.time()
+    monkeypatch.setattr(textual.notifications, "time", lambda: now)
