@@ -51,7 +51,7 @@ async def test_a_key_made_here_works_until_revoked(platform: Any) -> None:
         )
         secret = dialog.secret
         assert secret.startswith("caged_sk_")
-        assert secret in str(dialog.query_one("#secret-value", Static).render())
+        assert secret in str(dialog.query_one("#copy-value", Static).render())
         await pilot.press("c")
         assert app.clipboard == secret
         await pilot.press("escape")

@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from caged_core.models import KeyScope
 from caged_tui.safe_text import printable
+from caged_tui.widgets.copy_dialog import CopyDialog
 
 _CSS = """
 {name} {{ align: center middle; background: $background 60%; }}
@@ -99,55 +100,21 @@ class NewKeyDialog(ModalScreen[NewKey | None]):
             self.dismiss(None)
 
 
-class SecretDialog(ModalScreen[None]):
-    """A new key's secret, shown this one time: ``c`` copies it (OSC 52), with a warning
-    that it cannot be shown again."""
-
-    DEFAULT_CSS = (
-        _CSS.format(name="SecretDialog", border="$warning")
-        + """
-    SecretDialog #secret-value {
-        background: $boost; padding: 0 1; margin: 1 0; text-style: bold;
-    }
-    SecretDialog #secret-warning { color: $warning; }
-    """
-    )
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "copy", "Copy", id="secret.copy"),
-        Binding("escape,enter", "close", "Close", id="secret.close"),
-    ]
+class SecretDialog(CopyDialog):
+    """A new key's secret, shown this one time, with a warning that it cannot be shown
+    again; ``c`` copies it."""
 
     def __init__(self, name: str, secret: str) -> None:
-        super().__init__()
-        self.key_name = name
-        self.secret = secret
+        super().__init__(
+            f"Key {printable(name)!r} created",
+            "⚠ This is the only time the key is shown. Copy it now and keep it somewhere"
+            " safe: the platform stores only its hash.",
+            secret,
+            copied="Copied the key. Paste it where it is needed, then clear the clipboard.",
+            warning=True,
+        )
 
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(f"Key {printable(self.key_name)!r} created", classes="dialog-title")
-            yield Static(
-                "⚠ This is the only time the key is shown. Copy it now and keep it somewhere"
-                " safe: the platform stores only its hash.",
-                id="secret-warning",
-            )
-            yield Static(self.secret, id="secret-value", markup=False)
-            with Horizontal():
-                yield Button("Copy (c)", id="copy", variant="primary")
-                yield Button("Done", id="done")
-
-    def action_copy(self) -> None:
-        """Copy the secret to the clipboard (OSC 52: also over ssh and in tmux)."""
-        self.app.copy_to_clipboard(self.secret)
-        self.notify("Copied the key. Paste it where it is needed, then clear the clipboard.")
-
-    def action_close(self) -> None:
-        """Close: the secret is gone from the screen for good."""
-        self.dismiss(None)
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "copy":
-            self.action_copy()
-        else:
-            self.dismiss(None)
+    @property
+    def secret(self) -> str:
+        """The key itself."""
+        return self.value
