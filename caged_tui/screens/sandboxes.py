@@ -27,7 +27,7 @@ from textual.widgets import Input, Static
 from caged_core.models import Sandbox, SandboxStatus
 from caged_tui.live import SANDBOXES
 from caged_tui.messages import SandboxChanged
-from caged_tui.screens.base import CagedScreen
+from caged_tui.screens.list_screen import ListScreen
 from caged_tui.status import Connection, PlatformStatus
 from caged_tui.widgets.dialogs import ConfirmDialog
 from caged_tui.widgets.sandbox_table import SORTABLE, SandboxTable, sandbox_source
@@ -55,7 +55,7 @@ def matches(sandbox: Sandbox, query: str) -> bool:
     return not needle or any(needle in field.lower() for field in haystack)
 
 
-class SandboxesScreen(CagedScreen[None]):
+class SandboxesScreen(ListScreen):
     """All sandboxes in a live table, with bulk actions on marked rows."""
 
     SCREEN_TITLE = "Sandboxes"
@@ -81,10 +81,10 @@ class SandboxesScreen(CagedScreen[None]):
         Binding("escape", "clear", "Clear marks/filter", show=False, id="sandboxes.clear"),
     ]
 
+    FILTER_ID = "sandboxes-filter"
+    SORT_LABELS = tuple(col.label for col in SORTABLE)
+
     state: reactive[ListState] = reactive(ListState.LOADING, init=False)
-    filter_text: reactive[str] = reactive("", init=False)
-    sort_index: reactive[int] = reactive(-1, init=False)
-    sort_reverse: reactive[bool] = reactive(False, init=False)
     marked: reactive[frozenset[str]] = reactive(frozenset, init=False)
 
     def __init__(self) -> None:
@@ -174,20 +174,11 @@ class SandboxesScreen(CagedScreen[None]):
         self._body.set_classes(f"-{new.value}")
         self._render_message()
 
-    def watch_filter_text(self) -> None:
-        self._apply_view()
-
-    def watch_sort_index(self) -> None:
-        self._apply_view()
-
-    def watch_sort_reverse(self) -> None:
-        self._apply_view()
-
     def watch_marked(self, marked: frozenset[str]) -> None:
         self.table.set_marks(marked)
         self._render_info()
 
-    def _apply_view(self) -> None:
+    def apply_view(self) -> None:
         query = self.filter_text
         sort_key = SORTABLE[self.sort_index].sort_key if self.sort_index >= 0 else None
         self._source.view(
@@ -207,11 +198,7 @@ class SandboxesScreen(CagedScreen[None]):
         total = len(items)
         running = sum(1 for sb in items if sb.status == SandboxStatus.RUNNING)
         parts = [f"{total} sandbox{'' if total == 1 else 'es'}, {running} running"]
-        if self.filter_text:
-            parts.append(f"filter: {self.filter_text!r} ({self._source.row_count} shown)")
-        if self.sort_index >= 0:
-            arrow = "↑" if self.sort_reverse else "↓"
-            parts.append(f"sorted by {SORTABLE[self.sort_index].label.lower()} {arrow}")
+        parts += self.view_parts(self._source.row_count)
         if self.marked:
             parts.append(f"{len(self.marked)} marked")
         info = self.query_one("#sandboxes-info", Static)
@@ -265,38 +252,12 @@ class SandboxesScreen(CagedScreen[None]):
         """Reload the list now."""
         self.caged.live.poke()
 
-    def action_filter(self) -> None:
-        """Show the filter box and focus it."""
-        box = self.query_one("#sandboxes-filter", Input)
-        box.add_class("-open")
-        # Focus once it is displayed: a hidden widget cannot take the focus.
-        self.call_after_refresh(box.focus)
-
-    @on(Input.Changed, "#sandboxes-filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.filter_text = event.value
-
-    @on(Input.Submitted, "#sandboxes-filter")
-    def _filter_submitted(self) -> None:
-        self.table.focus()
-
     def action_clear(self) -> None:
         """Clear the marks first, then the filter."""
         if self.marked:
             self.marked = frozenset()
             return
-        box = self.query_one("#sandboxes-filter", Input)
-        box.value = ""
-        box.remove_class("-open")
-        self.table.focus()
-
-    def action_sort(self) -> None:
-        """Cycle the sort column (id, status, template, age, cost, then none)."""
-        self.sort_index = (self.sort_index + 2) % (len(SORTABLE) + 1) - 1
-
-    def action_reverse(self) -> None:
-        """Reverse the order."""
-        self.sort_reverse = not self.sort_reverse
+        self.clear_filter()
 
     def action_mark(self) -> None:
         """Mark or unmark the sandbox under the cursor for a bulk action."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -20,7 +19,7 @@ from textual.widgets import Input, Static
 from caged_core.client import AsyncCaged
 from caged_core.models import AgentSession, SessionStatus
 from caged_tui.live import Fetched, TopicSpec
-from caged_tui.screens.base import CagedScreen
+from caged_tui.screens.list_screen import ListScreen
 from caged_tui.widgets.session_table import (
     SORTABLE,
     SessionTable,
@@ -44,7 +43,7 @@ def open_replay(node: DOMNode, session_id: str) -> None:
     node.app.push_screen(ReplayScreen(session_id))
 
 
-class SessionsScreen(CagedScreen[None]):
+class SessionsScreen(ListScreen):
     """Agent sessions in a live table: what agents did, at what cost and trust."""
 
     SCREEN_TITLE = "Sessions"
@@ -60,10 +59,10 @@ class SessionsScreen(CagedScreen[None]):
         Binding("escape", "clear", "Clear filter", show=False, id="sessions.clear"),
     ]
 
+    FILTER_ID = "sessions-filter"
+    SORT_LABELS = tuple(col.label for col in SORTABLE)
+
     loaded: reactive[bool] = reactive(False, init=False)
-    filter_text: reactive[str] = reactive("", init=False)
-    sort_index: reactive[int] = reactive(-1, init=False)
-    sort_reverse: reactive[bool] = reactive(False, init=False)
 
     def __init__(self) -> None:
         super().__init__()
@@ -98,16 +97,7 @@ class SessionsScreen(CagedScreen[None]):
         self.loaded = True
         self._render_info()
 
-    def watch_filter_text(self) -> None:
-        self._apply_view()
-
-    def watch_sort_index(self) -> None:
-        self._apply_view()
-
-    def watch_sort_reverse(self) -> None:
-        self._apply_view()
-
-    def _apply_view(self) -> None:
+    def apply_view(self) -> None:
         query = self.filter_text
         sort_key = SORTABLE[self.sort_index].sort_key if self.sort_index >= 0 else None
         self._source.view(
@@ -126,11 +116,7 @@ class SessionsScreen(CagedScreen[None]):
             parts = ["Loading sessions…"]
         elif not items:
             parts = ["No agent sessions yet: they start when an agent or a terminal connects."]
-        if self.filter_text:
-            parts.append(f"filter: {self.filter_text!r} ({self._source.row_count} shown)")
-        if self.sort_index >= 0:
-            arrow = "↑" if self.sort_reverse else "↓"
-            parts.append(f"sorted by {SORTABLE[self.sort_index].label.lower()} {arrow}")
+        parts += self.view_parts(self._source.row_count)
         parts.append("enter: replay")
         self.query_one("#sessions-info", Static).update(" · ".join(parts))
 
@@ -148,31 +134,6 @@ class SessionsScreen(CagedScreen[None]):
         """Reload the list now."""
         self.caged.live.poke()
 
-    def action_filter(self) -> None:
-        """Show the filter box and focus it."""
-        box = self.query_one("#sessions-filter", Input)
-        box.add_class("-open")
-        self.call_after_refresh(box.focus)
-
-    @on(Input.Changed, "#sessions-filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.filter_text = event.value
-
-    @on(Input.Submitted, "#sessions-filter")
-    def _filter_submitted(self) -> None:
-        self.table.focus()
-
     def action_clear(self) -> None:
         """Clear the filter."""
-        box = self.query_one("#sessions-filter", Input)
-        box.value = ""
-        box.remove_class("-open")
-        self.table.focus()
-
-    def action_sort(self) -> None:
-        """Cycle the sort column, then none."""
-        self.sort_index = (self.sort_index + 2) % (len(SORTABLE) + 1) - 1
-
-    def action_reverse(self) -> None:
-        """Reverse the order."""
-        self.sort_reverse = not self.sort_reverse
+        self.clear_filter()
