@@ -27,7 +27,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
-from caged_core.errors import CagedAPIError, CagedCommandError
+from caged_core.errors import CagedAPIError, CagedAuthError, CagedCommandError
 from caged_core.models import GitDiff
 from caged_tui import unified_diff
 from caged_tui.live import Fetched, TopicSpec
@@ -121,7 +121,11 @@ def diff_topic(sandbox_id: str, screen: DiffScreen) -> TopicSpec[Changes]:
         try:
             status = await client.files.git_status(sandbox_id)
         except CagedCommandError:
-            return Fetched(Changes(True, diff))  # git could not say: show the (empty) diff
+            return Fetched(Changes(True, diff))  # git could not say: the (empty) diff
+        except CagedAuthError as error:
+            if error.status != 403:
+                raise
+            return Fetched(Changes(True, diff))  # a read-only key may not exec: the same
         return Fetched(Changes(status.is_repository, diff))
 
     return TopicSpec(f"git-diff:{sandbox_id}", fetch, min_interval=5.0)

@@ -15,9 +15,12 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from caged_core.client import AsyncCaged
+from caged_tui.app import make_app
 from caged_tui.screens.diff import DiffFileTable, DiffScreen
 from caged_tui.screens.files.preview import FilePreview, PreviewState
 from caged_tui.screens.files.screen import FilesScreen
+from caged_tui.settings import Settings
+from caged_tui.status import Connection
 from caged_tui.widgets.dialogs import ChoiceDialog
 
 pytestmark = pytest.mark.integration
@@ -224,3 +227,29 @@ async def test_a_change_made_by_exec_shows_in_the_tree_and_the_diff(
         assert diff.view.side_by_side
         await pilot.press("n", "p", "escape")
         await eventually_async(lambda: app.screen is screen, pause=pilot.pause)
+
+
+async def test_a_read_only_key_browses_with_git_statuses_and_stays_online(
+    platform: Any, sandbox: str
+) -> None:
+    """git status runs through exec, which a read-only key may not call: the statuses come
+    from the REST diff instead, and the app never turns "unauthorized"."""
+    async with AsyncCaged(api_key=platform.api_key, base_url=platform.url) as caged:
+        made = await caged.account.create_key("read-only files", scope="read_only")
+        await caged.files.write(sandbox, "/workspace/docs/readme.md", "changed\n")
+    client = AsyncCaged(api_key=made.key, base_url=platform.url)
+    app = make_app(client, Settings(base_url=platform.url, local=True, refresh_seconds=1.0))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_files(pilot, sandbox)
+        await eventually_async(
+            lambda: screen._source.git_status("/workspace/docs") == "modified", pause=pilot.pause
+        )
+        assert app.status.connection is Connection.ONLINE
+        # Writing is refused with the server's reason, as a notification.
+        screen.table.move_to("/workspace/docs")
+        await pilot.press("n")
+        await type_text(pilot, "new.txt\n")
+        await eventually_async(
+            lambda: any("read_only" in str(n.message) for n in app._notifications),
+            pause=pilot.pause,
+        )

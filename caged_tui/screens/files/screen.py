@@ -33,8 +33,8 @@ from textual.message import Message
 from textual.widgets import Input, Static
 
 from caged_core.client.files import GitStatus
-from caged_core.errors import CagedAPIError, CagedError
-from caged_core.models import FileEntry
+from caged_core.errors import CagedAPIError, CagedAuthError, CagedError
+from caged_core.models import FileEntry, GitFileStatus
 from caged_tui.live import Fetched, TopicSpec
 from caged_tui.safe_text import controls_escaped, printable
 from caged_tui.screens.base import CagedScreen
@@ -80,20 +80,32 @@ def found_cells(path: str, now: datetime) -> tuple[Cell, ...]:
     return ((path.removeprefix(ROOT + "/"), ""),)
 
 
-def git_topic(sandbox_id: str, in_front: FilesScreen) -> TopicSpec[GitStatus]:
+def git_topic(sandbox_id: str, screen: FilesScreen) -> TopicSpec[GitStatus]:
     """The live topic of a sandbox's git statuses, fetched while the screen is in front."""
 
     async def fetch(client: AsyncCaged, etag: str | None) -> Fetched[GitStatus]:
-        if not (in_front.is_attached and in_front.is_current):
+        if not (screen.is_attached and screen.is_current):
             return Fetched(None)
         try:
             return Fetched(await client.files.git_status(sandbox_id))
+        except CagedAuthError as error:
+            if error.status != 403:
+                raise
+            # A read-only key may not exec: the REST diff's statuses (no ignored files)
+            # instead — and never the feed's "unauthorized", which would stop every topic.
+            diff = await client.files.git_diff(sandbox_id)
+            return Fetched(GitStatus([_rooted(item) for item in diff.files]))
         except CagedError as error:
             if isinstance(error, CagedAPIError):
                 raise  # the feed keeps other topics going and tries again
             return Fetched(None)
 
     return TopicSpec(f"git-status:{sandbox_id}", fetch, min_interval=GIT_INTERVAL)
+
+
+def _rooted(item: GitFileStatus) -> GitFileStatus:
+    """A diff's repository-relative path as the tree's ``/workspace/...`` one."""
+    return GitFileStatus(path=f"{ROOT}/{item.path}", status=item.status)
 
 
 class FilesScreen(CagedScreen[None]):
