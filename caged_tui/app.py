@@ -25,6 +25,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.driver import Driver
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive, var
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
@@ -44,7 +45,7 @@ from caged_tui.host_keys import takes_every_key, use_host_key_parser
 from caged_tui.live import COUNTS, SANDBOXES, Counts, Health, LiveFeed
 from caged_tui.messages import PlatformUnreachable
 from caged_tui.protocol import ClientFactory
-from caged_tui.safe_text import printable
+from caged_tui.safe_text import controls_escaped, printable
 from caged_tui.settings import Settings
 from caged_tui.status import Connection, PlatformStatus, isolation_of
 
@@ -395,6 +396,26 @@ class CagedApp(App[None]):
 
     # ------------------------------------------------------------------ errors
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,  # Textual's signature: every toast here is text
+    ) -> None:
+        """A toast, always drawn as text: toasts name files, paths and reasons that come
+        from sandboxes, so their control characters are escaped (newlines kept) and their
+        brackets are never markup (a broken tag raised while the toast was drawn)."""
+        super().notify(
+            controls_escaped(message, keep="\n"),
+            title=controls_escaped(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The app's own workers fail through the same handler as the screens'."""
         self.report_worker_failure(event.worker)
@@ -406,17 +427,16 @@ class CagedApp(App[None]):
             return
         error = worker.error
         what = worker.description or worker.name or "A background task"
-        # Messages carry what a sandbox said (a command's stderr, a path): text, never
-        # markup or control characters.
+        # Messages carry what a sandbox said (a command's stderr, a path): shown escaped.
         said = printable(str(error))
         if isinstance(error, CagedConnectionError):
             self.post_message(PlatformUnreachable(str(error)))
-            self.notify(said, title="Platform unreachable", severity="error", markup=False)
+            self.notify(said, title="Platform unreachable", severity="error")
         elif isinstance(error, CagedNotFoundError):
-            self.notify(said, title="Not found", severity="warning", markup=False)
+            self.notify(said, title="Not found", severity="warning")
         elif isinstance(error, CagedError):
             title = type(error).__name__.removeprefix("Caged")
-            self.notify(said, title=title, severity="error", markup=False)
+            self.notify(said, title=title, severity="error")
         else:
             from caged_tui.widgets.dialogs import ErrorDialog
 

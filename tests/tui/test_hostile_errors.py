@@ -37,3 +37,17 @@ async def test_a_sandboxs_words_in_an_error_toast_are_text() -> None:
         assert "\x1b" not in toast.message and "\x07" not in toast.message
         assert not toast.markup  # the brackets are shown, never a link
         assert r"\x1b]52;c;aGk=\x07: [link=file:///etc/passwd]details[/link]" in toast.message
+
+
+async def test_every_toast_is_text() -> None:
+    """Screens notify with names from the sandbox (copied, created, renamed, deleted, saved
+    paths): every toast of the app is drawn as text, its control characters escaped."""
+    app = fake_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await loaded(pilot)
+        app.screen.notify(f"Copied /workspace/{SAID} [/]\nsecond line", title="Copied \x1b[2J")
+        await pilot.pause()
+        [toast] = [n for n in app._notifications if n.title.startswith("Copied")]
+        assert not toast.markup
+        assert "\x1b" not in toast.message + toast.title and "\x07" not in toast.message
+        assert toast.message.endswith("[/]\nsecond line")  # newlines stay lines
