@@ -56,6 +56,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from caged_core.alert_rules import RULE_SETTINGS
 from caged_core.models import (
     Alert,
     AlertPage,
@@ -95,20 +96,14 @@ _log = logging.getLogger(__name__)
 
 #: Each rule type's config keys and their defaults.
 RULE_DEFAULTS: dict[str, dict[str, float]] = {
-    AlertRuleType.BUDGET_EXCEEDED.value: {"threshold_percent": 80},
-    AlertRuleType.COST_ANOMALY.value: {"multiplier_threshold": 3},
-    AlertRuleType.AGENT_STUCK.value: {"idle_minutes": 10},
-    AlertRuleType.ERROR_SPIKE.value: {"error_count_threshold": 5, "window_minutes": 5},
-    AlertRuleType.TRUST_SCORE_LOW.value: {"score_threshold": 70},
+    rule_type: {setting.key: setting.default for setting in settings}
+    for rule_type, settings in RULE_SETTINGS.items()
 }
 # Accepted ranges (0 = default is always accepted) and whether a value must be whole.
 _LIMITS: dict[str, tuple[float, float, bool]] = {
-    "threshold_percent": (1, 100, False),
-    "multiplier_threshold": (1.01, 1000, False),
-    "idle_minutes": (1, 7 * 24 * 60, False),
-    "error_count_threshold": (1, 100_000, True),
-    "window_minutes": (1, 7 * 24 * 60, False),
-    "score_threshold": (1, 100, True),
+    setting.key: (setting.low, setting.high, setting.whole)
+    for settings in RULE_SETTINGS.values()
+    for setting in settings
 }
 BUDGET_CRITICAL_PERCENT = 95.0
 BUDGET_STOP_PERCENT = 100.0

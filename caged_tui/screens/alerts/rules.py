@@ -1,15 +1,14 @@
 """The rules tab of the alerts screen: each rule type, its enabled switch and settings.
 
-The rules are listed in a :class:`VirtualTable`; the one under the cursor is edited
-in the form below it. Values are checked here first (a number, whole where the
-platform wants one, within the range it accepts, 0 meaning the platform's
-default), then saved with ``PUT /alerts/rules/{id}`` sending only what changed;
-a refusal shows the platform's reason.
+The rules are listed in a :class:`VirtualTable`; the one under the cursor is edited in
+the form below it. Values are checked here first against :mod:`caged_core.alert_rules`
+(a number, whole where the platform wants one, within the range it accepts, 0 meaning
+the platform's default), then saved with ``PUT /alerts/rules/{id}`` sending only what
+changed; a refusal shows the platform's reason.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -19,53 +18,38 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Static, Switch, TabbedContent, TabPane
 
+from caged_core.alert_rules import RULE_SETTINGS, RuleSetting
 from caged_core.models import AlertRule
 from caged_tui import formatting as fmt
 from caged_tui.protocol import HostAccess
 from caged_tui.widgets.virtual_table import Cell, Column, ListSource, VirtualTable
 
-
-@dataclass(frozen=True, slots=True)
-class Setting:
-    """One config value of a rule type: its key, label, unit and accepted range."""
-
-    key: str
-    label: str
-    low: float
-    high: float
-    whole: bool = False
-    default: float = 0
-
-    def parse(self, text: str) -> float:
-        """The value typed, or ValueError saying what is wrong (0 = the default)."""
-        try:
-            value = float(text.strip()) if text.strip() else 0.0
-        except ValueError:
-            raise ValueError(f"{self.label}: {text.strip()!r} is not a number") from None
-        if self.whole and not value.is_integer():
-            raise ValueError(f"{self.label} must be a whole number")
-        if value != 0 and not self.low <= value <= self.high:
-            raise ValueError(
-                f"{self.label} must be from {self.low:g} to {self.high:g} (0 means the default)"
-            )
-        return value
-
-
-#: Each rule type's settings, as the contract names them (ranges: the local platform's).
-SETTINGS: dict[str, tuple[Setting, ...]] = {
-    "budget_exceeded": (
-        Setting("threshold_percent", "Warn at % of the budget", 1, 100, False, 80),
-    ),
-    "cost_anomaly": (
-        Setting("multiplier_threshold", "Times the median session", 1.01, 1000, False, 3),
-    ),
-    "agent_stuck": (Setting("idle_minutes", "Minutes without events", 1, 10080, False, 10),),
-    "error_spike": (
-        Setting("error_count_threshold", "Errors", 1, 100_000, True, 5),
-        Setting("window_minutes", "Within minutes", 1, 10080, False, 5),
-    ),
-    "trust_score_low": (Setting("score_threshold", "Score below", 1, 100, True, 70),),
+#: What each setting is called in the form.
+LABELS: dict[str, str] = {
+    "threshold_percent": "Warn at % of the budget",
+    "multiplier_threshold": "Times the usual session",
+    "idle_minutes": "Minutes without events",
+    "error_count_threshold": "Errors",
+    "window_minutes": "Within minutes",
+    "score_threshold": "Score below",
 }
+
+
+def parse(setting: RuleSetting, text: str) -> float:
+    """The value typed, or ValueError saying what is wrong (empty or 0: the default)."""
+    label = LABELS.get(setting.key, setting.key)
+    try:
+        value = float(text.strip()) if text.strip() else 0.0
+    except ValueError:
+        raise ValueError(f"{label}: {text.strip()!r} is not a number") from None
+    if setting.whole and not value.is_integer():
+        raise ValueError(f"{label} must be a whole number")
+    if value != 0 and not setting.low <= value <= setting.high:
+        raise ValueError(
+            f"{label} must be from {setting.low:g} to {setting.high:g} (0 means the default)"
+        )
+    return value
+
 
 #: What each rule type watches, for the form's heading.
 ABOUT: dict[str, str] = {
@@ -134,10 +118,10 @@ class RulesPanel(HostAccess, TabPane):
             with Horizontal(classes="rules-row"):
                 yield Label("Enabled", classes="rules-label")
                 yield Switch(id="rules-enabled")
-            for settings in SETTINGS.values():
+            for settings in RULE_SETTINGS.values():
                 for setting in settings:
                     with Horizontal(classes="rules-row", id=f"row-{setting.key}"):
-                        yield Label(setting.label, classes="rules-label")
+                        yield Label(LABELS.get(setting.key, setting.key), classes="rules-label")
                         yield Input(
                             id=f"rule-{setting.key}",
                             placeholder=f"{setting.default:g} (0 = default)",
@@ -181,11 +165,11 @@ class RulesPanel(HostAccess, TabPane):
         self.query_one("#rules-error", Static).update("")
         if rule is None:
             return
-        own = {setting.key for setting in SETTINGS.get(rule.type.value, ())}
+        own = {setting.key for setting in RULE_SETTINGS.get(rule.type.value, ())}
         about = ABOUT.get(rule.type.value, "")
         self.query_one("#rules-about", Label).update(f"{rule.type.value} — {about}")
         self.query_one("#rules-enabled", Switch).value = rule.enabled
-        for settings in SETTINGS.values():
+        for settings in RULE_SETTINGS.values():
             for setting in settings:
                 self.query_one(f"#row-{setting.key}").display = setting.key in own
                 if setting.key in own:
@@ -203,8 +187,8 @@ class RulesPanel(HostAccess, TabPane):
         if enabled != rule.enabled:
             body["enabled"] = enabled
         config: dict[str, float | int] = {}
-        for setting in SETTINGS.get(rule.type.value, ()):
-            value = setting.parse(self.query_one(f"#rule-{setting.key}", Input).value)
+        for setting in RULE_SETTINGS.get(rule.type.value, ()):
+            value = parse(setting, self.query_one(f"#rule-{setting.key}", Input).value)
             number = int(value) if value.is_integer() else value
             if number != rule.config.get(setting.key, 0):
                 config[setting.key] = number
