@@ -19,8 +19,6 @@ strictly instead, with the contract's ranges, so that the local platform can
 answer a clear 400 and the client can fail before sending.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -703,7 +701,7 @@ class ReplayPage(WirePage[ReplayEvent]):
         )
 
     @classmethod
-    def _from_array(cls, events: list[ReplayEvent]) -> ReplayPage:
+    def _from_array(cls, events: list[ReplayEvent]) -> "ReplayPage":
         return cls(
             events=events,
             has_more=False,
