@@ -13,8 +13,9 @@ through a Textual :class:`~textual.signal.Signal` only what changed:
   costs only what needs to be fast; :meth:`poke` fetches everything.
 - **Backoff**: every ``interval`` seconds while things change or the user is
   active; after a quiet round with an idle user (none yet, or none for
-  :data:`IDLE_AFTER` s) the wait doubles up to ``idle_cap``. A key press or mouse click (:meth:`activity`) brings it back,
-  and :meth:`poke` (``r``, an action that changed something) polls right away.
+  :data:`IDLE_AFTER` s) the wait doubles up to ``idle_cap``. A key press or
+  mouse click (:meth:`activity`) brings it back, and :meth:`poke` (``r``, an
+  action that changed something) polls right away.
 - **Hurry**: a topic with ``max_wait`` (a followed replay) is fetched at least
   that often whatever the pace, in small rounds of such topics only
   (:meth:`LiveFeed.poll_hurried`): following costs its own request and no other.
