@@ -110,14 +110,16 @@ async def _measure(context: Context, size: int, rounds: int) -> list[Row]:
                 ours: list[float] = []
                 plain: list[float] = []
                 socket: list[float] = []
-                async with RawTerminal.open(
-                    context.platform, caged, sandbox.id, columns, lines
-                ) as raw:
-                    for _ in range(rounds):
-                        ours.append(await _ours(caged, sandbox.id, columns, lines))
+                for _ in range(rounds):
+                    ours.append(await _ours(caged, sandbox.id, columns, lines))
+                    # A fresh reference connection per round: one left idle while the widget's
+                    # round ran stopped reading, missed the server's pings and was closed.
+                    async with RawTerminal.open(
+                        context.platform, caged, sandbox.id, columns, lines
+                    ) as raw:
                         rate, data = await _raw(raw)
-                        socket.append(rate)
-                        plain.append(_pyte(data, columns, lines))
+                    socket.append(rate)
+                    plain.append(_pyte(data, columns, lines))
                 context.log(f"terminal_throughput {columns}x{lines}: ours {ours}, pyte {plain}")
                 mb = 1e6
                 rows.append(Row(

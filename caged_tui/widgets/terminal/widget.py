@@ -81,9 +81,11 @@ HIGH_WATER = 256 * 1024
 LOW_WATER = 64 * 1024
 #: Minimum time between two flushes (60 Hz).
 FRAME = 1 / 60
-#: Minimum time between two flushes that redraw every row (output scrolling the whole screen):
-#: 30 Hz is still smooth, and at 200x50 drawing the frames took half the time of a ``cat``.
-FLOOD_FRAME = 1 / 30
+#: Minimum time between two flushes that redraw every row while more output is already waiting
+#: to be parsed (a flood scrolling the screen faster than anyone reads): at 200x50 drawing the
+#: frames took half the time of a ``cat``. Typing and full-screen programs, which leave no
+#: backlog, keep 60 Hz.
+FLOOD_FRAME = 1 / 15
 #: Resizes are sent to the PTY once the size has been stable this long.
 RESIZE_DEBOUNCE = 0.075
 #: Rows per mouse-wheel step in the scrollback.
@@ -516,12 +518,14 @@ class TerminalView(Widget, can_focus=True):
     # -- flushing --------------------------------------------------------------------------
 
     def _request_flush(self) -> None:
-        """Leading-edge 60 Hz cap (30 Hz while every row changes): flush now if the last flush
-        is a frame old, else once later."""
+        """Leading-edge 60 Hz cap (15 Hz while a flood redraws every row with more output
+        waiting): flush now if the last flush is a frame old, else once later."""
         if self._flush_timer is not None:
             return
         terminal = self._terminal
-        frame = FLOOD_FRAME if len(terminal.dirty) >= terminal.lines else FRAME
+        connection = self._connection
+        behind = connection is not None and connection.buffered > 0
+        frame = FLOOD_FRAME if behind and len(terminal.dirty) >= terminal.lines else FRAME
         elapsed = monotonic() - self._last_flush
         if elapsed >= frame:
             self._flush()
