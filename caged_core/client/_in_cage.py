@@ -80,7 +80,7 @@ def walk_script(limit: int = WALK_LIMIT) -> str:
     as ``<type> <size> <mtime> <relative path>``."""
     find = (
         "{ cd /workspace && find . -mindepth 1 -name .git -prune -o "
-        r"-printf '%y %s %T@ %P\0' | head -z -n " + str(limit) + "; }"
+        r"-printf '%y %s %T@ %P\0' | head -z -n " + str(int(limit)) + "; }"
     )
     return _framed(find)
 

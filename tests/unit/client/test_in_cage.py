@@ -73,3 +73,13 @@ def test_paths_are_quoted_never_parsed_by_the_shell() -> None:
     script = _in_cage.rename_script("a'; rm -rf / #", "/workspace/$(reboot)")
     assert "'/workspace/a'\"'\"'; rm -rf / #'" in script
     assert "'/workspace/$(reboot)'" in script
+
+
+def test_numbers_in_the_scripts_are_numbers() -> None:
+    """A limit or a count is written into the script as an integer or refused: a caller's
+    text never becomes shell."""
+    with pytest.raises(ValueError):
+        _in_cage.walk_script("1; touch /tmp/pwned")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        _in_cage.head_script("a", "1; touch /tmp/pwned")  # type: ignore[arg-type]
+    assert "head -z -n 5;" in _in_cage.walk_script(5)
