@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import operator
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -41,12 +42,11 @@ from textual.signal import Signal
 
 from caged_core.backoff import backoff
 from caged_core.errors import CagedAPIError, CagedAuthError, CagedConnectionError
-from caged_core.models import AlertState
+from caged_core.models import AlertState, Sandbox
 from caged_tui.status import Connection
 
 if TYPE_CHECKING:
     from caged_core.client import AsyncCaged
-    from caged_core.models import Sandbox
 
 T = TypeVar("T")
 
@@ -392,11 +392,16 @@ def _costs_only(old: list[Sandbox], new: list[Sandbox]) -> bool:
     """Whether only the costs moved (they grow every second a sandbox runs)."""
     if len(old) != len(new):
         return False
-    costless = {"cost": 0.0, "llm_cost": 0.0, "total_cost": 0.0}
     return all(
-        a.model_copy(update=costless) == b.model_copy(update=costless)
-        for a, b in zip(old, new, strict=True)
+        _costless(a.__dict__) == _costless(b.__dict__) for a, b in zip(old, new, strict=True)
     )
+
+
+#: A sandbox's fields but its costs, read in C: copying each model without its costs took
+#: as long as parsing the list (37 ms for 2,000 sandboxes).
+_costless = operator.itemgetter(
+    *(name for name in Sandbox.model_fields if name not in ("cost", "llm_cost", "total_cost"))
+)
 
 
 #: Every sandbox of the account (conditional where the platform sends ETags). Growing
