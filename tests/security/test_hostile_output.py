@@ -21,11 +21,12 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.widgets import RichLog
 
-from caged_core.models import FileEntry, FileType, LogEntry
+from caged_core.models import FileEntry, FileType, LogEntry, TrustDeduction, TrustScore
 from caged_tui import unified_diff
 from caged_tui.screens.create import log_text
 from caged_tui.screens.detail.exec import _terminal_text
 from caged_tui.screens.detail.logs import log_line
+from caged_tui.screens.detail.trust import deductions_text
 from caged_tui.screens.diff import DiffView
 from caged_tui.screens.files.describe import looks_binary
 from caged_tui.screens.files.tree import COLUMNS, TreeSource
@@ -216,3 +217,17 @@ async def test_a_hostile_diff_is_painted_escaped(side_by_side: bool) -> None:
     assert "\x1b]52" not in written and "\x07" not in written
     assert "\x1bc" not in written and "\x9b" not in written
     assert "x9b2J" in written  # shown escaped (by unified_diff.parse)
+
+
+async def test_trust_deductions_are_painted_escaped() -> None:
+    """A deduction's reason names what the agent touched (a file, a host): its words."""
+    score = TrustScore(
+        session_id="ses-[b]1",
+        score=80,
+        deductions=[
+            TrustDeduction(rule="sensitive_file_read", points=20, reason=f"read /x{CLIPBOARD}")
+        ],
+    )
+    written = await _painted([deductions_text(score)])
+    assert "\x1b]52" not in written and "\x07" not in written
+    assert r"read /x\x1b]52;c;aGk=\x07" in written and "ses-[b]1" in written

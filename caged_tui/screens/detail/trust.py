@@ -14,6 +14,7 @@ from textual.widgets import Static
 
 from caged_core.models import TrustScore
 from caged_tui import formatting as fmt
+from caged_tui.safe_text import printable
 from caged_tui.screens.detail.panel import DetailPanel
 from caged_tui.widgets.virtual_table import Cell, Column, ListSource, VirtualTable
 
@@ -78,10 +79,16 @@ class TrustPanel(DetailPanel):
         score = self._source.get(key) if key is not None else None
         if score is None:
             return
-        if not score.deductions:
-            body.update(f"{score.session_id}: no deductions.")
-            return
-        lines = Text(f"Deductions of {score.session_id}:\n", style="bold")
-        for deduction in score.deductions:
-            lines.append(f"  -{deduction.points:<3} {deduction.rule}: {deduction.reason}\n")
-        body.update(lines)
+        body.update(deductions_text(score))
+
+
+def deductions_text(score: TrustScore) -> Text:
+    """What the panel says of a session's deductions. A reason names what the agent touched
+    (a file, a host) and a session id is the agent's: both are painted escaped."""
+    session = printable(score.session_id)
+    if not score.deductions:
+        return Text(f"{session}: no deductions.")
+    lines = Text(f"Deductions of {session}:\n", style="bold")
+    for deduction in score.deductions:
+        lines.append(f"  -{deduction.points:<3} {deduction.rule}: {printable(deduction.reason)}\n")
+    return lines
