@@ -17,6 +17,23 @@ References, in the same rounds:
 - the same command on a bare WebSocket client that does not parse: the
   ceiling of the transport. The target (issue 17) is ≥ 0.5x of it: the
   terminal must not be what makes ``cat`` slow.
+
+What stands in the way (issue 17, profiled 5 Dec 2026 on the shared 2-core box,
+load average 5-11): the widget's process is CPU-bound, not waiting on the socket
+or the flow-control window (acks and the WebSocket client are ~5 %). About 55 %
+of its time is parsing — ``TerminalScreen.draw_lines``, the fast path for lines
+of printable ASCII and SGR (5.9 MB/s of CPU time on this file, 10x plain pyte;
+per line it still pays a regex split, a dict update per text run and a row
+scroll in Python) — and about 45 % is Textual composing full-screen frames
+(``_styles_cache.render`` + our ``render_row``; capped at 15 Hz while output is
+waiting). In-process, without the socket, the widget reaches 4.4 MB/s (80x24)
+and 3.6 MB/s (200x50) of CPU time. The bare socket, parsed by nothing, barely
+slows down when the box is loaded (2.7-5 MB/s) while every CPU-bound part does
+(pyte ran 3.3x slower than in the README's run), so the ratio measured under
+load (0.30 and 0.19 in the last run) says as much about the box as about the
+widget. Beyond this, the parse would need a compiled parser (bittty's C-free
+design reaches ~8 MB/s by parsing whole runs with regexes) and the rendering a
+cheaper path than one Strip per row per frame.
 """
 
 from __future__ import annotations
