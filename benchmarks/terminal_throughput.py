@@ -31,8 +31,8 @@ and 3.6 MB/s (200x50) of CPU time. The bare socket, parsed by nothing, barely
 slows down when the box is loaded (2.7-5 MB/s) while every CPU-bound part does
 (pyte ran 3.3x slower than in the README's run), so the ratio measured under
 load (0.30 and 0.19 in the last run) says as much about the box as about the
-widget. Beyond this, the parse would need a compiled parser (bittty's C-free
-design reaches ~8 MB/s by parsing whole runs with regexes) and the rendering a
+widget. Beyond this, the parse would need fewer Python steps per line still
+(bittty is reported at ~8 MB/s on this kind of machine) and the rendering a
 cheaper path than one Strip per row per frame.
 """
 
