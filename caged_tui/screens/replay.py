@@ -39,6 +39,7 @@ from textual.reactive import var
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
+from caged_core.errors import CagedError
 from caged_core.models import AgentSession, ReplayEvent, ReplaySummary, TrustDeduction
 from caged_tui import formatting as fmt
 from caged_tui.live import Fetched, TopicSpec
@@ -197,6 +198,12 @@ class ReplayScreen(CagedScreen[None]):
         first: list[ReplayEvent]
 
     @dataclass
+    class OpenFailed(Message):
+        """The session could not be opened (the platform's reason)."""
+
+        reason: str
+
+    @dataclass
     class PageLoaded(Message):
         """A page of the timeline arrived."""
 
@@ -333,12 +340,23 @@ class ReplayScreen(CagedScreen[None]):
     async def open_session(self) -> None:
         """The session, its summary and the first page, at once."""
         client = self.client
-        session, summary, first = await asyncio.gather(
-            client.sessions.get(self.session_id),
-            client.sessions.replay_summary(self.session_id),
-            client.sessions.replay(self.session_id, after_seq=0, limit=PAGE),
-        )
+        try:
+            session, summary, first = await asyncio.gather(
+                client.sessions.get(self.session_id),
+                client.sessions.replay_summary(self.session_id),
+                client.sessions.replay(self.session_id, after_seq=0, limit=PAGE),
+            )
+        except CagedError as error:
+            # Said where the summary would be, and toasted by the central handler.
+            self.post_message(self.OpenFailed(str(error)))
+            raise
         self.post_message(self.Opened(session, summary, first.items))
+
+    @on(OpenFailed)
+    def _open_failed(self, event: OpenFailed) -> None:
+        self.query_one("#replay-summary", Static).update(
+            f"Could not open {self.session_id}: {event.reason}"
+        )
 
     @on(Opened)
     def _opened(self, event: Opened) -> None:

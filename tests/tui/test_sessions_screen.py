@@ -6,6 +6,7 @@ from __future__ import annotations
 from eventually import eventually_async
 from fake_platform import FakePlatform, fake_app
 from test_app import SIZE, loaded
+from textual.widgets import Static
 
 from caged_tui.screens.detail.screen import SandboxDetailScreen
 from caged_tui.screens.replay import ReplayScreen
@@ -54,3 +55,17 @@ async def test_the_sessions_tab_of_a_sandbox_replays_one(fake: FakePlatform) -> 
         )
         assert replay.session_id == "sess-33cc44dd"
         await eventually_async(lambda: replay.timeline.total == 60, pause=pilot.pause)
+
+
+async def test_an_unknown_session_says_why_it_cannot_be_replayed(fake: FakePlatform) -> None:
+    app = fake_app(fake.handle)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        screen = ReplayScreen("sess-gone")
+        await app.push_screen(screen)
+        summary = screen.query_one("#replay-summary", Static)
+        await eventually_async(
+            lambda: "Could not open sess-gone: no session" in str(summary.render()),
+            pause=pilot.pause,
+        )
+        assert any("no session" in str(n.message) for n in app._notifications)  # the toast
