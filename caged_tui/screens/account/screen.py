@@ -29,6 +29,9 @@ from caged_tui.screens.base import CagedScreen
 from caged_tui.widgets.dialogs import ConfirmDialog
 from caged_tui.widgets.virtual_table import Cell, Column, ListSource, VirtualTable
 
+#: The slowest this screen's data is fetched, in seconds (a poke fetches it at once).
+PACE = 10.0
+
 KEY_COLUMNS = (
     Column("name", "NAME", 16),
     Column("prefix", "PREFIX", 14),
@@ -37,6 +40,7 @@ KEY_COLUMNS = (
     Column("expires", "EXPIRES", 10),
     Column("created", "CREATED", 10),
 )
+
 SESSION_COLUMNS = (
     Column("id", "ID", 14),
     Column("agent", "CLIENT", 30),
@@ -135,7 +139,13 @@ class AccountScreen(CagedScreen[None]):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.caged.live.subscribe(self, TopicSpec("account", self._fetch), self._loaded)
+        # Three requests; what this screen changes pokes the feed, the rest may wait 10 s.
+        spec = TopicSpec("account", self._fetch, min_interval=PACE)
+        self.caged.live.subscribe(self, spec, self._loaded)
+
+    def on_screen_resume(self) -> None:
+        # Back in front: the data paced while away is fetched now, not at the next pace.
+        self.caged.live.poke()
 
     async def _fetch(self, client: AsyncCaged, etag: str | None) -> Fetched[AccountView]:
         if not self.is_current and self.view is not None:

@@ -25,6 +25,9 @@ from caged_tui.screens.alerts.rules import RulesPanel
 from caged_tui.screens.base import CagedScreen
 from caged_tui.widgets.alert_table import AlertTable, alert_order, alert_source
 
+#: The slowest this screen's data is fetched, in seconds (a poke fetches it at once).
+PACE = 10.0
+
 #: Seconds between repaints of the ages (only rows whose text changed repaint).
 CLOCK_SECONDS = 10.0
 #: The state filter ``s`` cycles through (None: every state).
@@ -73,9 +76,15 @@ class AlertsScreen(CagedScreen[None]):
 
     def on_mount(self) -> None:
         super().on_mount()
-        spec = TopicSpec("alerts", self._fetch)
+        # Every page each round would be heavy with thousands of alerts: new alerts poke
+        # the feed (alert_watch), and so does every resolve here; the rest may wait 10 s.
+        spec = TopicSpec("alerts", self._fetch, min_interval=PACE)
         self.caged.live.subscribe(self, spec, self._loaded)
         self.set_interval(CLOCK_SECONDS, self._clock)
+
+    def on_screen_resume(self) -> None:
+        # Back in front: the data paced while away is fetched now, not at the next pace.
+        self.caged.live.poke()
 
     async def _fetch(self, client: AsyncCaged, etag: str | None) -> Fetched[list[Alert]]:
         # Only while in front: a mode screen stays mounted on the other screens.

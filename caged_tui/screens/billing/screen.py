@@ -53,6 +53,9 @@ PLANS = (
     Choice("team", "Team $99/month", "t", "primary"),
 )
 
+#: The slowest this screen's data is fetched, in seconds (a poke fetches it at once).
+PACE = 30.0
+
 COLUMNS = (
     Column("sandbox", "SANDBOX", 13),
     Column("status", "STATUS", 7),
@@ -160,8 +163,14 @@ class BillingScreen(CagedScreen[None]):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.caged.live.subscribe(self, TopicSpec("billing", self._fetch), self._billed)
+        # The plan and the days' costs move slowly (and walk two weeks of sessions).
+        spec = TopicSpec("billing", self._fetch, min_interval=PACE)
+        self.caged.live.subscribe(self, spec, self._billed)
         self.caged.live.subscribe(self, SANDBOXES, self._sandboxes_loaded)
+
+    def on_screen_resume(self) -> None:
+        # Back in front: the data paced while away is fetched now, not at the next pace.
+        self.caged.live.poke()
 
     async def _fetch(self, client: AsyncCaged, etag: str | None) -> Fetched[Billing]:
         if not self.is_current and self.billing is not None:

@@ -23,6 +23,9 @@ from caged_tui.screens.base import CagedScreen
 from caged_tui.screens.notifications.settings import SettingsPanel
 from caged_tui.widgets.notification_table import NotificationTable, notification_source
 
+#: The slowest this screen's data is fetched, in seconds (a poke fetches it at once).
+PACE = 10.0
+
 #: Notifications shown: the API lists the newest ones and has no later pages.
 SHOWN = 200
 
@@ -62,7 +65,13 @@ class NotificationsScreen(CagedScreen[None]):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.caged.live.subscribe(self, TopicSpec("notifications", self._fetch), self._loaded)
+        # New notifications come with new alerts, which poke the feed; so does marking read.
+        spec = TopicSpec("notifications", self._fetch, min_interval=PACE)
+        self.caged.live.subscribe(self, spec, self._loaded)
+
+    def on_screen_resume(self) -> None:
+        # Back in front: the data paced while away is fetched now, not at the next pace.
+        self.caged.live.poke()
 
     async def _fetch(
         self, client: AsyncCaged, etag: str | None
