@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ from caged_platform.observe import Invalid, NotFound, Observer
 async def test_a_burst_of_ten_full_batches_is_accepted_intact_and_paged_back_in_order(
     observer: Observer,
 ) -> None:
-    started = time.perf_counter()
     for batch in range(10):
         events = [
             event(session_id="burst", second=batch * 1000 + i, payload={"n": batch * 1000 + i})
@@ -22,8 +20,6 @@ async def test_a_burst_of_ten_full_batches_is_accepted_intact_and_paged_back_in_
         ]
         result = await observer.ingest(ACCOUNT, events)
         assert (result.accepted, result.errors) == (1000, 0)
-    elapsed = time.perf_counter() - started
-    print(f"\ningested 10 batches of 1000 events in {elapsed:.2f} s ({10_000 / elapsed:.0f}/s)")
     seen: list[int] = []
     after = 0
     while True:
@@ -116,29 +112,21 @@ async def test_unknown_sessions_are_not_found(observer: Observer) -> None:
         await observer.close_session("nope")
 
 
-async def test_a_replay_page_from_a_100k_event_session_is_fast(observer: Observer) -> None:
-    for batch in range(100):
+async def test_a_replay_page_comes_from_anywhere_in_a_long_session(observer: Observer) -> None:
+    """Pages at the start, middle and end, and with a type filter. How fast such a page is
+    (also in a 1 000 000-event session) is measured by benchmarks/replay_fetch.py."""
+    for batch in range(10):
         await observer.ingest(
             ACCOUNT,
             [event(session_id="big", second=batch * 1000 + i) for i in range(1000)],
         )
-    timings = []
-    for after in (0, 50_000, 99_000):
-        started = time.perf_counter()
+    for after in (0, 5_000, 9_000):
         page = await observer.sessions.replay(ACCOUNT, "big", after_seq=after, limit=1000)
-        timings.append((time.perf_counter() - started) * 1000)
         assert len(page) == 1000 and page.events[0].sequence == after + 1
-    started = time.perf_counter()
     filtered = await observer.sessions.replay(
-        ACCOUNT, "big", after_seq=99_000, limit=1000, type="command"
+        ACCOUNT, "big", after_seq=9_000, limit=1000, type="command"
     )
-    filtered_ms = (time.perf_counter() - started) * 1000
-    assert filtered.total == 100_000
-    print(
-        "\nreplay page of 1000 from a 100k-event session: "
-        + ", ".join(f"{ms:.1f} ms" for ms in timings)
-        + f" (start, middle, end); with a type filter: {filtered_ms:.1f} ms"
-    )
+    assert filtered.total == 10_000
 
 
 async def test_sessions_are_listed_newest_first_with_pagination(
