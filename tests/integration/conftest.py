@@ -14,7 +14,6 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -63,8 +62,14 @@ class RunningPlatform:
             offset = out.tell()
             self.process = subprocess.Popen(
                 [
-                    sys.executable, "-m", "caged_platform", "serve",
-                    "--data-dir", str(self.data_dir), "--port", str(port),
+                    sys.executable,
+                    "-m",
+                    "caged_platform",
+                    "serve",
+                    "--data-dir",
+                    str(self.data_dir),
+                    "--port",
+                    str(port),
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -72,18 +77,23 @@ class RunningPlatform:
                 env={**os.environ, "CAGED_API_KEY": self.api_key, **self.env},
                 preexec_fn=self._limit_open_files,
             )
-        deadline = time.monotonic() + _START_TIMEOUT
-        while time.monotonic() < deadline:
+        process = self.process
+
+        def announced() -> str | None:
             with self.output.open("rb") as out:
                 out.seek(offset)
                 for line in out.read().decode(errors="replace").splitlines():
                     if line.startswith(_BANNER):
-                        self.url = line.removeprefix(_BANNER).strip()
-                        return
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise RuntimeError(f"the platform did not start:\n{self.output.read_text()[-3000:]}")
+                        return line.removeprefix(_BANNER).strip()
+            if process.poll() is not None:
+                raise RuntimeError(f"the platform exited:\n{self.output.read_text()[-3000:]}")
+            return None
+
+        try:
+            self.url = eventually(announced, _START_TIMEOUT, what="the platform's banner")
+        except AssertionError as never:
+            tail = self.output.read_text()[-3000:]
+            raise RuntimeError(f"the platform did not start:\n{tail}") from never
 
     def _limit_open_files(self) -> None:
         """In the server's process, before it runs: apply :attr:`open_files`."""
