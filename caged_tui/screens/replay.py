@@ -493,9 +493,15 @@ class ReplayScreen(CagedScreen[None]):
         else:
             key = str(self.playhead) if self.playhead else None
         table = self.table
-        if key is not None and key != table.cursor_key:
-            self._cursor_target = key
-            table.move_to(key)
+        if key is None or key == table.cursor_key:
+            return
+        self._cursor_target = key
+        row = table.source.index_of(key)
+        if self.playing and row is not None and row >= table.scroll_y + table.page_height:
+            # Playing off the bottom: turn the page (the row near the top), as less does,
+            # rather than scroll a row per tick — each scroll repaints the whole table.
+            table.scroll_to(y=max(0, row - 1), animate=False, immediate=True)
+        table.move_to(key)
 
     @on(VirtualTable.CursorMoved)
     def _cursor_moved(self, event: VirtualTable.CursorMoved) -> None:
