@@ -95,7 +95,8 @@ async def select(pilot: Pilot[Any], sandbox_id: str) -> None:
         lambda: (
             isinstance(app.screen, SandboxesScreen)
             and app.screen.query_one(SandboxTable).source.index_of(sandbox_id) is not None
-        ), pause=pilot.pause
+        ),
+        pause=pilot.pause,
     )
     table = app.screen.query_one(SandboxTable)
     table.move_to(sandbox_id)
@@ -158,7 +159,8 @@ async def test_create_via_the_form_until_running(platform: Any) -> None:
                         f"{platform.url}/v1/sandboxes", headers=platform.headers
                     ).json()
                 ]
-            ), pause=pilot.pause
+            ),
+            pause=pilot.pause,
         )
         await eventually_async(
             lambda: app.screen.query_one(SandboxTable).row_count == 0, pause=pilot.pause
@@ -259,7 +261,9 @@ async def test_terminal_follows_the_app_size(platform: Any, sandbox: str) -> Non
         await pilot.resize_terminal(100, 30)
         await eventually_async(lambda: tab.view.size.width != int(first), pause=pilot.pause)
         second = str(tab.view.size.width)
-        await pilot.pause(0.5)  # the widget debounces resizes
+        # The widget debounces resizes; the new size is queued for the socket when the
+        # screen takes it, ahead of anything typed after.
+        await eventually_async(lambda: tab.view.terminal.columns == int(second), pause=pilot.pause)
         await type_text(pilot, "clear; tput cols\n")
         await eventually_async(
             lambda: any(line.strip() == second for line in tab.view.terminal.display),
