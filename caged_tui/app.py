@@ -15,7 +15,7 @@ Errors are handled in three tiers:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -24,6 +24,7 @@ from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.driver import Driver
+from textual.filter import LineFilter
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive, var
@@ -41,6 +42,7 @@ from caged_tui import registry
 from caged_tui.alert_watch import AlertWatch
 from caged_tui.commands import CagedCommands
 from caged_tui.connect import Connector, Session
+from caged_tui.control_filter import ControlFilter
 from caged_tui.host_keys import takes_every_key, use_host_key_parser
 from caged_tui.live import COUNTS, SANDBOXES, Counts, Health, LiveFeed
 from caged_tui.messages import PlatformUnreachable
@@ -78,6 +80,10 @@ class LoginNeeded(Message):
 
     profile: str
     reason: str
+
+
+#: Stateless, so one for every app.
+_CONTROL_FILTER = ControlFilter()
 
 
 class CagedApp(App[None]):
@@ -393,6 +399,11 @@ class CagedApp(App[None]):
             self.status = replace(self.status, connection=Connection.OFFLINE, reason=event.reason)
             # The live feed owns the backoff and announces the recovery.
             self.live.poke()
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, then the guard that keeps control characters a widget
+        failed to escape from ever reaching the host terminal."""
+        return [*super().get_line_filters(), _CONTROL_FILTER]
 
     # ------------------------------------------------------------------ errors
 
