@@ -28,7 +28,8 @@ def test_clean_lines_joiners_and_textuals_own_controls_are_untouched() -> None:
     family = "👨\u200d👩\u200d👧 é 中"
     clean = [Segment(family), Segment("plain")]
     assert ControlFilter().apply(clean, BLACK) is clean
-    cursor = Segment("\x1b[2J", None, [(ControlType.CLEAR,)])  # a control segment: Textual's own sequence
+    # A control segment: Textual's own sequence.
+    cursor = Segment("\x1b[2J", None, [(ControlType.CLEAR,)])
     mixed = [cursor, Segment("a\x1bb")]
     assert [s.text for s in ControlFilter().apply(mixed, BLACK)] == ["\x1b[2J", "ab"]
 
