@@ -41,7 +41,7 @@ from caged_core.models import AgentSession, ReplayEvent, SessionStatus
 
 from . import trust
 from .event_json import event_json_sql
-from .events import NewEvent, from_us, new_id
+from .events import NewEvent, encode_payload, from_us, new_id
 from .pricing import llm_usage
 from .store import transaction
 
@@ -465,8 +465,15 @@ def append_events(
                          sequence, event.ts_us)
                     )  # fmt: skip
                     result.deducted[session.id] = finding.reason
+            payload_json = event.payload_json
             if event.type == "llm_call":
                 used = llm_usage(event.payload)
+                if used.priced and "cost_usd" not in event.payload:
+                    # Priced here, from the tokens: the call is stored with that price, so a
+                    # replay's running cost adds up to the session's.
+                    _, payload_json = encode_payload(
+                        {**event.payload, "cost_usd": round(used.cost_usd, 9)}
+                    )
                 if session is not None:
                     session.tokens_in += used.tokens_in
                     session.tokens_out += used.tokens_out
@@ -489,7 +496,7 @@ def append_events(
             rows.append(
                 (event_id, account_id, session.id if session else None, sequence, sandbox_id,
                  event.type, event.ts_us, now_us, event.duration_ms, event.process_id,
-                 meta_json, event.payload_json)
+                 meta_json, payload_json)
             )  # fmt: skip
             result.stored.append(
                 Stored(event_id, session.id if session else "", sequence or 0, sandbox_id, event)
