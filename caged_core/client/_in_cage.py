@@ -17,13 +17,12 @@ the sandbox and is untrusted: it is only decoded, and anything malformed is a
 
 from __future__ import annotations
 
-import base64
-import binascii
 import shlex
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from caged_core.errors import CagedCommandError
+from caged_core.framing import unframe
 from caged_core.models import FileEntry, FileType, GitFileStatus
 
 __all__ = [
@@ -138,16 +137,11 @@ class Answer:
 def parse(what: str, output: str) -> Answer:
     """Decode a framed answer; raise :class:`CagedCommandError` when it cannot be read."""
     _, found, rest = output.partition(MARK + "\n")
-    lines = rest.split("\n")
     try:
         if not found:
             raise ValueError("no answer")
-        first = lines.index(".")
-        second = lines.index(".", first + 1)
-        stdout = base64.b64decode("".join(lines[:first]), validate=True)
-        stderr = base64.b64decode("".join(lines[first + 1 : second]), validate=True)
-        code = int(lines[second + 1])
-    except (ValueError, IndexError, binascii.Error) as err:
+        stdout, stderr, code = unframe(rest.split("\n"))
+    except ValueError as err:
         last = output.strip().splitlines()[-1:] or ["(no output)"]
         raise CagedCommandError(
             f"{what}: the sandbox gave an answer that could not be read: {last[0][:200]}",

@@ -74,11 +74,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import shlex
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from caged_core.framing import unframe
 from caged_core.models import GitDiff, GitFileStatus
 from caged_platform.content import files
 from caged_platform.content.content_errors import (
@@ -228,16 +228,11 @@ def _parse(command: str, output: str, cap: int) -> _Answer:
         raise NotARepository
     if head == f"{_MARK} no-git":
         raise Conflict("git is not installed in this sandbox's template")
-    lines = rest.split("\n")
     try:
         if head != f"{_MARK} ok":
             raise ValueError(head)
-        first = lines.index(".")
-        second = lines.index(".", first + 1)
-        stdout = base64.b64decode("".join(lines[:first]), validate=True)
-        stderr = base64.b64decode("".join(lines[first + 1 : second]), validate=True)
-        code = int(lines[second + 1])
-    except (ValueError, IndexError, binascii.Error) as err:
+        stdout, stderr, code = unframe(rest.split("\n"))
+    except ValueError as err:
         last = output.strip().splitlines()[-1:] or ["(no output)"]
         raise OperationFailed(
             f"git {command} gave an answer that could not be read: {last[0][:200]}"
