@@ -11,12 +11,13 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator
 
+import pytest
 from eventually import eventually_async
 from terminal_app import TerminalTestApp
 from textual import events
 from textual.geometry import Region
 
-from caged_tui.widgets.terminal import TerminalView
+from caged_tui.widgets.terminal import TerminalView, widget
 
 CHUNK = 64 * 1024
 
@@ -105,13 +106,10 @@ async def test_parse_task_yields_so_keys_get_through_during_a_flood() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         view = app.view
         view.attach(transport)
-        await pilot.pause(0.02)
+        await eventually_async(lambda: view.parsed_bytes, pause=pilot.pause)
         # Posted like a real key press (Pilot.press would wait for the app to go idle).
         app.post_message(events.Key("x", "x"))
-        for _ in range(500):
-            if transport.sent:
-                break
-            await pilot.pause(0.005)
+        await eventually_async(lambda: transport.sent, pause=pilot.pause)
         assert transport.sent == ["x"]
         # The key went out while most of the flood was still waiting to be parsed.
         assert progress_at_send[0] < len(transport.data) // 2
@@ -124,16 +122,15 @@ async def test_attach_sends_the_size_and_disconnect_is_reported() -> None:
     async with app.run_test(size=(70, 20)) as pilot:
         view = app.view
         view.attach(transport)
-        await pilot.pause(0.05)
+        await eventually_async(lambda: transport.sizes, pause=pilot.pause)
         assert transport.sizes == [(20, 70)]
         assert view.connected
         transport.release.set()
-        for _ in range(100):
-            if not view.connected:
-                break
-            await pilot.pause(0.01)
-        assert not view.connected
-        assert any(isinstance(m, TerminalView.Disconnected) for m in app.messages)
+        await eventually_async(lambda: not view.connected, pause=pilot.pause)
+        await eventually_async(
+            lambda: any(isinstance(m, TerminalView.Disconnected) for m in app.messages),
+            pause=pilot.pause,
+        )
         # Keys are not sent while disconnected (they are left to the app).
         await pilot.press("x")
         assert transport.sent == []
@@ -144,29 +141,32 @@ async def test_a_transport_given_to_the_constructor_starts_on_mount() -> None:
     app = TerminalTestApp(transport=transport)
     async with app.run_test(size=(40, 5)) as pilot:
         view = app.view
-        for _ in range(100):
-            if view.parsed_bytes:
-                break
-            await pilot.pause(0.01)
+        await eventually_async(
+            lambda: view.terminal.display[0].rstrip() == "from the constructor",
+            pause=pilot.pause,
+        )
         assert view.connected
-        assert view.terminal.display[0].rstrip() == "from the constructor"
         await transport.close()
 
 
 async def test_replacing_a_transport_never_reports_a_stale_disconnect() -> None:
     first = RecordedTransport(flood(5_000))
-    second = RecordedTransport(b"\r\nsecond session")
+    # The title is posted as the second session's output is parsed: after anything the
+    # cancelling of the first connection could have posted.
+    second = RecordedTransport(b"\r\nsecond session\x1b]2;second\x07")
     app = TerminalTestApp()
     async with app.run_test(size=(80, 24)) as pilot:
         view = app.view
         view.attach(first)
-        await pilot.pause(0.02)
+        await eventually_async(lambda: view.parsed_bytes, pause=pilot.pause)
         view.attach(second)  # The first connection's tasks are cancelled mid-flood.
-        for _ in range(200):
-            if any("second session" in row for row in view.terminal.display):
-                break
-            await pilot.pause(0.01)
-        await pilot.pause(0.1)
+        await eventually_async(
+            lambda: any(
+                isinstance(m, TerminalView.TitleChanged) and m.title == "second"
+                for m in app.messages
+            ),
+            pause=pilot.pause,
+        )
         assert view.connected
         assert view.transport is second
         assert not any(isinstance(m, TerminalView.Disconnected) for m in app.messages)
@@ -183,21 +183,29 @@ async def test_a_new_session_starts_with_a_fresh_parser() -> None:
     async with app.run_test(size=(40, 5)) as pilot:
         view = app.view
         view.attach(first)
-        await pilot.pause(0.05)
-        assert view.parsed_bytes == len(first.data)
+        await eventually_async(lambda: view.parsed_bytes == len(first.data), pause=pilot.pause)
         view.attach(second)
-        await pilot.pause(0.05)
-        assert any(row.startswith("second session") for row in view.terminal.display)
+        await eventually_async(
+            lambda: any(row.startswith("second session") for row in view.terminal.display),
+            pause=pilot.pause,
+        )
         await first.close()
         await second.close()
 
 
-async def test_flush_refreshes_only_dirty_and_cursor_rows_at_most_60_times_a_second() -> None:
+async def test_flush_refreshes_only_dirty_and_cursor_rows_at_most_60_times_a_second(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The widget's clock stands still unless the test moves it: a machine that stalls
+    # between two feeds cannot turn "within the same frame" into "a frame later".
+    now = [1000.0]
+    monkeypatch.setattr(widget, "monotonic", lambda: now[0])
     app = TerminalTestApp()
     async with app.run_test(size=(40, 10)) as pilot:
         view = app.view
         view.feed(b"line one\r\nline two\r\n\r\n")
-        await pilot.pause(0.05)
+        await eventually_async(lambda: not view.terminal.dirty, pause=pilot.pause)
+        now[0] += 1  # A quiet second.
         refreshed: list[tuple[object, ...]] = []
         original = view.refresh
 
@@ -214,7 +222,6 @@ async def test_flush_refreshes_only_dirty_and_cursor_rows_at_most_60_times_a_sec
         view.feed(b"z")
         # ...and more output within the same frame waits for one timer.
         assert len(refreshed) == 1
-        await pilot.pause(0.05)
-        assert len(refreshed) == 2
+        await eventually_async(lambda: len(refreshed) == 2, pause=pilot.pause)
         assert refreshed[1] == (Region(0, 4, 40, 1),)
         assert view.terminal.display[4].startswith("xyz")
