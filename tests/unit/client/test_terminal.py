@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from client_fakes import SECRET, TICKET, FakeAPI, WSServer, make_client, output
+from eventually import eventually_async
 from websockets.asyncio.server import ServerConnection
 
 from caged_core.client import AsyncCaged
@@ -119,7 +120,8 @@ async def test_on_output_callbacks_get_the_backlog_and_new_output(
 ) -> None:
     ws_server.handler = echo_peer
     term = await ws_client.sandboxes.terminal("s")
-    await asyncio.sleep(0.05)  # the banner arrives before any callback exists
+    # The banner is buffered before any callback exists (the backlog under test).
+    await eventually_async(lambda: not term._queue.empty(), what="the banner, buffered")
     seen: list[str] = []
     got_ls = asyncio.Event()
 
