@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from typing import NamedTuple
 
 from caged_core.models import ReplaySummary, TrustDeduction
 
@@ -22,6 +23,7 @@ from .sessions import get_session
 
 __all__ = [
     "MAX_PAGE",
+    "PageJSON",
     "deductions",
     "replay_page_json",
     "summary",
@@ -57,6 +59,16 @@ def validate_page(after_seq: int, limit: int, type_: str | None) -> None:
         raise Invalid(f"unknown event type {type_!r}; valid types: {valid}")
 
 
+class PageJSON(NamedTuple):
+    """A replay page's JSON body, and what identifies it for a weak ``ETag``."""
+
+    body: bytes
+    #: The query and what the answer says of the session (``next_seq``, ``has_more``,
+    #: ``total``): events are never changed once stored, so equal versions mean equal
+    #: bodies, and the body (~200 KiB for 1000 events) need not be hashed.
+    version: str
+
+
 def replay_page_json(
     conn: sqlite3.Connection,
     account_id: str,
@@ -65,7 +77,7 @@ def replay_page_json(
     after_seq: int,
     limit: int,
     type_: str | None,
-) -> bytes | None:
+) -> PageJSON | None:
     """One page of a session's events after ``after_seq``, in sequence order, as the JSON
     text of a :class:`~caged_core.models.ReplayPage`; None for a session the account does
     not have (one trip to the database thread for both)."""
@@ -79,20 +91,24 @@ def replay_page_json(
         "rows": limit + 1,
         "type": type_,
     }
+    # Each event's text comes as bytes (CAST AS BLOB) in plain tuples: no str decoded
+    # and encoded again, no sqlite3.Row per event; the page is the rows joined.
+    cursor = conn.cursor()
+    cursor.row_factory = None
     if type_ is None:
-        rows = conn.execute(
-            f"SELECT {_EVENT_JSON}, sequence FROM events WHERE session_id = :session_id"
-            " AND sequence > :after ORDER BY sequence LIMIT :rows",
+        rows = cursor.execute(
+            f"SELECT CAST({_EVENT_JSON} AS BLOB), sequence FROM events"
+            " WHERE session_id = :session_id AND sequence > :after ORDER BY sequence LIMIT :rows",
             params,
         ).fetchall()
         total = session.event_count
     else:
-        rows = conn.execute(
-            f"SELECT {_EVENT_JSON}, sequence FROM events WHERE session_id = :session_id"
-            " AND type = :type AND sequence > :after ORDER BY sequence LIMIT :rows",
+        rows = cursor.execute(
+            f"SELECT CAST({_EVENT_JSON} AS BLOB), sequence FROM events WHERE session_id ="
+            " :session_id AND type = :type AND sequence > :after ORDER BY sequence LIMIT :rows",
             params,
         ).fetchall()
-        found = conn.execute(
+        found = cursor.execute(
             "SELECT count FROM session_types WHERE session_id = ? AND type = ?",
             (session_id, type_),
         ).fetchone()
@@ -104,8 +120,10 @@ def replay_page_json(
         "next_seq": rows[-1][1] if rows else after_seq,
         "total": int(total),
     }
-    events = ",".join(row[0] for row in rows)
-    return f'{{"events":[{events}],{json.dumps(rest, separators=(",", ":"))[1:]}'.encode()
+    tail = json.dumps(rest, separators=(",", ":"))[1:]
+    body = b'{"events":[' + b",".join([row[0] for row in rows]) + b"]," + tail.encode()
+    version = f"{after_seq}:{limit}:{type_ or ''}:{rest['next_seq']}:{has_more:d}:{total}"
+    return PageJSON(body, version)
 
 
 def summary(

@@ -23,6 +23,7 @@ from . import replay, sessions
 from .errors import NotFound, int_param
 from .events import from_us
 from .hooks import PlatformHooks
+from .replay import PageJSON
 from .store import Database
 
 __all__ = ["SessionViews"]
@@ -90,11 +91,10 @@ class SessionViews:
         type: str | None = None,
     ) -> ReplayPage:
         """Events after ``after_seq`` in sequence order (:meth:`replay_json` as the model)."""
-        return ReplayPage.model_validate_json(
-            await self.replay_json(
-                account_id, session_id, after_seq=after_seq, limit=limit, type=type
-            )
+        page = await self.replay_json(
+            account_id, session_id, after_seq=after_seq, limit=limit, type=type
         )
+        return ReplayPage.model_validate_json(page.body)
 
     async def replay_json(
         self,
@@ -104,9 +104,10 @@ class SessionViews:
         after_seq: int = 0,
         limit: int = 100,
         type: str | None = None,
-    ) -> bytes:
+    ) -> PageJSON:
         """``GET /sessions/{sid}/replay``: events after ``after_seq`` in sequence order, as
-        the JSON body of a :class:`ReplayPage` (written by SQLite, see :mod:`.replay`)."""
+        the JSON body of a :class:`ReplayPage` (written by SQLite, see :mod:`.replay`)
+        with the version its ``ETag`` is made of."""
         replay.validate_page(after_seq, limit, type)
         page = await self._db.run(
             replay.replay_page_json,

@@ -73,6 +73,32 @@ async def test_burst_of_ten_batches_pages_back_in_order(api: httpx.AsyncClient) 
     assert summary["event_count"] == 10_000 and summary["types"] == {"command": 10_000}
 
 
+async def test_a_replay_page_is_conditional_on_its_own_version(api: httpx.AsyncClient) -> None:
+    """A replay page's ETag is made of its query and what it says of the session, not a
+    hash of its body: a 304 while nothing was added, a new page once an event was."""
+    session_id = f"http-etag-{time.time_ns()}"
+
+    async def ingest(n: int) -> None:
+        body = {"events": [event(second=n, session_id=session_id, payload={"n": n})]}
+        assert (await api.post("/events/ingest", json=body)).status_code in (200, 201, 202)
+
+    await ingest(0)
+    url = f"/sessions/{session_id}/replay?after_seq=0&limit=10"
+    first = await api.get(url)
+    tag = first.headers["etag"]
+    assert first.status_code == 200 and tag.startswith("W/")
+    same = await api.get(url, headers={"If-None-Match": tag})
+    assert same.status_code == 304 and same.headers["etag"] == tag
+    # Another query of the same session is another page.
+    other = await api.get(f"/sessions/{session_id}/replay?after_seq=0&limit=9")
+    assert other.headers["etag"] != tag
+
+    await ingest(1)
+    changed = await api.get(url, headers={"If-None-Match": tag})
+    assert changed.status_code == 200 and changed.headers["etag"] != tag
+    assert [e["data"]["n"] for e in changed.json()["events"]] == [0, 1]
+
+
 async def test_clear_errors(api: httpx.AsyncClient) -> None:
     mixed = await api.post(
         "/events/ingest",

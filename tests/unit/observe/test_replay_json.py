@@ -36,7 +36,7 @@ async def test_a_page_is_the_text_of_its_model(observer: Observer, written: str)
             conn.execute("UPDATE events SET json = NULL")
 
         await observer._db.run(forget)
-    first = await observer.sessions.replay_json(ACCOUNT, SESSION, limit=3)
+    first = (await observer.sessions.replay_json(ACCOUNT, SESSION, limit=3)).body
     page = ReplayPage.model_validate_json(first)
     assert json.loads(first) == json.loads(page.model_dump_json())
     assert [e.id for e in page] == [e["id"] for e in events[:3]]
@@ -44,7 +44,9 @@ async def test_a_page_is_the_text_of_its_model(observer: Observer, written: str)
     assert [e.duration_ms for e in page] == [12345678901.234567, 3.0, None]
     assert page[2].meta == {"original_type": "telemetry"}
 
-    errors = await observer.sessions.replay_json(ACCOUNT, SESSION, after_seq=3, type="error")
+    errors = (
+        await observer.sessions.replay_json(ACCOUNT, SESSION, after_seq=3, type="error")
+    ).body
     [tiny] = ReplayPage.model_validate_json(errors).events
     assert json.loads(errors)["events"][0] == tiny.model_dump(mode="json")
     assert tiny.duration_ms == 1e-6 and tiny.sandbox_id == "sb-1"
@@ -54,6 +56,6 @@ async def test_an_empty_page_keeps_the_cursor(observer: Observer) -> None:
     await observer.ingest(ACCOUNT, [{"type": "command", "timestamp": "2026-01-01T00:00:00Z",
                                      "session_id": SESSION, "payload": {}}])
     page = ReplayPage.model_validate_json(
-        await observer.sessions.replay_json(ACCOUNT, SESSION, after_seq=1)
+        (await observer.sessions.replay_json(ACCOUNT, SESSION, after_seq=1)).body
     )
     assert (page.events, page.has_more, page.next_seq, page.total) == ([], False, 1, 1)
