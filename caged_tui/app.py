@@ -18,6 +18,7 @@ import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, on, work
@@ -100,7 +101,16 @@ class CagedApp(App[None]):
             screen verifies pasted keys with it.
     """
 
-    CSS_PATH = "styles/app.tcss"
+    #: The app's stylesheet and every screen's, read once at start. A screen's own
+    #: ``CSS_PATH`` met for the first time on a push makes Textual re-parse the whole
+    #: stylesheet (every widget's DEFAULT_CSS too, its parse cache is dropped) and restyle
+    #: every mounted node: about half of opening a screen. The screens keep their
+    #: ``CSS_PATH`` (beside the screen, found here); as all of it is read already, a push
+    #: only styles the new screen's widgets.
+    CSS_PATH: ClassVar[list[str | PurePath]] = [
+        "styles/app.tcss",
+        *sorted((Path(__file__).parent / "screens").rglob("*.tcss")),
+    ]
     TITLE = "caged"
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
         entry.id: _mode(entry) for entry in registry.modes()
