@@ -90,7 +90,7 @@ async def _check_the_oldest_makes_room(host: str, port: int) -> None:
         async with httpx.AsyncClient(base_url=f"http://{host}:{port}") as client:
             assert (await client.get("/", timeout=5)).text == "ok"
         # The oldest were closed to make room; the newest are still open.
-        assert await _closed_by_server(idle[0][0], within=1)
+        assert await _closed_by_server(idle[0][0], within=60)
         assert not await _closed_by_server(idle[-1][0], within=0.05)
     finally:
         for _, writer in idle:
