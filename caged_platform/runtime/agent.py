@@ -321,6 +321,22 @@ def _killpg(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
+#: At most this much is read from a pipe whose command has been killed: a child that left
+#: the command's group may go on writing to it.
+_DRAIN_LIMIT = 256 * 1024
+
+
+def _drain(fd: int, send: Callable[[bytes], None]) -> None:
+    """Pass on what ``fd`` holds now (up to :data:`_DRAIN_LIMIT`), without waiting."""
+    left = _DRAIN_LIMIT
+    while left > 0 and select.select([fd], [], [], 0)[0]:
+        data = os.read(fd, min(CHUNK, left))
+        if not data:
+            return
+        send(data)
+        left -= len(data)
+
+
 # ----------------------------------------------------------------------------------- inotify
 
 _IN_MODIFY = 0x2
@@ -856,6 +872,10 @@ class Agent:
                     break  # exited and the pipe has gone quiet
             if timed_out or cancelled:
                 _killpg(pid, signal.SIGKILL)
+            if timed_out and pipe_open:
+                # What the command wrote before its deadline is its output, also when this
+                # loop only got to look once the deadline had passed (a loaded machine).
+                _drain(read_fd, lambda data: conn.sendall(encode_frame(FRAME_DATA, data)))
             code = self.reaper.wait(pid, 5.0)
             if not cancelled:
                 conn.sendall(
