@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
 from textual import events
-from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.geometry import Offset
 from textual.reactive import reactive
+from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -22,9 +26,26 @@ def _count(value: int | None) -> str:
 class CagedHeader(Widget):
     """One line at the top of every screen, bound to the app's ``status``.
 
-    Appearance follows state: the connection and alert levels are CSS classes
-    (``-offline``, ``-alerts``…) styled by the theme, never inline colours.
+    One widget painting one line of segments (the Line API), not a row of badge
+    widgets: the header is mounted with every screen, and its eight child widgets
+    (each styled, laid out, and laid out again as the screen set the header's state
+    on mount) were a large share of opening a screen. Each badge's text takes the
+    style of a component class the theme colours (``caged-header--failed``…), never
+    an inline colour; a click or the pointer maps its column back to the badge.
     """
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "caged-header--title",
+        "caged-header--screen",
+        "caged-header--profile",
+        "caged-header--online",
+        "caged-header--connecting",
+        "caged-header--failed",
+        "caged-header--unread",
+        "caged-header--alerts",
+        "caged-header--unisolated",
+        "caged-header--hover",
+    }
 
     DEFAULT_CSS = """
     CagedHeader {
@@ -33,104 +54,135 @@ class CagedHeader(Widget):
         background: $panel;
         color: $foreground;
     }
-    CagedHeader Horizontal { height: 1; }
-    CagedHeader Static { width: auto; padding: 0 1; }
-    CagedHeader #header-title { text-style: bold; color: $accent; }
-    CagedHeader #header-screen { width: 1fr; color: $text-muted; }
-    CagedHeader #header-profile { text-style: bold; }
-    CagedHeader #header-connection { color: $success; }
-    CagedHeader.-connecting #header-connection { color: $warning; }
-    CagedHeader.-offline #header-connection { color: $error; text-style: bold; }
-    CagedHeader.-unauthorized #header-connection { color: $error; text-style: bold; }
-    CagedHeader #header-unread:hover, CagedHeader #header-alerts:hover { text-style: reverse; }
-    CagedHeader.-unread #header-unread { color: $warning; text-style: bold; }
-    CagedHeader.-alerts #header-alerts { color: $error; text-style: bold; }
-    CagedHeader.-unisolated #header-isolation { color: $error; text-style: bold; }
+    CagedHeader > .caged-header--title { text-style: bold; color: $accent; }
+    CagedHeader > .caged-header--screen { color: $text-muted; }
+    CagedHeader > .caged-header--profile { text-style: bold; }
+    CagedHeader > .caged-header--online { color: $success; }
+    CagedHeader > .caged-header--connecting { color: $warning; }
+    CagedHeader > .caged-header--failed { color: $error; text-style: bold; }
+    CagedHeader > .caged-header--unread { color: $warning; text-style: bold; }
+    CagedHeader > .caged-header--alerts { color: $error; text-style: bold; }
+    CagedHeader > .caged-header--unisolated { color: $error; text-style: bold; }
+    CagedHeader > .caged-header--hover { text-style: reverse; }
     """
 
-    CONNECTION_CLASSES: ClassVar[dict[Connection, str]] = {
-        Connection.CONNECTING: "-connecting",
-        Connection.ONLINE: "-online",
-        Connection.OFFLINE: "-offline",
-        Connection.UNAUTHORIZED: "-unauthorized",
+    #: The component class of the connection badge in each state.
+    CONNECTION_STYLES: ClassVar[dict[Connection, str]] = {
+        Connection.CONNECTING: "caged-header--connecting",
+        Connection.ONLINE: "caged-header--online",
+        Connection.OFFLINE: "caged-header--failed",
+        Connection.UNAUTHORIZED: "caged-header--failed",
     }
 
-    status: reactive[PlatformStatus] = reactive(PlatformStatus, init=False)
-    profile_label: reactive[str] = reactive("", init=False)
-    local: reactive[bool] = reactive(True, init=False)
-    screen_title: reactive[str] = reactive("", init=False)
+    #: What a click on a badge opens (the ``:`` name of the screen).
+    SHORTCUTS: ClassVar[dict[str, str]] = {"alerts": "alerts", "unread": "notifications"}
+
+    status: reactive[PlatformStatus] = reactive(PlatformStatus)
+    profile_label: reactive[str] = reactive("")
+    local: reactive[bool] = reactive(True)
+    screen_title: reactive[str] = reactive("")
 
     def __init__(self) -> None:
         super().__init__()
-        # Built here, not looked up: the screen sets the reactives from its own
-        # on_mount, which may run before this widget's children are mounted.
-        self._screen_title = Static(id="header-screen")
-        self._profile = Static(id="header-profile")
-        self._connection = Static(id="header-connection")
-        self._isolation = Static(id="header-isolation")
-        self._unread = Static(id="header-unread")
-        self._alerts = Static(id="header-alerts")
-        #: The text each badge shows: a Static's update lays the screen out again, and
-        #: every screen sets four reactives as it mounts (each renders the header).
-        self._shown: dict[Static, str] = {}
+        #: (start, end, name) of each badge in the last render, for clicks and hover.
+        self._spans: list[tuple[int, int, str]] = []
+        #: The text of each badge in the last render.
+        self._painted: dict[str, str] = {}
+        self._hover: str | None = None
 
-    def compose(self) -> ComposeResult:
-        with Horizontal():
-            yield Static("caged", id="header-title")
-            yield self._screen_title
-            yield self._profile
-            yield self._connection
-            yield self._isolation
-            yield self._unread
-            yield self._alerts
-
-    def on_mount(self) -> None:
-        self._render_all()
-
-    def watch_status(self) -> None:
-        self._render_all()
-
-    def watch_profile_label(self) -> None:
-        self._render_all()
-
-    def watch_screen_title(self) -> None:
-        self._render_all()
-
-    def watch_local(self) -> None:
-        self._render_all()
-
-    def _render_all(self) -> None:
+    def badges(self) -> list[tuple[str, str, str | None]]:
+        """(name, text, component class or None) of the badges right of the title."""
         status = self.status
-        self._show(self._screen_title, self.screen_title)
-        self._show(self._profile, self.profile_label)
         connection = status.connection.value
         if status.connection is Connection.OFFLINE:
             connection = "offline · retrying"
-        self._show(self._connection, f"● {connection}")
-        self._isolation.display = self.local
-        self._show(self._isolation, "isolation: " + ("/".join(status.isolation) or DASH))
-        self._show(self._unread, f"🔔 {_count(status.unread)}")
-        self._show(self._alerts, f"⚠ {_count(status.open_alerts)}")
-        for state, css_class in self.CONNECTION_CLASSES.items():
-            self.set_class(status.connection is state, css_class)
-        self.set_class(bool(status.unread), "-unread")
-        self.set_class(bool(status.open_alerts), "-alerts")
-        self.set_class(bool(status.unisolated), "-unisolated")
+        shown: list[tuple[str, str, str | None]] = [
+            ("profile", self.profile_label, "caged-header--profile"),
+            ("connection", f"● {connection}", self.CONNECTION_STYLES[status.connection]),
+        ]
+        if self.local:
+            isolation = "isolation: " + ("/".join(status.isolation) or DASH)
+            unisolated = "caged-header--unisolated" if status.unisolated else None
+            shown.append(("isolation", isolation, unisolated))
+        unread = "caged-header--unread" if status.unread else None
+        shown.append(("unread", f"🔔 {_count(status.unread)}", unread))
+        alerts = "caged-header--alerts" if status.open_alerts else None
+        shown.append(("alerts", f"⚠ {_count(status.open_alerts)}", alerts))
+        return shown
 
-    def _show(self, badge: Static, text: str) -> None:
-        if self._shown.get(badge) != text:
-            self._shown[badge] = text
-            badge.update(text)
+    def badge(self, name: str) -> str:
+        """The text the header paints for the badge ``name`` (``alerts``, ``unread``…)."""
+        self._line()
+        return self._painted[name]
 
-    #: What a click on a badge opens (the ``:`` name of the screen).
-    SHORTCUTS: ClassVar[dict[str, str]] = {
-        "header-alerts": "alerts",
-        "header-unread": "notifications",
-    }
+    def badge_offset(self, name: str) -> Offset:
+        """Where the badge ``name`` is, relative to the header (for a click)."""
+        self._line()
+        start = next(start for start, _, badge in self._spans if badge == name)
+        return Offset(start + 1, 0)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if y:
+            return Strip.blank(width, self.rich_style)
+        return Strip(self._line()).crop_extend(0, width, Style(bgcolor=self.rich_style.bgcolor))
+
+    def _line(self) -> list[Segment]:
+        """The header's segments; each part padded by a space either side, as a widget's
+        padding would be (spaces in the background only), its text in its badge's style."""
+        base = self.rich_style
+        pad = Style(bgcolor=base.bgcolor)
+
+        def style(component: str | None) -> Style:
+            return base if component is None else self.get_component_rich_style(component)
+
+        badges = self.badges()
+        title = "caged"
+        rest = self.size.width - cell_len(title) - 2
+        rest -= sum(cell_len(text) + 2 for _, text, _ in badges)
+        screen = Text(self.screen_title)
+        screen.truncate(max(0, rest - 2), overflow="crop")
+        segments = [
+            Segment(" ", pad),
+            Segment(title, style("caged-header--title")),
+            Segment(" ", pad),
+            Segment(" ", pad),
+            Segment(screen.plain, style("caged-header--screen")),
+            Segment(" " * max(0, rest - 2 - screen.cell_len), pad),
+            Segment(" ", pad),
+        ]
+        self._spans = []
+        self._painted = {}
+        start = cell_len(title) + 2 + max(rest, 2 + screen.cell_len)
+        for name, text, component in badges:
+            badge_style = style(component)
+            if name == self._hover and name in self.SHORTCUTS:
+                badge_style += style("caged-header--hover")
+            segments += [Segment(" ", pad), Segment(text, badge_style), Segment(" ", pad)]
+            end = start + cell_len(text) + 2
+            self._spans.append((start, end, name))
+            self._painted[name] = text
+            start = end
+        return segments
+
+    def _badge_at(self, x: int) -> str | None:
+        return next((name for start, end, name in self._spans if start <= x < end), None)
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        """The shortcut badges show reversed under the pointer."""
+        self._set_hover(self._badge_at(event.x))
+
+    def on_leave(self) -> None:
+        self._set_hover(None)
+
+    def _set_hover(self, name: str | None) -> None:
+        if name != self._hover:
+            self._hover = name
+            self.refresh()
 
     def on_click(self, event: events.Click) -> None:
         """The alert count and the bell are shortcuts to their screens."""
-        target = self.SHORTCUTS.get(getattr(event.widget, "id", None) or "")
+        target = self.SHORTCUTS.get(self._badge_at(event.x) or "")
         if target is not None:
             event.stop()
             self.app.call_later(self.app.run_action, f"go({target!r})")

@@ -12,11 +12,11 @@ import httpx
 import pytest
 from eventually import eventually
 from textual.pilot import Pilot
-from textual.widgets import Static
 
 from caged_core.client import AsyncCaged
 from caged_tui.app import CagedApp, make_app
 from caged_tui.settings import Settings
+from caged_tui.widgets.header import CagedHeader
 
 
 def live_app(platform: Any) -> CagedApp:
@@ -62,8 +62,9 @@ def spend(platform: Any, sandbox_id: str, cost: float) -> None:
         assert answer.json()["accepted"] == 1, answer.text
 
 
-def header(app: CagedApp, widget_id: str) -> str:
-    return str(app.screen.query_one(widget_id, Static).render())
+def header(app: CagedApp, badge: str) -> str:
+    """What the header paints for ``badge`` (``alerts``, ``unread``…)."""
+    return app.screen.query_one(CagedHeader).badge(badge)
 
 
 async def go(pilot: Pilot[Any], name: str) -> None:

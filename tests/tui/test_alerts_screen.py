@@ -8,6 +8,8 @@ is what the API answers; 120 open alerts are all listed and counted.
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,13 +19,19 @@ from fake_hosted import HostedAccount
 from fake_platform import fake_app
 from textual.widgets import Input, Static
 
+from caged_core.client import AsyncCaged
+from caged_platform.observe.alerts import RULE_DEFAULTS
+from caged_tui.alert_watch import RECENT_ALERTS
+from caged_tui.app import make_app
 from caged_tui.screens.alerts.detail import AlertDetailScreen, Seekable
 from caged_tui.screens.alerts.rules import RulesPanel, RulesTable
 from caged_tui.screens.alerts.screen import AlertsScreen
 from caged_tui.screens.detail.screen import SandboxDetailScreen
 from caged_tui.screens.notifications.screen import NotificationsScreen
 from caged_tui.screens.sandboxes import SandboxesScreen
+from caged_tui.settings import Settings
 from caged_tui.widgets.alert_table import AlertTable
+from caged_tui.widgets.header import CagedHeader
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +57,7 @@ async def test_a_budget_alert_toasts_on_another_screen_and_resolves(
         await eventually_async(toasted, pause=pilot.pause, what="the budget toast")
         await eventually_async(lambda: app.status.open_alerts, pause=pilot.pause)
         before = app.status.open_alerts
-        assert before is not None and header(app, "#header-alerts") == f"⚠ {before}"
+        assert before is not None and header(app, "alerts") == f"⚠ {before}"
 
         await go(pilot, "alerts")
         await eventually_async(lambda: isinstance(app.screen, AlertsScreen), pause=pilot.pause)
@@ -79,7 +87,7 @@ async def test_a_budget_alert_toasts_on_another_screen_and_resolves(
             alert = screen._source.get(alert_id)
             assert alert is not None and alert.state == "resolved"
             assert app.status.open_alerts == before - 1
-            assert header(app, "#header-alerts") == f"⚠ {before - 1}"
+            assert header(app, "alerts") == f"⚠ {before - 1}"
             return True
 
         await eventually_async(resolved, pause=pilot.pause, what="the alert resolved")
@@ -135,7 +143,7 @@ async def test_120_open_alerts_are_all_listed_and_counted(alert_flood: Any) -> N
             assert table.row_count == FLOOD
             info = str(app.screen.query_one("#alerts-info", Static).render())
             assert info.startswith(f"{FLOOD} alerts, {FLOOD} open")
-            assert header(app, "#header-alerts") == f"⚠ {FLOOD}"
+            assert header(app, "alerts") == f"⚠ {FLOOD}"
             return True
 
         await eventually_async(all_listed, pause=pilot.pause, what="every alert")
@@ -166,13 +174,48 @@ async def test_a_new_alert_toasts_while_the_feed_idles() -> None:
         await eventually_async(lambda: app.status.open_alerts == 5, pause=pilot.pause)
 
 
+async def test_a_new_alert_toasts_through_the_held_request(
+    platform_runner: Any, tmp_path: Path
+) -> None:
+    """On the local platform the recent alerts are long-polled: with rounds an hour apart
+    and max_wait set aside while a request is held, only the held request returning the
+    moment the alert is raised can bring the toast."""
+    spike = int(RULE_DEFAULTS["error_spike"]["error_count_threshold"])
+    with platform_runner(tmp_path) as own:
+        client = AsyncCaged(api_key=own.api_key, base_url=own.url)
+        app = make_app(client, Settings(base_url=own.url, local=True, refresh_seconds=3600))
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+
+            def held() -> bool:
+                topic = app.live._topics.get(RECENT_ALERTS.name)
+                return topic is not None and topic.holding
+
+            await eventually_async(held, pause=pilot.pause, what="the held alerts request")
+            now = datetime.now(UTC).isoformat()
+            events = [
+                {"type": "error", "timestamp": now, "session_id": "held-toast", "payload": {}}
+            ] * spike
+            with api(own) as platform_api:
+                answer = platform_api.post("/events/ingest", json={"events": events})
+                assert answer.is_success, answer.text
+
+            def toasted() -> bool:
+                return any("held-toast" in str(n.message) for n in app._notifications)
+
+            await eventually_async(toasted, pause=pilot.pause, what="the toast")
+            assert app.live.delay >= 3600 - 1  # no round brought it
+        await client.aclose()
+
+
 async def test_the_header_counts_are_shortcuts() -> None:
     app = fake_app(HostedAccount().handle, local=False)
     async with app.run_test(size=SIZE) as pilot:
         await eventually_async(lambda: app.status.open_alerts == 4, pause=pilot.pause)
-        await pilot.click("#header-alerts")
+        header_bar = app.screen.query_one(CagedHeader)
+        await pilot.click(CagedHeader, offset=header_bar.badge_offset("alerts"))
         await eventually_async(lambda: isinstance(app.screen, AlertsScreen), pause=pilot.pause)
-        await pilot.click("#header-unread")
+        header_bar = app.screen.query_one(CagedHeader)
+        await pilot.click(CagedHeader, offset=header_bar.badge_offset("unread"))
         await eventually_async(
             lambda: isinstance(app.screen, NotificationsScreen), pause=pilot.pause
         )

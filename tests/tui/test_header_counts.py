@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 from eventually import eventually_async
-from textual.widgets import Static
 
 from caged_core.client import AsyncCaged
 from caged_tui.app import make_app
 from caged_tui.settings import Settings
+from caged_tui.widgets.header import CagedHeader
 
 pytestmark = pytest.mark.integration
 
@@ -23,13 +23,13 @@ async def test_the_header_counts_all_120_alerts_and_notifications(alert_flood: A
     app = make_app(client, Settings(base_url=alert_flood.url, local=True, refresh_seconds=1.0))
     async with app.run_test(size=(120, 36)):
 
-        def count(widget_id: str) -> str:
-            """The number a header item shows (after its glyph)."""
-            return str(app.screen.query_one(widget_id, Static).render()).split()[-1]
+        def count(badge: str) -> str:
+            """The number a header badge shows (after its glyph)."""
+            return app.screen.query_one(CagedHeader).badge(badge).split()[-1]
 
         def counted() -> bool:
-            assert count("#header-alerts") == str(FLOOD)
-            assert count("#header-unread") == str(FLOOD)
+            assert count("alerts") == str(FLOOD)
+            assert count("unread") == str(FLOOD)
             return True
 
         await eventually_async(counted, what="the header's counts")
