@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
+from eventually import eventually_async
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -65,8 +66,7 @@ async def serve_receiver() -> AsyncIterator[Receiver]:
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
-        while not server.started:  # noqa: ASYNC110 - uvicorn only exposes a flag
-            await asyncio.sleep(0.01)
+        await eventually_async(lambda: server.started, what="the webhook receiver to start")
         yield state
     finally:
         server.should_exit = True
