@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from caged_core.errors import CagedConfigError
+from caged_platform.changes import Changes
 from caged_platform.observe import (
     Alerts,
     Notifications,
@@ -44,6 +45,7 @@ SMTP_ENV = {
 _DEFAULT_SMTP_PORT = 25
 #: Environment variable capping the sandboxes that may be live at once.
 MAX_SANDBOXES_ENV = "CAGED_MAX_SANDBOXES"
+
 
 def default_runtime(data_dir: Path) -> Runtime:
     """The real sandbox runtime (bubblewrap cages), imported only when a server starts."""
@@ -126,6 +128,8 @@ class Platform:
     snapshots: SnapshotService
     sandboxes: SandboxService
     observer: Observer
+    #: Bumped on every write to what the live feed's routes show (held GETs wait on it).
+    changes: Changes
 
     @property
     def sessions(self) -> SessionViews:
@@ -143,9 +147,10 @@ class Platform:
         return self.observer.notifications
 
     @classmethod
-    async def open(cls, config: PlatformConfig) -> Platform:
+    async def open(cls, config: PlatformConfig, *, changes: Changes | None = None) -> Platform:
         """Open the databases, build the runtime, start the observer and reattach to
-        surviving sandboxes."""
+        surviving sandboxes. ``changes`` is told of every write held GETs watch."""
+        changes = changes or Changes()
         config.data_dir.mkdir(parents=True, exist_ok=True)
         store = Store(config.data_dir / "platform.db")
         await store.open()
@@ -158,9 +163,15 @@ class Platform:
             store, runtime, config.data_dir / "snapshots", bytes.fromhex(link_secret)
         )
         hooks = ObserveHooks(store)
-        observer = Observer(config.data_dir, hooks=hooks, smtp=config.smtp)
+        observer = Observer(config.data_dir, hooks=hooks, smtp=config.smtp, on_change=changes.bump)
         sandboxes = SandboxService(
-            store, runtime, snapshots, connections, observer, max_live=config.max_sandboxes
+            store,
+            runtime,
+            snapshots,
+            connections,
+            observer,
+            max_live=config.max_sandboxes,
+            on_change=changes.bump,
         )
         hooks.bind(sandboxes)
         await observer.start()
@@ -174,6 +185,7 @@ class Platform:
             snapshots=snapshots,
             sandboxes=sandboxes,
             observer=observer,
+            changes=changes,
         )
         await ensure_first_key(platform.keys, config.data_dir, config.pinned_key)
         await platform.sandboxes.recover()

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -102,6 +103,20 @@ def _redact_logs() -> None:
             handler.addFilter(RedactingFilter())
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, releasing held GETs (longpoll) as soon as it starts shutting
+    down: it waits for requests in flight, which would otherwise answer only when their
+    wait runs out."""
+
+    def __init__(self, config: uvicorn.Config, *, release: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._release = release
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._release()
+        await super().shutdown(sockets)
+
+
 def serve(host: str = "127.0.0.1", port: int = 0, data_dir: Path | None = None) -> int:
     """Run the platform in the foreground until SIGINT/SIGTERM; returns the exit code.
 
@@ -150,9 +165,10 @@ def serve(host: str = "127.0.0.1", port: int = 0, data_dir: Path | None = None) 
             smtp=smtp,
             max_sandboxes=max_sandboxes,
         )
-        server = uvicorn.Server(
+        app = create_app(config)
+        server = _Server(
             uvicorn.Config(
-                create_app(config),
+                app,
                 # Silent and half-open connections must not starve the others.
                 http=guarded_protocol(max_connections=max_connections),
                 timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
@@ -160,7 +176,8 @@ def serve(host: str = "127.0.0.1", port: int = 0, data_dir: Path | None = None) 
                 ws_max_size=WS_MAX_MESSAGE,
                 server_header=False,
                 proxy_headers=False,
-            )
+            ),
+            release=app.state.holds.changes.close,
         )
         _redact_logs()
         server.run(sockets=[sock])

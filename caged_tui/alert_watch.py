@@ -1,9 +1,11 @@
 """New alerts reach the person at the keyboard, on whatever screen is in front.
 
 The app subscribes :class:`AlertWatch` to :data:`RECENT_ALERTS` — the newest page of
-alerts, a topic of the one live feed that is fetched at least every
-:data:`ALERT_WAIT` seconds even while the feed idles (``max_wait``), so a budget
-alert shows within two seconds without a poller of its own. Each alert that was
+alerts, a topic of the one live feed. On the local platform it is long-polled (a
+held conditional GET returns the moment an alert is raised); elsewhere it is
+fetched at least every :data:`ALERT_WAIT` seconds even while the feed idles
+(``max_wait``). Either way a budget alert shows within two seconds without a
+poller of its own. Each alert that was
 not on the previous page raises a toast (critical ones stay until dismissed) and
 pokes the feed, so the header's counts follow at once.
 
@@ -50,12 +52,27 @@ class RecentAlerts:
 
 
 async def _recent(client: AsyncCaged, etag: str | None) -> Fetched[RecentAlerts]:
-    page = await client.alerts.list(limit=RECENT)
-    return Fetched(RecentAlerts(tuple(page), page.total or len(page)))
+    # wait=0: answered at once, and ``held`` says whether the server can long-poll it.
+    return await _recent_held(client, etag, 0)
 
 
-#: The newest page of alerts, looked at every :data:`ALERT_WAIT` seconds at least.
-RECENT_ALERTS: TopicSpec[RecentAlerts] = TopicSpec("alerts:recent", _recent, max_wait=ALERT_WAIT)
+async def _recent_held(
+    client: AsyncCaged, etag: str | None, wait: int | None
+) -> Fetched[RecentAlerts]:
+    answer = await client.alerts.page_if_changed(limit=RECENT, etag=etag, wait=wait)
+    page = answer.value
+    if page is None:
+        return Fetched(None, answer.etag, answer.held)
+    recent = RecentAlerts(tuple(page.alerts), page.total or len(page.alerts))
+    return Fetched(recent, answer.etag, answer.held)
+
+
+#: The newest page of alerts, looked at every :data:`ALERT_WAIT` seconds at least —
+#: or, where the platform holds conditional GETs (the local one), watched by a held
+#: request that returns as soon as an alert is raised.
+RECENT_ALERTS: TopicSpec[RecentAlerts] = TopicSpec(
+    "alerts:recent", _recent, max_wait=ALERT_WAIT, hold=_recent_held
+)
 
 
 def toast_text(alert: Alert) -> str:

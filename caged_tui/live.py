@@ -19,6 +19,13 @@ through a Textual :class:`~textual.signal.Signal` only what changed:
 - **Hurry**: a topic with ``max_wait`` (a followed replay) is fetched at least
   that often whatever the pace, in small rounds of such topics only
   (:meth:`LiveFeed.poll_hurried`): following costs its own request and no other.
+- **Long-poll**: a topic with a ``hold`` whose round fetch says the server would
+  hold it (its conditional GET asks ``Prefer: wait=0`` and the answer carries
+  ``Preference-Applied``) is from then on fetched by a held request of its own —
+  the local platform answers when the value changes or after :data:`HOLD_WAIT` s —
+  instead of in rounds, as long as the server keeps holding it. A server that does
+  not (the hosted API ignores ``Prefer``; a platform holding too many requests) or
+  a failure hands the topic back to the rounds, which poll it as before.
 - **Pause**: nothing is fetched while ``foreground()`` is false (the terminal
   lost the focus, the app is suspended); :meth:`poke` resumes.
 - **Health**: each round's outcome (online / offline with a reason /
@@ -54,6 +61,8 @@ T = TypeVar("T")
 IDLE_AFTER = 10.0
 #: The cap of the wait while the platform is unreachable.
 OFFLINE_CAP = 30.0
+#: Seconds a held request of a long-polled topic may wait for a change.
+HOLD_WAIT = 55
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +71,17 @@ class Fetched(Generic[T]):
 
     value: T | None
     etag: str | None = None
+    #: Whether the server held the request as asked (a long-poll; see :data:`Hold`).
+    held: bool = False
 
 
 #: How a topic is fetched: (client, last ETag) → :class:`Fetched`.
 Fetch = Callable[["AsyncCaged", str | None], Awaitable[Fetched[T]]]
+#: How a topic is long-polled: (client, last ETag, seconds the server may hold the
+#: request) → :class:`Fetched`, whose ``held`` says whether it did. A topic's
+#: ``fetch`` is then expected to ask for ``wait=0``: its ``held`` is how the feed
+#: learns that the server long-polls.
+Hold = Callable[["AsyncCaged", str | None, int], Awaitable[Fetched[T]]]
 
 
 def unconditional(get: Callable[[AsyncCaged], Awaitable[T]]) -> Fetch[T]:
@@ -92,6 +108,9 @@ class TopicSpec(Generic[T]):
     #: pace — idle backoff included — in rounds that fetch only such topics: a followed
     #: replay shows new events within a second. None: the feed's pace.
     max_wait: float | None = None
+    #: A conditional fetch the server may hold until the value changes (long-poll);
+    #: None: the topic is only ever polled.
+    hold: Hold[T] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +130,9 @@ class Topic(Generic[T]):
         self.min_interval = spec.min_interval
         self.drift = spec.drift
         self.max_wait = spec.max_wait
+        self.hold = spec.hold
+        #: The task long-polling it, while one does (rounds then skip it).
+        self.holder: asyncio.Task[None] | None = None
         #: Whether the last accepted value was a change that keeps the fast pace.
         self.lively = False
         #: When it was last fetched (monotonic seconds; None = never).
@@ -125,6 +147,11 @@ class Topic(Generic[T]):
     def active(self) -> bool:
         """Whether anyone mounted still listens."""
         return any(node.is_attached for node in list(self.subscribers))
+
+    @property
+    def holding(self) -> bool:
+        """Whether a held request watches it now (it is not polled meanwhile)."""
+        return self.holder is not None and not self.holder.done()
 
     def due(self, now: float) -> bool:
         """Whether its pace allows a fetch at ``now``."""
@@ -207,7 +234,7 @@ class LiveFeed:
         if topic is None:
             topic = self._topics[spec.name] = Topic(self._owner, spec)
         else:
-            topic.fetch = spec.fetch
+            topic.fetch, topic.hold = spec.fetch, spec.hold
         topic.subscribers[node] = None
         topic.signal.subscribe(node, callback)
         if topic.known:
@@ -221,6 +248,7 @@ class LiveFeed:
 
     def forget(self) -> None:
         """Drop every value and ETag (the profile changed: another platform)."""
+        self._stop_holding()
         for topic in self._topics.values():
             topic.etag, topic.value, topic.known = None, None, False
         self.poke()
@@ -261,15 +289,25 @@ class LiveFeed:
 
     async def run(self) -> None:
         """Poll forever (the app runs this in its one live worker)."""
-        while True:
-            self.delay = await self.poll_once()
-            await self._wait_for_round(self._clock() + self.delay)
+        try:
+            while True:
+                self.delay = await self.poll_once()
+                await self._wait_for_round(self._clock() + self.delay)
+        finally:
+            self._stop_holding()
+
+    def _stop_holding(self) -> None:
+        for topic in self._topics.values():
+            if topic.holder is not None:
+                topic.holder.cancel()
+                topic.holder = None
 
     async def _wait_for_round(self, due: float) -> None:
         """Sleep until ``due`` (or a poke), meanwhile fetching topics whose ``max_wait``
         runs out sooner."""
         while True:
-            hurry = min((t.max_wait for t in self._topics.values() if t.max_wait and t.active),
+            hurry = min((t.max_wait for t in self._topics.values()
+                         if t.max_wait and t.active and not t.holding),
                         default=None)  # fmt: skip
             left = due - self._clock()
             if hurry is None or hurry >= left:
@@ -285,7 +323,7 @@ class LiveFeed:
         Failures wait for the next full round, which reports them."""
         for topic in list(self._topics.values()):
             now = self._clock()
-            if topic.active and topic.hurried(now):
+            if topic.active and not topic.holding and topic.hurried(now):
                 topic.fetched_at = now
                 with contextlib.suppress(CagedAPIError, CagedConnectionError):
                     await self._poll(topic)
@@ -301,7 +339,7 @@ class LiveFeed:
         try:
             for topic in topics:
                 now = self._clock()
-                if not (topic.active and (everything or topic.due(now))):
+                if topic.holding or not (topic.active and (everything or topic.due(now))):
                     continue
                 topic.fetched_at = now
                 if await self._poll(topic) and topic.lively:
@@ -333,6 +371,26 @@ class LiveFeed:
             # One topic the platform refuses (a 404 for a feature it lacks, a 500)
             # must not starve the others; the next round tries again.
             return False
+        published = await self._publish(topic, fetched)
+        if fetched.held and topic.hold is not None:
+            topic.holder = asyncio.create_task(self._hold(topic), name=f"hold {topic.name}")
+        return published
+
+    async def _hold(self, topic: Topic[Any]) -> None:
+        """Long-poll ``topic`` while the server holds its requests, someone listens and
+        the app is in front; then the rounds take it back (and report any failure)."""
+        assert topic.hold is not None
+        while topic.active and self._foreground():
+            try:
+                fetched = await topic.hold(self._client(), topic.etag, HOLD_WAIT)
+            except (CagedAPIError, CagedConnectionError):
+                return
+            topic.fetched_at = self._clock()
+            await self._publish(topic, fetched)
+            if not fetched.held:
+                return
+
+    async def _publish(self, topic: Topic[Any], fetched: Fetched[Any]) -> bool:
         if not topic.accept(fetched):
             return False
         topic.signal.publish(topic.value)
@@ -349,8 +407,15 @@ UNSUPPORTED = (404, 405, 501)
 
 
 async def _sandboxes(client: AsyncCaged, etag: str | None) -> Fetched[list[Sandbox]]:
-    answer = await client.sandboxes.list_if_changed(etag=etag)
-    return Fetched(answer.value, answer.etag)
+    # wait=0: answered at once, and ``held`` says whether the server can long-poll it.
+    return await _sandboxes_held(client, etag, 0)
+
+
+async def _sandboxes_held(
+    client: AsyncCaged, etag: str | None, wait: int | None
+) -> Fetched[list[Sandbox]]:
+    answer = await client.sandboxes.list_if_changed(etag=etag, wait=wait)
+    return Fetched(answer.value, answer.etag, answer.held)
 
 
 async def _optional(get: Awaitable[T]) -> T | None:
@@ -407,7 +472,9 @@ _costless = operator.itemgetter(
 #: Every sandbox of the account (conditional where the platform sends ETags). Growing
 #: costs are published but do not keep the fast pace: without that, any running
 #: sandbox kept an idle app polling every 2 s.
-SANDBOXES: TopicSpec[list[Sandbox]] = TopicSpec("sandboxes", _sandboxes, drift=_costs_only)
+SANDBOXES: TopicSpec[list[Sandbox]] = TopicSpec(
+    "sandboxes", _sandboxes, drift=_costs_only, hold=_sandboxes_held
+)
 #: The header's notification and alert counts.
 #: The header's notification and alert counts: two requests without ETags, and badges
 #: that need not be fresher than 10 s.

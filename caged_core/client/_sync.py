@@ -314,6 +314,7 @@ class SyncAlerts(_SyncResource[Alerts]):
     """Blocking ``caged.alerts`` (see :class:`Alerts`)."""
 
     list = _Paging(Alerts.list)
+    page_if_changed = _Blocking(Alerts.page_if_changed)
     get = _Blocking(Alerts.get)
     resolve = _Blocking(Alerts.resolve)
     list_rules = _Paging(Alerts.list_rules)

@@ -102,10 +102,13 @@ class Conditional(Generic[T]):
     Attributes:
         value: the parsed body; None when it did not change (``304``).
         etag: the validator to send next time (None when the server sends none).
+        held: whether the server held the request as ``Prefer: wait`` asked
+            (``Preference-Applied``: a local-platform extension; hosted ignores it).
     """
 
     value: T | None
     etag: str | None
+    held: bool = False
 
 
 class _PlainUntilTLS(httpx.AsyncBaseTransport):
@@ -241,6 +244,7 @@ class APICore:
         stream: bool = False,
         absolute_url: str | None = None,
         etag: str | None = None,
+        prefer: str | None = None,
     ) -> httpx.Response:
         """Send one API call (with retries) and return its successful response.
 
@@ -248,7 +252,7 @@ class APICore:
         outside the API (a presigned download) and is sent **without** the key.
         With ``stream=True`` the body is not read; the caller must close it.
         With ``etag`` the request is conditional (``If-None-Match``) and a
-        ``304 Not Modified`` counts as a success.
+        ``304 Not Modified`` counts as a success; ``prefer`` is sent as ``Prefer``.
         """
         home = self._home_loop
         if home is not None and asyncio.get_running_loop() is not home:
@@ -262,6 +266,7 @@ class APICore:
                     stream=stream,
                     absolute_url=absolute_url,
                     etag=etag,
+                    prefer=prefer,
                 ),
                 home,
             )
@@ -277,7 +282,7 @@ class APICore:
             json=json,
             timeout=budget,
             authenticated=absolute_url is None,
-            extra_headers={"If-None-Match": etag} if etag else None,
+            extra_headers=_conditional_headers(etag, prefer),
         )
         return await self._send_with_retries(request, budget=budget, stream=stream)
 
@@ -355,6 +360,7 @@ class APICore:
         etag: str | None,
         params: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        wait: int | None = None,
     ) -> Conditional[T]:
         """A conditional GET: the parsed body and its ``ETag``, or no value when the
         server answers ``304`` to ``etag``.
@@ -363,17 +369,28 @@ class APICore:
         the tag, and a body equal to the last one is not parsed again (parsing 10,000
         sandboxes held the event loop for ~100 ms at every poll). Such a server ignores
         the stand-in it is sent back.
+
+        With ``wait`` (and an ``etag``) the server is asked to hold the request until
+        the answer changes or ``wait`` seconds pass (``Prefer: wait``, RFC 7240); the
+        answer's ``held`` says whether it did. The timeout grows by the wait.
         """
-        response = await self.request("GET", path, params=params, timeout=timeout, etag=etag)
+        prefer = None
+        if wait is not None and etag is not None:
+            prefer = f"wait={wait}"
+            timeout = (self.timeout if timeout is None else timeout) + wait
+        response = await self.request(
+            "GET", path, params=params, timeout=timeout, etag=etag, prefer=prefer
+        )
         new_etag = response.headers.get("etag")
+        held = prefer is not None and "wait" in response.headers.get("preference-applied", "")
         if response.status_code == 304:
-            return Conditional(None, new_etag or etag)
+            return Conditional(None, new_etag or etag, held)
         if new_etag is None:
             digest = hashlib.blake2b(response.content, digest_size=16).hexdigest()
             new_etag = f'W/"caged-body-{digest}"'
             if new_etag == etag:
                 return Conditional(None, etag)
-        return Conditional(parse_json(response, into), new_etag)
+        return Conditional(parse_json(response, into), new_etag, held)
 
     async def act(
         self,
@@ -386,6 +403,12 @@ class APICore:
     ) -> None:
         """Send a call whose answer carries nothing we need (204 actions, deletes)."""
         await self.request(method, path, params=params, json=json, timeout=timeout)
+
+
+def _conditional_headers(etag: str | None, prefer: str | None) -> dict[str, str] | None:
+    if not etag:
+        return None
+    return {"If-None-Match": etag, **({"Prefer": prefer} if prefer else {})}
 
 
 def transport_error(err: httpx.TransportError, what: str, budget: float) -> CagedConnectionError:

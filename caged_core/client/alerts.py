@@ -9,7 +9,7 @@ from pydantic import TypeAdapter
 
 from caged_core.client._pages import AsyncPaginator, Listing, Params, follow_offset, list_of
 from caged_core.client._resource import Resource
-from caged_core.client._transport import encode_path
+from caged_core.client._transport import Conditional, encode_path
 from caged_core.models import Alert, AlertPage, AlertRule
 
 __all__ = ["Alerts"]
@@ -25,7 +25,8 @@ def _after(page: AlertPage, items: Sequence[Alert], params: Params) -> Params | 
     return follow_offset(params.get("offset") or 0, limit, page.total, items, params)
 
 
-_ALERTS = Listing(TypeAdapter(AlertPage), lambda page: page.alerts, _after, lambda p: p.total)
+_PAGE = TypeAdapter(AlertPage)
+_ALERTS = Listing(_PAGE, lambda page: page.alerts, _after, lambda p: p.total)
 
 
 class Alerts(Resource):
@@ -46,6 +47,21 @@ class Alerts(Resource):
             _ALERTS,
             params={"limit": limit, "offset": offset},
             timeout=timeout,
+        )
+
+    async def page_if_changed(
+        self,
+        *,
+        limit: int | None = None,
+        etag: str | None = None,
+        wait: int | None = None,
+        timeout: float | None = None,
+    ) -> Conditional[AlertPage]:
+        """The newest page of ``limit`` alerts, unless unchanged since the answer that
+        carried ``etag`` (then ``value`` is None); ``wait`` as for
+        ``sandboxes.list_if_changed``."""
+        return await self._core.call_if_changed(
+            "/alerts", _PAGE, etag=etag, params={"limit": limit}, timeout=timeout, wait=wait
         )
 
     async def get(self, alert_id: str, *, timeout: float | None = None) -> Alert:

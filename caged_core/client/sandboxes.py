@@ -109,13 +109,15 @@ class Sandboxes(Resource):
         return AsyncPaginator(self._core, "/sandboxes", _LISTING, timeout=timeout)
 
     async def list_if_changed(
-        self, *, etag: str | None = None, timeout: float | None = None
+        self, *, etag: str | None = None, wait: int | None = None, timeout: float | None = None
     ) -> Conditional[builtins.list[Sandbox]]:
         """Every sandbox, unless unchanged since the answer that carried ``etag``
         (then ``value`` is None). Polling with this costs the server and the
-        client almost nothing while nothing changes."""
+        client almost nothing while nothing changes. ``wait``: ask the server to hold
+        the request until the list changes or that many seconds pass (``held`` says
+        whether it did; see ``call_if_changed``)."""
         return await self._core.call_if_changed(
-            "/sandboxes", _SANDBOXES, etag=etag, timeout=timeout
+            "/sandboxes", _SANDBOXES, etag=etag, timeout=timeout, wait=wait
         )
 
     async def templates(self, *, timeout: float | None = None) -> builtins.list[TemplateInfo]:

@@ -28,9 +28,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
+from caged_platform.changes import Changes
 from caged_platform.content.content_errors import ContentError
 from caged_platform.errors import Problem
-from caged_platform.http import etags, mcp_ws, terminal_ws
+from caged_platform.http import etags, longpoll, mcp_ws, terminal_ws
 from caged_platform.http.openapi import openapi_document
 from caged_platform.http.problems import handle_exception
 from caged_platform.http.ratelimit import RateLimitMiddleware
@@ -77,10 +78,21 @@ def _path_endpoint(operations: dict[str, Operation]) -> Any:
                 403,
                 f"this key has the read_only scope, which cannot call {op.method} /v1{op.path}",
             )
-        response = await op.handler(
-            Call(request, platform, principal, body_limit=op.max_body_size)
-        )
-        return etags.conditional(request, response)
+
+        async def answer() -> Response:
+            response = await op.handler(
+                Call(request, platform, principal, body_limit=op.max_body_size)
+            )
+            return etags.conditional(request, response)
+
+        if op.method == "GET" and op.path in longpoll.HOLDABLE:
+            holds: longpoll.Holds = request.app.state.holds
+            return await holds.answer(request, principal.account_id, answer)
+        response = await answer()
+        if op.method != "GET":
+            # A write through the API may change what held requests watch.
+            platform.changes.bump(principal.account_id)
+        return response
 
     return endpoint
 
@@ -118,14 +130,18 @@ async def _tick_forever(platform: Platform) -> None:
 def create_app(config: PlatformConfig) -> Starlette:
     """The local platform's ASGI app for ``config`` (state is built in its lifespan)."""
 
+    # Held GETs wait on it (longpoll); the server releases them when it stops (service).
+    changes = Changes()
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        platform = await Platform.open(config)
+        platform = await Platform.open(config, changes=changes)
         app.state.platform = platform
         ticker = asyncio.create_task(_tick_forever(platform), name="idle ticker")
         try:
             yield
         finally:
+            changes.close()
             ticker.cancel()
             await asyncio.gather(ticker, return_exceptions=True)
             await platform.close()
@@ -143,9 +159,11 @@ def create_app(config: PlatformConfig) -> Starlette:
             Exception,
         )
     }
-    return Starlette(
+    app = Starlette(
         routes=routes,
         lifespan=lifespan,
         exception_handlers=handlers,
         middleware=[Middleware(RateLimitMiddleware, limit=config.rate_limit_per_minute)],
     )
+    app.state.holds = longpoll.Holds(changes)
+    return app

@@ -31,6 +31,7 @@ from caged_core.models import (
     IngestResult,
     ReplayEvent,
 )
+from caged_platform.changes import unwatched
 from caged_platform.runtime.api import FileChange
 
 from . import alerts, notify, sessions
@@ -127,7 +128,8 @@ class Observer:
     given); ``clock`` answers "now" (tests move it); ``smtp`` enables email;
     ``delivery`` sets webhook retries; ``tick_seconds`` is the period of the
     timer for time-based rules; ``flush_seconds`` how long terminal output may
-    wait before it is stored.
+    wait before it is stored; ``on_change`` is called with the account when alerts
+    or notifications are created (held GETs wait for it).
 
     The read side: :attr:`sessions` (:class:`SessionViews`), :attr:`alerts`
     (:class:`~.alerts.Alerts`) and :attr:`notifications` (:class:`~.notify.Notifications`).
@@ -145,8 +147,11 @@ class Observer:
         tick_seconds: float = 30.0,
         flush_seconds: float = 0.1,
         terminal_output_cap: int = OUTPUT_CAP_BYTES,
+        on_change: Callable[[str], None] | None = None,
     ) -> None:
         self._db = observe_database(Path(data_dir))
+        # Told (with the account) when alerts or notifications are created: held GETs.
+        self._on_change = on_change or unwatched
         self._hooks = hooks
         self._own_http = http is None
         self._http = http or httpx.AsyncClient()
@@ -465,7 +470,9 @@ class Observer:
             _log.exception("evaluating alert rules failed")
 
     async def _on_alert(self, alert: Alert) -> None:
+        self._on_change(alert.account_id)  # the alert is stored: a held GET sees it now
         await self._notifier.dispatch(alert)
+        self._on_change(alert.account_id)  # and its notifications
 
     def llm_cost(self, sandbox_id: str) -> float:
         """LLM cost (USD) recorded for a sandbox so far — for its ``llm_cost`` field."""

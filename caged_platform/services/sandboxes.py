@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from caged_core.errors import redact
 from caged_core.models import ExecResult, Port, Sandbox, SandboxConfig, SandboxCreate
+from caged_platform.changes import unwatched
 from caged_platform.errors import Problem
 from caged_platform.observe import Observer
 from caged_platform.runtime.api import CageError, CageSpec, Runtime, new_sandbox_id
@@ -155,8 +156,11 @@ class SandboxService:
         observer: Observer,
         *,
         max_live: int = DEFAULT_MAX_SANDBOXES,
+        on_change: Callable[[str], None] | None = None,
     ) -> None:
         self._store = store
+        # Told (with the account) of every write to a sandbox row: held GETs of the list.
+        self._on_change = on_change or unwatched
         self._runtime = runtime
         self._snapshots = snapshots
         self._connections = connections
@@ -195,6 +199,7 @@ class SandboxService:
     async def _update_row(self, sandbox_id: str, **fields: object) -> None:
         await self._store.update("sandboxes", sandbox_id, **fields)
         self._rows.pop(sandbox_id, None)
+        self._on_change(LOCAL_ACCOUNT)
 
     async def live_row(self, sandbox_id: str) -> Row:
         """The row of a sandbox that has not been destroyed (404 otherwise)."""
@@ -400,6 +405,7 @@ class SandboxService:
             row["id"] = sandbox_id
             try:
                 await self._store.insert("sandboxes", row)
+                self._on_change(LOCAL_ACCOUNT)
             except BaseException:
                 if spare is not None:  # never a sandbox that already had the id
                     await self._runtime.destroy(spare)

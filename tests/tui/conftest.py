@@ -24,6 +24,7 @@ _spec.loader.exec_module(_integration)
 
 platform = _integration.platform
 alert_flood = _integration.alert_flood
+platform_runner = _integration.platform_runner
 
 
 @pytest.fixture
