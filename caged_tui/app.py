@@ -60,7 +60,18 @@ RELOCATE_AFTER = 4.0
 
 
 def _mode(entry: registry.ScreenEntry) -> Callable[[], Screen[Any]]:
-    return lambda: entry.load()()
+    def screen() -> Screen[Any]:
+        made = entry.load()()
+        # Textual marks a new mode's screen as never styled, so the first switch to each
+        # mode (the first frame too) re-parsed the whole stylesheet and restyled every
+        # mounted node for it, though the screen is styled as it mounts. Marked current
+        # unless the CSS variables changed (a theme), when that refresh is wanted.
+        app = made.app
+        if app.stylesheet._variables == app.get_css_variables():
+            made._css_update_count = app._css_update_count
+        return made
+
+    return screen
 
 
 def _utc_now() -> datetime:

@@ -2,7 +2,8 @@
 
 A screen whose ``CSS_PATH`` Textual has not seen makes the first push of it
 re-parse the whole stylesheet and restyle every mounted widget; the app lists
-them all so that opening a screen only styles that screen's widgets.
+them all so that opening a screen only styles that screen's widgets. The first
+switch to a mode did the same, for a screen not yet styled at all.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ import inspect
 import pkgutil
 from pathlib import Path
 
+import pytest
+from eventually import eventually_async
+from fake_platform import fake_app
 from textual.screen import Screen
 
 import caged_tui.screens
 from caged_tui.app import CagedApp
+from caged_tui.screens.help import HelpScreen
 
 
 def _screen_classes() -> list[type[Screen[object]]]:
@@ -38,3 +43,25 @@ def test_the_app_reads_every_screen_stylesheet_at_start() -> None:
     for cls in screens:
         own = Path(inspect.getfile(cls)).parent / str(cls.CSS_PATH)
         assert own.resolve() in read, f"{cls.__name__}: {own} is not read at start"
+
+
+async def test_screens_and_modes_open_without_reparsing_the_stylesheet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = fake_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        reparsed: list[str] = []
+        reparse = app.stylesheet.reparse
+
+        def counted() -> None:
+            reparsed.append(type(app.screen).__name__)
+            reparse()
+
+        monkeypatch.setattr(app.stylesheet, "reparse", counted)
+        await app.switch_mode("sessions")  # a mode not opened yet
+        await pilot.press("f1")  # a pushed screen with a stylesheet of its own
+        await eventually_async(lambda: isinstance(app.screen, HelpScreen), pause=pilot.pause)
+        assert reparsed == []
+        app.theme = "nord"  # new variables: that does re-parse
+        await eventually_async(lambda: reparsed != [], pause=pilot.pause)
