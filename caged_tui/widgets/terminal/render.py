@@ -209,14 +209,24 @@ class RowRenderer:
         else:
             cells = list(map(line.get, range(columns), repeat(default, columns)))
         text = "".join(map(_data, cells))
-        if cursor_x < 0 and len(text) == columns and text.isascii():
-            # Fast path (most rows): one character per cell, so runs can be cut from ``text``
-            # and grouped at C speed.
+        if len(text) == columns and text.isascii():
+            # Fast path (most rows, the cursor's too): one character per cell, so runs can be
+            # cut from ``text`` and grouped at C speed.
             segments = []
             start = 0
             for key, group in groupby(cells, _style_key):
                 end = start + len(list(group))
-                segments.append(Segment(text[start:end], self.style(key)))
+                if start <= cursor_x < end:
+                    # The cursor's run: the cell under the cursor flips reverse.
+                    style = self.style(key)
+                    flip = _REVERSE_OFF if cells[cursor_x].reverse else _REVERSE_ON
+                    if start < cursor_x:
+                        segments.append(Segment(text[start:cursor_x], style))
+                    segments.append(Segment(text[cursor_x], style + flip))
+                    if cursor_x + 1 < end:
+                        segments.append(Segment(text[cursor_x + 1 : end], style))
+                else:
+                    segments.append(Segment(text[start:end], self.style(key)))
                 start = end
         else:
             segments = self._render_cells(cells, columns, cursor_x)

@@ -50,12 +50,13 @@ import logging
 from collections import deque
 from dataclasses import dataclass
 from time import monotonic
-from typing import ClassVar
+from typing import ClassVar, NamedTuple, Self
 
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.dom import NoScreen
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -63,7 +64,7 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
 
-from .cells import Cell
+from .cells import Cell, Line
 from .keys import encode_event, encode_key
 from .render import RowRenderer
 from .screen import DEFAULT_SCROLLBACK, TerminalScreen
@@ -112,7 +113,22 @@ class _Connection:
         self.data_ready = asyncio.Event()
         self.space = asyncio.Event()
         self.outgoing: asyncio.Queue[_Outgoing] = asyncio.Queue()
+        #: Held while something is being written, so a key sent straight from ``on_key`` and
+        #: the writer task's items go out in the order they were typed or queued.
+        self.sending = asyncio.Lock()
         self.sent_size: tuple[int, int] | None = None
+
+
+class _RowStrip(NamedTuple):
+    """A row as last rendered, kept by the row object's ``id``: rows keep their object when a
+    scroll moves them (see ``RowBuffer``), so a flood that moves every row up a line renders only
+    the new one. ``cells`` is a copy of the row then: comparing it with the row (a C-speed dict
+    comparison of flyweight cells) tells whether it was written since."""
+
+    line: Line
+    cells: dict[int, Cell]
+    cursor_x: int
+    strip: Strip
 
 
 class TerminalView(Widget, can_focus=True):
@@ -285,7 +301,9 @@ class TerminalView(Widget, can_focus=True):
         self._terminal.on_clipboard = self._clipboard_requested
         self._stream = TerminalStream(self._terminal)
         self._renderer = RowRenderer()
-        self._strips: dict[int, tuple[int, Strip]] = {}
+        self._style_stale = True
+        #: Rendered rows by ``id`` of the row object (see :class:`_RowStrip`).
+        self._strips: dict[int, _RowStrip] = {}
         self._high_water = high_water
         self._low_water = low_water
         self._connection: _Connection | None = None
@@ -494,11 +512,33 @@ class TerminalView(Widget, can_focus=True):
         transport = connection.transport
         while True:
             item = await connection.outgoing.get()
+            async with connection.sending:
+                try:
+                    if isinstance(item, str):
+                        await transport.send(item)
+                    else:
+                        await transport.resize(*item)
+                except Exception:
+                    log.debug("terminal send failed", exc_info=True)
+
+    async def _send_key(self, data: str) -> None:
+        """Send a typed key at once when nothing else is on its way out, else queue it.
+
+        Going through the writer task costs a turn of the event loop (~0.1 ms, more on a busy
+        machine) on every key's round trip; the echo is what a typist feels.
+        """
+        connection = self._connection
+        if (
+            connection is None
+            or not self.connected
+            or not connection.outgoing.empty()
+            or connection.sending.locked()
+        ):
+            self._write(data)
+            return
+        async with connection.sending:
             try:
-                if isinstance(item, str):
-                    await transport.send(item)
-                else:
-                    await transport.resize(*item)
+                await connection.transport.send(data)
             except Exception:
                 log.debug("terminal send failed", exc_info=True)
 
@@ -551,11 +591,10 @@ class TerminalView(Widget, can_focus=True):
             self.history_offset = min(self.history_offset + pushed, len(terminal.history))
         cursor_rows = {self._cursor_row, terminal.cursor.y}
         self._cursor_row = terminal.cursor.y
-        if len(dirty) >= terminal.lines:
-            self._strips.clear()
-        else:
-            for y in dirty:
-                self._strips.pop(y, None)
+        if len(self._strips) > 2 * terminal.lines:
+            # Forget rows that scrolled away (their strips are not shown any more).
+            shown = {id(terminal.line(y)) for y in range(terminal.lines)}
+            self._strips = {key: row for key, row in self._strips.items() if key in shown}
         if not self.is_mounted:
             return
         if self.history_offset or len(dirty) >= terminal.lines:
@@ -564,13 +603,49 @@ class TerminalView(Widget, can_focus=True):
         width = self.size.width
         top = self.top_row
         self.refresh(*(Region(0, y - top, width, 1) for y in dirty | cursor_rows if y >= top))
+        self._paint_now()
+
+    def _paint_now(self) -> None:
+        """Compose the frame with the refreshed rows now.
+
+        Left to Textual, a refresh reaches the screen after five hops through message queues
+        and a timer task (this widget's idle, an ``Update`` to the screen, the screen's idle,
+        its update timer, a ``Timer`` event): ~0.3-0.5 ms of a ~1 ms echo on a busy machine.
+        This does what the screen's update timer would do, at once; flushes are already capped
+        at 60 Hz here, and the screen still batches, lays out and defers as it would.
+        """
+        try:
+            screen = self.screen
+        except NoScreen:  # Being removed: nothing to paint.
+            return
+        if not screen.is_current or self.app._batch_count:
+            return  # Behind another screen or inside a batch: Textual's own path paints later.
+        self._check_refresh()  # The widget's idle step: posts Update, clears the flag.
+        screen._dirty_widgets.add(self)  # The screen's Update handler, ahead of the message.
+        screen._on_timer_update()
 
     # -- rendering -------------------------------------------------------------------------
 
+    def notify_style_update(self) -> None:
+        """The CSS changed (a theme, a class): pick up the base style at the next paint."""
+        super().notify_style_update()
+        self._style_stale = True
+
+    def refresh(
+        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
+    ) -> Self:
+        """A whole-widget refresh (what setting an inline style does) rereads the base style."""
+        if not regions:
+            self._style_stale = True
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
     def render_lines(self, crop: Region) -> list[Strip]:
-        """Pick up theme changes once per paint, then render the rows."""
-        if self._renderer.set_base_style(self.rich_style):
-            self._strips.clear()
+        """Pick up a changed base style, then render the rows. ``rich_style`` walks the
+        ancestors' styles (~0.1 ms): read only when they may have changed, not on every echo."""
+        if self._style_stale:
+            self._style_stale = False
+            if self._renderer.set_base_style(self.rich_style):
+                self._strips.clear()
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
@@ -592,11 +667,20 @@ class TerminalView(Widget, can_focus=True):
         cursor_x = -1
         if row == terminal.cursor.y and terminal.cursor_visible and self.has_focus:
             cursor_x = min(terminal.cursor.x, terminal.columns - 1)
-        cached = self._strips.get(row)
-        if cached is not None and cached[0] == cursor_x and cached[1].cell_length == width:
-            return cached[1]
-        strip = self._renderer.render_row(terminal.line(row), terminal.columns, width, cursor_x)
-        self._strips[row] = (cursor_x, strip)
+        line = terminal.line(row)
+        if line is None:
+            return self._renderer.render_row(None, terminal.columns, width, cursor_x)
+        cached = self._strips.get(id(line))
+        if (
+            cached is not None
+            and cached.line is line
+            and cached.cursor_x == cursor_x
+            and cached.strip.cell_length == width
+            and cached.cells == line
+        ):
+            return cached.strip
+        strip = self._renderer.render_row(line, terminal.columns, width, cursor_x)
+        self._strips[id(line)] = _RowStrip(line, dict(line), cursor_x, strip)
         return strip
 
     def _with_position(self, strip: Strip, width: int) -> Strip:
@@ -747,7 +831,7 @@ class TerminalView(Widget, can_focus=True):
         event.stop()
         event.prevent_default()
         self.history_offset = 0
-        self._write(data)
+        await self._send_key(data)
 
     def on_paste(self, event: events.Paste) -> None:
         """Paste as typed text; wrapped in ``ESC[200~``/``ESC[201~`` when the program asked."""
