@@ -33,7 +33,15 @@ slows down when the box is loaded (2.7-5 MB/s) while every CPU-bound part does
 load (0.30 and 0.19 in the last run) says as much about the box as about the
 widget. Beyond this, the parse would need fewer Python steps per line still
 (bittty is reported at ~8 MB/s on this kind of machine) and the rendering a
-cheaper path than one Strip per row per frame.
+cheaper path than one Strip per row per frame. Tried since (A/B against the
+previous code, same hour, quick runs): keeping rendered rows by row object
+helps a slowly scrolling log but not ``cat``, whose output scrolls more than a
+screen between two frames, so every row is new (1,436 of 1,462 rows rendered
+afresh); 15 Hz whenever more than a screenful scrolled since the last frame
+measured no better (0.32-0.42x / 0.28-0.31x against 0.30-0.40x / 0.31-0.32x,
+within the noise) and was not kept. Profiled in the real run (cProfile, both
+sizes): parse 62 %, composing 37 % (Textual's style cache and compositor 23 %,
+our rows 14 %), the socket and acks ~5 %.
 """
 
 from __future__ import annotations
