@@ -21,16 +21,18 @@ repaint) and p99 ≤ 17 ms (one 60 Hz frame).
 What stands in the way (issue 13, profiled 5 Dec 2026 on the shared 2-core box,
 load 5-8; stage medians of 100 keys, timestamps in-process): the key posted →
 ``on_key`` 0.35 ms (Textual's dispatch, app → screen → widget queues); → sent
-0.05 ms; the send itself (JSON, WebSocket write) 0.16 ms; → echo received
+0.1 ms (the writer task); the send itself (JSON, WebSocket write) 0.16 ms; → echo received
 1.07 ms (platform, PTY, shell: the bare socket pays this too, 1.15 ms in all);
 → flushed 0.06 ms; → frame composed 0.5-0.7 ms, nearly all of it Textual's
 compositor (the widget's and the screen's style caches walk all 24 rows and
 their line filters for a one-row update; rendering the cursor's row is ~0.05
-ms). Tried and kept (1.94-2.08x against 2.26-2.75x for the previous code, A/B
-in the same hour): sending from ``on_key``, composing the frame in the flush
-instead of five Textual hops later, reading the base style only when the CSS
-changes, the ASCII fast path for the cursor's row. What is left is Textual's
-per-key dispatch and per-frame composition; 1.5x would need both halved.
+ms). Kept (1.94-2.08x against 2.26-2.75x for the previous code, A/B in the
+same hour): composing the frame in the flush instead of five Textual hops
+later, reading the base style only when the CSS changes, the ASCII fast path
+for the cursor's row. Tried and dropped: sending from ``on_key`` (0.05 ms less,
+but a send stalled by a full socket then held up the view's messages). What is
+left is Textual's per-key dispatch and per-frame composition; 1.5x would need
+both halved.
 """
 
 from __future__ import annotations

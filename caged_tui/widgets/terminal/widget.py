@@ -113,9 +113,6 @@ class _Connection:
         self.data_ready = asyncio.Event()
         self.space = asyncio.Event()
         self.outgoing: asyncio.Queue[_Outgoing] = asyncio.Queue()
-        #: Held while something is being written, so a key sent straight from ``on_key`` and
-        #: the writer task's items go out in the order they were typed or queued.
-        self.sending = asyncio.Lock()
         self.sent_size: tuple[int, int] | None = None
 
 
@@ -512,33 +509,11 @@ class TerminalView(Widget, can_focus=True):
         transport = connection.transport
         while True:
             item = await connection.outgoing.get()
-            async with connection.sending:
-                try:
-                    if isinstance(item, str):
-                        await transport.send(item)
-                    else:
-                        await transport.resize(*item)
-                except Exception:
-                    log.debug("terminal send failed", exc_info=True)
-
-    async def _send_key(self, data: str) -> None:
-        """Send a typed key at once when nothing else is on its way out, else queue it.
-
-        Going through the writer task costs a turn of the event loop (~0.1 ms, more on a busy
-        machine) on every key's round trip; the echo is what a typist feels.
-        """
-        connection = self._connection
-        if (
-            connection is None
-            or not self.connected
-            or not connection.outgoing.empty()
-            or connection.sending.locked()
-        ):
-            self._write(data)
-            return
-        async with connection.sending:
             try:
-                await connection.transport.send(data)
+                if isinstance(item, str):
+                    await transport.send(item)
+                else:
+                    await transport.resize(*item)
             except Exception:
                 log.debug("terminal send failed", exc_info=True)
 
@@ -831,7 +806,10 @@ class TerminalView(Widget, can_focus=True):
         event.stop()
         event.prevent_default()
         self.history_offset = 0
-        await self._send_key(data)
+        # Through the writer task, not awaited here: a send stalled by a full socket must not
+        # hold up this widget's messages (keys, flush timers). Sending from here measured only
+        # ~0.05 ms faster per echo.
+        self._write(data)
 
     def on_paste(self, event: events.Paste) -> None:
         """Paste as typed text; wrapped in ``ESC[200~``/``ESC[201~`` when the program asked."""
