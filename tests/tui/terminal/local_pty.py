@@ -25,9 +25,13 @@ def _set_winsize(fd: int, rows: int, cols: int) -> None:
 
 def _become_session_leader() -> None:
     """In the child: new session with the PTY as controlling terminal, so ctrl+c reaches the
-    foreground job as SIGINT."""
+    foreground job as SIGINT — with SIGINT and SIGQUIT at their defaults, as the platform's
+    agent starts a cage's shells: a suite started in the background (``cmd &`` without job
+    control) ignores both, the shell would inherit that and no ctrl+c would stop its jobs."""
     os.setsid()
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    for number in (signal.SIGINT, signal.SIGQUIT):
+        signal.signal(number, signal.SIG_DFL)
 
 
 class LocalPtyTransport:

@@ -11,6 +11,7 @@ import json
 import os
 import pty
 import shutil
+import signal
 import termios
 from collections.abc import Sequence
 from pathlib import Path
@@ -179,6 +180,10 @@ async def test_close_ends_iteration(ws_client: AsyncCaged, ws_server: WSServer) 
 
 def _controlling_tty() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    # Default SIGINT/SIGQUIT for the shell, as local_pty does (a suite started in the
+    # background ignores both, and ctrl+c could then never stop the shell's job).
+    for number in (signal.SIGINT, signal.SIGQUIT):
+        signal.signal(number, signal.SIG_DFL)
 
 
 def shell_peer(argv: Sequence[str], home: Path):  # type: ignore[no-untyped-def]
