@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from eventually import eventually
+from eventually import TIMEOUT, eventually
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
@@ -76,13 +76,17 @@ async def terminal(
 
 
 async def read_until(ws: ClientConnection, needle: str) -> str:
-    """Output text received until ``needle`` shows up (10 s at most)."""
+    """Output text received until ``needle`` shows up (the suite's hang bound at most:
+    10 s was a bet on a cage shell's speed that a loaded 2-core box lost)."""
     seen = ""
-    async with asyncio.timeout(10):
-        while needle not in seen:
-            frame = json.loads(await ws.recv())
-            if frame["type"] == "output":
-                seen += frame["data"]
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            while needle not in seen:
+                frame = json.loads(await ws.recv())
+                if frame["type"] == "output":
+                    seen += frame["data"]
+    except TimeoutError:
+        raise AssertionError(f"{needle!r} never came; the output was {seen[-500:]!r}") from None
     return seen
 
 
