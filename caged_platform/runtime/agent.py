@@ -58,9 +58,16 @@ MAX_FRAME = 64 * 1024
 MAX_HEADER_LINE = 64 * 1024
 CHUNK = 64 * 1024
 PTY_SOCKET_BUFFER = 4 * 1024  # the kernel doubles it
-# Signals Python ignores or handles in the agent that children must get back at their default
+# Signals Python ignores or handles in the agent, or the agent inherited ignored from a platform
+# started in the background, that children must get back at their default
 # (``yes | head`` relies on SIGPIPE killing ``yes``).
-_CHILD_DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGHUP)
+_CHILD_DEFAULT_SIGNALS = (
+    signal.SIGPIPE,
+    signal.SIGXFSZ,
+    signal.SIGINT,
+    signal.SIGQUIT,
+    signal.SIGHUP,
+)
 _WINSIZE = struct.Struct("HHHH")
 # Ops after which the connection is idle and takes the next request (an exec the host
 # cancelled leaves it at EOF, which ends it).
