@@ -9,9 +9,10 @@ printable — accents, CJK, emoji — as it is.
 
 from __future__ import annotations
 
+import shlex
 import unicodedata
 
-__all__ = ["controls_escaped", "printable"]
+__all__ = ["controls_escaped", "pasteable", "printable"]
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
 
@@ -50,3 +51,12 @@ def controls_escaped(text: str, keep: str = "") -> str:
         _escape(char) if char not in keep and unicodedata.category(char) in _UNSHOWN else char
         for char in text
     )
+
+
+def pasteable(text: str) -> str:
+    """``text`` as it may go on the clipboard: unchanged when every character is printable,
+    shell-quoted otherwise. A sandbox can name a file ``x\nrm -rf ~``; pasted raw into a
+    shell, the newline would run the rest, while a quoted newline only continues the line."""
+    if text.isprintable():
+        return text
+    return shlex.quote(text)

@@ -36,7 +36,7 @@ from caged_core.client.files import GitStatus
 from caged_core.errors import CagedAPIError, CagedAuthError, CagedError
 from caged_core.models import FileEntry, GitFileStatus
 from caged_tui.live import Fetched, TopicSpec
-from caged_tui.safe_text import controls_escaped, printable
+from caged_tui.safe_text import controls_escaped, pasteable, printable
 from caged_tui.screens.base import CagedScreen
 from caged_tui.screens.files import fuzzy
 from caged_tui.screens.files.preview import FilePreview
@@ -335,10 +335,12 @@ class FilesScreen(CagedScreen[None]):
             self.app.pop_screen()
 
     def action_copy_path(self) -> None:
-        """Copy the path under the cursor (OSC 52)."""
+        """Copy the path under the cursor (OSC 52), shell-quoted if it holds control
+        characters."""
         if entry := self._require_current():
-            self.app.copy_to_clipboard(entry.path)
-            self.notify(f"Copied {printable(entry.path)}")
+            copied = pasteable(entry.path)
+            self.app.copy_to_clipboard(copied)
+            self.notify(f"Copied {printable(copied)}")
 
     def action_diff(self) -> None:
         """Open the workspace's git diff."""
