@@ -873,13 +873,21 @@ class TerminalView(Widget, can_focus=True):
             self._write(self._mouse_report(code, event.x, event.y, release=True))
 
     def on_click(self, event: events.Click) -> None:
-        """A click on a hyperlink (OSC 8) opens it, unless the program tracks the mouse."""
+        """A ctrl+click on a hyperlink (OSC 8) opens it, unless the program tracks the mouse.
+
+        A plain click only says where the link goes: the sandbox chose both the text and the
+        target, and a click may be meant to focus the view (host terminals ask for ctrl too).
+        """
         if self._reporting():
             return
         link = self.link_at(event.x, event.y)
-        if link:
-            event.stop()
+        if not link:
+            return
+        event.stop()
+        if event.ctrl:
             self.app.open_url(link)
+        else:
+            self.notify(f"ctrl+click opens {link}", title="Link", markup=False)
 
     def link_at(self, x: int, y: int) -> str:
         """The hyperlink (OSC 8) of the cell shown at widget row ``y``, column ``x``, or ``""``."""
