@@ -16,7 +16,6 @@ methods; edits through the :class:`FilePreview`.
 from __future__ import annotations
 
 import os
-import shlex
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -39,6 +38,7 @@ from caged_tui.live import Fetched, TopicSpec
 from caged_tui.safe_text import controls_escaped, pasteable, printable
 from caged_tui.screens.base import CagedScreen
 from caged_tui.screens.files import fuzzy
+from caged_tui.screens.files.editor_command import editor_argv
 from caged_tui.screens.files.preview import FilePreview
 from caged_tui.screens.files.tree import COLUMNS, ROOT, TreeSource, ancestors, parent_of
 from caged_tui.widgets.dialogs import ConfirmDialog, Field, FormDialog
@@ -563,7 +563,7 @@ class FilesScreen(CagedScreen[None]):
             local.write_text(event.text, encoding="utf-8")
             try:
                 with self.app.suspend():
-                    subprocess.run([*shlex.split(editor), str(local)], check=False)
+                    subprocess.run(editor_argv(editor, str(local)), check=False)
             except SuspendNotSupported:
                 self.notify("This terminal cannot hand over to $EDITOR.", severity="error")
                 return
