@@ -17,7 +17,7 @@ from textual.widgets import Static
 from caged_core.models import Sandbox
 from caged_tui import formatting as fmt
 from caged_tui.gauges import BudgetLevel, budget_bar, budget_level
-from caged_tui.screens.detail.panel import DetailPanel, Gone, sandbox_topic
+from caged_tui.screens.detail.panel import DetailPanel, Gone, subscribe_to_sandbox
 from caged_tui.widgets.sandbox_table import stopped_by_budget
 
 
@@ -97,7 +97,7 @@ class OverviewPanel(DetailPanel):
             yield Static(id="overview-body")
 
     def on_mount(self) -> None:
-        self.caged.live.subscribe(self, sandbox_topic(self.sandbox_id), self._fetched)
+        subscribe_to_sandbox(self.caged.live, self, self.sandbox_id, self._fetched)
 
     def _fetched(self, value: Sandbox | Gone) -> None:
         if not isinstance(value, Gone):

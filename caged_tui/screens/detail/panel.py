@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, ClassVar, TypeVar
 from textual.widgets import TabbedContent, TabPane
 
 from caged_core.errors import CagedNotFoundError
-from caged_tui.live import Fetched, TopicSpec
+from caged_tui.live import SANDBOXES, Fetched, LiveFeed, TopicSpec
 from caged_tui.protocol import HostAccess
 
 if TYPE_CHECKING:
+    from textual.dom import DOMNode
     from textual.message import Message
 
     from caged_core.client import AsyncCaged
@@ -48,6 +49,22 @@ def sandbox_topic(sandbox_id: str) -> TopicSpec[Sandbox | Gone]:
             return Fetched(Gone(sandbox_id))
 
     return TopicSpec(f"sandbox:{sandbox_id}", fetch)
+
+
+def subscribe_to_sandbox(
+    live: LiveFeed, node: DOMNode, sandbox_id: str, callback: Callable[[Sandbox | Gone], object]
+) -> None:
+    """Follow the sandbox on ``node``; before its own first fetch, ``callback`` gets the
+    copy the sandboxes list already holds, so a sandbox opened from the list shows at once
+    rather than after a round trip (seen: 2 s of an empty overview on a loaded machine)."""
+    spec = sandbox_topic(sandbox_id)
+    if live.current(spec.name) is None:
+        listed: list[Sandbox] = live.current(SANDBOXES.name) or []
+        for sandbox in listed:
+            if sandbox.id == sandbox_id:
+                callback(sandbox)
+                break
+    live.subscribe(node, spec, callback)
 
 
 class DetailPanel(HostAccess, TabPane):

@@ -25,7 +25,7 @@ from caged_tui.screens.base import CagedScreen
 from caged_tui.screens.detail.exec import ExecPanel
 from caged_tui.screens.detail.logs import LogsPanel
 from caged_tui.screens.detail.overview import OverviewPanel
-from caged_tui.screens.detail.panel import DetailPanel, Gone, sandbox_topic
+from caged_tui.screens.detail.panel import DetailPanel, Gone, subscribe_to_sandbox
 from caged_tui.screens.detail.ports import PortsPanel
 from caged_tui.screens.detail.sessions import SessionsPanel
 from caged_tui.screens.detail.trust import TrustPanel
@@ -103,7 +103,7 @@ class SandboxDetailScreen(CagedScreen[None]):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.caged.live.subscribe(self, sandbox_topic(self.sandbox_id), self._fetched)
+        subscribe_to_sandbox(self.caged.live, self, self.sandbox_id, self._fetched)
         self.call_after_refresh(self.panel(self._initial_tab).focus_panel)
 
     @property
