@@ -101,9 +101,7 @@ def _parse_and_append(
             errors.append((index, why))
         else:
             items.append((index, event))
-    result = sessions.append_events(
-        conn, account_id, items, now_us=now_us, compute_now=compute_now
-    )
+    result = sessions.append_events(conn, account_id, items, now_us=now_us, compute_now=compute_now)
     errors.extend(result.errors)
     return result, errors
 
@@ -408,6 +406,7 @@ class Observer:
             now_us=self._now_us(),
             compute_now={},  # only new sessions need it, and the platform never starts one here
             create_sessions=False,
+            keep_stored=True,
         )
         if result.errors:
             raise NotFound(result.errors[0][1])

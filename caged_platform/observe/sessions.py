@@ -274,7 +274,8 @@ class AppendResult:
     accepted: int = 0
     #: (index in the batch, why) for every refused event.
     errors: list[tuple[int, str]] = field(default_factory=list)
-    #: Stored events in batch order (duplicates of already-stored ids are not repeated).
+    #: Stored events in batch order (duplicates of already-stored ids are not repeated),
+    #: when asked for (``keep_stored``).
     stored: list[Stored] = field(default_factory=list)
     #: Sessions touched by the batch, as they are after it.
     sessions: dict[str, SessionRow] = field(default_factory=dict)
@@ -413,13 +414,16 @@ def append_events(
     now_us: int,
     compute_now: dict[str, float],
     create_sessions: bool = True,
+    keep_stored: bool = False,
 ) -> AppendResult:
     """Store a batch in one transaction, updating sessions, usage and trust.
 
     ``items`` pairs each event with its index in the request (for error
     messages); ``compute_now`` is each known sandbox's compute cost now, the
     base of a new session's compute share. With ``create_sessions`` false an
-    unknown ``session_id`` is an error instead of the start of a session. An
+    unknown ``session_id`` is an error instead of the start of a session. With
+    ``keep_stored`` the result lists where each event was stored (ingest does not
+    need it: a thousand objects a batch for nothing). An
     event whose ``id`` is already stored for this account is acknowledged again
     but not stored twice, so a client may safely retry a batch.
     """
@@ -498,9 +502,11 @@ def append_events(
                  event.type, event.ts_us, now_us, event.duration_ms, event.process_id,
                  meta_json, payload_json)
             )  # fmt: skip
-            result.stored.append(
-                Stored(event_id, session.id if session else "", sequence or 0, sandbox_id, event)
-            )
+            if keep_stored:
+                result.stored.append(
+                    Stored(event_id, session.id if session else "", sequence or 0, sandbox_id,
+                           event)
+                )  # fmt: skip
             result.accepted += 1
         conn.executemany(_INSERT_EVENT, rows)
         conn.executemany(

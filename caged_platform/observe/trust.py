@@ -104,10 +104,6 @@ class Observed:
     command: str | None
     touched: tuple[str, str] | None  # (path, kind)
 
-    @classmethod
-    def of(cls, event: NewEvent) -> Observed:
-        return cls(event, command_text(event), _path_and_kind(event))
-
 
 Classifier = Callable[[Observed, TrustState], Finding | None]
 
@@ -418,13 +414,15 @@ def _may_trip_a_command_rule(command: str) -> bool:
 
 def assess(event: NewEvent, state: TrustState) -> list[Finding]:
     """Every finding the rule table makes about ``event`` (updating ``state``)."""
-    seen = Observed.of(event)
+    command = command_text(event)
+    touched = _path_and_kind(event)
     if (
-        seen.touched is None
+        touched is None
         and event.type != "network"
-        and (seen.command is None or not _may_trip_a_command_rule(seen.command))
+        and (command is None or not _may_trip_a_command_rule(command))
     ):
         return []  # most events (LLM calls, output, ordinary commands) concern no rule
+    seen = Observed(event, command, touched)
     findings = []
     for rule in RULES:
         finding = rule.classify(seen, state)
