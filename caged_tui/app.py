@@ -45,7 +45,7 @@ from caged_tui.commands import CagedCommands
 from caged_tui.connect import Connector, Session
 from caged_tui.control_filter import ControlFilter
 from caged_tui.host_keys import takes_every_key, use_host_key_parser
-from caged_tui.live import COUNTS, SANDBOXES, Counts, Health, LiveFeed
+from caged_tui.live import OPEN_ALERTS, SANDBOXES, UNREAD, Health, LiveFeed, Tally
 from caged_tui.messages import PlatformUnreachable
 from caged_tui.protocol import ClientFactory
 from caged_tui.safe_text import controls_escaped, printable
@@ -181,7 +181,8 @@ class CagedApp(App[None]):
     def on_mount(self) -> None:
         self.live.health.subscribe(self, self._health)
         self.live.subscribe(self, SANDBOXES, self._sandboxes_loaded)
-        self.live.subscribe(self, COUNTS, self._counts_loaded)
+        self.live.subscribe(self, UNREAD, self._unread_loaded)
+        self.live.subscribe(self, OPEN_ALERTS, self._open_alerts_loaded)
         AlertWatch(self, self.live).start()
         self.run_worker(
             self.live.run(),
@@ -407,8 +408,11 @@ class CagedApp(App[None]):
         )
         return True
 
-    def _counts_loaded(self, counts: Counts) -> None:
-        self.status = replace(self.status, unread=counts.unread, open_alerts=counts.open_alerts)
+    def _unread_loaded(self, unread: Tally) -> None:
+        self.status = replace(self.status, unread=unread.count)
+
+    def _open_alerts_loaded(self, open_alerts: Tally) -> None:
+        self.status = replace(self.status, open_alerts=open_alerts.count)
 
     def _sandboxes_loaded(self, sandboxes: list[Sandbox]) -> None:
         isolation, unisolated = isolation_of(sandboxes)

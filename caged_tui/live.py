@@ -9,8 +9,8 @@ through a Textual :class:`~textual.signal.Signal` only what changed:
   answer "unchanged" (``304``); without ETags (the hosted API) the value is
   compared with the last one instead, so subscribers still hear only changes.
 - **Pace per topic**: a topic may ask to be fetched at most every
-  ``min_interval`` seconds (the header's counts: every 10 s), so a fast round
-  costs only what needs to be fast; :meth:`poke` fetches everything.
+  ``min_interval`` seconds (the header's counts where not held: every 10 s), so a
+  fast round costs only what needs to be fast; :meth:`poke` fetches everything.
 - **Backoff**: every ``interval`` seconds while things change or the user is
   active; after a quiet round with an idle user (none yet, or none for
   :data:`IDLE_AFTER` s) the wait doubles up to ``idle_cap``. A key press or
@@ -25,7 +25,10 @@ through a Textual :class:`~textual.signal.Signal` only what changed:
   the local platform answers when the value changes or after :data:`HOLD_WAIT` s —
   instead of in rounds, as long as the server keeps holding it. A server that does
   not (the hosted API ignores ``Prefer``; a platform holding too many requests) or
-  a failure hands the topic back to the rounds, which poll it as before.
+  a failure hands the topic back to the rounds, which poll it as before. A first
+  answer cannot say (only a conditional GET is held): its ETag is tried held at once.
+  While every topic is held the rounds sleep until a poke or a hand-back: an idle
+  app on the local platform sends no request and wakes for no round.
 - **Pause**: nothing is fetched while ``foreground()`` is false (the terminal
   lost the focus, the app is suspended); :meth:`poke` resumes.
 - **Health**: each round's outcome (online / offline with a reason /
@@ -277,7 +280,8 @@ class LiveFeed:
         last = self._last_activity
         return last is None or self._clock() - last >= IDLE_AFTER
 
-    async def _sleep(self, delay: float) -> None:
+    async def _sleep(self, delay: float | None) -> None:
+        """Sleep ``delay`` seconds (None: until woken), then on while in the background."""
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), delay)
@@ -309,6 +313,14 @@ class LiveFeed:
             hurry = min((t.max_wait for t in self._topics.values()
                          if t.max_wait and t.active and not t.holding),
                         default=None)  # fmt: skip
+            if not any(t.active and not t.holding for t in self._topics.values()):
+                # Held requests watch every topic: nothing to poll until a poke, a new
+                # subscriber or a hold handing its topic back wakes the feed (and the
+                # topic handed back waits for the round that was due).
+                await self._sleep(None)
+                if self._everything:
+                    return
+                continue
             left = due - self._clock()
             if hurry is None or hurry >= left:
                 await self._sleep(max(0.0, left))
@@ -354,7 +366,8 @@ class LiveFeed:
         if changed or not self.user_idle:
             self._slow_rounds = 0
             return self.interval
-        return self._slower(self.interval, self.idle_cap)
+        # Backing off never polls faster than the active pace (an interval above the cap).
+        return self._slower(self.interval, max(self.idle_cap, self.interval))
 
     def _slower(self, base: float, cap: float) -> float:
         """The wait after one more slow round: the one backoff formula, without jitter —
@@ -363,6 +376,7 @@ class LiveFeed:
         return backoff(self._slow_rounds, base=base, cap=cap, draw=0.0)
 
     async def _poll(self, topic: Topic[Any]) -> bool:
+        first = topic.etag is None
         try:
             fetched = await topic.fetch(self._client(), topic.etag)
         except CagedAuthError:
@@ -372,7 +386,10 @@ class LiveFeed:
             # must not starve the others; the next round tries again.
             return False
         published = await self._publish(topic, fetched)
-        if fetched.held and topic.hold is not None:
+        # A first answer cannot say whether the server holds (only a conditional request
+        # is held): one with an ETag is tried held at once, not a round (or the 10 s of a
+        # paced topic) later. A server that does not hold answers that try at once.
+        if topic.hold is not None and (fetched.held or (first and fetched.etag)):
             topic.holder = asyncio.create_task(self._hold(topic), name=f"hold {topic.name}")
         return published
 
@@ -380,15 +397,20 @@ class LiveFeed:
         """Long-poll ``topic`` while the server holds its requests, someone listens and
         the app is in front; then the rounds take it back (and report any failure)."""
         assert topic.hold is not None
-        while topic.active and self._foreground():
-            try:
-                fetched = await topic.hold(self._client(), topic.etag, HOLD_WAIT)
-            except (CagedAPIError, CagedConnectionError):
-                return
-            topic.fetched_at = self._clock()
-            await self._publish(topic, fetched)
-            if not fetched.held:
-                return
+        try:
+            while topic.active and self._foreground():
+                try:
+                    fetched = await topic.hold(self._client(), topic.etag, HOLD_WAIT)
+                except (CagedAPIError, CagedConnectionError):
+                    self.poke()  # a round now reports it (offline, a refusal)
+                    return
+                topic.fetched_at = self._clock()
+                await self._publish(topic, fetched)
+                if not fetched.held:
+                    return
+        finally:
+            # The rounds may be asleep for good (every topic was held): they take it back.
+            self._wake.set()
 
     async def _publish(self, topic: Topic[Any], fetched: Fetched[Any]) -> bool:
         if not topic.accept(fetched):
@@ -418,39 +440,66 @@ async def _sandboxes_held(
     return Fetched(answer.value, answer.etag, answer.held)
 
 
-async def _optional(get: Awaitable[T]) -> T | None:
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """A header badge's number: None where the platform lacks the feature."""
+
+    count: int | None
+
+
+async def _tally(get: Awaitable[Fetched[Tally]]) -> Fetched[Tally]:
+    """``get``'s answer, or a badge without a number where the platform lacks the feature
+    (the local one may lack some)."""
     try:
         return await get
     except CagedAPIError as error:
         if error.status not in UNSUPPORTED:
             raise
-        return None
+        return Fetched(Tally(None))
 
 
-async def _counts(client: AsyncCaged, etag: str | None) -> Fetched[Counts]:
-    unread = await _optional(client.notifications.unread_count())
-    open_alerts = await _optional(_open_alerts(client))
-    return Fetched(Counts(unread, open_alerts))
+async def _unread(client: AsyncCaged, etag: str | None) -> Fetched[Tally]:
+    # wait=0: answered at once, and ``held`` says whether the server can long-poll it.
+    return await _tally(_unread_held(client, etag, 0))
+
+
+async def _unread_held(client: AsyncCaged, etag: str | None, wait: int | None) -> Fetched[Tally]:
+    answer = await client.notifications.unread_count_if_changed(etag=etag, wait=wait)
+    count = answer.value
+    return Fetched(None if count is None else Tally(count.unread_count), answer.etag, answer.held)
 
 
 #: Alerts asked for per page when counting: one request covers most accounts, and the
 #: walk goes on only while pages come back full (the contract has no state filter or
 #: open-alert count; its ``total`` counts resolved alerts too).
 COUNT_PAGE = 100
+#: The validator kept after a count that needed more than the first page: none (an
+#: empty one sends no ``If-None-Match``). The first page's ETag does not cover the
+#: others, so such a count is walked again every round instead of held.
+WALKED = ""
 
 
-async def _open_alerts(client: AsyncCaged) -> int:
-    """Open alerts over every page."""
-    alerts = client.alerts.list(limit=COUNT_PAGE)
-    return sum([a.state == AlertState.OPEN async for a in alerts])
+async def _open_alerts(client: AsyncCaged, etag: str | None) -> Fetched[Tally]:
+    return await _tally(_open_alerts_held(client, etag, 0))
 
 
-@dataclass(frozen=True, slots=True)
-class Counts:
-    """Unread notifications and open alerts; None where the platform lacks the feature."""
-
-    unread: int | None
-    open_alerts: int | None
+async def _open_alerts_held(
+    client: AsyncCaged, etag: str | None, wait: int | None
+) -> Fetched[Tally]:
+    """Open alerts over every page; conditional (and held) while one page holds them all."""
+    answer = await client.alerts.page_if_changed(limit=COUNT_PAGE, etag=etag or None, wait=wait)
+    page = answer.value
+    if page is None:
+        return Fetched(None, answer.etag, answer.held)
+    count = sum(alert.state == AlertState.OPEN for alert in page.alerts)
+    shown = len(page.alerts)
+    # As the paginator reads it: a total of 0 means uncounted, and then only a full
+    # page says that more may follow.
+    if (shown >= page.total) if page.total else shown < COUNT_PAGE:
+        return Fetched(Tally(count), answer.etag, answer.held)
+    rest = client.alerts.list(limit=COUNT_PAGE, offset=shown)
+    count += sum([alert.state == AlertState.OPEN async for alert in rest])
+    return Fetched(Tally(count), WALKED)
 
 
 def _costs_only(old: list[Sandbox], new: list[Sandbox]) -> bool:
@@ -475,7 +524,15 @@ _costless = operator.itemgetter(
 SANDBOXES: TopicSpec[list[Sandbox]] = TopicSpec(
     "sandboxes", _sandboxes, drift=_costs_only, hold=_sandboxes_held
 )
-#: The header's notification and alert counts.
-#: The header's notification and alert counts: two requests without ETags, and badges
-#: that need not be fresher than 10 s.
-COUNTS: TopicSpec[Counts] = TopicSpec("counts", _counts, min_interval=10.0)
+#: The header's unread notifications and open alerts: held where the platform long-polls
+#: them (the local one: a badge changes the moment a notification or alert does, at no
+#: cost meanwhile); elsewhere polled, and badges need not be fresher than 10 s.
+UNREAD: TopicSpec[Tally] = TopicSpec(
+    "unread", _unread, min_interval=10.0, hold=lambda c, e, w: _tally(_unread_held(c, e, w))
+)
+OPEN_ALERTS: TopicSpec[Tally] = TopicSpec(
+    "alerts:open",
+    _open_alerts,
+    min_interval=10.0,
+    hold=lambda c, e, w: _tally(_open_alerts_held(c, e, w)),
+)

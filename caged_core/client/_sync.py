@@ -327,6 +327,7 @@ class SyncNotifications(_SyncResource[Notifications]):
     list = _Paging(Notifications.list)
     list_unread = _Paging(Notifications.list_unread)
     unread_count = _Blocking(Notifications.unread_count)
+    unread_count_if_changed = _Blocking(Notifications.unread_count_if_changed)
     mark_read = _Blocking(Notifications.mark_read)
     mark_all_read = _Blocking(Notifications.mark_all_read)
     get_config = _Blocking(Notifications.get_config)

@@ -9,7 +9,7 @@ from pydantic import TypeAdapter, ValidationError
 from caged_core.client._errors import invalid_request
 from caged_core.client._pages import AsyncPaginator, Listing
 from caged_core.client._resource import Resource
-from caged_core.client._transport import encode_path
+from caged_core.client._transport import Conditional, encode_path
 from caged_core.models import (
     Notification,
     NotificationConfig,
@@ -58,6 +58,15 @@ class Notifications(Resource):
             "GET", "/notifications/unread-count", _UNREAD, timeout=timeout
         )
         return count.unread_count
+
+    async def unread_count_if_changed(
+        self, *, etag: str | None = None, wait: int | None = None, timeout: float | None = None
+    ) -> Conditional[UnreadCount]:
+        """The unread count, unless unchanged since the answer that carried ``etag``
+        (then ``value`` is None); ``wait`` as for ``sandboxes.list_if_changed``."""
+        return await self._core.call_if_changed(
+            "/notifications/unread-count", _UNREAD, etag=etag, timeout=timeout, wait=wait
+        )
 
     async def mark_read(self, notification_id: str, *, timeout: float | None = None) -> None:
         """Mark one notification read."""

@@ -1,15 +1,20 @@
-"""The header's counts are right past the API's first page: the real app against a real
-local platform holding 120 open alerts and as many unread notifications."""
+"""The header's counts against the real local platform: right past the API's first page
+(120 open alerts and as many unread notifications), and held while nothing changes."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
+from account_side import api
 from eventually import eventually_async
 
 from caged_core.client import AsyncCaged
+from caged_platform.observe.alerts import RULE_DEFAULTS
 from caged_tui.app import make_app
+from caged_tui.live import OPEN_ALERTS, UNREAD
 from caged_tui.settings import Settings
 from caged_tui.widgets.header import CagedHeader
 
@@ -33,3 +38,37 @@ async def test_the_header_counts_all_120_alerts_and_notifications(alert_flood: A
             return True
 
         await eventually_async(counted, what="the header's counts")
+
+
+async def test_the_counts_are_held_and_follow_a_new_alert_at_once(
+    platform_runner: Any, tmp_path: Path
+) -> None:
+    """Idle cost (issue 12): the counts were two requests every round; now each is a held
+    conditional GET. With rounds an hour apart and rounds skipping held topics, only
+    the held requests can bring the new alert's badge and its notification's."""
+    spike = int(RULE_DEFAULTS["error_spike"]["error_count_threshold"])
+    with platform_runner(tmp_path) as own:
+        client = AsyncCaged(api_key=own.api_key, base_url=own.url)
+        app = make_app(client, Settings(base_url=own.url, local=True, refresh_seconds=3600))
+        async with app.run_test(size=(120, 36)) as pilot:
+
+            def held() -> bool:
+                topics = [app.live._topics.get(spec.name) for spec in (UNREAD, OPEN_ALERTS)]
+                assert all(topic is not None and topic.holding for topic in topics)
+                assert (app.status.unread, app.status.open_alerts) == (0, 0)
+                return True
+
+            await eventually_async(held, pause=pilot.pause, what="the held count requests")
+            now = datetime.now(UTC).isoformat()
+            events = [
+                {"type": "error", "timestamp": now, "session_id": "held-count", "payload": {}}
+            ] * spike
+            with api(own) as platform_api:
+                answer = platform_api.post("/events/ingest", json={"events": events})
+                assert answer.is_success, answer.text
+            await eventually_async(
+                lambda: (app.status.unread, app.status.open_alerts) == (1, 1),
+                pause=pilot.pause,
+                what="both badges at 1",
+            )
+        await client.aclose()

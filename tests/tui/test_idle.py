@@ -185,3 +185,17 @@ async def test_an_idle_users_clock_ticks_every_ten_seconds(
         # (A slow machine may let the next one-second tick in before this check.)
         assert next_tick() == sandboxes_screen.CLOCK_SECONDS
         assert retimed[:3] == [False, True, False]
+
+
+async def test_backing_off_never_polls_faster_than_the_interval() -> None:
+    """An interval above the idle cap (refresh_seconds 3600) is not cut to the cap's 30 s
+    once the user is idle: backing off must not mean polling more often."""
+
+    async def unchanged(client: Any, etag: str | None) -> Fetched[int]:
+        return Fetched(None)
+
+    app = _FeedApp()
+    async with app.run_test():
+        feed = LiveFeed(app, _no_client, lambda: True, interval=3600.0, idle_cap=30.0)
+        feed.subscribe(app, TopicSpec("quiet", unchanged), lambda value: None)
+        assert feed.user_idle and [await feed.poll_once() for _ in range(2)] == [3600.0] * 2

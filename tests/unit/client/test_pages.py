@@ -13,7 +13,7 @@ from test_resources import ALERT, SANDBOX, replay_event
 
 from caged_core import AsyncCaged, Caged
 from caged_core.client import AsyncPage, AsyncPaginator, Page, RetryPolicy
-from caged_tui.live import COUNTS
+from caged_tui.live import OPEN_ALERTS, UNREAD
 
 TOTAL = 120
 
@@ -206,6 +206,8 @@ async def test_the_open_alert_count_is_right_past_the_first_page(
 ) -> None:
     api.route("GET", "/v1/alerts", _alerts)
     api.route("GET", "/v1/notifications/unread-count", {"unread_count": 3})
-    fetched: Any = await COUNTS.fetch(client, None)
-    assert fetched.value.open_alerts == TOTAL - len(range(0, TOTAL, 3))
-    assert fetched.value.unread == 3
+    fetched: Any = await OPEN_ALERTS.fetch(client, None)
+    assert fetched.value.count == TOTAL - len(range(0, TOTAL, 3))
+    assert not fetched.held and not fetched.etag  # the first page's ETag covers not all
+    unread: Any = await UNREAD.fetch(client, None)
+    assert unread.value.count == 3
