@@ -38,14 +38,24 @@ def ten_sandboxes(platform: LocalPlatform) -> Iterator[list[str]]:
 @contextmanager
 def clean_home() -> Iterator[dict[str, str]]:
     """An environment whose config and data dirs are empty temp dirs: no user theme,
-    keymap or keyring profile changes what is measured."""
+    keymap or keyring profile changes what is measured.
+
+    Both apps also get a bytecode cache of their own (``PYTHONPYCACHEPREFIX`` in the temp
+    dir, written whatever ``PYTHONDONTWRITEBYTECODE`` says), which a benchmark's untimed
+    first start fills: an installed app runs from bytecode, and with the variable set
+    (as in some shells and CI images) every start compiled each of caged-tui's ~60
+    modules from source again (~70 ms of its first frame) while the reference's
+    libraries came precompiled from their install.
+    """
     root = Path(tempfile.mkdtemp(prefix="caged-bench-home-"))
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
     try:
         yield {
-            **os.environ,
+            **env,
             "XDG_CONFIG_HOME": str(root / "config"),
             "XDG_DATA_HOME": str(root / "data"),
             "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+            "PYTHONPYCACHEPREFIX": str(root / "bytecode"),
         }
     finally:
         shutil.rmtree(root, ignore_errors=True)
