@@ -50,7 +50,9 @@ class TimelineSource:
         self._placeholder = tuple(("…" if i == 2 else "", "") for i in range(width))
         self.total = 0
         self._pages: OrderedDict[int, list[ReplayEvent]] = OrderedDict()
-        self._rows: dict[int, list[TableRow]] = {}
+        # Rows formatted as first shown (None: not yet): formatting a whole page at
+        # once, as playback entered it, was a 500-row stall in one frame.
+        self._rows: dict[int, list[TableRow | None]] = {}
         self._asked: set[int] = set()
 
     # ------------------------------------------------------------------ TableSource
@@ -68,16 +70,12 @@ class TimelineSource:
         while index < stop:
             page, offset = divmod(index, PAGE)
             end = min(stop, (page + 1) * PAGE)
-            rows = self._page_rows(page)
-            if rows is None:
-                window += [TableRow(str(i + 1), self._placeholder) for i in range(index, end)]
-            else:
-                window += rows[offset : offset + end - index]
-                # A page shorter than expected (events still arriving): placeholders.
-                window += [
-                    TableRow(str(i + 1), self._placeholder)
-                    for i in range(index + len(rows[offset : offset + end - index]), end)
-                ]
+            rows = self._page_rows(page, offset, offset + end - index)
+            window += rows
+            # A page not loaded, or shorter than expected (events still arriving).
+            window += [
+                TableRow(str(i + 1), self._placeholder) for i in range(index + len(rows), end)
+            ]
             index = end
         return window
 
@@ -95,16 +93,22 @@ class TimelineSource:
         """The ``after_seq`` that fetches ``page``."""
         return page * PAGE
 
-    def _page_rows(self, page: int) -> list[TableRow] | None:
+    def _page_rows(self, page: int, start: int, stop: int) -> list[TableRow]:
+        """Rows ``start``..``stop`` of ``page`` it has (none when not loaded)."""
         events = self._pages.get(page)
         if events is None:
             self.want(page)
-            return None
+            return []
         self._pages.move_to_end(page)
         rows = self._rows.get(page)
         if rows is None:
-            rows = self._rows[page] = [TableRow(str(e.sequence), self._render(e)) for e in events]
-        return rows
+            rows = self._rows[page] = [None] * len(events)
+        stop = min(stop, len(events))
+        for offset in range(start, stop):
+            if rows[offset] is None:
+                event = events[offset]
+                rows[offset] = TableRow(str(event.sequence), self._render(event))
+        return [row for row in rows[start:stop] if row is not None]
 
     def want(self, page: int) -> None:
         """Ask for ``page`` unless it is loaded, asked for already or past the end."""

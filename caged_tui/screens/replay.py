@@ -42,6 +42,7 @@ from textual.widgets import Input, Static
 from caged_core.errors import CagedError
 from caged_core.models import AgentSession, ReplayEvent, ReplaySummary, TrustDeduction
 from caged_tui import formatting as fmt
+from caged_tui.collector import CollectorHold
 from caged_tui.live import Fetched, TopicSpec
 from caged_tui.replay import events as ev
 from caged_tui.replay.events import Kind
@@ -69,6 +70,9 @@ TICK = 1 / 60
 #: Seconds between detail-pane updates while playing (each lays the screen out; the
 #: totals and the position bar, single lines, follow every tick).
 DETAIL_EVERY = 1.0
+#: Faster than this the detail pane waits for a pause: an event a second is not
+#: readable at 64x, and each update lays the whole screen out (a dropped frame).
+DETAIL_UP_TO_SPEED = 1.0
 #: Characters of an event's summary in the timeline (the detail pane has the rest).
 SUMMARY_WIDTH = 30
 #: How often a followed session is asked for new events.
@@ -272,6 +276,11 @@ class ReplayScreen(CagedScreen[None]):
         self._last_tick = 0.0
         self._budget = 0.0
         self._detail_at = 0.0
+        #: What the detail pane shows (an event's sequence, or a note), so that an
+        #: unchanged one is not laid out again.
+        self._detail_shown: object = None
+        #: Held while playing: no full collection of the whole heap stalls a frame.
+        self.collector = CollectorHold()
 
     def compose_body(self) -> ComposeResult:
         yield Static(f"Loading {self.session_id}…", id="replay-summary")
@@ -482,7 +491,9 @@ class ReplayScreen(CagedScreen[None]):
         self._render_totals()
         self._render_position()
         now = time.monotonic()
-        if not self.playing or now - self._detail_at >= DETAIL_EVERY:
+        if not self.playing or (
+            self.speed <= DETAIL_UP_TO_SPEED and now - self._detail_at >= DETAIL_EVERY
+        ):
             self._detail_at = now
             self._render_detail()
 
@@ -545,14 +556,21 @@ class ReplayScreen(CagedScreen[None]):
         if playing:
             self._last_tick = time.monotonic()
             self._budget = 0.0
+            # Full collections of the whole heap would stall a frame a second.
+            self.collector.start()
             if self._ticker is None:
                 self._ticker = self.set_interval(TICK, self._tick)
             else:
                 self._ticker.resume()
-        elif self._ticker is not None:
-            self._ticker.pause()
-            self._render_detail()
+        else:
+            if self._ticker is not None:
+                self._ticker.pause()
+            self.collector.stop()
+        self._render_detail()
         self._render_position()
+
+    def on_unmount(self) -> None:
+        self.collector.stop()
 
     def _gap_after(self, offset: int) -> float | None:
         """Played seconds before the event ``offset`` places after the playhead."""
@@ -563,6 +581,7 @@ class ReplayScreen(CagedScreen[None]):
         return gap(before.timestamp, after.timestamp, self.idle_cap)
 
     def _tick(self) -> None:
+        self.collector.tick()
         now = time.monotonic()
         self._budget += (now - self._last_tick) * self.speed
         self._last_tick = now
@@ -705,8 +724,25 @@ class ReplayScreen(CagedScreen[None]):
         self.query_one("#replay-filters", Static).update(line)
 
     def _render_detail(self) -> None:
-        event = self.timeline.event(self.playhead) if self.playhead else None
+        if not self.is_mounted:
+            return
         body = self.query_one("#replay-detail", Static)
+        if self.playing and self.speed > DETAIL_UP_TO_SPEED:
+            if self._detail_shown != "playing":
+                self._detail_shown = "playing"
+                body.update(
+                    Text(
+                        f"Playing faster than {DETAIL_UP_TO_SPEED:g}x: an event's detail"
+                        " shows when paused (space) or stepped (← →).",
+                        style="dim",
+                    )
+                )
+            return
+        event = self.timeline.event(self.playhead) if self.playhead else None
+        shown = (event.sequence, self.totals.deduction_at(event.sequence)) if event else None
+        if event is not None and shown == self._detail_shown:
+            return
+        self._detail_shown = shown
         if event is None:
             body.update("Loading…" if self.timeline.total else "No events in this session.")
             return
@@ -781,6 +817,7 @@ class ReplayScreen(CagedScreen[None]):
         self.speed = step_speed(self.speed, direction)
 
     def watch_speed(self) -> None:
+        self._render_detail()
         self._render_position()
 
     def action_idle_cap(self, direction: int) -> None:

@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 from eventually import eventually_async
+from test_detail_opens_at_once import shown
 from test_live import SIZE, _terminal, live_app, running_sandbox, type_text
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from caged_core.client import AsyncCaged
 from caged_tui.app import CagedApp
@@ -119,9 +121,15 @@ async def test_events_in_order_and_playing_at_8x_reaches_the_session_cost(platfo
         assert screen.speed == 8.0
         await pilot.press("space")
         assert screen.playing
+        assert screen.collector.held  # no whole-heap collection stalls a frame while playing
+        detail = screen.query_one("#replay-detail", Static)
+        # Faster than 1x an event's detail waits for a pause (each update is a layout).
+        assert "shows when paused" in shown(detail)
         await eventually_async(
             lambda: not screen.playing and screen.playhead == 40, timeout=60, pause=pilot.pause
         )
+        assert not screen.collector.held
+        assert "read_file" in shown(detail)  # event 40: the tool call
         assert screen.session is not None
         assert screen.totals.at(screen.playhead).cost == pytest.approx(screen.session.llm_cost)
         assert screen.session.llm_cost == pytest.approx(0.10)
