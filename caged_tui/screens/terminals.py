@@ -122,6 +122,12 @@ class TerminalsScreen(CagedScreen[None]):
         """How many terminal tabs are open."""
         return len(self._tabs())
 
+    @property
+    def context_sandbox_id(self) -> str | None:
+        """The sandbox of the terminal in front (``:files`` opens for it)."""
+        tab = self._current()
+        return tab.sandbox_id if tab is not None else None
+
     def _tabs(self) -> list[TerminalTab]:
         return list(self.query(TerminalTab))
 
