@@ -100,8 +100,9 @@ class CagedHeader(Widget):
             ("profile", self.profile_label, "caged-header--profile"),
             ("connection", f"● {connection}", self.CONNECTION_STYLES[status.connection]),
         ]
-        if self.local:
-            isolation = "isolation: " + ("/".join(status.isolation) or DASH)
+        # Known only from the sandboxes in use: with none, there is nothing to say.
+        if self.local and status.isolation:
+            isolation = "isolation: " + "/".join(status.isolation)
             unisolated = "caged-header--unisolated" if status.unisolated else None
             shown.append(("isolation", isolation, unisolated))
         unread = "caged-header--unread" if status.unread else None
