@@ -22,6 +22,9 @@ from benchmarks._platform import LocalPlatform
 from benchmarks._report import machine, readme_section, text_table, update_readme, write_json
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+#: The last full run's results, which the README's table shows: a partial or quick run must
+#: not replace them unless asked to (``--json``).
+FULL_RESULTS = Path(__file__).with_name("results.json")
 
 
 def _log(line: str) -> None:
@@ -36,8 +39,8 @@ def _parser() -> argparse.ArgumentParser:
         help=f"run only this benchmark (repeatable): {', '.join(BENCHMARKS)}",
     )
     parser.add_argument(
-        "--json", type=Path, default=Path(__file__).with_name("results.json"), metavar="PATH",
-        help="where to write the results (default benchmarks/results.json)",
+        "--json", type=Path, default=None, metavar="PATH",
+        help=f"where to write the results (default: {FULL_RESULTS.name}, for a full run only)",
     )
     parser.add_argument(
         "--write-readme", action="store_true",
@@ -48,7 +51,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the selected benchmarks; returns the exit code."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    partial = bool(args.only) or args.quick
+    if args.write_readme and partial:
+        parser.error("--write-readme needs a full run (no --only, no --quick)")
+    results = args.json or (None if partial else FULL_RESULTS)
     # A TERM (or a Ctrl-C caught by a running app) must still reach the finally
     # below, which destroys the sandboxes and stops the platform.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -92,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {row.benchmark}: {row.metric}: {row.note}")
     if crashed:
         print(f"crashed: {', '.join(crashed)}")
-    write_json(args.json, rows, mode, info)
+    if results is not None:
+        write_json(results, rows, mode, info)
     if args.write_readme:
         update_readme(README, readme_section(rows, mode, info))
     return 1 if crashed else 0
