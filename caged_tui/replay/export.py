@@ -1,4 +1,5 @@
-"""A session, exported: all its events as JSON Lines, its terminal as asciinema v2.
+"""A session, exported: all its events as JSON Lines, its terminal as asciinema v2,
+into a file the user named (:class:`ExportFile`).
 
 asciinema v2 (``.cast``): a first line with the header object (``version`` 2,
 ``width``, ``height``, optional ``timestamp``, ``title``, ``idle_time_limit``),
@@ -9,9 +10,13 @@ what ``asciinema play`` reads.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from pathlib import Path
+from typing import TextIO
 
 from caged_core.models import ReplayEvent
 
@@ -62,3 +67,54 @@ class CastWriter:
                 yield json.dumps([round(self._last, 6), "r", f"{size[0]}x{size[1]}"]) + "\n"
             else:
                 yield json.dumps([round(self._last, 6), "o", terminal_text(event)]) + "\n"
+
+
+def export_path(answer: str, default_name: str, cwd: Path) -> Path:
+    """The file an export dialog's answer names: ``~`` expanded, relative to ``cwd``,
+    ``default_name`` inside it when the answer is a folder (ends with ``/`` or is one)."""
+    path = Path(answer.strip()).expanduser()
+    if not path.is_absolute():
+        path = cwd / path
+    if answer.strip().endswith(os.sep) or path.is_dir():
+        path = path / default_name
+    return Path(os.path.normpath(path))
+
+
+class ExportFile:
+    """An export written beside its destination and moved into place once complete:
+    a failure half-way leaves no half file, and an existing file is replaced whole
+    only when ``overwrite`` says so (otherwise :meth:`open` raises FileExistsError).
+    Blocking: call it from a thread."""
+
+    def __init__(self, path: Path, *, overwrite: bool) -> None:
+        self.path = path
+        self.overwrite = overwrite
+        self._part = path.with_name(f".{path.name}.part")
+        self._handle: TextIO | None = None
+
+    def open(self) -> None:
+        """Check the destination and start the file beside it."""
+        if not self.overwrite and self.path.exists():
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(self.path))
+        if self.path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(self.path))
+        self._handle = self._part.open("w", encoding="utf-8")
+
+    def write(self, lines: list[str]) -> None:
+        """Append ``lines`` (newlines included)."""
+        assert self._handle is not None, "open() first"
+        self._handle.writelines(lines)
+
+    def commit(self) -> None:
+        """Finish the file and move it to the destination."""
+        assert self._handle is not None, "open() first"
+        self._handle.close()
+        if not self.overwrite and self.path.exists():  # appeared while writing
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(self.path))
+        os.replace(self._part, self.path)
+
+    def discard(self) -> None:
+        """Drop what was written (after a failure)."""
+        if self._handle is not None:
+            self._handle.close()
+            self._part.unlink(missing_ok=True)

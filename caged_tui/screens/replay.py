@@ -15,7 +15,9 @@
   passes it; keyframes computed in a worker thread make going back fast.
 - **Live follow** (``f``): a live-feed topic asks for events after the tail at
   least every half second; moving off the tail stops following.
-- **Export**: ``e`` JSON Lines, ``c`` asciinema v2 ``.cast``, into the working directory.
+- **Export**: ``e`` JSON Lines, ``c`` asciinema v2 ``.cast``: a dialog asks for the
+  file (``<session>.jsonl`` / ``.cast`` in the working directory by default), an
+  existing one is replaced only after a confirmation, a failure says why.
 """
 
 from __future__ import annotations
@@ -46,7 +48,13 @@ from caged_tui.collector import CollectorHold
 from caged_tui.live import Fetched, TopicSpec
 from caged_tui.replay import events as ev
 from caged_tui.replay.events import Kind
-from caged_tui.replay.export import CastWriter, cast_header, jsonl_lines
+from caged_tui.replay.export import (
+    CastWriter,
+    ExportFile,
+    cast_header,
+    export_path,
+    jsonl_lines,
+)
 from caged_tui.replay.keyframes import (
     DEFAULT_SIZE,
     Keyframe,
@@ -58,6 +66,7 @@ from caged_tui.replay.playback import IDLE_CAP, advance, gap, step_cap, step_spe
 from caged_tui.replay.timeline import PAGE, TimelineSource
 from caged_tui.replay.totals import RunningTotals
 from caged_tui.screens.base import CagedScreen
+from caged_tui.widgets.dialogs import ConfirmDialog, Field, FormDialog
 from caged_tui.widgets.terminal import TerminalView
 from caged_tui.widgets.text_line import TextLine
 from caged_tui.widgets.virtual_table import Cell, Column, ListSource, VirtualTable
@@ -248,6 +257,21 @@ class ReplayScreen(CagedScreen[None]):
         path: Path
         count: int
         what: str
+
+    @dataclass
+    class ExportExists(Message):
+        """The export's file exists: ask before replacing it."""
+
+        path: Path
+        default_name: str
+        cast: bool
+
+    @dataclass
+    class ExportFailed(Message):
+        """An export could not be written (the reason, as the system or platform said)."""
+
+        path: Path
+        reason: str
 
     # ------------------------------------------------------------------ building
 
@@ -870,44 +894,99 @@ class ReplayScreen(CagedScreen[None]):
         self.following = not self.following
 
     def action_export_jsonl(self) -> None:
-        """Write every event to ``<session>.jsonl`` in the working directory."""
-        self.export(Path.cwd() / f"{self.session_id}.jsonl", cast=False)
+        """Export every event as JSON Lines, to a file the user names."""
+        self.ask_export(cast=False)
 
     def action_export_cast(self) -> None:
-        """Write the terminal recording to ``<session>.cast`` (asciinema v2)."""
-        self.export(Path.cwd() / f"{self.session_id}.cast", cast=True)
+        """Export the terminal recording as asciinema v2 ``.cast``, to a file the user names."""
+        self.ask_export(cast=True)
+
+    def ask_export(self, *, cast: bool, answer: str | None = None) -> None:
+        """Ask where to export (prefilled with ``<session>.cast`` / ``.jsonl`` in the
+        working directory, or the last ``answer``)."""
+        default_name = f"{self.session_id}{'.cast' if cast else '.jsonl'}"
+        what = "terminal recording (asciinema .cast)" if cast else "events (JSON Lines)"
+        label = f"Save to (a file, or a folder to hold {default_name})"
+        field = Field("path", label, answer or str(Path.cwd() / default_name))
+
+        def answered(values: dict[str, str] | None) -> None:
+            if values:
+                self.export(values["path"], default_name, cast=cast)
+
+        self.app.push_screen(FormDialog(f"Export the {what}", [field], "Export"), answered)
 
     @work(group="replay.export", exit_on_error=False, description="Exporting")
-    async def export(self, path: Path, *, cast: bool) -> None:
-        """Stream the events to ``path``, a page at a time (writes in a thread)."""
-        sessions = self.client.sessions
-        columns, lines = (self.tape.columns, self.tape.lines) if self.tape else DEFAULT_SIZE
-        handle = await asyncio.to_thread(path.open, "w", encoding="utf-8")
+    async def export(
+        self, answer: str, default_name: str, *, cast: bool, overwrite: bool = False
+    ) -> None:
+        """Stream the events to the file ``answer`` names, a page at a time (file work in
+        a thread); an existing file is replaced only once the user confirmed it."""
+        path = await asyncio.to_thread(export_path, answer, default_name, Path.cwd())
+        target = ExportFile(path, overwrite=overwrite)
         count = 0
         try:
+            await asyncio.to_thread(target.open)
             if cast:
-                await asyncio.to_thread(
-                    handle.write,
-                    cast_header(
-                        columns, lines, start=self._start, title=self.session_id,
-                        idle_time_limit=self.idle_cap,
-                    ),
+                columns, lines = (self.tape.columns, self.tape.lines) if self.tape else DEFAULT_SIZE
+                header = cast_header(
+                    columns, lines, start=self._start, title=self.session_id,
+                    idle_time_limit=self.idle_cap,
                 )  # fmt: skip
+                await asyncio.to_thread(target.write, [header])
             writer = CastWriter(self._start)
-            first = await sessions.replay(
+            first = await self.client.sessions.replay(
                 self.session_id, after_seq=0, limit=1000, type="other" if cast else None
             )
             async for page in first.iter_pages():
                 lines_ = list(writer.lines(page) if cast else jsonl_lines(page))
-                await asyncio.to_thread(handle.writelines, lines_)
+                await asyncio.to_thread(target.write, lines_)
                 count += len(lines_)
-        finally:
-            await asyncio.to_thread(handle.close)
+            await asyncio.to_thread(target.commit)
+        except FileExistsError:
+            await asyncio.to_thread(target.discard)
+            self.post_message(self.ExportExists(path, default_name, cast))
+            return
+        except (OSError, CagedError) as error:
+            await asyncio.to_thread(target.discard)
+            reason = (error.strerror or str(error)) if isinstance(error, OSError) else str(error)
+            self.post_message(self.ExportFailed(path, reason))
+            return
         what = "terminal chunks" if cast else "events"
         self.post_message(self.Exported(path, count, what))
 
+    @on(ExportExists)
+    def _export_exists(self, event: ExportExists) -> None:
+        def confirmed(answer: bool | None) -> None:
+            if answer:
+                self.export(str(event.path), event.default_name, cast=event.cast, overwrite=True)
+            else:  # back to the path, to pick another name
+                self.ask_export(cast=event.cast, answer=str(event.path))
+
+        dialog = ConfirmDialog(
+            f"Replace {event.path.name}?",
+            f"{event.path}\n\nThis file exists. Exporting replaces what it holds.",
+            confirm_label="Replace",
+        )
+        self.app.push_screen(dialog, confirmed)
+
+    @on(ExportFailed)
+    def _export_failed(self, event: ExportFailed) -> None:
+        self.notify(
+            f"Could not export to {event.path}: {event.reason}",
+            title="Export failed",
+            severity="error",
+        )
+
     @on(Exported)
     def _exported(self, event: Exported) -> None:
+        if event.count == 0 and event.what == "terminal chunks":
+            self.notify(
+                f"This session recorded no terminal output: {event.path} holds only the"
+                " .cast header.",
+                title="Export",
+                severity="warning",
+            )
+            return
         self.notify(f"Exported {event.count} {event.what} to {event.path}", title="Export")
 
 

@@ -15,13 +15,14 @@ from eventually import eventually_async
 from test_detail_opens_at_once import shown
 from test_live import SIZE, _terminal, live_app, running_sandbox, type_text
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from caged_core.client import AsyncCaged
 from caged_tui.app import CagedApp
 from caged_tui.replay import events as ev
 from caged_tui.screens.replay import ReplayScreen
 from caged_tui.screens.sessions import SessionsScreen
+from caged_tui.widgets.dialogs import ConfirmDialog, FormDialog
 from caged_tui.widgets.session_table import SessionTable
 
 pytestmark = pytest.mark.integration
@@ -158,36 +159,141 @@ async def test_following_shows_an_event_ingested_after_the_screen_opened(platfor
         await eventually_async(lambda: not screen.following, pause=pilot.pause)
 
 
-async def test_export_jsonl_and_a_cast_that_asciinema_reads(
+def terminal_session(session_id: str) -> list[dict[str, Any]]:
+    """An agent session with three chunks of terminal output after its events."""
+    events = agent_events(session_id, 6)
+    for n, text in enumerate(["$ ls\r\n", "\x1b[34msrc\x1b[0m  README.md\r\n", "$ "], start=1):
+        when = (START + timedelta(seconds=20 + n)).isoformat()
+        payload = {"kind": "terminal_output", "data": text, "offset": 0}
+        events.append({"type": "other", "timestamp": when, "session_id": session_id,
+                       "payload": payload})  # fmt: skip
+    return events
+
+
+async def export_dialog(pilot: Pilot[Any], key: str) -> Input:
+    """Press ``key`` (``e`` / ``c``) and return the export dialog's path field."""
+    await pilot.press(key)
+    await eventually_async(lambda: isinstance(pilot.app.screen, FormDialog), pause=pilot.pause)
+    return pilot.app.screen.query_one("#field-path", Input)
+
+
+def files_in(folder: Path) -> list[str]:
+    """The names of everything under ``folder``, sorted (hidden part files included)."""
+    return sorted(path.name for path in folder.rglob("*"))
+
+
+def notified(app: Any, text: str, severity: str = "information") -> bool:
+    return any(text in str(n.message) and n.severity == severity for n in app._notifications)
+
+
+async def test_export_asks_where_and_writes_jsonl_and_a_cast_that_asciinema_reads(
     platform: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from test_replay_pieces import assert_asciicast_v2
 
     sid = new_session_id()
-    events = agent_events(sid, 6)
-    for n, text in enumerate(["$ ls\r\n", "\x1b[34msrc\x1b[0m  README.md\r\n", "$ "], start=1):
-        when = (START + timedelta(seconds=20 + n)).isoformat()
-        payload = {"kind": "terminal_output", "data": text, "offset": 0}
-        events.append({"type": "other", "timestamp": when, "session_id": sid, "payload": payload})
-    await ingest(platform, events)
+    await ingest(platform, terminal_session(sid))
     monkeypatch.chdir(tmp_path)
     app = live_app(platform)
     async with app.run_test(size=SIZE) as pilot:
         await open_replay(pilot, sid)
-        await pilot.press("e", "c")
+        field = await export_dialog(pilot, "c")
         cast, jsonl = tmp_path / f"{sid}.cast", tmp_path / f"{sid}.jsonl"
+        assert field.value == str(cast)  # the default: <session>.cast in the working directory
+        await pilot.press("enter")
         await eventually_async(
-            lambda: (
-                any("Exported 3 terminal" in str(n.message) for n in app._notifications)
-                and any("Exported 9 events" in str(n.message) for n in app._notifications)
-            ),
-            pause=pilot.pause,
+            lambda: notified(app, f"Exported 3 terminal chunks to {cast}"), pause=pilot.pause
+        )
+        field = await export_dialog(pilot, "e")
+        assert field.value == str(jsonl)
+        field.value = "exports/"  # a folder (relative to the working directory) gets the name
+        (tmp_path / "exports").mkdir()
+        await pilot.press("enter")
+        jsonl = tmp_path / "exports" / f"{sid}.jsonl"
+        await eventually_async(
+            lambda: notified(app, f"Exported 9 events to {jsonl}"), pause=pilot.pause
         )
     assert [json.loads(line)["sequence"] for line in jsonl.read_text().splitlines()] == list(
         range(1, 10)
     )
     assert_asciicast_v2(cast)
     assert "README.md" in cast.read_text()
+    assert files_in(tmp_path) == sorted([cast.name, "exports", jsonl.name])
+
+
+async def test_export_replaces_an_existing_file_only_after_a_confirmation(
+    platform: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sid = new_session_id()
+    await ingest(platform, terminal_session(sid))
+    monkeypatch.chdir(tmp_path)
+    cast = tmp_path / f"{sid}.cast"
+    cast.write_text("keep me\n")
+    app = live_app(platform)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_replay(pilot, sid)
+        await export_dialog(pilot, "c")
+        await pilot.press("enter")
+        await eventually_async(lambda: isinstance(app.screen, ConfirmDialog), pause=pilot.pause)
+        assert str(cast) in shown(app.screen.query_one(".dialog-body", Static))
+        await pilot.press("n")  # no: back to the path, to choose another
+        field = await eventually_async(
+            lambda: (
+                app.screen.query_one("#field-path", Input)
+                if isinstance(app.screen, FormDialog)
+                else None
+            ),
+            pause=pilot.pause,
+        )
+        assert field.value == str(cast)
+        await pilot.press("escape")
+        await eventually_async(lambda: isinstance(app.screen, ReplayScreen), pause=pilot.pause)
+        assert cast.read_text() == "keep me\n"
+        await export_dialog(pilot, "c")
+        await pilot.press("enter")
+        await eventually_async(lambda: isinstance(app.screen, ConfirmDialog), pause=pilot.pause)
+        await pilot.press("y")
+        await eventually_async(
+            lambda: notified(app, f"Exported 3 terminal chunks to {cast}"), pause=pilot.pause
+        )
+    assert json.loads(cast.read_text().splitlines()[0])["version"] == 2
+    assert files_in(tmp_path) == [cast.name]  # no part file left behind
+
+
+async def test_an_export_that_cannot_be_written_says_why(
+    platform: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sid = new_session_id()
+    await ingest(platform, terminal_session(sid))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file").write_text("")
+    app = live_app(platform)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_replay(pilot, sid)
+        field = await export_dialog(pilot, "e")
+        field.value = str(tmp_path / "a-file" / "out.jsonl")
+        await pilot.press("enter")
+        await eventually_async(
+            lambda: notified(
+                app,
+                f"Could not export to {tmp_path / 'a-file' / 'out.jsonl'}: Not a directory",
+                "error",
+            ),
+            pause=pilot.pause,
+        )
+        assert isinstance(app.screen, ReplayScreen)
+        # Where even root may not write (sysfs: read-only mounted in some containers).
+        field = await export_dialog(pilot, "e")
+        field.value = "/sys/caged-export.jsonl"
+        await pilot.press("enter")
+        await eventually_async(
+            lambda: any(
+                notified(app, f"Could not export to /sys/caged-export.jsonl: {reason}", "error")
+                for reason in ("Permission denied", "Read-only file system")
+            ),
+            pause=pilot.pause,
+        )
+    assert files_in(tmp_path) == ["a-file"]
 
 
 async def test_an_api_exec_that_writes_a_file_is_replayed_with_its_diff(

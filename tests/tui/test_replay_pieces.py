@@ -13,7 +13,13 @@ from asciinema import asciicast
 
 from caged_core.models import ReplayEvent, TrustDeduction
 from caged_tui.replay import events as ev
-from caged_tui.replay.export import CastWriter, cast_header, jsonl_lines
+from caged_tui.replay.export import (
+    CastWriter,
+    ExportFile,
+    cast_header,
+    export_path,
+    jsonl_lines,
+)
 from caged_tui.replay.keyframes import TerminalTape, blank_screen, build_keyframes, play
 from caged_tui.replay.playback import SPEEDS, advance, gap, step_cap, step_speed
 from caged_tui.replay.timeline import PAGE, TimelineSource
@@ -217,3 +223,35 @@ async def test_a_followed_topic_is_fetched_between_the_feeds_rounds() -> None:
         clock[0] = 0.5
         await feed.poll_hurried()
         assert fetched == ["tail"]  # only the hurried topic
+
+
+def test_an_export_path_from_the_dialogs_answer(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    assert export_path("s.cast", "d.cast", tmp_path) == tmp_path / "s.cast"
+    assert export_path("out", "d.cast", tmp_path) == tmp_path / "out" / "d.cast"
+    assert export_path("new/", "d.cast", tmp_path) == tmp_path / "new" / "d.cast"
+    assert export_path(" ../x.cast ", "d.cast", tmp_path / "out") == tmp_path / "x.cast"
+    assert export_path("~/x.cast", "d.cast", tmp_path) == Path.home() / "x.cast"
+
+
+def test_an_export_file_appears_whole_and_replaces_only_when_told(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    target = ExportFile(path, overwrite=False)
+    target.open()
+    target.write(["a\n"])
+    assert not path.exists()  # written beside it until complete
+    target.commit()
+    assert path.read_text() == "a\n"
+    with pytest.raises(FileExistsError):
+        ExportFile(path, overwrite=False).open()
+    failed = ExportFile(path, overwrite=True)
+    failed.open()
+    failed.write(["half"])
+    failed.discard()
+    assert path.read_text() == "a\n"
+    replacing = ExportFile(path, overwrite=True)
+    replacing.open()
+    replacing.write(["b\n"])
+    replacing.commit()
+    assert path.read_text() == "b\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["s.jsonl"]
