@@ -170,6 +170,15 @@ def terminal_session(session_id: str) -> list[dict[str, Any]]:
     return events
 
 
+@pytest.fixture
+async def terminal_sid(platform: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A session with terminal output ingested; the working directory is ``tmp_path``."""
+    sid = new_session_id()
+    await ingest(platform, terminal_session(sid))
+    monkeypatch.chdir(tmp_path)
+    return sid
+
+
 async def export_dialog(pilot: Pilot[Any], key: str) -> Input:
     """Press ``key`` (``e`` / ``c``) and return the export dialog's path field."""
     await pilot.press(key)
@@ -187,13 +196,11 @@ def notified(app: Any, text: str, severity: str = "information") -> bool:
 
 
 async def test_export_asks_where_and_writes_jsonl_and_a_cast_that_asciinema_reads(
-    platform: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    platform: Any, tmp_path: Path, terminal_sid: str
 ) -> None:
     from test_replay_pieces import assert_asciicast_v2
 
-    sid = new_session_id()
-    await ingest(platform, terminal_session(sid))
-    monkeypatch.chdir(tmp_path)
+    sid = terminal_sid
     app = live_app(platform)
     async with app.run_test(size=SIZE) as pilot:
         await open_replay(pilot, sid)
@@ -222,11 +229,9 @@ async def test_export_asks_where_and_writes_jsonl_and_a_cast_that_asciinema_read
 
 
 async def test_export_replaces_an_existing_file_only_after_a_confirmation(
-    platform: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    platform: Any, tmp_path: Path, terminal_sid: str
 ) -> None:
-    sid = new_session_id()
-    await ingest(platform, terminal_session(sid))
-    monkeypatch.chdir(tmp_path)
+    sid = terminal_sid
     cast = tmp_path / f"{sid}.cast"
     cast.write_text("keep me\n")
     app = live_app(platform)
@@ -261,11 +266,9 @@ async def test_export_replaces_an_existing_file_only_after_a_confirmation(
 
 
 async def test_an_export_that_cannot_be_written_says_why(
-    platform: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    platform: Any, tmp_path: Path, terminal_sid: str
 ) -> None:
-    sid = new_session_id()
-    await ingest(platform, terminal_session(sid))
-    monkeypatch.chdir(tmp_path)
+    sid = terminal_sid
     (tmp_path / "a-file").write_text("")
     app = live_app(platform)
     async with app.run_test(size=SIZE) as pilot:
