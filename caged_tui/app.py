@@ -74,6 +74,17 @@ def _mode(entry: registry.ScreenEntry) -> Callable[[], Screen[Any]]:
     return screen
 
 
+#: Every screen's stylesheet, read once the first frame is on screen
+#: (:meth:`CagedApp.read_screen_stylesheets`). A screen's own ``CSS_PATH`` met for the
+#: first time on a push makes Textual re-parse the whole stylesheet (every widget's
+#: DEFAULT_CSS too, its parse cache is dropped) and restyle every mounted node: about half
+#: of opening a screen. Read in advance, a push only styles the new screen's widgets; read
+#: at start, parsing them was ~15 ms of the way to the first frame, which shows one screen.
+SCREEN_STYLESHEETS: tuple[Path, ...] = tuple(
+    sorted((Path(__file__).parent / "screens").rglob("*.tcss"))
+)
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -112,16 +123,9 @@ class CagedApp(App[None]):
             screen verifies pasted keys with it.
     """
 
-    #: The app's stylesheet and every screen's, read once at start. A screen's own
-    #: ``CSS_PATH`` met for the first time on a push makes Textual re-parse the whole
-    #: stylesheet (every widget's DEFAULT_CSS too, its parse cache is dropped) and restyle
-    #: every mounted node: about half of opening a screen. The screens keep their
-    #: ``CSS_PATH`` (beside the screen, found here); as all of it is read already, a push
-    #: only styles the new screen's widgets.
-    CSS_PATH: ClassVar[list[str | PurePath]] = [
-        "styles/app.tcss",
-        *sorted((Path(__file__).parent / "screens").rglob("*.tcss")),
-    ]
+    #: The app's stylesheet and the first screen's: all the first frame needs. The other
+    #: screens' are read right after it (:data:`SCREEN_STYLESHEETS`).
+    CSS_PATH: ClassVar[list[str | PurePath]] = ["styles/app.tcss", "screens/sandboxes.tcss"]
     TITLE = "caged"
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
         entry.id: _mode(entry) for entry in registry.modes()
@@ -163,6 +167,7 @@ class CagedApp(App[None]):
         self.client_factory = client_factory
         self._remember_theme = remember_theme
         self.set_reactive(CagedApp.settings, settings)
+        self._screen_stylesheets_read = False
         self.live = LiveFeed(
             self,
             lambda: self.client,
@@ -371,7 +376,25 @@ class CagedApp(App[None]):
 
     # ------------------------------------------------------------------ status
 
+    def read_screen_stylesheets(self) -> None:
+        """Read the stylesheets of the screens not shown yet (the first frame read only
+        its own): a later push then finds its rules parsed. The sources already read
+        stay in the parse cache, and what is mounted is restyled once, as a rule for a
+        screen may also match a shared widget."""
+        stylesheet = self.stylesheet
+        unread = [path for path in SCREEN_STYLESHEETS if not stylesheet.has_source(str(path))]
+        if not unread:
+            return
+        for path in unread:
+            stylesheet.read(path)
+        for screen in self.screen_stack:
+            stylesheet.update(screen)
+
     def _health(self, health: Health) -> None:
+        if not self._screen_stylesheets_read:
+            # The first round is over: the list (or why it is missing) is on screen.
+            self._screen_stylesheets_read = True
+            self.call_after_refresh(self.read_screen_stylesheets)
         self.status = replace(self.status, connection=health.connection, reason=health.reason)
         if (
             health.connection is Connection.OFFLINE
