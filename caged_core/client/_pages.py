@@ -15,13 +15,15 @@ of the page after it — so the walking itself is written once, here.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, NamedTuple, TypeVar, overload
 
+import httpx
 from pydantic import ConfigDict, TypeAdapter
 
-from caged_core.client._transport import APICore
+from caged_core.client._transport import APICore, parse_json
 
 __all__ = [
     "AsyncPage",
@@ -223,23 +225,100 @@ class AsyncPaginator(Generic[T]):
     async def __aiter__(self) -> AsyncIterator[T]:
         # The pages' items straight from here, not through the page's own ``async for``:
         # each nested async generator costs every item (100,000 for a long replay) a step.
-        async for page in (await self).iter_pages():
-            for item in page.items:
-                yield item
+        # When the server names the next page (``Link: rel="next"``, the local platform's
+        # replay), it is asked for before this one is parsed, so the server reads it
+        # while the client parses; the answer's own cursor still decides which page
+        # comes next (:meth:`_Ahead.matches`).
+        params: Params = self._params
+        response = await self._ask(params)
+        ahead: _Ahead | None = None
+        try:
+            while True:
+                ahead = await self._ask_ahead(response)
+                page, after = self._read(params, response)
+                for item in page.items:
+                    yield item
+                if after is None:
+                    return
+                if ahead is not None and ahead.matches(after):
+                    response = await ahead.task
+                else:
+                    if ahead is not None:
+                        ahead.task.cancel()
+                    response = await self._ask(after)
+                params = after
+        finally:
+            if ahead is not None:
+                ahead.task.cancel()
 
     async def _fetch(self, params: Params) -> AsyncPage[T]:
-        listing = self._listing
-        answer = await self._core.call(
-            "GET", self._path, listing.adapter, params=params, timeout=self._timeout
+        return self._read(params, await self._ask(params))[0]
+
+    async def _ask(
+        self, params: Params, on_sent: Callable[[], None] | None = None
+    ) -> httpx.Response:
+        return await self._core.request(
+            "GET", self._path, params=params, timeout=self._timeout, on_sent=on_sent
         )
+
+    def _read(self, params: Params, response: httpx.Response) -> tuple[AsyncPage[T], Params | None]:
+        """The page of ``response`` (the answer to ``params``) and the next page's query."""
+        listing = self._listing
+        answer = parse_json(response, listing.adapter)
         items = listing.items(answer)
         after = listing.follow(answer, items, params)
-        return AsyncPage(
+        page = AsyncPage(
             items,
             total=listing.total(answer),
             response=answer,
             fetch_next=None if after is None else lambda: self._fetch(after),
         )
+        return page, after
+
+    async def _ask_ahead(self, response: httpx.Response) -> _Ahead | None:
+        """Ask for the page the server named as next to ``response``; return once the
+        request is on the wire (None when the server named none)."""
+        link = response.links.get("next", {}).get("url")
+        if not link:
+            return None
+        url = httpx.URL(link)
+        # Only another query of this same resource: the key goes nowhere else.
+        if url.path != response.request.url.path or url.host:
+            return None
+        hinted = dict(url.params)
+        sent = asyncio.get_running_loop().create_future()
+
+        def on_sent(*_: object) -> None:
+            if not sent.done():
+                sent.set_result(None)
+
+        task = asyncio.create_task(self._ask(hinted, on_sent))
+        task.add_done_callback(_retrieved)
+        task.add_done_callback(on_sent)
+        try:
+            await sent
+        except BaseException:
+            task.cancel()
+            raise
+        return _Ahead(httpx.QueryParams(hinted), task)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} GET {self._path}>"
+
+
+class _Ahead(NamedTuple):
+    """A page asked for ahead of need: its query, and the request on its way."""
+
+    query: httpx.QueryParams
+    task: asyncio.Task[httpx.Response]
+
+    def matches(self, params: Params) -> bool:
+        """Whether this is the request ``params`` would send (as the core drops ``None``)."""
+        return self.query == httpx.QueryParams({k: v for k, v in params.items() if v is not None})
+
+
+def _retrieved(task: asyncio.Task[httpx.Response]) -> None:
+    # A page asked for ahead and then not needed may have failed: nobody awaits it, and
+    # its error must not be reported as never retrieved.
+    if not task.cancelled():
+        task.exception()

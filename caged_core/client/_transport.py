@@ -20,7 +20,7 @@ import gc
 import hashlib
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -211,8 +211,10 @@ class APICore:
         timeout: float,
         authenticated: bool = True,
         extra_headers: Mapping[str, str] | None = None,
+        on_sent: Callable[[], None] | None = None,
     ) -> httpx.Request:
-        """One request with the contract's headers; ``None`` query values dropped."""
+        """One request with the contract's headers; ``None`` query values dropped;
+        ``on_sent`` is called once the request is on the wire."""
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **(extra_headers or {})}
         if authenticated:
             headers["Authorization"] = f"Bearer {self._key.reveal()}"
@@ -229,6 +231,7 @@ class APICore:
             content=content,
             headers=headers,
             timeout=httpx.Timeout(timeout),
+            extensions=None if on_sent is None else {"trace": _trace_sent(on_sent)},
         )
 
     # ------------------------------------------------------------------ sending
@@ -245,6 +248,7 @@ class APICore:
         absolute_url: str | None = None,
         etag: str | None = None,
         prefer: str | None = None,
+        on_sent: Callable[[], None] | None = None,
     ) -> httpx.Response:
         """Send one API call (with retries) and return its successful response.
 
@@ -253,9 +257,13 @@ class APICore:
         With ``stream=True`` the body is not read; the caller must close it.
         With ``etag`` the request is conditional (``If-None-Match``) and a
         ``304 Not Modified`` counts as a success; ``prefer`` is sent as ``Prefer``.
+        ``on_sent`` is called (on the caller's loop) once the request is on the wire,
+        before its answer has come.
         """
         home = self._home_loop
         if home is not None and asyncio.get_running_loop() is not home:
+            if on_sent is not None:
+                on_sent = _on_loop(asyncio.get_running_loop(), on_sent)
             future = asyncio.run_coroutine_threadsafe(
                 self.request(
                     method,
@@ -267,6 +275,7 @@ class APICore:
                     absolute_url=absolute_url,
                     etag=etag,
                     prefer=prefer,
+                    on_sent=on_sent,
                 ),
                 home,
             )
@@ -283,6 +292,7 @@ class APICore:
             timeout=budget,
             authenticated=absolute_url is None,
             extra_headers=_conditional_headers(etag, prefer),
+            on_sent=on_sent,
         )
         return await self._send_with_retries(request, budget=budget, stream=stream)
 
@@ -409,6 +419,26 @@ def _conditional_headers(etag: str | None, prefer: str | None) -> dict[str, str]
     if not etag:
         return None
     return {"If-None-Match": etag, **({"Prefer": prefer} if prefer else {})}
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> Callable[[], None]:
+    """``callback``, called from any thread, run on ``loop``."""
+
+    def call() -> None:
+        loop.call_soon_threadsafe(callback)
+
+    return call
+
+
+def _trace_sent(on_sent: Callable[[], None]) -> Callable[[str, Any], Awaitable[None]]:
+    """An httpcore ``trace`` extension calling ``on_sent`` when a request's body has been
+    written (once per attempt: a retried request is sent again)."""
+
+    async def trace(event: str, info: Any) -> None:
+        if event.endswith(".send_request_body.complete"):
+            on_sent()
+
+    return trace
 
 
 def transport_error(err: httpx.TransportError, what: str, budget: float) -> CagedConnectionError:

@@ -63,6 +63,8 @@ class PageJSON(NamedTuple):
     """A replay page's JSON body, and what identifies it for a weak ``ETag``."""
 
     body: bytes
+    #: The ``after_seq`` of the next page; None on the last (for the ``Link`` header).
+    next_after: int | None
     #: The query and what the answer says of the session (``next_seq``, ``has_more``,
     #: ``total``): events are never changed once stored, so equal versions mean equal
     #: bodies, and the body (~200 KiB for 1000 events) need not be hashed.
@@ -123,7 +125,7 @@ def replay_page_json(
     tail = json.dumps(rest, separators=(",", ":"))[1:]
     body = b'{"events":[' + b",".join([row[0] for row in rows]) + b"]," + tail.encode()
     version = f"{after_seq}:{limit}:{type_ or ''}:{rest['next_seq']}:{has_more:d}:{total}"
-    return PageJSON(body, version)
+    return PageJSON(body, rest["next_seq"] if has_more else None, version)
 
 
 def summary(

@@ -9,6 +9,8 @@ app's exception handler).
 
 from __future__ import annotations
 
+from urllib.parse import quote, urlencode
+
 from starlette.responses import Response
 
 from caged_core.models import (
@@ -78,7 +80,18 @@ async def replay(call: Call) -> Response:
     )
     # The page's own validator: hashing its body for one costs a third of writing it.
     tag = etags.weak(f"{call.param('sid')}:{page.version}".encode())
-    return Response(page.body, media_type="application/json", headers={"ETag": tag})
+    headers = {"ETag": tag}
+    if page.next_after is not None:
+        headers["Link"] = _next_link(call, "after_seq", page.next_after)
+    return Response(page.body, media_type="application/json", headers=headers)
+
+
+def _next_link(call: Call, cursor: str, value: int) -> str:
+    """The next page as an RFC 8288 ``Link``: this request's query with the cursor moved
+    on, so a client paging through can ask for it before it has parsed this page
+    (contract note: docs/contract-notes.md)."""
+    query = {**call.request.query_params, cursor: str(value)}
+    return f'<{quote(call.request.url.path)}?{urlencode(query)}>; rel="next"'
 
 
 async def replay_summary(call: Call) -> Response:

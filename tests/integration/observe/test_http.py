@@ -99,6 +99,21 @@ async def test_a_replay_page_is_conditional_on_its_own_version(api: httpx.AsyncC
     assert [e["data"]["n"] for e in changed.json()["events"]] == [0, 1]
 
 
+async def test_a_replay_page_names_the_next_in_a_link(api: httpx.AsyncClient) -> None:
+    """``Link: rel="next"`` is the request's own query with ``after_seq`` moved to the
+    page's ``next_seq``; the last page names none (a client asks ahead with it)."""
+    session_id = f"http-link-{time.time_ns()}"
+    body = {"events": [event(second=n, session_id=session_id) for n in range(5)]}
+    assert (await api.post("/events/ingest", json=body)).status_code in (200, 201, 202)
+    first = await api.get(f"/sessions/{session_id}/replay?limit=2&type=command")
+    assert first.json()["next_seq"] == 2 and first.json()["has_more"]
+    link = httpx.URL(first.links["next"]["url"])
+    assert link.path == f"/v1/sessions/{session_id}/replay" and not link.host
+    assert dict(link.params) == {"limit": "2", "type": "command", "after_seq": "2"}
+    last = await api.get(f"/sessions/{session_id}/replay?limit=2&after_seq=4")
+    assert not last.json()["has_more"] and "link" not in last.headers
+
+
 async def test_clear_errors(api: httpx.AsyncClient) -> None:
     mixed = await api.post(
         "/events/ingest",
