@@ -51,6 +51,43 @@ def until(moment: datetime | None, now: datetime, *, coarse: bool = False) -> st
     return duration(seconds, coarse=coarse) if seconds > 0 else "now"
 
 
+#: Seconds a clock waits past the moment a text changes: a timer may fire a hair early.
+CHANGE_SLACK = 0.01
+
+
+def next_change(seconds: float, *, coarse: bool = False, falling: bool = False) -> float:
+    """Seconds until :func:`duration` of ``seconds`` shows another text, as ``seconds``
+    grows with the clock (an age) or, with ``falling``, shrinks (a countdown).
+
+    The text's unit is what moves it: seconds below ten minutes (unless ``coarse``),
+    minutes below a day, hours from then on.
+    """
+    total = max(0, int(seconds))
+    if total >= 86400:
+        step = 3600
+    elif coarse or total >= 600:
+        step = 60
+    else:
+        step = 1
+    if falling:
+        return seconds - total // step * step + CHANGE_SLACK
+    return (total // step + 1) * step - seconds + CHANGE_SLACK
+
+
+def since_changes(moment: datetime | None, now: datetime, *, coarse: bool = False) -> float | None:
+    """Seconds until :func:`since` shows another text (None: it never will)."""
+    if moment is None:
+        return None
+    return next_change((now - moment).total_seconds(), coarse=coarse)
+
+
+def until_changes(moment: datetime | None, now: datetime, *, coarse: bool = False) -> float | None:
+    """Seconds until :func:`until` shows another text (None: it never will)."""
+    if moment is None or (seconds := (moment - now).total_seconds()) <= 0:
+        return None
+    return next_change(seconds, coarse=coarse, falling=True)
+
+
 def money(amount: float) -> str:
     """USD with cents, or four decimals below one cent so small costs stay visible."""
     if 0 < amount < 0.01:
@@ -76,6 +113,13 @@ def uptime(sandbox: Sandbox, now: datetime, *, coarse: bool = False) -> str:
     if not sandbox.is_active or sandbox.started_at is None:
         return DASH
     return since(sandbox.started_at, now, coarse=coarse)
+
+
+def uptime_changes(sandbox: Sandbox, now: datetime, *, coarse: bool = False) -> float | None:
+    """Seconds until :func:`uptime` shows another text (None: it never will)."""
+    if not sandbox.is_active or sandbox.started_at is None:
+        return None
+    return since_changes(sandbox.started_at, now, coarse=coarse)
 
 
 def trust_band(score: int) -> str:

@@ -3,16 +3,19 @@
 The list comes from the app's live feed (topic :data:`~caged_tui.live.SANDBOXES`):
 this screen never polls. It keeps the sandboxes in a :class:`ListSource` that
 the virtual table paints a screenful at a time; filter, order and marks are
-reactives applied to the source. A one-second clock re-formats the visible
-rows and repaints only those whose age, uptime or idle countdown changed;
-while the user is idle (the live feed's ``user_idle``) times show whole
-minutes and the clock ticks every :data:`IDLE_CLOCK_SECONDS` (a key press
-brings the seconds back at once), so an untouched list repaints once a minute
-instead of every second.
+reactives applied to the source. A clock re-formats the visible rows and
+repaints those whose age, uptime or idle countdown changed — and it ticks only
+when one of them shows another text: at the next second, minute or hour the
+visible rows' times turn over (computed, not polled; a list, a scroll or a
+resize re-arms it). While the user is idle (the live feed's ``user_idle``)
+times show whole minutes (a key press brings the seconds back at once), so an
+untouched list of young sandboxes repaints once a minute, and one of old or
+stopped ones once an hour or never.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 from typing import ClassVar
 
@@ -30,13 +33,11 @@ from caged_tui.messages import SandboxChanged
 from caged_tui.screens.list_screen import ListScreen
 from caged_tui.status import Connection, PlatformStatus
 from caged_tui.widgets.dialogs import ConfirmDialog
-from caged_tui.widgets.sandbox_table import SORTABLE, SandboxTable, sandbox_source
+from caged_tui.widgets.sandbox_table import SORTABLE, SandboxTable, sandbox_source, text_changes_in
 
-#: Seconds between repaints of the time columns (only changed text repaints).
-CLOCK_SECONDS = 1.0
-#: While the user is idle, times show whole minutes: the clock ticks this often only
-#: (a minute shows up to this late), not every second.
-IDLE_CLOCK_SECONDS = 10.0
+#: The shortest wait between two ticks: rows formatted on the very moment a time turns
+#: over (a frozen test clock, or chance) must not make the clock spin.
+MIN_TICK = 1.0
 
 
 class ListState(StrEnum):
@@ -90,9 +91,10 @@ class SandboxesScreen(ListScreen):
     def __init__(self) -> None:
         super().__init__()
         self._source = sandbox_source(self.now(), lambda: self.caged.live.user_idle)
-        #: The clock's next tick: one timer, set again by each tick for the pace then.
+        #: The clock's next tick: one timer, set for when a visible time next changes.
         self._tick: Timer | None = None
-        self._idle_tick = False
+        #: Whether the clock was armed for whole minutes (the user idle).
+        self._coarse = False
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="sandboxes-body"):
@@ -108,6 +110,8 @@ class SandboxesScreen(ListScreen):
         self._render_info()
         self._set_clock()
         self.watch(self.app, "settings", self._profile_changed, init=False)
+        self.watch(self.app, "app_focus", self._clock, init=False)
+        self.watch(self.table, "scroll_y", self._set_clock, init=False)
         self.caged.live.subscribe(self, SANDBOXES, self._loaded)
 
     @property
@@ -133,6 +137,7 @@ class SandboxesScreen(ListScreen):
         self.state = ListState.LOADING
         self.table.source_changed(self._source.update([]))
         self._render_info()
+        self._set_clock()
 
     def _loaded(self, sandboxes: list[Sandbox]) -> None:
         """A new list from the live feed: only changed visible rows repaint."""
@@ -141,25 +146,49 @@ class SandboxesScreen(ListScreen):
         self.marked = self.marked & {sb.id for sb in sandboxes}
         self.state = ListState.READY if sandboxes else ListState.EMPTY
         self._render_info()
+        self._set_clock()
 
     def _set_clock(self) -> None:
+        """Arm the clock for the moment a visible row's time next shows another text.
+
+        Rows keep the text of the time they were formatted at (the source's ``now``)
+        until then: a row scrolled in since is right as long as that moment has not
+        passed, and when it has, the clock ticks at once."""
         if self._tick is not None:
             self._tick.stop()
-        self._idle_tick = self.caged.live.user_idle
-        delay = IDLE_CLOCK_SECONDS if self._idle_tick else CLOCK_SECONDS
+            self._tick = None
+        if not (self.is_current and self.caged.in_foreground):
+            return  # a resume or the focus coming back ticks it
+        self._coarse = coarse = self.caged.live.user_idle
+        formatted_at = self._source.now
+        waits = [
+            wait
+            for key in self.table.visible_keys()
+            if (sandbox := self._source.get(key)) is not None
+            and (wait := text_changes_in(sandbox, formatted_at, coarse)) is not None
+        ]
+        if not waits:
+            return  # nothing on screen moves with the clock
+        due = formatted_at + timedelta(seconds=max(min(waits), MIN_TICK))
+        delay = max(0.0, (due - self.now()).total_seconds())
         self._tick = self.set_timer(delay, self._clock, name="clock")
 
     def _clock(self) -> None:
+        if self.is_current and self.caged.in_foreground:
+            table = self.table
+            table.refresh_keys(self._source.retime(self.now(), table.visible_keys()))
         self._set_clock()
-        if not (self.is_current and self.caged.in_foreground):
-            return
-        table = self.table
-        table.refresh_keys(self._source.retime(self.now(), table.visible_keys()))
+
+    def on_screen_resume(self) -> None:
+        self._clock()
+
+    def on_resize(self) -> None:
+        self._set_clock()
 
     def on_key(self, event: events.Key) -> None:
         # The app marked the user active before this key came down: seconds show now,
-        # not at the idle clock's next tick.
-        if self._idle_tick and not self.caged.live.user_idle:
+        # not at the next whole minute.
+        if self._coarse and not self.caged.live.user_idle:
             self._clock()
 
     @on(SandboxChanged)
@@ -188,6 +217,7 @@ class SandboxesScreen(ListScreen):
         )
         self.table.source_changed()
         self._render_info()
+        self._set_clock()
 
     def shown_sandboxes(self) -> list[Sandbox]:
         """The sandboxes passing the filter, in the chosen order."""

@@ -27,6 +27,9 @@ class SandboxColumn:
     #: (sandbox, now, coarse: whole minutes only) → the cell's text.
     render: Callable[[Sandbox, datetime, bool], str]
     sort_key: Callable[[Sandbox], str | float] | None = None
+    #: (sandbox, now, coarse) → seconds until the cell's text moves with the clock (None:
+    #: never). None for the columns the clock does not move.
+    changes: Callable[[Sandbox, datetime, bool], float | None] | None = None
 
     @property
     def label(self) -> str:
@@ -73,15 +76,19 @@ COLUMNS: tuple[SandboxColumn, ...] = (
         Column("age", "AGE", 5),
         lambda sb, now, coarse: fmt.since(sb.created_at, now, coarse=coarse),
         lambda sb: -_created(sb),
+        lambda sb, now, coarse: fmt.since_changes(sb.created_at, now, coarse=coarse),
     ),
     SandboxColumn(
-        Column("uptime", "UPTIME", 6), lambda sb, now, coarse: fmt.uptime(sb, now, coarse=coarse)
+        Column("uptime", "UPTIME", 6),
+        lambda sb, now, coarse: fmt.uptime(sb, now, coarse=coarse),
+        changes=lambda sb, now, coarse: fmt.uptime_changes(sb, now, coarse=coarse),
     ),
     SandboxColumn(Column("cost", "COST", 5), lambda sb, *_: fmt.cost(sb), lambda sb: sb.total_cost),
     SandboxColumn(Column("budget", "BUDGET", 6), lambda sb, *_: budget_text(sb)),
     SandboxColumn(
         Column("idle", "IDLE IN", 7),
         lambda sb, now, coarse: fmt.until(sb.idle_deadline, now, coarse=coarse),
+        changes=lambda sb, now, coarse: fmt.until_changes(sb.idle_deadline, now, coarse=coarse),
     ),
     SandboxColumn(
         Column("error", "LAST ERROR", 10), lambda sb, *_: fmt.one_line(sb.last_error, 48)
@@ -111,6 +118,17 @@ def sandbox_cells(sandbox: Sandbox, now: datetime, coarse: bool = False) -> tupl
             style = f"sandbox-table--budget-{budget_level(sandbox.total_cost, sandbox.budget)}"
         cells.append((col.render(sandbox, now, coarse), style))
     return tuple(cells)
+
+
+#: How the cells that move with the clock say when they next do.
+_CHANGES = tuple(col.changes for col in COLUMNS if col.changes is not None)
+
+
+def text_changes_in(sandbox: Sandbox, now: datetime, coarse: bool = False) -> float | None:
+    """Seconds from ``now`` until a time of the sandbox's row shows another text (None:
+    none ever will — a stopped sandbox's age still does, for one)."""
+    waits = [wait for changes in _CHANGES if (wait := changes(sandbox, now, coarse)) is not None]
+    return min(waits, default=None)
 
 
 def sandbox_source(

@@ -137,6 +137,11 @@ class ListSource(Generic[ItemT]):
         return len(self._order)
 
     @property
+    def now(self) -> datetime:
+        """The time rows are formatted at (the last :meth:`retime`)."""
+        return self._now
+
+    @property
     def items(self) -> list[ItemT]:
         """Every item, filtered or not, in the order they were given."""
         return list(self._items.values())

@@ -1,8 +1,8 @@
 """Idle cost (issue 12): an untouched app must neither repaint nor poll much.
 
 Young sandboxes' ages and uptimes change text every second; while the user is idle
-the list shows whole minutes, so the clock finds nothing to repaint most ticks. The
-header's counts (two requests without ETags) keep a slower pace than the list."""
+the list shows whole minutes, and the clock ticks only when a visible time turns
+over. The header's counts keep a slower pace than the list where they are polled."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from textual.widgets import Static
 from caged_core.models import Sandbox
 from caged_tui import formatting as fmt
 from caged_tui.live import SANDBOXES, Fetched, LiveFeed, TopicSpec
-from caged_tui.screens import sandboxes as sandboxes_screen
 from caged_tui.widgets.sandbox_table import sandbox_source
 
 START = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
@@ -33,6 +32,25 @@ def test_coarse_durations_drop_the_seconds() -> None:
         "1h01m",
     ]
     assert fmt.duration(125) == "2m05s"
+
+
+@pytest.mark.parametrize("coarse", [False, True])
+@pytest.mark.parametrize("falling", [False, True])
+def test_next_change_is_when_the_text_turns_over(coarse: bool, falling: bool) -> None:
+    """Just before the predicted moment a duration shows the same text, at it another
+    (a countdown's last second turns into "now"), over every unit from seconds to days."""
+    sign = -1 if falling else 1
+
+    def text(seconds: float) -> str:
+        return "now" if falling and seconds <= 0 else fmt.duration(seconds, coarse=coarse)
+
+    for start in [0.25, 59.5, 60.0, 599.99, 600.0, 3599.5, 3600.0, 86399.0, 90061.7]:
+        for offset in range(0, 4000, 7):
+            seconds = start + offset
+            wait = fmt.next_change(seconds, coarse=coarse, falling=falling)
+            before = seconds + sign * (wait - fmt.CHANGE_SLACK - 0.001)
+            assert text(before) == text(seconds), (seconds, wait)
+            assert text(seconds + sign * wait) != text(seconds), (seconds, wait)
 
 
 def young(index: int) -> Sandbox:
@@ -157,34 +175,50 @@ async def test_a_change_below_the_shown_precision_repaints_nothing(fake: FakePla
         await eventually_async(lambda: painted == [1], pause=pilot.pause)
 
 
-async def test_an_idle_users_clock_ticks_every_ten_seconds(
+async def test_the_clock_ticks_when_a_visible_time_next_changes(
     fake: FakePlatform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Whole minutes need no tick every second; a key press brings the seconds back."""
+    """Idle cost (issue 12): the clock ticked every 10 s while idle (every second while
+    active) whether or not a time on screen would change. It now ticks when one does:
+    the next second of a young sandbox while the user is active, its next whole minute
+    while idle, the next hour when only day-old sandboxes are shown — and a key press
+    brings the seconds back at once."""
+    fake.sandboxes[:] = [
+        {**fake.sandboxes[0], "id": "cage-young", "status": "running",
+         "created_at": "2026-11-27T11:57:30Z", "started_at": "2026-11-27T11:57:30Z",
+         "last_activity_at": None},
+        {**fake.sandboxes[3], "id": "cage-old", "status": "stopped",
+         "created_at": "2026-11-24T11:30:00Z", "started_at": None},
+    ]  # fmt: skip
     app = fake_app(fake.handle)
     async with app.run_test(size=SIZE) as pilot:
+        idle = [False]
+        monkeypatch.setattr(type(app.live), "user_idle", property(lambda _: idle[0]))
         screen = await loaded(pilot)
         retimed: list[bool] = []
-        idle = [False]
+        retime = screen._source.retime
         monkeypatch.setattr(
-            screen._source, "retime", lambda now, keys: retimed.append(idle[0]) or frozenset()
+            screen._source, "retime", lambda now, keys: retimed.append(idle[0]) or retime(now, keys)
         )
-        monkeypatch.setattr(type(screen.caged.live), "user_idle", property(lambda _: idle[0]))
 
         def next_tick() -> float:
             assert screen._tick is not None
             return screen._tick._interval
 
+        # Frozen at 12:00:00: the young one is 2m30s old, the old one 3d0h30m.
         screen._clock()
-        assert next_tick() == sandboxes_screen.CLOCK_SECONDS and retimed == [False]
+        assert next_tick() == pytest.approx(1.01) and retimed == [False]  # 2m31s
         idle[0] = True
         screen._clock()
-        assert next_tick() == sandboxes_screen.IDLE_CLOCK_SECONDS and retimed == [False, True]
+        assert next_tick() == pytest.approx(30.01)  # "2m" turns "3m" at 12:00:30
         idle[0] = False  # what the app's activity() does before the key reaches the screen
         await pilot.press("down")
-        # (A slow machine may let the next one-second tick in before this check.)
-        assert next_tick() == sandboxes_screen.CLOCK_SECONDS
         assert retimed[:3] == [False, True, False]
+        assert next_tick() == pytest.approx(1.01)
+        del fake.sandboxes[0]
+        screen.caged.live.poke()
+        await eventually_async(lambda: screen._source.row_count == 1, pause=pilot.pause)
+        assert next_tick() == pytest.approx(1800.01)  # "3d" turns "3d1h" at 12:30
 
 
 async def test_backing_off_never_polls_faster_than_the_interval() -> None:
