@@ -124,6 +124,16 @@ def add_to_tape(tape: TerminalTape, event: ReplayEvent) -> None:
         tape.add(event.sequence, size)
 
 
+def _digit_help(digit: int) -> str:
+    """What a digit key does: a jump, and right after ``t`` a type filter."""
+    jump = f"Jump to {digit * 10} %"
+    if digit == 0:
+        return f"{jump} · after t: every type"
+    if digit <= len(KINDS):
+        return f"{jump} · after t: toggle {KINDS[digit - 1].value}"
+    return jump
+
+
 class TimelineTable(VirtualTable):
     """The timeline: event types coloured, trust deductions in red."""
 
@@ -167,10 +177,23 @@ class ReplayScreen(CagedScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="replay.back"),
         Binding("space", "play_pause", "Play/pause", id="replay.play_pause"),
-        Binding("left", "step(-1)", "Step back", key_display="←", id="replay.step_back"),
-        Binding("right", "step(1)", "Step", key_display="→", id="replay.step"),
-        Binding("less_than_sign", "speed(-1)", "Slower", key_display="<", id="replay.slower"),
-        Binding("greater_than_sign", "speed(1)", "Faster", key_display=">", id="replay.faster"),
+        # Priority: the timeline scrolls sideways with ← → when it is wider than its pane
+        # (at 120 columns it is), and stepping must not depend on the window's width.
+        # A pair of keys has one footer entry (the footer fits 120 columns; help lists both).
+        Binding(
+            "left", "step(-1)", "Step back", key_display="←", priority=True, show=False,
+            id="replay.step_back",
+        ),
+        Binding(
+            "right", "step(1)", "Step", key_display="← →", priority=True, id="replay.step"
+        ),
+        Binding(
+            "less_than_sign", "speed(-1)", "Slower", key_display="<", show=False,
+            id="replay.slower",
+        ),
+        Binding(
+            "greater_than_sign", "speed(1)", "Speed", key_display="< >", id="replay.faster"
+        ),
         Binding(
             "left_square_bracket", "idle_cap(-1)", "Idle cap down", show=False,
             key_display="[", id="replay.idle_down",
@@ -180,13 +203,15 @@ class ReplayScreen(CagedScreen[None]):
             key_display="]", id="replay.idle_up",
         ),
         *(
-            Binding(str(n), f"digit({n})", f"Jump to {n}0 %", show=False, id=f"replay.jump_{n}")
+            Binding(str(n), f"digit({n})", _digit_help(n), show=False, id=f"replay.jump_{n}")
             for n in range(10)
         ),
-        Binding("t", "choose_type", "Type filter", id="replay.type_filter"),
+        Binding(
+            "t", "choose_type", "Types", key_display="t 1-6", id="replay.type_filter"
+        ),
         Binding("slash", "search", "Search", key_display="/", id="replay.search"),
         Binding("f", "follow", "Follow", id="replay.follow"),
-        Binding("e", "export_jsonl", "Export JSONL", id="replay.export_jsonl"),
+        Binding("e", "export_jsonl", "Export JSONL", show=False, id="replay.export_jsonl"),
         Binding("c", "export_cast", "Export .cast", id="replay.export_cast"),
     ]  # fmt: skip
 
@@ -734,17 +759,18 @@ class ReplayScreen(CagedScreen[None]):
         self.query_one("#replay-summary", Static).update(text)
 
     def _render_filters(self) -> None:
-        line = Text("types: " if not self.choosing_type else "type 1-6 (0 all): ")
-        if self.choosing_type:
-            line.stylize("bold reverse")
-        for n, kind in enumerate(KINDS, start=1):
-            shown = not self.kinds or kind in self.kinds
-            line.append(f"{n} {kind.value}  ", style="bold" if shown else "dim strike")
-        if self.search.strip():
-            line.append(f"· search {self.search.strip()!r} ")
+        # What is shown first: the line is cut at the pane's width (~60 columns at 120).
+        line = Text()
         if self.filtered:
             more = "" if self._matching_done else " (searching…)"
-            line.append(f"· {len(self._matched)} shown{more}")
+            line.append(f"{len(self._matched)} shown{more} · ", style="bold")
+        if self.search.strip():
+            line.append(f"search {self.search.strip()!r} · ")
+        prompt = Text("type 1-6 (0 all):", style="bold reverse")
+        line.append_text(prompt if self.choosing_type else Text("t 1-6 types:"))
+        for n, kind in enumerate(KINDS, start=1):
+            shown = not self.kinds or kind in self.kinds
+            line.append(f" {n} {kind.value}", style="bold" if shown else "dim strike")
         self.query_one("#replay-filters", Static).update(line)
 
     def _render_detail(self) -> None:
@@ -806,11 +832,12 @@ class ReplayScreen(CagedScreen[None]):
     # ------------------------------------------------------------------ actions
 
     def action_back(self) -> None:
-        """Close the search, else go back."""
+        """Close the search (and drop it: nothing would show it is on), else go back."""
         box = self.query_one("#replay-search", Input)
         if box.has_class("-open"):
             box.value = ""
             box.remove_class("-open")
+            self.search = ""
             self.table.focus()
             return
         self.app.pop_screen()
@@ -821,6 +848,10 @@ class ReplayScreen(CagedScreen[None]):
             self.seek(1)  # at the end: play again from the start
         self.following = False
         self.playing = not self.playing
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """← → edit the search box while it has the focus."""
+        return not (action == "step" and isinstance(self.focused, Input))
 
     def action_step(self, direction: int) -> None:
         """One event back or forward (a shown one, with a filter on); pauses."""

@@ -374,3 +374,30 @@ async def test_a_recorded_terminal_plays_back_as_it_was_shown_live(
         await eventually_async(lambda: screen.playhead == screen.timeline.total, pause=pilot.pause)
         replayed = [line.rstrip() for line in screen.terminal.terminal.display]
         assert replayed == live
+
+
+async def test_arrows_step_where_the_timeline_scrolls_sideways_and_edit_the_search(
+    platform: Any,
+) -> None:
+    sid = new_session_id()
+    await ingest(platform, agent_events(sid, 12))
+    app = live_app(platform)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_replay(pilot, sid)
+        await eventually_async(lambda: screen.timeline.event(12) is not None, pause=pilot.pause)
+        table = screen.table
+        assert table.virtual_size.width > table.scrollable_content_region.width
+        screen.seek(5)
+        await pilot.press("left", "left", "left")
+        assert screen.playhead == 2 and table.scroll_x == 0  # stepped, not scrolled
+        await pilot.press("slash")
+        box = screen.query_one("#replay-search", Input)
+        await eventually_async(lambda: box.has_focus, pause=pilot.pause)
+        await pilot.press(*"sep 1", "left", "left", "left", "left", "t")
+        assert box.value == "step 1" and screen.playhead == 2  # the arrows edited the text
+        await pilot.press("enter")
+        await eventually_async(lambda: screen._matching_done, pause=pilot.pause)
+        assert screen._match_seqs == [2]  # "echo step 1"
+        await pilot.press("escape")  # closes the box and drops the search
+        assert not screen.filtered and screen.table.source is screen.timeline
+        assert isinstance(app.screen, ReplayScreen)
