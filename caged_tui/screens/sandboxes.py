@@ -32,7 +32,6 @@ from caged_tui.live import SANDBOXES
 from caged_tui.messages import SandboxChanged
 from caged_tui.screens.list_screen import ListScreen
 from caged_tui.status import Connection, PlatformStatus
-from caged_tui.widgets.dialogs import ConfirmDialog
 from caged_tui.widgets.sandbox_table import SORTABLE, SandboxTable, sandbox_source, text_changes_in
 
 #: The shortest wait between two ticks: rows formatted on the very moment a time turns
@@ -97,7 +96,8 @@ class SandboxesScreen(ListScreen):
         self._coarse = False
 
     def compose_body(self) -> ComposeResult:
-        with Vertical(id="sandboxes-body"):
+        # Its state's class from the start: added on mount, it restyled the whole body.
+        with Vertical(id="sandboxes-body", classes=f"-{self.state.value}"):
             yield Input(placeholder="filter by id, template or status", id="sandboxes-filter")
             yield Static(id="sandboxes-info")
             yield SandboxTable(self._source, id="sandboxes-table")
@@ -105,7 +105,6 @@ class SandboxesScreen(ListScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self._body.set_class(True, f"-{self.state.value}")
         self._render_message()
         self._render_info()
         self._set_clock()
@@ -365,6 +364,9 @@ class SandboxesScreen(ListScreen):
         if not targets:
             self.notify("No sandbox selected.", severity="warning")
             return
+        # Imported here: the dialogs (and their buttons) are not on the first frame's path.
+        from caged_tui.widgets.dialogs import ConfirmDialog
+
         names = ", ".join(sb.id for sb in targets)
         noun = "sandbox" if len(targets) == 1 else f"{len(targets)} sandboxes"
         dialog = ConfirmDialog(

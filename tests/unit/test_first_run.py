@@ -58,7 +58,8 @@ import caged_tui.cli  # first, as when the command starts (the harness imports h
 from fake_platform import fake_app
 
 WATCHED = ("pyte", "keyring", "yaml", "websockets", "click", "pygments", "certifi",
-           "caged_platform", "caged_tui.screens.terminals", "caged_tui.screens.detail")
+           "caged_platform", "caged_tui.screens.terminals", "caged_tui.screens.detail",
+           "caged_tui.widgets.dialogs")
 
 async def main():
     app = fake_app()
@@ -82,10 +83,16 @@ def test_the_first_frame_loads_only_what_it_shows() -> None:
     """Start-up was 2.7x a minimal Textual app's: the terminal emulator, the keyring,
     the socket clients (websockets), httpx's command-line client (click, pygments) and
     the CA bundle (certifi, for an http:// platform) were loaded before the first frame,
-    and every model's validator was built at import although the list needs one."""
+    and every model's validator was built at import although the list needs one. The
+    dialogs (and Textual's buttons) came with the sandboxes screen for its destroy
+    confirmation."""
     out = subprocess.run(
-        [sys.executable, "-c", _FIRST_FRAME], capture_output=True, text=True, check=True,
-        cwd=ROOT, timeout=120,
+        [sys.executable, "-c", _FIRST_FRAME],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        timeout=120,
     )
     found = json.loads(out.stdout.strip().splitlines()[-1])
     assert found["loaded"] == []
