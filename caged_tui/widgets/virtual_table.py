@@ -289,7 +289,9 @@ class VirtualTable(ScrollView, can_focus=True):
         Binding("end,G", "last", "Last row", show=False, id="table.last"),
     ]
 
-    cursor_row: reactive[int] = reactive(0, init=False, always_update=True)
+    # No repaint of the whole table: watch_cursor_row repaints the two rows that changed
+    # (a full repaint re-rendered every line each time the cursor moved a row).
+    cursor_row: reactive[int] = reactive(0, init=False, always_update=True, repaint=False)
 
     @dataclass
     class CursorMoved(Message):
