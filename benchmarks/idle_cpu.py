@@ -3,13 +3,16 @@
 ``caged-tui`` (10 sandboxes on the local platform, as in ``startup``) and the
 reference — a minimal Textual app showing one DataTable with the same rows —
 run on real PTYs at the same time; once both have painted and settled, the
-user + system CPU time of each process is read from ``/proc/PID/stat`` over a
-30 s window (10 s with ``--quick``). Running them side by side is the
-strictest interleaving: both see exactly the same background load.
+CPU time of each process's threads is read from ``/proc/PID/task/*/schedstat``
+(nanoseconds) over a 30 s window (10 s with ``--quick``). Running them side by
+side is the strictest interleaving: both see exactly the same background load.
+Nanoseconds, not ``/proc/PID/stat``'s 10 ms clock ticks: idle, both apps spend 2-5
+ticks in 30 s, so whole ticks made the ratio jump between 1.0 and 1.8 run to run.
 
 The reference is what Textual itself costs doing nothing; what caged-tui
-spends above it is its polling (the sandbox list every 2 s, the header's
-status every 5 s) and its timers. The platform's own CPU is not counted.
+spends above it is its live feed (on the local platform held requests that
+answer only on a change) and its clock (ticking only when a shown time turns
+over). The platform's own CPU is not counted.
 Targets: ≤ 1.5x the reference, and ≤ 1 % of one core.
 """
 
