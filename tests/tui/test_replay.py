@@ -401,3 +401,8 @@ async def test_arrows_step_where_the_timeline_scrolls_sideways_and_edit_the_sear
         await pilot.press("escape")  # closes the box and drops the search
         assert not screen.filtered and screen.table.source is screen.timeline
         assert isinstance(app.screen, ReplayScreen)
+        await pilot.press("space")
+        assert screen.playing and screen.collector.held
+        await pilot.press("escape")  # leaving while playing lets the collector go
+        await eventually_async(lambda: not isinstance(app.screen, ReplayScreen), pause=pilot.pause)
+        assert not screen.collector.held
