@@ -1,15 +1,55 @@
-"""An event's wire JSON, written by SQLite: the text ``ReplayEvent.model_dump_json()``
-gives, with no Python object per event.
+"""An event's wire JSON: the text ``ReplayEvent.model_dump_json()`` gives (the same
+JSON value), with no model per event.
 
-Each event's text is written once, when it is stored (``events.json``), so a replay
+Each event's text is written once, when it is stored (``events.json``, by
+:func:`event_json` from the parts the write path already holds as text), so a replay
 page is a select of stored texts joined into one body; events stored before that
-column existed have it NULL and replay writes theirs on the fly, with the same
-expression.
+column existed have it NULL and replay writes theirs on the fly, in SQL
+(:func:`event_json_sql`). Both write the same value (tests/unit/observe/test_replay_json.py).
 """
 
 from __future__ import annotations
 
-__all__ = ["event_json_sql"]
+from datetime import datetime, timedelta
+from functools import lru_cache
+from json.encoder import encode_basestring as json_quote
+
+__all__ = ["event_json", "event_json_sql", "json_quote"]
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+@lru_cache(maxsize=1024)
+def _second(seconds: int) -> str:
+    # A batch's events mostly share their second: its text is made once.
+    return (_EPOCH + timedelta(seconds=seconds)).isoformat()
+
+
+def event_json(
+    *,
+    id_json: str,
+    session_json: str,
+    sequence: int,
+    type: str,
+    ts_us: int,
+    duration_ms: float | None,
+    data: str,
+    sandbox_json: str,
+    meta: str,
+) -> str:
+    """An event's JSON text, on the write path: ``*_json`` are JSON-quoted strings
+    (:func:`json_quote`), ``data`` and ``meta`` JSON the platform encoded, ``type`` one of
+    the known types. The timestamp is written as pydantic writes a UTC datetime (a
+    fraction only when non-zero), the duration as ``json.dumps`` writes it (it is finite:
+    validated or the platform's own)."""
+    seconds, micros = divmod(ts_us, 1_000_000)
+    timestamp = f"{_second(seconds)}.{micros:06d}Z" if micros else f"{_second(seconds)}Z"
+    duration = "null" if duration_ms is None else repr(duration_ms)
+    return (
+        f'{{"id":{id_json},"session_id":{session_json},"sequence":{sequence},"type":"{type}",'
+        f'"timestamp":"{timestamp}","duration_ms":{duration},"data":{data},'
+        f'"sandbox_id":{sandbox_json},"meta":{meta}}}'
+    )
 
 
 def event_json_sql(

@@ -40,7 +40,7 @@ from typing import Any
 from caged_core.models import AgentSession, ReplayEvent, SessionStatus
 
 from . import trust
-from .event_json import event_json_sql
+from .event_json import event_json, json_quote
 from .events import NewEvent, encode_payload, from_us, new_id
 from .pricing import llm_usage
 from .store import transaction
@@ -70,25 +70,12 @@ MANUAL = "manual"
 MANUAL_IDLE_SECONDS = 300.0
 
 
-# Each event with its replay JSON (:mod:`.event_json`), written by SQLite as it is stored;
-# an event outside any session is never replayed, so it has none.
+# Each event with its replay JSON (:mod:`.event_json`), written as it is stored; an event
+# outside any session is never replayed, so it has none.
 _INSERT_EVENT = (
     "INSERT INTO events (id, account_id, session_id, sequence, sandbox_id, type, ts,"
     " received_at, duration_ms, process_id, meta, data, json)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, CASE WHEN ?3 IS NULL THEN NULL"
-    " ELSE "
-    + event_json_sql(
-        id="?1",
-        session_json="json_quote(?3)",
-        sequence="?4",
-        type="?6",
-        ts="?7",
-        duration_ms="?9",
-        data="?12",
-        sandbox_id="?5",
-        meta="?11",
-    )
-    + " END)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 
 
@@ -435,6 +422,7 @@ def append_events(
         type_counts: dict[tuple[str, str], int] = {}
         rows: list[tuple[Any, ...]] = []
         deductions: list[tuple[Any, ...]] = []
+        quoted: dict[str, str] = {}  # session and sandbox ids, JSON-quoted once a batch
         for index, event in items:
             if event.id is not None and batch.duplicate(event.id):
                 result.accepted += 1
@@ -497,10 +485,22 @@ def append_events(
             if event.type == "error":
                 result.error_subjects.add((sandbox_id, session.id if session else ""))
             meta_json = json.dumps(event.meta, separators=(",", ":")) if event.meta else "{}"
+            text = None
+            if session is not None:
+                if session.id not in quoted:
+                    quoted[session.id] = json_quote(session.id)
+                if sandbox_id not in quoted:
+                    quoted[sandbox_id] = json_quote(sandbox_id)
+                text = event_json(
+                    id_json=json_quote(event_id), session_json=quoted[session.id],
+                    sequence=session.last_seq, type=event.type, ts_us=event.ts_us,
+                    duration_ms=event.duration_ms, data=payload_json,
+                    sandbox_json=quoted[sandbox_id], meta=meta_json,
+                )  # fmt: skip
             rows.append(
                 (event_id, account_id, session.id if session else None, sequence, sandbox_id,
                  event.type, event.ts_us, now_us, event.duration_ms, event.process_id,
-                 meta_json, payload_json)
+                 meta_json, payload_json, text)
             )  # fmt: skip
             if keep_stored:
                 result.stored.append(
