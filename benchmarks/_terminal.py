@@ -18,12 +18,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlencode
 
+from textual import events
 from textual.app import App, ComposeResult
 from websockets.asyncio.client import ClientConnection, connect
 
 from benchmarks._frames import FrameProbe
 from benchmarks._platform import LocalPlatform
 from caged_core.client import AsyncCaged
+from caged_tui.host_keys import hand_key_to_terminal
 from caged_tui.terminal_adapter import SessionTransport
 from caged_tui.widgets.terminal import TerminalView
 from caged_tui.widgets.terminal.screen import row_text
@@ -35,11 +37,16 @@ SETTLE_LIMIT = 30.0
 
 
 class TerminalApp(App[None]):
-    """Nothing but a focused terminal view filling the screen."""
+    """Nothing but a focused terminal view filling the screen, handing keys to it as the
+    product's app does (:func:`caged_tui.host_keys.hand_key_to_terminal`)."""
 
     def __init__(self, view: TerminalView) -> None:
         super().__init__()
         self.view = view
+
+    async def on_event(self, event: events.Event) -> None:
+        if not hand_key_to_terminal(self, event):
+            await super().on_event(event)
 
     def compose(self) -> ComposeResult:
         yield self.view

@@ -44,7 +44,7 @@ from caged_tui.alert_watch import AlertWatch
 from caged_tui.commands import CagedCommands
 from caged_tui.connect import Connector, Session
 from caged_tui.control_filter import ControlFilter
-from caged_tui.host_keys import takes_every_key, use_host_key_parser
+from caged_tui.host_keys import hand_key_to_terminal, takes_every_key, use_host_key_parser
 from caged_tui.live import OPEN_ALERTS, SANDBOXES, UNREAD, Health, LiveFeed, Tally
 from caged_tui.messages import PlatformUnreachable
 from caged_tui.protocol import ClientFactory
@@ -218,6 +218,8 @@ class CagedApp(App[None]):
         # What the user does sets the live feed's pace (it backs off while idle).
         if isinstance(event, (events.Key, events.MouseDown)):
             self.live.activity()
+        if hand_key_to_terminal(self, event):
+            return
         await super().on_event(event)
 
     def watch_app_focus(self, focus: bool) -> None:

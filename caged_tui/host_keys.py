@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from typing import Any
 
 from textual import events
 from textual._ansi_sequences import ANSI_SEQUENCES_KEYS
 from textual._xterm_parser import XTermParser
+from textual.app import App
 
 ESC = "\x1b"
 
@@ -79,6 +81,22 @@ def takes_every_key(widget: object) -> bool:
     (``ctrl+q``, ``ctrl+p``) see it: a connected terminal with no prefix pending says so with
     ``captures_keys``. Apps hosting a terminal ask this before their priority bindings."""
     return getattr(widget, "captures_keys", False) is True
+
+
+def hand_key_to_terminal(app: App[Any], event: events.Event) -> bool:
+    """Give a key the driver posted straight to the focused terminal, before Textual routes it
+    through the priority bindings and the widget's message queue; True if the terminal took it.
+
+    Apps hosting a terminal call this first in ``on_event`` (the terminal's ``take_key`` says
+    when a key must take the usual route). Not while the app has not had a key yet (Textual then
+    marks it focused) or a widget is maximized (``escape`` restores it).
+    """
+    if not isinstance(event, events.Key) or event.is_forwarded or not app.app_focus:
+        return False
+    take_key = getattr(app.focused, "take_key", None)
+    if take_key is None or app.screen.maximized is not None:
+        return False
+    return take_key(event) is True
 
 
 def use_host_key_parser() -> None:

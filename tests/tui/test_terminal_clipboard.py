@@ -45,9 +45,11 @@ class ClipboardSession:
         return None
 
 
-async def open_terminal(app: Any, pilot: Pilot[Any]) -> tuple[ClipboardSession, TerminalView]:
+async def open_terminal(
+    app: Any, pilot: Pilot[Any], session: ClipboardSession | None = None
+) -> tuple[ClipboardSession, TerminalView]:
     """Open a terminal on the first sandbox whose program writes what the test says."""
-    session = ClipboardSession()
+    session = session or ClipboardSession()
 
     async def terminal(sandbox_id: str, **_: Any) -> ClipboardSession:
         return session

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 
-from caged_tui.host_keys import takes_every_key
+from caged_tui.host_keys import hand_key_to_terminal, takes_every_key
 from caged_tui.widgets.terminal import TerminalTransport, TerminalView
 
 TransportFactory = Callable[[], Awaitable[TerminalTransport]]
@@ -32,6 +32,11 @@ class TerminalTestApp(App[None]):
         if priority and takes_every_key(self.focused):
             return False
         return await super()._check_bindings(key, priority)
+
+    async def on_event(self, event: events.Event) -> None:
+        # As CagedApp: a key goes straight to a terminal that takes it.
+        if not hand_key_to_terminal(self, event):
+            await super().on_event(event)
 
     @property
     def view(self) -> TerminalView:

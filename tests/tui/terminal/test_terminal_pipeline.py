@@ -206,22 +206,22 @@ async def test_flush_refreshes_only_dirty_and_cursor_rows_at_most_60_times_a_sec
         view.feed(b"line one\r\nline two\r\n\r\n")
         await eventually_async(lambda: not view.terminal.dirty, pause=pilot.pause)
         now[0] += 1  # A quiet second.
-        refreshed: list[tuple[object, ...]] = []
-        original = view.refresh
+        painted: list[list[Region]] = []
+        original = view._paint_rows
 
-        def spy(*regions: Region, **kwargs: bool) -> TerminalView:
-            refreshed.append(regions)
-            return original(*regions, **kwargs)
+        def spy(rows: list[Region]) -> bool:
+            painted.append(rows)
+            return original(rows)
 
-        view.refresh = spy  # type: ignore[method-assign]
+        view._paint_rows = spy  # type: ignore[method-assign]
         view.feed(b"\x1b[5;1Hx")  # Draw on row 4; the cursor moves from row 3 to row 4.
         # Leading edge: the first flush of a quiet period happens at once...
-        assert len(refreshed) == 1
-        assert set(refreshed[0]) == {Region(0, 3, 40, 1), Region(0, 4, 40, 1)}
+        assert len(painted) == 1
+        assert painted[0] == [Region(0, 3, 40, 1), Region(0, 4, 40, 1)]
         view.feed(b"y")
         view.feed(b"z")
         # ...and more output within the same frame waits for one timer.
-        assert len(refreshed) == 1
-        await eventually_async(lambda: len(refreshed) == 2, pause=pilot.pause)
-        assert refreshed[1] == (Region(0, 4, 40, 1),)
+        assert len(painted) == 1
+        await eventually_async(lambda: len(painted) == 2, pause=pilot.pause)
+        assert painted[1] == [Region(0, 4, 40, 1)]
         assert view.terminal.display[4].startswith("xyz")
