@@ -39,7 +39,7 @@ from caged_core.errors import (
     CagedError,
     CagedNotFoundError,
 )
-from caged_tui import registry
+from caged_tui import collector, registry
 from caged_tui.alert_watch import AlertWatch
 from caged_tui.commands import CagedCommands
 from caged_tui.connect import Connector, Session
@@ -57,6 +57,9 @@ if TYPE_CHECKING:
 
 #: Backoff (seconds) from which an unreachable local platform is looked for anew.
 RELOCATE_AFTER = 4.0
+#: Seconds after mount by which start-up counts as over even if the first live round is
+#: still waiting for the platform (what it put off must not wait on a slow answer).
+STARTED_AT_THE_LATEST = 5.0
 
 
 def _mode(entry: registry.ScreenEntry) -> Callable[[], Screen[Any]]:
@@ -167,7 +170,7 @@ class CagedApp(App[None]):
         self.client_factory = client_factory
         self._remember_theme = remember_theme
         self.set_reactive(CagedApp.settings, settings)
-        self._screen_stylesheets_read = False
+        self._started = False
         self.live = LiveFeed(
             self,
             lambda: self.client,
@@ -196,6 +199,15 @@ class CagedApp(App[None]):
             exit_on_error=False,
             description="Live updates",
         )
+        self.set_timer(STARTED_AT_THE_LATEST, self._started_up)
+
+    def _started_up(self) -> None:
+        """Do what start-up put off until the first frame was on screen (once)."""
+        if self._started:
+            return
+        self._started = True
+        self.read_screen_stylesheets()
+        collector.release_after_start()
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's driver, reading Alt keys as the host terminal sent them (for terminals)."""
@@ -393,10 +405,9 @@ class CagedApp(App[None]):
             stylesheet.update(screen)
 
     def _health(self, health: Health) -> None:
-        if not self._screen_stylesheets_read:
-            # The first round is over: the list (or why it is missing) is on screen.
-            self._screen_stylesheets_read = True
-            self.call_after_refresh(self.read_screen_stylesheets)
+        if not self._started:
+            # The first round is over: the list (or why it is missing) is painted next.
+            self.call_after_refresh(self._started_up)
         self.status = replace(self.status, connection=health.connection, reason=health.reason)
         if (
             health.connection is Connection.OFFLINE

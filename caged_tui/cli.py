@@ -20,9 +20,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from caged_core import config
-from caged_core.errors import CagedError
-from caged_tui import __version__
+from caged_tui import __version__, collector
 
 EXIT_CONFIG = 2
 
@@ -58,11 +56,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return serve(args_list[1:])
     args = _parser().parse_args(args_list)
-    if args.local and (args.profile not in (None, config.LOCAL_PROFILE) or args.base_url):
-        return _fail("--local cannot be combined with a hosted --profile or --base-url")
+    # Before the client and the app are imported: what start-up makes lives on.
+    collector.hold_for_start()
+    try:
+        return _run(args)
+    finally:
+        # The app let the collector go at its first frame; an error before it did not.
+        collector.release_after_start(freeze=False)
 
+
+def _run(args: argparse.Namespace) -> int:
+    from caged_core import config
+    from caged_core.errors import CagedError
     from caged_tui.app import make_app
     from caged_tui.connect import connector, open_session
+
+    if args.local and (args.profile not in (None, config.LOCAL_PROFILE) or args.base_url):
+        return _fail("--local cannot be combined with a hosted --profile or --base-url")
 
     try:
         session = open_session(

@@ -54,7 +54,7 @@ def test_the_keyring_is_not_loaded_on_the_way_to_the_first_frame() -> None:
 _FIRST_FRAME = """
 import asyncio, json, sys
 sys.path.insert(0, "tests/tui")
-import caged_tui.cli  # first, as when the command starts (the harness imports httpx)
+import caged_core.config  # first, as the command imports it (the harness imports httpx)
 from fake_platform import fake_app
 
 WATCHED = ("pyte", "keyring", "yaml", "websockets", "click", "pygments", "certifi",
