@@ -65,7 +65,7 @@ Prices (:mod:`.pricing`)
 Replay (:mod:`.replay`)
     ``after_seq`` / ``limit`` ≤ 1000 / ``type``; ``{events, has_more, next_seq,
     total}``; pages read through the ``(session_id, sequence)`` index, each event's
-    JSON text written once, by SQLite, when it is stored (:mod:`.event_json`). Terminal
+    JSON text written once, when it is stored (:mod:`.event_json`). Terminal
     output is stored as ``other`` events ``{"kind": "terminal_output", "data",
     "offset"}`` (4096-character chunks, 8 MiB per session) and typed lines as ``command``
     events, so a terminal session replays as a recording (:mod:`.terminal`).
