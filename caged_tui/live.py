@@ -26,7 +26,8 @@ through a Textual :class:`~textual.signal.Signal` only what changed:
   instead of in rounds, as long as the server keeps holding it. A server that does
   not (the hosted API ignores ``Prefer``; a platform holding too many requests) or
   a failure hands the topic back to the rounds, which poll it as before. A first
-  answer cannot say (only a conditional GET is held): its ETag is tried held at once.
+  answer cannot say (only a conditional GET is held): the next round asks, whatever
+  the topic's pace.
   While every topic is held the rounds sleep until a poke or a hand-back: an idle
   app on the local platform sends no request and wakes for no round.
 - **Pause**: nothing is fetched while ``foreground()`` is false (the terminal
@@ -281,13 +282,15 @@ class LiveFeed:
         return last is None or self._clock() - last >= IDLE_AFTER
 
     async def _sleep(self, delay: float | None) -> None:
-        """Sleep ``delay`` seconds (None: until woken), then on while in the background."""
-        self._wake.clear()
+        """Sleep ``delay`` seconds (None: until woken), then on while in the background.
+        A wake-up that came while the feed was busy (a poke during a round) ends it at
+        once: cleared on waking, not on falling asleep, it is never lost."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), delay)
+        self._wake.clear()
         while not self._foreground():
-            self._wake.clear()
             await self._wake.wait()
+            self._wake.clear()
 
     # ------------------------------------------------------------------ polling
 
@@ -386,11 +389,16 @@ class LiveFeed:
             # must not starve the others; the next round tries again.
             return False
         published = await self._publish(topic, fetched)
-        # A first answer cannot say whether the server holds (only a conditional request
-        # is held): one with an ETag is tried held at once, not a round (or the 10 s of a
-        # paced topic) later. A server that does not hold answers that try at once.
-        if topic.hold is not None and (fetched.held or (first and fetched.etag)):
+        if topic.hold is None:
+            return published
+        if fetched.held:
             topic.holder = asyncio.create_task(self._hold(topic), name=f"hold {topic.name}")
+        elif first and fetched.etag:
+            # A first answer cannot say whether the server holds (only a conditional GET
+            # is held): the next round asks, not the 10 s of a paced topic later. Not a
+            # held try at once: against a server without ETags or ``Prefer`` (hosted) that
+            # is a second download of the list before the first paint.
+            topic.fetched_at = None
         return published
 
     async def _hold(self, topic: Topic[Any]) -> None:

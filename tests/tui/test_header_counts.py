@@ -44,12 +44,12 @@ async def test_the_counts_are_held_and_follow_a_new_alert_at_once(
     platform_runner: Any, tmp_path: Path
 ) -> None:
     """Idle cost (issue 12): the counts were two requests every round; now each is a held
-    conditional GET. With rounds an hour apart and rounds skipping held topics, only
-    the held requests can bring the new alert's badge and its notification's."""
+    conditional GET. Rounds skip held topics (a round fetching them fails the test), so
+    only the held requests can bring the new alert's badge and its notification's."""
     spike = int(RULE_DEFAULTS["error_spike"]["error_count_threshold"])
     with platform_runner(tmp_path) as own:
         client = AsyncCaged(api_key=own.api_key, base_url=own.url)
-        app = make_app(client, Settings(base_url=own.url, local=True, refresh_seconds=3600))
+        app = make_app(client, Settings(base_url=own.url, local=True, refresh_seconds=1.0))
         async with app.run_test(size=(120, 36)) as pilot:
 
             def held() -> bool:
@@ -59,6 +59,15 @@ async def test_the_counts_are_held_and_follow_a_new_alert_at_once(
                 return True
 
             await eventually_async(held, pause=pilot.pause, what="the held count requests")
+            polled: list[str] = []
+            for spec in (UNREAD, OPEN_ALERTS):
+                topic = app.live._topics[spec.name]
+
+                async def poll(client: Any, etag: str | None, name: str = spec.name) -> Any:
+                    polled.append(name)
+                    raise AssertionError(f"a round fetched {name}")
+
+                topic.fetch = poll
             now = datetime.now(UTC).isoformat()
             events = [
                 {"type": "error", "timestamp": now, "session_id": "held-count", "payload": {}}
@@ -71,4 +80,5 @@ async def test_the_counts_are_held_and_follow_a_new_alert_at_once(
                 pause=pilot.pause,
                 what="both badges at 1",
             )
+            assert polled == []
         await client.aclose()

@@ -35,13 +35,15 @@ async def test_a_held_topic_leaves_the_rounds_until_the_server_stops_holding() -
         got: list[int] = []
         spec = TopicSpec("held", fetch, max_wait=0.01, hold=hold)
         feed.subscribe(app, spec, got.append)
-        await feed.poll_once()  # a first answer with an ETag: a held request is tried
+        await feed.poll_once()  # no ETag yet: nothing to hold
         topic = feed._topics["held"]
+        assert not topic.holding
+        await feed.poll_once()  # the server says it would hold: a held request goes out
         await eventually_async(lambda: holds, what="the held request")
         assert topic.holding and holds == [55]
         await feed.poll_once()
         await feed.poll_hurried()
-        assert rounds == [None]  # neither a round nor max_wait fetched it again
+        assert rounds == [None, '"v1"']  # neither a round nor max_wait fetched it again
 
         await answers.put(Fetched(2, '"v2"', held=True))  # a change, answered by the hold
         await eventually_async(lambda: got == [1, 2], what="the held answer published")
@@ -50,44 +52,43 @@ async def test_a_held_topic_leaves_the_rounds_until_the_server_stops_holding() -
         await answers.put(Fetched(None, '"v2"', held=False))  # not held: back to rounds
         await eventually_async(lambda: not topic.holding, what="the hold to end")
         await feed.poll_once()  # and the rounds' wait=0 probe says whether to hold again
-        assert rounds == [None, '"v2"'] and topic.holding
+        assert rounds == [None, '"v1"', '"v2"'] and topic.holding
         feed._stop_holding()
 
 
-async def test_a_server_that_does_not_hold_is_tried_once_then_polled() -> None:
-    """The hosted API ignores ``Prefer``: the held request tried after the first answer
-    comes back at once, unheld, and from then on the rounds poll the topic."""
+async def test_a_paced_topic_asks_whether_it_is_held_in_the_next_round() -> None:
+    """Only a conditional GET can be held, so a first answer cannot tell: the header's
+    counts (fetched every 10 s at most) ask in the very next round, not 10 s later."""
+    clock = [0.0]
     rounds: list[str | None] = []
-    holds: list[str | None] = []
 
     async def fetch(client: Any, etag: str | None) -> Fetched[int]:
         rounds.append(etag)
         return Fetched(1 if etag is None else None, '"v1"')
 
     async def hold(client: Any, etag: str | None, wait: int) -> Fetched[int]:
-        holds.append(etag)
-        return Fetched(None, '"v1"')
+        raise AssertionError("this server never says it holds")
 
     app = _FeedApp()
     async with app.run_test():
-        feed = LiveFeed(app, _no_client, lambda: True)
-        feed.subscribe(app, TopicSpec("polled", fetch, hold=hold), lambda value: None)
-        await feed.poll_once()
-        topic = feed._topics["polled"]
-        await eventually_async(lambda: not topic.holding, what="the try to come back")
-        await feed.poll_once()
-        await feed.poll_once()
-        assert holds == ['"v1"'] and rounds == [None, '"v1"', '"v1"']
+        feed = LiveFeed(app, _no_client, lambda: True, clock=lambda: clock[0])
+        spec = TopicSpec("paced", fetch, min_interval=10.0, hold=hold)
+        feed.subscribe(app, spec, lambda value: None)
+        for second in (0.0, 2.0, 4.0, 6.0):
+            clock[0] = second
+            await feed.poll_once()
+        assert rounds == [None, '"v1"']  # then its pace: a server that holds not, as hosted
 
 
 async def test_the_rounds_sleep_while_every_topic_is_held() -> None:
     """Idle cost (issue 12): with every topic watched by a held request a round has nothing
     to fetch, so none runs (it used to wake every 2-30 s) until a hold hands its topic
-    back — even with the round long overdue."""
+    back — even with the round long overdue. A poke is never lost meanwhile (the wake-up
+    was cleared on falling asleep: a poke during a round left the feed asleep for good)."""
     answers: asyncio.Queue[Fetched[int]] = asyncio.Queue()
 
     async def fetch(client: Any, etag: str | None) -> Fetched[int]:
-        return Fetched(1, '"v1"')
+        return Fetched(1, '"v1"', held=etag is not None)
 
     async def hold(client: Any, etag: str | None, wait: int) -> Fetched[int]:
         return await answers.get()
@@ -96,6 +97,7 @@ async def test_the_rounds_sleep_while_every_topic_is_held() -> None:
     async with app.run_test():
         feed = LiveFeed(app, _no_client, lambda: True)
         feed.subscribe(app, TopicSpec("held", fetch, hold=hold), lambda value: None)
+        await feed.poll_once()
         await feed.poll_once()
         topic = feed._topics["held"]
         await eventually_async(lambda: topic.holding, what="the held request")
@@ -106,3 +108,5 @@ async def test_the_rounds_sleep_while_every_topic_is_held() -> None:
         await answers.put(Fetched(None, '"v1"', held=False))  # handed back to the rounds
         await asyncio.wait_for(waiting, 30)
         assert not topic.holding
+        feed.poke()  # a poke while the feed is busy (during a round) is not lost either
+        await asyncio.wait_for(feed._wait_for_round(due=feed._clock() + 3600), 30)
