@@ -48,8 +48,10 @@ class CagedScreen(HostAccess, Screen[ResultT]):
         yield CagedHeader()
         yield IsolationBanner()
         yield from self.compose_body()
-        yield CommandLine(entry.command for entry in registry.destinations())
         yield KeyBar()
+        # After the key bar, both docked at the bottom: open, the prompt covers the keys
+        # (as vim's does); before it, the key bar hid what was typed.
+        yield CommandLine(entry.command for entry in registry.destinations())
 
     def compose_body(self) -> ComposeResult:
         """The screen's own widgets, between the header and the footer."""

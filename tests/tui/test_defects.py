@@ -43,7 +43,8 @@ class IdleSession:
 
 
 async def test_colon_prompt_shows_what_is_typed(fake: FakePlatform) -> None:
-    """Defect 2: the ``:`` prompt showed only its border (height 1, tall focus border)."""
+    """Defect 2: the ``:`` prompt showed only its border (height 1, tall focus border);
+    then the key bar, docked at the bottom too, was drawn over it."""
     app = fake_app(fake.handle)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
@@ -52,6 +53,8 @@ async def test_colon_prompt_shows_what_is_typed(fake: FakePlatform) -> None:
         await eventually_async(lambda: prompt.has_focus, pause=pilot.pause)
         assert prompt.content_region.height == 1
         assert "ter" in prompt.render_line(0).text
+        shown, _ = app.screen.get_widget_at(prompt.content_region.x, prompt.content_region.y)
+        assert shown is prompt
 
 
 async def test_list_keys_j_k_g_G(fake: FakePlatform) -> None:
