@@ -12,7 +12,9 @@
   ``[``/``]`` idle-time cap, ``0``-``9`` jump to 0-90 % of the events, ``home``/``end``.
   A 60 Hz tick spends ``elapsed x speed`` seconds of (capped) recording time.
 - **Terminal**: recorded output is fed through the pyte widget as the playhead
-  passes it; keyframes computed in a worker thread make going back fast.
+  passes it; keyframes computed in a worker thread make going back fast. It keeps its
+  recorded size (and recorded resizes), in a pane that scrolls (``shift+arrows``) and
+  says when it is cropped; ``z`` zooms the pane to the whole body, playback keys still on.
 - **Live follow** (``f``): a live-feed topic asks for events after the tail at
   least every half second; moving off the tail stops following.
 - **Export**: ``e`` JSON Lines, ``c`` asciinema v2 ``.cast``: a dialog asks for the
@@ -68,6 +70,7 @@ from caged_tui.replay.totals import RunningTotals
 from caged_tui.screens.base import CagedScreen
 from caged_tui.widgets.dialogs import ConfirmDialog, Field, FormDialog
 from caged_tui.widgets.terminal import TerminalView
+from caged_tui.widgets.terminal_pane import TerminalPane
 from caged_tui.widgets.text_line import TextLine
 from caged_tui.widgets.virtual_table import Cell, Column, ListSource, VirtualTable
 
@@ -86,6 +89,9 @@ DETAIL_UP_TO_SPEED = 1.0
 SUMMARY_WIDTH = 30
 #: How often a followed session is asked for new events.
 FOLLOW_EVERY = 0.5
+#: Columns and rows one ``shift+arrow`` scrolls a cropped terminal.
+PAN_COLUMNS = 8
+PAN_ROWS = 4
 
 COLUMNS = (
     Column("icon", " ", 1),
@@ -176,7 +182,7 @@ class ReplayScreen(CagedScreen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="replay.back"),
-        Binding("space", "play_pause", "Play/pause", id="replay.play_pause"),
+        Binding("space", "play_pause", "Play", id="replay.play_pause"),
         # Priority: the timeline scrolls sideways with ← → when it is wider than its pane
         # (at 120 columns it is), and stepping must not depend on the window's width.
         # A pair of keys has one footer entry (the footer fits 120 columns; help lists both).
@@ -206,6 +212,10 @@ class ReplayScreen(CagedScreen[None]):
             Binding(str(n), f"digit({n})", _digit_help(n), show=False, id=f"replay.jump_{n}")
             for n in range(10)
         ),
+        # The timeline's own home/end move its cursor (and so the playhead); these are for
+        # when it is hidden (zoomed).
+        Binding("home", "jump(0)", "First event", show=False, id="replay.first"),
+        Binding("end", "jump(10)", "Last event", show=False, id="replay.last"),
         Binding(
             "t", "choose_type", "Types", key_display="t 1-6", id="replay.type_filter"
         ),
@@ -213,6 +223,19 @@ class ReplayScreen(CagedScreen[None]):
         Binding("f", "follow", "Follow", id="replay.follow"),
         Binding("e", "export_jsonl", "Export JSONL", show=False, id="replay.export_jsonl"),
         Binding("c", "export_cast", "Export .cast", id="replay.export_cast"),
+        # One key, two entries: the footer, the help and the palette say which it does now.
+        Binding("z", "zoom", "Zoom", id="replay.zoom"),
+        Binding("z", "unzoom", "Unzoom", id="replay.unzoom"),
+        *(
+            Binding(
+                f"shift+{key}", f"pan({dx}, {dy})", f"Scroll the terminal {key}", show=False,
+                id=f"replay.pan_{key}",
+            )
+            for key, dx, dy in (
+                ("left", -PAN_COLUMNS, 0), ("right", PAN_COLUMNS, 0),
+                ("up", 0, -PAN_ROWS), ("down", 0, PAN_ROWS),
+            )
+        ),
     ]  # fmt: skip
 
     playhead: var[int] = var(0, init=False)
@@ -224,6 +247,8 @@ class ReplayScreen(CagedScreen[None]):
     #: ``t`` was pressed: the next digit toggles a type instead of jumping.
     choosing_type: var[bool] = var(False, init=False)
     search: var[str] = var("", init=False)
+    #: The terminal pane fills the screen's body (timeline, detail and summary hidden).
+    zoomed: var[bool] = var(False, init=False)
 
     # ------------------------------------------------------------------ messages
 
@@ -330,6 +355,9 @@ class ReplayScreen(CagedScreen[None]):
         self._detail_shown: object = None
         #: Held while playing: no full collection of the whole heap stalls a frame.
         self.collector = CollectorHold()
+        terminal = TerminalView(id="replay-terminal", scrollback=0)
+        terminal.can_focus = False
+        self._pane = TerminalPane(terminal, crop_hint="z to zoom", id="replay-terminal-pane")
 
     def compose_body(self) -> ComposeResult:
         yield Static(f"Loading {self.session_id}…", id="replay-summary")
@@ -339,10 +367,7 @@ class ReplayScreen(CagedScreen[None]):
                 yield Static(id="replay-filters")
                 yield TimelineTable(COLUMNS, self.timeline, id="replay-timeline")
             with Vertical(id="replay-right"):
-                terminal = TerminalView(id="replay-terminal", scrollback=0)
-                terminal.can_focus = False
-                terminal.follows_size = False
-                yield terminal
+                yield self._pane
                 with VerticalScroll(id="replay-detail-scroll"):
                     yield Static(id="replay-detail")
         yield TextLine(id="replay-totals")
@@ -362,8 +387,13 @@ class ReplayScreen(CagedScreen[None]):
 
     @property
     def terminal(self) -> TerminalView:
-        """The terminal pane."""
+        """The recorded terminal."""
         return self.query_one(TerminalView)
+
+    @property
+    def terminal_pane(self) -> TerminalPane:
+        """The pane that scrolls the recorded terminal."""
+        return self._pane
 
     @property
     def filtered(self) -> bool:
@@ -506,8 +536,9 @@ class ReplayScreen(CagedScreen[None]):
         if not tape.steps:
             return
         self.tape = tape
+        self.refresh_bindings()  # z zooms now
         # On the pane, not the screen: a class on the screen restyles every widget in it.
-        self.terminal.add_class("-shown")
+        self.terminal_pane.add_class("-shown")
         self.terminal.show(tape.keyframes[0].screen)
         self._fed = 0
         self._show_terminal()
@@ -597,7 +628,9 @@ class ReplayScreen(CagedScreen[None]):
             else:
                 view.feed_text(step)
         self._fed = plan.fed
-        view.keep_cursor_in_view()
+        pane = self.terminal_pane
+        pane.fit()
+        pane.follow_cursor()
 
     # ------------------------------------------------------------------ playing
 
@@ -827,6 +860,7 @@ class ReplayScreen(CagedScreen[None]):
         self.query_one("#replay-position", TextLine).text = (
             f"{state} {self.speed:g}x {bar} {clock(elapsed)} / {clock(duration)}"
             f" · event {self.playhead}/{total_events} · idle cap {self.idle_cap:g}s"
+            + (" · zoomed (z: back)" if self.zoomed else "")
         )
 
     # ------------------------------------------------------------------ actions
@@ -850,8 +884,13 @@ class ReplayScreen(CagedScreen[None]):
         self.playing = not self.playing
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """← → edit the search box while it has the focus."""
-        return not (action == "step" and isinstance(self.focused, Input))
+        """← → (and shift with them) edit the search box while it has the focus; ``z``
+        zooms or unzooms (dimmed while there is no terminal to zoom)."""
+        if action == "zoom":
+            return False if self.zoomed else (True if self.tape is not None else None)
+        if action == "unzoom":
+            return self.zoomed
+        return not (action in ("step", "pan") and isinstance(self.focused, Input))
 
     def action_step(self, direction: int) -> None:
         """One event back or forward (a shown one, with a filter on); pauses."""
@@ -919,6 +958,28 @@ class ReplayScreen(CagedScreen[None]):
     def _search_submitted(self, event: Input.Submitted) -> None:
         self.search = event.value
         self.table.focus()
+
+    def action_zoom(self) -> None:
+        """The terminal pane fills the screen's body; playback keys keep working."""
+        self.zoomed = True
+
+    def action_unzoom(self) -> None:
+        """Back to the timeline, detail and terminal side by side."""
+        self.zoomed = False
+
+    def watch_zoomed(self, zoomed: bool) -> None:
+        # On the body's container, not the screen: a class on the screen restyles it all.
+        self.query_one("#replay-main").set_class(zoomed, "-zoomed")
+        if not zoomed:
+            self.table.focus()  # hiding it took the focus away
+        self.query_one("#replay-summary").display = not zoomed
+        self._pane.crop_hint = "shift+arrows scroll" if zoomed else "z to zoom"
+        self.refresh_bindings()
+        self._render_position()
+
+    def action_pan(self, columns: int, rows: int) -> None:
+        """Scroll a terminal larger than its pane."""
+        self._pane.pan(columns, rows)
 
     def action_follow(self) -> None:
         """Follow the session's new events live (moving off the tail stops it)."""

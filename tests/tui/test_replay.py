@@ -24,6 +24,7 @@ from caged_tui.screens.replay import ReplayScreen
 from caged_tui.screens.sessions import SessionsScreen
 from caged_tui.widgets.dialogs import ConfirmDialog, FormDialog
 from caged_tui.widgets.session_table import SessionTable
+from caged_tui.widgets.text_line import TextLine
 
 pytestmark = pytest.mark.integration
 
@@ -406,3 +407,146 @@ async def test_arrows_step_where_the_timeline_scrolls_sideways_and_edit_the_sear
         await pilot.press("escape")  # leaving while playing lets the collector go
         await eventually_async(lambda: not isinstance(app.screen, ReplayScreen), pause=pilot.pause)
         assert not screen.collector.held
+
+
+def wide_terminal_session(session_id: str, rows: int = 30) -> list[dict[str, Any]]:
+    """A terminal recorded at 160x48: each row ends with ``RIGHT-EDGEnn`` at column 146."""
+    opened = {"action": "open", "channel": "terminal", "cols": 160, "rows": 48}
+    events: list[dict[str, Any]] = [{"type": "lifecycle", "payload": opened}]
+    for i in range(rows):
+        line = f"row {i:02d} ".ljust(146, ".") + f"RIGHT-EDGE{i:02d}\r\n"
+        output = {"kind": "terminal_output", "data": line, "offset": 0}
+        events.append({"type": "other", "payload": output})
+    for n, event in enumerate(events):
+        when = (START + timedelta(seconds=n)).isoformat()
+        event.update(timestamp=when, session_id=session_id, meta={"agent_type": "manual"})
+    return events
+
+
+def pane_rows(app: Any, screen: ReplayScreen) -> list[str]:
+    """The rows of the terminal pane as the compositor draws them on the screen."""
+    region = screen.terminal_pane.region
+    strips = app.screen._compositor.render_strips()[region.y : region.bottom]
+    return ["".join(s.text for s in strip.crop(region.x, region.right)) for strip in strips]
+
+
+async def opened_terminal(pilot: Pilot[Any], session_id: str) -> ReplayScreen:
+    """The replay of ``session_id`` with its terminal loaded, at its last event."""
+    screen = await open_replay(pilot, session_id)
+    await eventually_async(lambda: screen.tape is not None, pause=pilot.pause)
+    await pilot.press("end")
+    await eventually_async(lambda: screen.playhead == screen.timeline.total, pause=pilot.pause)
+    return screen
+
+
+@pytest.fixture
+async def wide_sid(platform: Any) -> str:
+    """A session with a terminal recorded at 160x48 ingested."""
+    sid = new_session_id()
+    await ingest(platform, wide_terminal_session(sid))
+    return sid
+
+
+async def test_a_wide_recording_keeps_its_size_and_zoom_shows_its_right_edge(
+    platform: Any, wide_sid: str
+) -> None:
+    app = live_app(platform)
+    async with app.run_test(size=(170, 56)) as pilot:
+        screen = await opened_terminal(pilot, wide_sid)
+        terminal, pane = screen.terminal.terminal, screen.terminal_pane
+        assert (terminal.columns, terminal.lines) == (160, 48)
+        # Wrapped as live: one recorded line is one row.
+        assert [row.rstrip()[-12:] for row in terminal.display[:30]] == [
+            f"RIGHT-EDGE{i:02d}" for i in range(30)
+        ]
+        await eventually_async(lambda: pane.cropped, pause=pilot.pause)
+        assert pane.border_title == "terminal 160x48 (cropped: z to zoom)"
+        assert not any("RIGHT-EDGE" in row for row in pane_rows(app, screen))
+        assert screen.active_bindings["z"].binding.description == "Zoom"
+
+        await pilot.press("z")
+        await eventually_async(lambda: not pane.cropped, pause=pilot.pause)
+        assert not screen.query_one("#replay-left").display  # the timeline and detail hide
+        assert not screen.query_one("#replay-detail-scroll").display
+        assert pane.border_title == "terminal 160x48"
+        rows = pane_rows(app, screen)
+        assert any(row.rstrip().endswith("RIGHT-EDGE29") for row in rows), rows
+        assert screen.active_bindings["z"].binding.description == "Unzoom"
+        assert "zoomed" in str(screen.query_one("#replay-position", TextLine).text)
+
+        await pilot.press("z")
+        await eventually_async(lambda: pane.cropped, pause=pilot.pause)
+        assert screen.query_one("#replay-left").display and not screen.zoomed
+        assert screen.table.has_focus  # hidden, the timeline lost it; back, it has it again
+
+
+async def test_playback_keys_work_while_zoomed_and_a_cropped_zoom_scrolls(
+    platform: Any, wide_sid: str
+) -> None:
+    app = live_app(platform)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await opened_terminal(pilot, wide_sid)
+        await pilot.press("z")
+        assert screen.zoomed
+        total = screen.timeline.total
+        await pilot.press("left", "left")
+        assert screen.playhead == total - 2
+        await pilot.press("right")
+        assert screen.playhead == total - 1
+        await pilot.press("5")
+        assert screen.playhead == total // 2
+        await pilot.press("end")
+        assert screen.playhead == total
+        await pilot.press("0")
+        assert screen.playhead == 1
+        await pilot.press("end", "home")
+        assert screen.playhead == 1
+        await pilot.press("space")
+        assert screen.playing
+        await pilot.press("space")
+        assert not screen.playing
+        await pilot.press(*["greater_than_sign"] * 6)  # 1x -> 64x
+        assert screen.speed == 64
+        await pilot.press("less_than_sign")
+        assert screen.speed == 32
+        await pilot.press("space")
+        await eventually_async(lambda: screen.playhead == total, pause=pilot.pause)
+        assert not screen.playing and screen.zoomed
+        assert screen.terminal.terminal.display[29].rstrip().endswith("RIGHT-EDGE29")
+
+        # 120 columns are still too few for 160: the title says so and shift+→ scrolls.
+        pane = screen.terminal_pane
+        await eventually_async(lambda: pane.cropped, pause=pilot.pause)
+        assert pane.border_title == "terminal 160x48 (cropped: shift+arrows scroll)"
+        assert not any("RIGHT-EDGE" in row for row in pane_rows(app, screen))
+        await pilot.press(*["shift+right"] * 6)
+        await eventually_async(
+            lambda: any("RIGHT-EDGE29" in row for row in pane_rows(app, screen)), pause=pilot.pause
+        )
+        await pilot.press("shift+left")
+        assert pane.scroll_x == pane.max_scroll_x - 8
+
+
+async def test_recorded_resizes_resize_the_replayed_terminal(platform: Any) -> None:
+    sid = new_session_id()
+    events = wide_terminal_session(sid, rows=2)
+    resize = {"kind": "terminal_resize", "cols": 100, "rows": 30}
+    later = {"kind": "terminal_output", "data": "after " + "x" * 144 + "\r\n", "offset": 0}
+    for n, payload in enumerate((resize, later), start=len(events)):
+        when = (START + timedelta(seconds=n)).isoformat()
+        events.append({"type": "other", "timestamp": when, "session_id": sid, "payload": payload})
+    await ingest(platform, events)
+    app = live_app(platform)
+    async with app.run_test(size=(170, 56)) as pilot:
+        screen = await opened_terminal(pilot, sid)
+        terminal = screen.terminal.terminal
+        assert (terminal.columns, terminal.lines) == (100, 30)
+        assert str(screen.terminal_pane.border_title).startswith("terminal 100x30")
+        rows = [row.rstrip() for row in terminal.display]
+        start = next(i for i, row in enumerate(rows) if row.startswith("after "))
+        # 150 characters wrap at the recorded 100 columns, as they did live.
+        assert rows[start] == "after " + "x" * 94 and rows[start + 1] == "x" * 50
+        await pilot.press("home")
+        await eventually_async(lambda: terminal is not screen.terminal.terminal, pause=pilot.pause)
+        shown = screen.terminal.terminal
+        assert (shown.columns, shown.lines) == (160, 48)

@@ -21,6 +21,7 @@ from textual.widgets import Input, TextArea
 from caged_tui import registry
 from caged_tui.app import CagedApp
 from caged_tui.screens.detail.screen import TABS
+from caged_tui.screens.replay import ReplayScreen
 from caged_tui.screens.sandboxes import SandboxesScreen
 from caged_tui.status import Connection
 from caged_tui.widgets.terminal import TerminalView
@@ -202,6 +203,26 @@ def test_sandboxes_screen_class() -> None:
     assert registry.DEFAULT.load() is SandboxesScreen
 
 
+async def open_fake_replay(pilot: Pilot[Any]) -> ReplayScreen:
+    """Open the mock terminal session's replay from the sessions list and wait until its
+    terminal, keyframes and totals are loaded."""
+    await run("3", "enter")(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, ReplayScreen)
+
+    def ready() -> bool:
+        tape = screen.tape
+        return (
+            screen.session is not None
+            and tape is not None
+            and len(tape.keyframes) > 0
+            and screen.totals.at(60).cost > 0
+        )
+
+    await eventually_async(ready, SETTLE_TIMEOUT, what="the replay", pause=pilot.pause)
+    return screen
+
+
 class TestReplay:
     """Issue 15: the sessions list and a session paused mid-replay."""
 
@@ -209,25 +230,8 @@ class TestReplay:
         assert snap_compare(fake_app(), terminal_size=SIZE, run_before=run("3"))
 
     def test_replay_paused_mid_session_with_a_filter(self, snap_compare: Snap) -> None:
-        app = fake_app()
-
         async def before(pilot: Pilot[Any]) -> None:
-            from caged_tui.screens.replay import ReplayScreen
-
-            await run("3", "enter")(pilot)
-            screen = app.screen
-            assert isinstance(screen, ReplayScreen)
-
-            def ready() -> bool:
-                tape = screen.tape
-                return (
-                    screen.session is not None
-                    and tape is not None
-                    and len(tape.keyframes) > 0
-                    and screen.totals.at(60).cost > 0
-                )
-
-            await eventually_async(ready, SETTLE_TIMEOUT, what="the replay", pause=pilot.pause)
+            screen = await open_fake_replay(pilot)
             await pilot.press("5", "t", "3")  # half-way, then commands only
             await eventually_async(
                 lambda: screen._matching_done and screen.table.row_count > 0,
@@ -236,4 +240,18 @@ class TestReplay:
             await pilot.press("left")  # one command back
             await settle(pilot)
 
-        assert snap_compare(app, terminal_size=SIZE, run_before=before)
+        assert snap_compare(fake_app(), terminal_size=SIZE, run_before=before)
+
+    def test_replay_zoomed(self, snap_compare: Snap) -> None:
+        """The terminal pane zoomed to the whole body (``z``), paused half-way."""
+
+        async def before(pilot: Pilot[Any]) -> None:
+            screen = await open_fake_replay(pilot)
+            await pilot.press("5", "z")
+            await eventually_async(
+                lambda: screen.terminal_pane.border_title == "terminal 80x24",
+                SETTLE_TIMEOUT, what="the zoomed pane", pause=pilot.pause,
+            )  # fmt: skip
+            await settle(pilot)
+
+        assert snap_compare(fake_app(), terminal_size=SIZE, run_before=before)

@@ -321,9 +321,6 @@ class TerminalView(Widget, can_focus=True):
         #: Whether the terminal takes the widget's size (False: a replay keeps the
         #: recorded size).
         self.follows_size = True
-        #: The terminal row drawn on the widget's first row: a replay pane shorter than
-        #: the recorded terminal follows its cursor (:meth:`keep_cursor_in_view`).
-        self.top_row = 0
         if transport is not None:
             self.attach(transport)
 
@@ -391,14 +388,6 @@ class TerminalView(Widget, can_focus=True):
         self._history_pushed = terminal.history_pushed
         self.history_offset = 0
         self.refresh()
-
-    def keep_cursor_in_view(self) -> None:
-        """Scroll a terminal taller than the widget so that its cursor row shows."""
-        terminal, height = self._terminal, self.size.height
-        top = max(0, min(terminal.cursor.y + 1 - height, terminal.lines - height))
-        if top != self.top_row:
-            self.top_row = top
-            self.refresh()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -579,8 +568,7 @@ class TerminalView(Widget, can_focus=True):
             self.refresh()
             return
         width, height = self.size
-        top = self.top_row
-        rows = [Region(0, y - top, width, 1) for y in sorted(dirty | cursor_rows) if y >= top]
+        rows = [Region(0, y, width, 1) for y in sorted(dirty | cursor_rows)]
         if not self._paint_rows([row for row in rows if row.y < height]):
             self.refresh(*rows)
             self._paint_now()
@@ -678,7 +666,7 @@ class TerminalView(Widget, can_focus=True):
         if self._ended and not self.connected and y == self.size.height - 1:
             return self._banner(width)
         terminal = self._terminal
-        row = y + self.top_row
+        row = y
         if self.history_offset:
             history = terminal.history
             index = len(history) - self.history_offset + y
