@@ -91,9 +91,9 @@ async def read_until(ws: ClientConnection, needle: str) -> str:
 
 
 async def closed_with(ws: ClientConnection) -> int | None:
-    """The close code, once the server has closed the socket (10 s at most)."""
+    """The close code, once the server has closed the socket (within the suite's hang bound)."""
     with pytest.raises(ConnectionClosed):
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(TIMEOUT):
             while True:
                 await ws.recv()
     return ws.close_code

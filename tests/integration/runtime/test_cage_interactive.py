@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 
 import pytest
-from eventually import eventually_async
+from eventually import TIMEOUT, eventually_async
 from runtime_helpers import StartCage
 
 from caged_platform.runtime.api import FileChange, PtyChannel
@@ -74,7 +74,7 @@ async def test_pty_echoes_resizes_and_reports_exit(
         await read_until(pty, b"after-1-interrupt\r\n")  # not 30 s later: sleep was killed
 
         await pty.write(b"exit 3\n")
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(TIMEOUT):
             while await pty.read():
                 pass
         assert pty.exit_status == 3
