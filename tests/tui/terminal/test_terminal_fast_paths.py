@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -26,7 +27,7 @@ from textual.geometry import Region
 from textual.screen import Screen
 from textual.widgets._toast import Toast
 
-from caged_tui.widgets.terminal import TerminalView
+from caged_tui.widgets.terminal import TerminalView, widget
 
 SIZE = (40, 10)
 
@@ -105,6 +106,36 @@ async def test_a_typed_key_goes_straight_to_the_pty() -> None:
         await eventually_async(lambda: len(transport.sent) == 3)
         assert transport.sent == ["a", "\x03", "\x1b[A"]
         assert handled == []  # None of them went through the view's queue.
+
+
+async def test_a_key_is_sent_before_the_app_moves_on() -> None:
+    """Nothing else on its way out: the send starts at once, not when the writer task's turn
+    comes; a send that has to wait finishes in a task, and is cancelled where it waits."""
+    async with connected_app() as (app, transport):
+        view = app.view
+        await settled(view)
+        assert view.take_key(events.Key("a", "a"))
+        assert transport.sent == ["a"]  # No turn of the event loop in between.
+    gate = asyncio.Event()
+    seen: list[str] = []
+
+    async def send() -> None:
+        seen.append("started")
+        try:
+            await gate.wait()
+        except asyncio.CancelledError:
+            seen.append("cancelled")
+            raise
+
+    task = widget._start_eagerly(send())
+    assert task is not None and seen == ["started"]
+    await asyncio.sleep(0)  # The task is waiting where the send waits.
+    task.cancel()
+    await asyncio.wait({task})
+    assert seen == ["started", "cancelled"]
+    gate.set()
+    finished = widget._start_eagerly(send())
+    assert finished is None  # Did not have to wait.
 
 
 async def test_keys_after_the_prefix_or_a_paste_keep_their_order() -> None:
