@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 
 from eventually import eventually_async
 from fake_platform import FakePlatform, fake_app
+from rich.segment import Segment
 from terminal_app import TerminalTestApp
 from test_app import SIZE as APP_SIZE
 from test_terminal_clipboard import ClipboardSession, open_terminal
@@ -25,6 +26,7 @@ from textual import events
 from textual._compositor import ChopsUpdate
 from textual.geometry import Region
 from textual.screen import Screen
+from textual.strip import Strip
 from textual.widgets._toast import Toast
 
 from caged_tui.widgets.terminal import TerminalView, widget
@@ -257,3 +259,36 @@ class RecordingSession(ClipboardSession):
 
     async def send(self, data: str) -> None:
         self.sent.append(data)
+
+
+async def test_a_row_written_straight_still_passes_the_control_filter(fake: FakePlatform) -> None:
+    """The straight write is the compositor's last guard too: a control character that
+    reached a row of the view (a cell the emulator should never have let through) is
+    dropped from what goes to the host terminal, as the compositor would drop it."""
+    app = fake_app(fake.handle)
+    async with app.run_test(size=APP_SIZE, notifications=True) as pilot:
+        session = RecordingSession()
+        _, view = await open_terminal(app, pilot, session)
+        session.output.put_nowait(b"$ ")
+        await eventually_async(lambda: view.terminal.cursor.x == 2, pause=pilot.pause)
+        await settled(view)
+        original = view.render_line
+
+        def hostile(y: int) -> Strip:
+            strip = original(y)
+            if not strip.text.startswith("$ x"):
+                return strip
+            return Strip([Segment("\x1b]52;c;aGk=\x07\x1bc\x9b2J"), *strip], strip.cell_length)
+
+        view.render_line = hostile  # type: ignore[method-assign]
+        painted = record_row_paints(view)
+        shown = record_displays(app)
+        session.output.put_nowait(b"x")
+        await eventually_async(lambda: painted)
+        assert painted == [True]
+        (update,) = (item for item in shown if isinstance(item, ChopsUpdate))
+        sequence = update.render_segments(app.console)
+        assert "$ x" in sequence
+        assert "]52" in sequence.replace("\x1b", "")  # The text is there, its escapes gone:
+        assert "\x1b]" not in sequence and "\x1bc" not in sequence and "\x9b" not in sequence
+        assert "\x07" not in sequence
