@@ -94,6 +94,8 @@ class SandboxesScreen(ListScreen):
         self._tick: Timer | None = None
         #: Whether the clock was armed for whole minutes (the user idle).
         self._coarse = False
+        #: Whether a scroll's re-arm of the clock is on its way.
+        self._rearming = False
 
     def compose_body(self) -> ComposeResult:
         # Its state's class from the start: added on mount, it restyled the whole body.
@@ -110,7 +112,7 @@ class SandboxesScreen(ListScreen):
         self._set_clock()
         self.watch(self.app, "settings", self._profile_changed, init=False)
         self.watch(self.app, "app_focus", self._clock, init=False)
-        self.watch(self.table, "scroll_y", self._set_clock, init=False)
+        self.watch(self.table, "scroll_y", self._scrolled, init=False)
         self.caged.live.subscribe(self, SANDBOXES, self._loaded)
 
     @property
@@ -176,6 +178,17 @@ class SandboxesScreen(ListScreen):
         if self.is_current and self.caged.in_foreground:
             table = self.table
             table.refresh_keys(self._source.retime(self.now(), table.visible_keys()))
+        self._set_clock()
+
+    def _scrolled(self) -> None:
+        # After the frame: a page-down's frame does not wait for the clock, and a burst
+        # of scrolls re-arms it once.
+        if not self._rearming:
+            self._rearming = True
+            self.call_after_refresh(self._rearm)
+
+    def _rearm(self) -> None:
+        self._rearming = False
         self._set_clock()
 
     def on_screen_resume(self) -> None:

@@ -233,3 +233,32 @@ async def test_backing_off_never_polls_faster_than_the_interval() -> None:
         feed = LiveFeed(app, _no_client, lambda: True, interval=3600.0, idle_cap=30.0)
         feed.subscribe(app, TopicSpec("quiet", unchanged), lambda value: None)
         assert feed.user_idle and [await feed.poll_once() for _ in range(2)] == [3600.0] * 2
+
+
+async def test_a_scroll_re_arms_the_clock_for_the_rows_it_shows(
+    fake: FakePlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The clock is armed for the visible rows: scrolled from day-old sandboxes (their
+    text turns over on the hour) to young ones, it must tick at their next second."""
+    old = {**fake.sandboxes[3], "status": "stopped", "created_at": "2026-11-24T11:30:00Z"}
+    born = "2026-11-27T11:57:30Z"
+    young = {**fake.sandboxes[0], "status": "running", "last_activity_at": None,
+             "created_at": born, "started_at": born}  # fmt: skip
+    fake.sandboxes[:] = [{**old, "id": f"cage-old-{i:02d}"} for i in range(60)] + [
+        {**young, "id": f"cage-young-{i:02d}"} for i in range(60)
+    ]
+    app = fake_app(fake.handle)
+    async with app.run_test(size=SIZE) as pilot:
+        # An active user throughout: the key below re-arms nothing by itself.
+        monkeypatch.setattr(type(app.live), "user_idle", property(lambda _: False))
+        screen = await loaded(pilot)
+
+        def next_tick() -> float:
+            assert screen._tick is not None
+            return screen._tick._interval
+
+        screen._clock()
+        assert next_tick() == pytest.approx(1800.01)
+        await pilot.press("G")  # the last rows: young ones
+        await eventually_async(lambda: next_tick() < 2, pause=pilot.pause, what="a re-arm")
+        assert next_tick() == pytest.approx(1.01)
