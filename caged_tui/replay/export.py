@@ -13,6 +13,8 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
+import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -69,6 +71,17 @@ class CastWriter:
                 yield json.dumps([round(self._last, 6), "o", terminal_text(event)]) + "\n"
 
 
+def default_export_name(session_id: str, suffix: str) -> str:
+    """The file name an export of ``session_id`` is offered under: the id with every
+    character but letters, digits, ``_``, ``-`` and ``.`` replaced and no leading dot. The
+    id is not the user's choice (whoever ingests events names their session), so it must
+    not make the name a path (``../``), hide it or write control characters."""
+    name = re.sub(r"[^\w.-]", "_", session_id)
+    if name.startswith("."):
+        name = "_" + name.lstrip(".")
+    return name + suffix
+
+
 def export_path(answer: str, default_name: str, cwd: Path) -> Path:
     """The file an export dialog's answer names: ``~`` expanded, relative to ``cwd``,
     ``default_name`` inside it when the answer is a folder (ends with ``/`` or is one)."""
@@ -89,16 +102,23 @@ class ExportFile:
     def __init__(self, path: Path, *, overwrite: bool) -> None:
         self.path = path
         self.overwrite = overwrite
-        self._part = path.with_name(f".{path.name}.part")
+        self._part: Path | None = None
         self._handle: TextIO | None = None
 
     def open(self) -> None:
         """Check the destination and start the file beside it."""
-        if not self.overwrite and self.path.exists():
+        if not self.overwrite and os.path.lexists(self.path):
             raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(self.path))
         if self.path.is_dir():
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(self.path))
-        self._handle = self._part.open("w", encoding="utf-8")
+        # A new file of a name nobody could guess (O_EXCL: a link planted in a folder
+        # others write, such as /tmp, is never followed), readable by its owner only: a
+        # session's events may hold whatever was typed or shown in it.
+        fd, part = tempfile.mkstemp(
+            prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent
+        )
+        self._part = Path(part)
+        self._handle = os.fdopen(fd, "w", encoding="utf-8")
 
     def write(self, lines: list[str]) -> None:
         """Append ``lines`` (newlines included)."""
@@ -107,14 +127,14 @@ class ExportFile:
 
     def commit(self) -> None:
         """Finish the file and move it to the destination."""
-        assert self._handle is not None, "open() first"
+        assert self._handle is not None and self._part is not None, "open() first"
         self._handle.close()
-        if not self.overwrite and self.path.exists():  # appeared while writing
+        if not self.overwrite and os.path.lexists(self.path):  # appeared while writing
             raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(self.path))
         os.replace(self._part, self.path)
 
     def discard(self) -> None:
         """Drop what was written (after a failure)."""
-        if self._handle is not None:
+        if self._handle is not None and self._part is not None:
             self._handle.close()
             self._part.unlink(missing_ok=True)

@@ -54,6 +54,7 @@ from caged_tui.replay.export import (
     CastWriter,
     ExportFile,
     cast_header,
+    default_export_name,
     export_path,
     jsonl_lines,
 )
@@ -996,7 +997,7 @@ class ReplayScreen(CagedScreen[None]):
     def ask_export(self, *, cast: bool, answer: str | None = None) -> None:
         """Ask where to export (prefilled with ``<session>.cast`` / ``.jsonl`` in the
         working directory, or the last ``answer``)."""
-        default_name = f"{self.session_id}{'.cast' if cast else '.jsonl'}"
+        default_name = default_export_name(self.session_id, ".cast" if cast else ".jsonl")
         what = "terminal recording (asciinema .cast)" if cast else "events (JSON Lines)"
         label = f"Save to (a file, or a folder to hold {default_name})"
         field = Field("path", label, answer or str(Path.cwd() / default_name))
@@ -1043,6 +1044,9 @@ class ReplayScreen(CagedScreen[None]):
             reason = (error.strerror or str(error)) if isinstance(error, OSError) else str(error)
             self.post_message(self.ExportFailed(path, reason))
             return
+        except BaseException:  # Cancelled (the screen left) or unforeseen: no half file.
+            target.discard()
+            raise
         what = "terminal chunks" if cast else "events"
         self.post_message(self.Exported(path, count, what))
 

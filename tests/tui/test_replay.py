@@ -3,6 +3,7 @@ playback, the running totals, live follow and export (issue 15)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 from collections.abc import Iterator
@@ -550,3 +551,24 @@ async def test_recorded_resizes_resize_the_replayed_terminal(platform: Any) -> N
         await eventually_async(lambda: terminal is not screen.terminal.terminal, pause=pilot.pause)
         shown = screen.terminal.terminal
         assert (shown.columns, shown.lines) == (160, 48)
+
+
+async def test_leaving_the_replay_while_it_exports_leaves_no_half_file(
+    platform: Any, tmp_path: Path, terminal_sid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = live_app(platform)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_replay(pilot, terminal_sid)
+        asked = asyncio.Event()
+
+        async def hangs(*args: Any, **kwargs: Any) -> Any:
+            asked.set()
+            await asyncio.Event().wait()  # The platform never answers.
+
+        monkeypatch.setattr(screen.client.sessions, "replay", hangs)
+        await export_dialog(pilot, "e")
+        await pilot.press("enter")
+        await eventually_async(asked.is_set, pause=pilot.pause)
+        assert [name for name in files_in(tmp_path) if name.endswith(".part")]
+        app.pop_screen()  # Leaving the replay cancels the export.
+        await eventually_async(lambda: files_in(tmp_path) == [], pause=pilot.pause)

@@ -17,6 +17,7 @@ from caged_tui.replay.export import (
     CastWriter,
     ExportFile,
     cast_header,
+    default_export_name,
     export_path,
     jsonl_lines,
 )
@@ -255,3 +256,53 @@ def test_an_export_file_appears_whole_and_replaces_only_when_told(tmp_path: Path
     replacing.commit()
     assert path.read_text() == "b\n"
     assert [p.name for p in tmp_path.iterdir()] == ["s.jsonl"]
+
+
+def test_an_export_file_is_private_to_its_user(tmp_path: Path) -> None:
+    """A session's events may hold what was typed and shown (tokens, paths): the export is
+    readable by its owner only, whatever the umask."""
+    target = ExportFile(tmp_path / "s.jsonl", overwrite=False)
+    target.open()
+    target.write(["a\n"])
+    target.commit()
+    assert (tmp_path / "s.jsonl").stat().st_mode & 0o777 == 0o600
+
+
+def test_an_export_never_writes_through_a_planted_link(tmp_path: Path) -> None:
+    """In a folder others can write (``/tmp``), a link planted where the file is written
+    first must not send the session's events into the link's target."""
+    victim = tmp_path / "victim"
+    victim.write_text("keep me\n")
+    for name in (".s.jsonl.part", ".s.jsonl.tmp"):
+        (tmp_path / name).symlink_to(victim)
+    target = ExportFile(tmp_path / "s.jsonl", overwrite=False)
+    target.open()
+    target.write(["a\n"])
+    target.commit()
+    assert victim.read_text() == "keep me\n"
+    assert (tmp_path / "s.jsonl").read_text() == "a\n"
+    assert not (tmp_path / "s.jsonl").is_symlink()
+
+
+def test_an_export_does_not_replace_a_dangling_link_unasked(tmp_path: Path) -> None:
+    (tmp_path / "s.jsonl").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(FileExistsError):
+        ExportFile(tmp_path / "s.jsonl", overwrite=False).open()
+
+
+@pytest.mark.parametrize(
+    ("session_id", "name"),
+    [
+        ("ses_01HX-a.b", "ses_01HX-a.b.cast"),
+        ("../../.bashrc", "__.._.bashrc.cast"),
+        ("a/b", "a_b.cast"),
+        (".hidden", "_hidden.cast"),
+        ("x\n\x1b]52;c;aGk=\x07", "x___52_c_aGk__.cast"),
+    ],
+)
+def test_an_export_named_after_a_session_stays_in_the_chosen_folder(
+    session_id: str, name: str
+) -> None:
+    """A session's id is not the user's choice: the default file name keeps it to one plain
+    name in the folder the user picks (no ``/``, no leading dot, no control characters)."""
+    assert default_export_name(session_id, ".cast") == name
