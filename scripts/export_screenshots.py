@@ -234,7 +234,7 @@ async def shoot_replay(
     app: CagedApp, pilot: Pilot[Any], save: Callable[..., Any], sandbox_id: str
 ) -> None:
     """The sessions list and the replay of the terminal session typed into above: at its
-    end, with the terminal pane, then only its commands."""
+    end, with the terminal pane, zoomed, then only its commands."""
     await pilot.press("colon", *"sessions", "enter")
     await until(pilot, lambda: isinstance(app.screen, SessionsScreen))
     table = app.screen.query_one(SessionTable)
@@ -258,6 +258,11 @@ async def shoot_replay(
     await pilot.press("end")
     await pilot.pause(0.5)
     await save(pilot, "replay")
+    await pilot.press("z")  # the terminal pane zoomed to the whole body, and back
+    await until(pilot, lambda: replay.zoomed)
+    await pilot.pause(0.5)
+    await save(pilot, "replay-zoomed")
+    await pilot.press("z")
     await pilot.press("t", "3")
     await until(pilot, lambda: replay.table.row_count >= 1)
     await save(pilot, "replay-commands")
