@@ -98,7 +98,22 @@ def _optional_id(raw: dict[str, Any], key: str) -> str | None:
         raise EventError(f"{key} must be a string")
     if len(value) > MAX_ID_CHARS:
         raise EventError(f"{key} is longer than {MAX_ID_CHARS} characters")
+    if not _is_text(value):
+        raise EventError(f"{key} is not valid Unicode (a lone surrogate)")
     return value
+
+
+def _is_text(value: str) -> bool:
+    """Whether ``value`` is text that has UTF-8: JSON can spell a lone surrogate
+    (``"\\ud800"``), which has none. In an id it failed the whole batch's insert; in the
+    type or meta it was stored escaped and no replay page holding it could be read."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _timestamp(raw: dict[str, Any]) -> int:
@@ -131,6 +146,8 @@ def _meta(raw: dict[str, Any]) -> dict[str, str]:
         text = item if isinstance(item, str) else json.dumps(item)
         if len(text) > MAX_META_VALUE_CHARS:
             raise EventError(f"meta[{key!r}] is longer than {MAX_META_VALUE_CHARS} characters")
+        if not (_is_text(str(key)) and _is_text(text)):
+            raise EventError(f"meta[{key!r}] is not valid Unicode (a lone surrogate)")
         meta[str(key)] = text
     return meta
 
@@ -193,8 +210,10 @@ def normalise(type_: str, meta: dict[str, str]) -> tuple[str, dict[str, str]]:
 def _ids(raw: dict[str, Any]) -> tuple[str | None, str | None, str | None, str | None]:
     ids = raw.get("id"), raw.get("session_id"), raw.get("sandbox_id"), raw.get("process_id")
     for value in ids:
-        if value is not None and (type(value) is not str or not 0 < len(value) <= MAX_ID_CHARS):
-            break  # an empty, long or non-string one: the checks that say why
+        if value is not None and (
+            type(value) is not str or not 0 < len(value) <= MAX_ID_CHARS or not _is_text(value)
+        ):
+            break  # an empty, long, non-string or non-text one: the checks that say why
     else:
         return ids
     return (
@@ -214,6 +233,8 @@ def parse_event(raw: Any) -> NewEvent:
         raise EventError("type is required (a non-empty string)")
     if len(type_) > MAX_TYPE_CHARS:
         raise EventError(f"type is longer than {MAX_TYPE_CHARS} characters")
+    if not _is_text(type_):
+        raise EventError("type is not valid Unicode (a lone surrogate)")
     ts_us = _timestamp(raw)
     # The 0.2 SDK sent the payload as "data"; "payload" wins when both are present.
     payload, payload_json = encode_payload(raw["payload"] if "payload" in raw else raw.get("data"))

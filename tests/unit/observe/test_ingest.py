@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from observe_helpers import ACCOUNT, OTHER_ACCOUNT, Clock, RecordingHooks, event
 
+from caged_core.models import ReplayPage
 from caged_platform.observe import MAX_PAYLOAD_BYTES, Invalid, NotFound, Observer
 from caged_platform.observe.events import EventError, parse_event
 
@@ -133,3 +134,35 @@ async def test_record_validates_what_the_platform_sends(observer: Observer) -> N
     stored = await observer.record(ACCOUNT, "cage-1", "command", {"command": "x" * 200_000})
     assert len(stored.data["command"]) < 20_000
     assert stored.data["command"].endswith("[truncated]")
+
+
+@pytest.mark.parametrize("key", ["id", "session_id", "sandbox_id", "process_id"])
+async def test_an_id_that_is_not_text_is_refused_alone(observer: Observer, key: str) -> None:
+    """JSON can spell a lone surrogate (``"\\ud800"``), which no database text holds: the
+    event is refused with the reason, not the whole batch with a server error."""
+    ids = {"session_id": "s1", key: "a\ud800"}
+    batch = [event(**ids), event(session_id="s1", payload={"command": "ls"})]
+    result = await observer.ingest(ACCOUNT, batch)
+    assert (result.accepted, result.errors) == (1, 1)
+    assert result.messages == [f"event 0: {key} is not valid Unicode (a lone surrogate)"]
+    assert [e.data for e in await observer.sessions.replay(ACCOUNT, "s1")] == [{"command": "ls"}]
+
+
+@pytest.mark.parametrize(
+    ("hostile", "message"),
+    [
+        (event("x\ud800", session_id="s1"), "type is not valid Unicode"),
+        (event(session_id="s1", meta={"k": "\ud800"}), "meta['k'] is not valid Unicode"),
+        (event(session_id="s1", meta={"\ud800": "v"}), "is not valid Unicode"),
+    ],
+)
+async def test_a_type_or_meta_that_is_not_text_is_refused_alone(
+    observer: Observer, hostile: dict[str, object], message: str
+) -> None:
+    """Stored (escaped), a lone surrogate made every replay page holding the event one
+    that no client could read (pydantic refuses it): the session could not be replayed."""
+    result = await observer.ingest(ACCOUNT, [hostile, event(session_id="s1")])
+    assert (result.accepted, result.errors) == (1, 1)
+    assert message in result.messages[0]
+    body = (await observer.sessions.replay_json(ACCOUNT, "s1")).body
+    assert [e.type for e in ReplayPage.model_validate_json(body)] == ["command"]
