@@ -9,7 +9,6 @@ printable — accents, CJK, emoji — as it is.
 
 from __future__ import annotations
 
-import shlex
 import unicodedata
 
 __all__ = ["controls_escaped", "pasteable", "printable"]
@@ -55,8 +54,28 @@ def controls_escaped(text: str, keep: str = "") -> str:
 
 def pasteable(text: str) -> str:
     """``text`` as it may go on the clipboard: unchanged when every character is printable,
-    shell-quoted otherwise. A sandbox can name a file ``x\nrm -rf ~``; pasted raw into a
-    shell, the newline would run the rest, while a quoted newline only continues the line."""
+    else as a shell's ``$'…'`` word of printable characters only, which bash, zsh and ksh
+    read back as ``text``. A sandbox can name a file ``x\nrm -rf ~``: pasted raw into a
+    shell, the newline runs the rest. Quoting it is not enough: a pasted ctrl+c is a SIGINT
+    from the tty that drops the line, opening quote and all, before the rest is typed."""
     if text.isprintable():
         return text
-    return shlex.quote(text)
+    return "$'" + "".join(map(_ansi_c, text)) + "'"
+
+
+def _ansi_c(char: str) -> str:
+    """``char`` inside ``$'…'``: printable as it is, the rest as fixed-width escapes (a
+    following hex digit is never read as part of them)."""
+    if char in "\\'":
+        return "\\" + char
+    if char.isprintable():
+        return char
+    code = ord(char)
+    # \x writes a byte: only below 0x80 is it the character's UTF-8.
+    return (
+        f"\\x{code:02x}"
+        if code < 0x80
+        else f"\\u{code:04x}"
+        if code <= 0xFFFF
+        else f"\\U{code:08x}"
+    )

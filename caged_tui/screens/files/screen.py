@@ -335,8 +335,8 @@ class FilesScreen(CagedScreen[None]):
             self.app.pop_screen()
 
     def action_copy_path(self) -> None:
-        """Copy the path under the cursor (OSC 52), shell-quoted if it holds control
-        characters."""
+        """Copy the path under the cursor (OSC 52), as a shell's ``$'…'`` word with its control
+        characters escaped if it holds any."""
         if entry := self._require_current():
             copied = pasteable(entry.path)
             self.app.copy_to_clipboard(copied)
