@@ -17,6 +17,7 @@ from test_resources import replay_event
 
 from caged_core.client import AsyncCaged
 from caged_core.client._transport import APICore
+from caged_core.errors import CagedError
 
 PATH = "/v1/sessions/sess-1/replay"
 LAST = 5
@@ -195,3 +196,24 @@ async def _settled(mine: asyncio.Task[Any] | None) -> bool:
         or getattr(task.get_coro(), "__qualname__", "") == "_HeldServer.serve"
         for task in asyncio.all_tasks()
     )
+
+
+async def test_a_page_asked_for_ahead_that_fails_fails_the_walk_where_it_is_needed(
+    api: FakeAPI, client: AsyncCaged
+) -> None:
+    """The server gone (here: refusing) between two pages: the page in hand is handed out
+    whole, then the walk raises the next page's error, as a walk without the link would."""
+    pages = _pages(_next)
+
+    def failing(request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("after_seq") == "2":
+            return httpx.Response(404, json={"error": {"code": "not_found", "message": "gone"}})
+        return pages(request)
+
+    api.route("GET", PATH, failing)
+    seqs: list[int] = []
+    with pytest.raises(CagedError, match="404"):
+        async for event in client.sessions.replay("sess-1", limit=2):
+            seqs.append(event.sequence)
+    assert seqs == [1, 2]
+    assert _cursors(api) == [None, "2"]
