@@ -171,7 +171,12 @@ class SandboxesScreen(ListScreen):
         if not waits:
             return  # nothing on screen moves with the clock
         due = formatted_at + timedelta(seconds=max(min(waits), MIN_TICK))
-        delay = max(0.0, (due - self.now()).total_seconds())
+        delay = (due - self.now()).total_seconds()
+        if delay <= 0:
+            # Overdue (rows formatted long ago): tick now. Not a timer of 0 s: Textual's
+            # timer divides by its interval, and one already late is skipped.
+            self.call_later(self._clock)
+            return
         self._tick = self.set_timer(delay, self._clock, name="clock")
 
     def _clock(self) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from eventually import eventually_async
-from fake_platform import FakePlatform, fake_app
+from fake_platform import NOW, FakePlatform, fake_app
 from test_app import SIZE, loaded
 from test_skeleton import _FeedApp, _no_client
 from textual.widgets import Static
@@ -262,3 +262,19 @@ async def test_a_scroll_re_arms_the_clock_for_the_rows_it_shows(
         await pilot.press("G")  # the last rows: young ones
         await eventually_async(lambda: next_tick() < 2, pause=pilot.pause, what="a re-arm")
         assert next_tick() == pytest.approx(1.01)
+
+
+async def test_an_overdue_clock_ticks_at_once(
+    fake: FakePlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seen in tmux: rows formatted long before (the app idle for minutes when a sandbox
+    appeared) made the clock due in the past; a timer of 0 s died in Textual (it divides
+    by the interval) and the ages stood still for good."""
+    app = fake_app(fake.handle)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot)
+        later = NOW + timedelta(minutes=7)
+        monkeypatch.setattr(app, "now", lambda: later)
+        screen._set_clock()
+        await eventually_async(lambda: screen._source.now == later, pause=pilot.pause)
+        assert screen._tick is not None and screen._tick._interval >= 1.0
