@@ -20,7 +20,9 @@ from textual.widgets import Input, Static
 
 from caged_core.client import AsyncCaged
 from caged_tui.app import CagedApp
+from caged_tui.commands import CagedCommands
 from caged_tui.replay import events as ev
+from caged_tui.screens.help import key_rows
 from caged_tui.screens.replay import ReplayScreen
 from caged_tui.screens.sessions import SessionsScreen
 from caged_tui.widgets.dialogs import ConfirmDialog, FormDialog
@@ -479,6 +481,26 @@ async def test_a_wide_recording_keeps_its_size_and_zoom_shows_its_right_edge(
         await eventually_async(lambda: pane.cropped, pause=pilot.pause)
         assert screen.query_one("#replay-left").display and not screen.zoomed
         assert screen.table.has_focus  # hidden, the timeline lost it; back, it has it again
+
+
+async def test_zoom_and_scrolling_are_in_the_palette_and_the_help(
+    platform: Any, wide_sid: str
+) -> None:
+    app = live_app(platform)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await opened_terminal(pilot, wide_sid)
+        rows = {row.binding_id: (row.keys, row.description) for row in key_rows(screen)}
+        assert rows["replay.zoom"] == ("z", "Zoom") and "replay.unzoom" not in rows
+        assert rows["replay.pan_right"] == ("shift+→", "Scroll the terminal right")
+        commands = {c.title: c for c in CagedCommands(screen).commands()}
+        await commands["Replay: Zoom"].run()
+        assert screen.zoomed
+        rows = {row.binding_id: (row.keys, row.description) for row in key_rows(screen)}
+        assert rows["replay.unzoom"] == ("z", "Unzoom") and "replay.zoom" not in rows
+        await commands["Replay: Scroll the terminal right"].run()
+        await eventually_async(lambda: screen.terminal_pane.scroll_x == 8, pause=pilot.pause)
+        await commands["Replay: Unzoom"].run()
+        assert not screen.zoomed
 
 
 async def test_playback_keys_work_while_zoomed_and_a_cropped_zoom_scrolls(
