@@ -18,21 +18,24 @@ Targets: p50 ≤ 2 ms, p50 ≤ 1.5x the bare socket's (what the product adds to
 the round trip: the key's dispatch, the client's session, parsing and the
 repaint) and p99 ≤ 17 ms (one 60 Hz frame).
 
-What stands in the way (issue 13, profiled 5 Dec 2026 on the shared 2-core box,
-load 5-8; stage medians of 100 keys, timestamps in-process): the key posted →
-``on_key`` 0.35 ms (Textual's dispatch, app → screen → widget queues); → sent
-0.1 ms (the writer task); the send itself (JSON, WebSocket write) 0.16 ms; → echo received
-1.07 ms (platform, PTY, shell: the bare socket pays this too, 1.15 ms in all);
-→ flushed 0.06 ms; → frame composed 0.5-0.7 ms, nearly all of it Textual's
-compositor (the widget's and the screen's style caches walk all 24 rows and
-their line filters for a one-row update; rendering the cursor's row is ~0.05
-ms). Kept (1.94-2.08x against 2.26-2.75x for the previous code, A/B in the
-same hour): composing the frame in the flush instead of five Textual hops
-later, reading the base style only when the CSS changes, the ASCII fast path
-for the cursor's row. Tried and dropped: sending from ``on_key`` (0.05 ms less,
-but a send stalled by a full socket then held up the view's messages). What is
-left is Textual's per-key dispatch and per-frame composition; 1.5x would need
-both halved.
+Where the time goes (issue 13, 5 Dec 2026, shared 2-core box at load 8-9; stage medians of
+300 keys, perf_counter_ns stamps in-process, the bare socket's in brackets): key posted →
+handed to the view 0.17 ms (the app's queue and ``on_event``; the app hands a key straight to
+a focused terminal, see ``caged_tui.host_keys.hand_key_to_terminal``) → sent 0.40 ms [0.18 ms:
+the WebSocket send itself, JSON and masking, is 0.17 ms of both] → output frame received
+(platform, PTY, shell: both pay it) → frame 0.72 ms [0.11 ms]: websockets to the session's
+reader 0.13, the session's queue to the view 0.05, parse and flush 0.06, the echoed row
+rendered through Textual's style cache 0.34 (our row render is a third of it, Textual's line
+styling, three new ``Strip``s and its ANSI filter the rest), written as one ``ChopsUpdate``.
+Kept: the key hand-off (0.50 → 0.30 ms to the send), sending at once instead of through the
+writer task (→ 0.40 ms to sent), writing the echoed rows straight to the display instead of
+Textual's compositor rendering every line of every widget under them (0.78 → 0.43 ms flush →
+frame). A/B against the old code, alternating runs: at load 2-3, 2.21x and 2.03x (p50 3.29 and
+2.42 ms) → 1.53x and 1.68x (2.27 and 2.07 ms); at load 7-9, median 2.3x of 8 runs → 1.84x of 7
+(the bare socket's own p50 moved 1.2-2.9 ms between runs). Tried and dropped: parsing in
+the receive task when the parser is idle, calling Textual's widget bookkeeping directly instead
+of ``refresh`` (both within the noise). What is left above 1.5x is Textual's per-row styling
+and the client library's receive path (websockets, then the session's queue).
 """
 
 from __future__ import annotations
