@@ -642,16 +642,23 @@ class TerminalView(Widget, can_focus=True):
         For a typed character the compositor would render every line of every widget under the
         changed row (here the screen's 24 and this view's 24, through their style caches) to
         keep one: ~0.3 ms of a ~2 ms echo on a busy machine. When no widget in front of this one
-        (a toast, a tooltip, a layer) touches the rows, no layout is pending and the compositor
-        shows all of this view, the rows are rendered through this view's style cache as
-        Textual would and sent as the update Textual would send for them.
+        (a toast, a tooltip, a layer) touches the rows, no layout is pending, the compositor
+        shows all of this view and the app fills the terminal (not inline), the rows are
+        rendered through this view's style cache as Textual would and sent as the update
+        Textual would send for them.
         """
         try:
             screen = self.screen
         except NoScreen:  # Being removed: nothing to paint.
             return False
         app = self.app
-        if not rows or not screen.is_current or app._batch_count or screen._layout_required:
+        if (
+            not rows
+            or not screen.is_current
+            or app._batch_count
+            or app.is_inline  # Inline apps place their updates relative to the cursor.
+            or screen._layout_required
+        ):
             return False
         shown = screen._compositor.visible_widgets
         placed = shown.get(self)
