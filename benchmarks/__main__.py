@@ -35,15 +35,22 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer, smaller runs (< 2 min)")
     parser.add_argument(
-        "--only", action="append", choices=BENCHMARKS, metavar="NAME",
+        "--only",
+        action="append",
+        choices=BENCHMARKS,
+        metavar="NAME",
         help=f"run only this benchmark (repeatable): {', '.join(BENCHMARKS)}",
     )
     parser.add_argument(
-        "--json", type=Path, default=None, metavar="PATH",
+        "--json",
+        type=Path,
+        default=None,
+        metavar="PATH",
         help=f"where to write the results (default: {FULL_RESULTS.name}, for a full run only)",
     )
     parser.add_argument(
-        "--write-readme", action="store_true",
+        "--write-readme",
+        action="store_true",
         help="rewrite the Performance section of README.md with this run's table",
     )
     return parser

@@ -46,8 +46,18 @@ def reference_rows(events: list[dict[str, Any]], *, first: int = 0) -> Iterator[
     for sequence, event in enumerate(events, start=first + 1):
         ts = int(datetime.fromisoformat(event["timestamp"]).timestamp() * 1_000_000)
         yield (
-            event["id"], "acct", event["session_id"], sequence, "", event["type"], ts, received,
-            None, None, "{}", json.dumps(event["payload"]),
+            event["id"],
+            "acct",
+            event["session_id"],
+            sequence,
+            "",
+            event["type"],
+            ts,
+            received,
+            None,
+            None,
+            "{}",
+            json.dumps(event["payload"]),
         )
 
 

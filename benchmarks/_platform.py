@@ -55,8 +55,14 @@ class LocalPlatform:
         with self._log.open("wb") as out:
             self._process = subprocess.Popen(
                 [
-                    sys.executable, "-m", "caged_platform", "serve",
-                    "--port", "0", "--data-dir", str(self.data_dir),
+                    sys.executable,
+                    "-m",
+                    "caged_platform",
+                    "serve",
+                    "--port",
+                    "0",
+                    "--data-dir",
+                    str(self.data_dir),
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=out,

@@ -51,8 +51,22 @@ def run(context: Context) -> list[Row]:
                 minimal.close()
     share = median(ours) / window * 100
     return [
-        Row("idle_cpu", f"CPU over {window:.0f} s idle ({rounds} runs)", "s", median(ours),
-            median(ref), at_most(1.5, "≤ 1.5x"), samples={"ours_s": ours, "reference_s": ref}),
-        Row("idle_cpu", "share of one core while idle", "%", share,
-            median(ref) / window * 100, at_most(1.0, "≤ 1 % of a core"), judged="ours"),
+        Row(
+            "idle_cpu",
+            f"CPU over {window:.0f} s idle ({rounds} runs)",
+            "s",
+            median(ours),
+            median(ref),
+            at_most(1.5, "≤ 1.5x"),
+            samples={"ours_s": ours, "reference_s": ref},
+        ),
+        Row(
+            "idle_cpu",
+            "share of one core while idle",
+            "%",
+            share,
+            median(ref) / window * 100,
+            at_most(1.0, "≤ 1 % of a core"),
+            judged="ours",
+        ),
     ]

@@ -145,8 +145,14 @@ def run(context: Context) -> list[Row]:
         ours, ref = asyncio.run(_measure(context, count, rounds, concurrent=concurrent))
         who = f", {CLIENTS} clients at once" if concurrent else ""
         rows.append(
-            Row("platform_ingest", f"events/s, {count:,} in batches of {BATCH}{who}", "ev/s",
-                median(ours), median(ref), at_least(0.3, "≥ 0.3x sqlite"),
-                samples={"ours_ev_s": ours, "reference_ev_s": ref})
+            Row(
+                "platform_ingest",
+                f"events/s, {count:,} in batches of {BATCH}{who}",
+                "ev/s",
+                median(ours),
+                median(ref),
+                at_least(0.3, "≥ 0.3x sqlite"),
+                samples={"ours_ev_s": ours, "reference_ev_s": ref},
+            )
         )
     return rows

@@ -46,9 +46,7 @@ from benchmarks._events import (
 from caged_core.client import AsyncCaged
 
 PAGE = 1000
-_SELECT = (
-    "SELECT * FROM events WHERE session_id = ? AND sequence > ? ORDER BY sequence LIMIT ?"
-)
+_SELECT = "SELECT * FROM events WHERE session_id = ? AND sequence > ? ORDER BY sequence LIMIT ?"
 
 
 async def _read_all(caged: AsyncCaged, session_id: str, count: int) -> float:
@@ -77,9 +75,7 @@ def _select_all(conn: sqlite3.Connection, session_id: str, count: int) -> float:
     return elapsed
 
 
-async def _ingest(
-    context: Context, caged: AsyncCaged, conn: sqlite3.Connection, count: int
-) -> str:
+async def _ingest(context: Context, caged: AsyncCaged, conn: sqlite3.Connection, count: int) -> str:
     """A new session of ``count`` events, in the platform and in the reference table."""
     session_id = new_session_id()
     context.log(f"replay_fetch: ingesting {count:,} events (untimed)")
@@ -138,10 +134,16 @@ def run(context: Context) -> list[Row]:
     rounds = context.pick(2, 3)
     ours, ref = asyncio.run(_measure(context, count, rounds))
     return [
-        Row("replay_fetch", f"read {count:,} events, pages of {PAGE}", "s", median(ours),
-            median(ref), at_most(3, "≤ 3x sqlite"),
+        Row(
+            "replay_fetch",
+            f"read {count:,} events, pages of {PAGE}",
+            "s",
+            median(ours),
+            median(ref),
+            at_most(3, "≤ 3x sqlite"),
             note=f"ours {count / median(ours):,.0f} events/s",
-            samples={"ours_s": ours, "reference_s": ref}),
+            samples={"ours_s": ours, "reference_s": ref},
+        ),
         *_large(context),
     ]
 
@@ -152,10 +154,23 @@ def _large(context: Context) -> list[Row]:
     pages = 200
     ours, ref = asyncio.run(_measure_pages(context, count, pages))
     return [
-        Row("replay_fetch", f"page of {PAGE} in a {count:,}-event session p99 ({pages} pages)",
-            "ms", percentile(ours, 99) * 1e3, percentile(ref, 99) * 1e3,
-            at_most(20, "p99 ≤ 20 ms"), judged="ours",
-            samples={"ours_s": ours, "reference_s": ref}),
-        Row("replay_fetch", f"page of {PAGE} in a {count:,}-event session p50", "ms",
-            median(ours) * 1e3, median(ref) * 1e3, CONTEXT, judged="ours"),
+        Row(
+            "replay_fetch",
+            f"page of {PAGE} in a {count:,}-event session p99 ({pages} pages)",
+            "ms",
+            percentile(ours, 99) * 1e3,
+            percentile(ref, 99) * 1e3,
+            at_most(20, "p99 ≤ 20 ms"),
+            judged="ours",
+            samples={"ours_s": ours, "reference_s": ref},
+        ),
+        Row(
+            "replay_fetch",
+            f"page of {PAGE} in a {count:,}-event session p50",
+            "ms",
+            median(ours) * 1e3,
+            median(ref) * 1e3,
+            CONTEXT,
+            judged="ours",
+        ),
     ]

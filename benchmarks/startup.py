@@ -62,6 +62,13 @@ def run(context: Context) -> list[Row]:
             rounds,
         )
     return [
-        Row("startup", f"start → first frame, 10 sandboxes ({rounds} runs)", "s", median(ours),
-            median(ref), at_most(1.3, "≤ 1.3x"), samples={"ours_s": ours, "reference_s": ref}),
+        Row(
+            "startup",
+            f"start → first frame, 10 sandboxes ({rounds} runs)",
+            "s",
+            median(ours),
+            median(ref),
+            at_most(1.3, "≤ 1.3x"),
+            samples={"ours_s": ours, "reference_s": ref},
+        ),
     ]

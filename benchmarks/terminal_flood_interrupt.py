@@ -105,9 +105,18 @@ def run(context: Context) -> list[Row]:
     try:
         for _ in range(rounds):
             child = subprocess.run(
-                [sys.executable, "-m", "benchmarks.terminal_flood_interrupt",
-                 platform.url, sandbox_id, str(seconds)],
-                input=platform.api_key, capture_output=True, text=True, check=False,
+                [
+                    sys.executable,
+                    "-m",
+                    "benchmarks.terminal_flood_interrupt",
+                    platform.url,
+                    sandbox_id,
+                    str(seconds),
+                ],
+                input=platform.api_key,
+                capture_output=True,
+                text=True,
+                check=False,
                 timeout=seconds + 120,
             )
             if child.returncode != 0:
@@ -120,15 +129,29 @@ def run(context: Context) -> list[Row]:
     finally:
         asyncio.run(destroy(sandbox_id))
     return [
-        Row("terminal_flood_interrupt", f"ctrl+c → prompt during `yes` ({rounds} runs)", "s",
-            median(latencies), None, at_most(0.5, "≤ 0.5 s"), judged="ours",
+        Row(
+            "terminal_flood_interrupt",
+            f"ctrl+c → prompt during `yes` ({rounds} runs)",
+            "s",
+            median(latencies),
+            None,
+            at_most(0.5, "≤ 0.5 s"),
+            judged="ours",
             note=f"the widget parsed {median(flooded):.2f} MB/s of `yes` during the flood and "
             f"{median(backlogs):.2f} MB more between ctrl+c and the prompt"
             f"{' (or giving up)' if math.inf in latencies else ''}",
-            samples={"ours_s": latencies}),
-        Row("terminal_flood_interrupt", f"RSS growth over {seconds:.0f} s of flood", "MB",
-            median(growths), None, at_most(50, "≤ 50 MB"), judged="ours",
-            samples={"ours_mb": growths}),
+            samples={"ours_s": latencies},
+        ),
+        Row(
+            "terminal_flood_interrupt",
+            f"RSS growth over {seconds:.0f} s of flood",
+            "MB",
+            median(growths),
+            None,
+            at_most(50, "≤ 50 MB"),
+            judged="ours",
+            samples={"ours_mb": growths},
+        ),
     ]
 
 

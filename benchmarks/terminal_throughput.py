@@ -147,17 +147,27 @@ async def _measure(context: Context, size: int, rounds: int) -> list[Row]:
                     plain.append(_pyte(data, columns, lines))
                 context.log(f"terminal_throughput {columns}x{lines}: ours {ours}, pyte {plain}")
                 mb = 1e6
-                rows.append(Row(
-                    "terminal_throughput", f"cat {size / mb:.0f} MB at {columns}x{lines} vs pyte",
-                    "MB/s", median(ours) / mb, median(plain) / mb,
-                    at_least(0.9, "≥ 0.9x plain pyte"),
-                    samples={"ours_b_s": ours, "pyte_b_s": plain, "socket_b_s": socket},
-                ))
-                rows.append(Row(
-                    "terminal_throughput", f"cat at {columns}x{lines} vs bare socket", "MB/s",
-                    median(ours) / mb, median(socket) / mb,
-                    at_least(0.5, "≥ 0.5x bare socket"),
-                ))
+                rows.append(
+                    Row(
+                        "terminal_throughput",
+                        f"cat {size / mb:.0f} MB at {columns}x{lines} vs pyte",
+                        "MB/s",
+                        median(ours) / mb,
+                        median(plain) / mb,
+                        at_least(0.9, "≥ 0.9x plain pyte"),
+                        samples={"ours_b_s": ours, "pyte_b_s": plain, "socket_b_s": socket},
+                    )
+                )
+                rows.append(
+                    Row(
+                        "terminal_throughput",
+                        f"cat at {columns}x{lines} vs bare socket",
+                        "MB/s",
+                        median(ours) / mb,
+                        median(socket) / mb,
+                        at_least(0.5, "≥ 0.5x bare socket"),
+                    )
+                )
         finally:
             await caged.sandboxes.destroy(sandbox.id)
     return rows

@@ -34,7 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     action.add_argument("--status", action="store_true", help="say whether a server runs, exit")
     action.add_argument("--stop", action="store_true", help="stop the running server, exit")
     action.add_argument(
-        "--build-templates", nargs="*", metavar="TEMPLATE",
+        "--build-templates",
+        nargs="*",
+        metavar="TEMPLATE",
         help="build the template images (all offered ones when none is named), exit",
     )
     return parser

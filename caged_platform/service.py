@@ -151,8 +151,10 @@ def serve(host: str = "127.0.0.1", port: int = 0, data_dir: Path | None = None) 
         # clients connecting early simply wait in the backlog until startup is done.
         sock = _listening_socket(host, port, family)
         bound_port = sock.getsockname()[1]
-        url = f"http://[{host}]:{bound_port}" if family == socket.AF_INET6 else (
-            f"http://{host}:{bound_port}"
+        url = (
+            f"http://[{host}]:{bound_port}"
+            if family == socket.AF_INET6
+            else (f"http://{host}:{bound_port}")
         )
         _record(lock, url)
         print(f"Caged local platform listening on {url}", flush=True)

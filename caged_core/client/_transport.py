@@ -63,10 +63,10 @@ DEFAULT_TIMEOUT = 30.0
 API_PREFIX = "/v1"
 
 
-
 class EncodedJSON(bytes):
     """A request body already encoded as JSON (by pydantic, say): passed as ``json=`` it
     is sent as it is instead of being encoded again."""
+
 
 class Secret:
     """A credential that never shows itself in a repr, a str or a traceback's locals."""

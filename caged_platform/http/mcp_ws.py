@@ -51,7 +51,9 @@ async def _serve(opened: OpenSocket) -> None:
     websocket, platform, conn = opened.websocket, opened.platform, opened.conn
     sandbox_id = conn.sandbox_id
     session_id = await platform.observer.open_session(
-        opened.principal.account_id, sandbox_id, client=conn.user_agent or conn.address,
+        opened.principal.account_id,
+        sandbox_id,
+        client=conn.user_agent or conn.address,
         channel="mcp",
     )
 

@@ -102,8 +102,7 @@ def _rest_routes(operations: tuple[Operation, ...]) -> list[BaseRoute]:
     for op in operations:
         by_path.setdefault(op.path, {})[op.method] = op
     return [
-        Route("/v1" + path, _path_endpoint(ops), methods=list(ops))
-        for path, ops in by_path.items()
+        Route("/v1" + path, _path_endpoint(ops), methods=list(ops)) for path, ops in by_path.items()
     ]
 
 
@@ -155,7 +154,12 @@ def create_app(config: PlatformConfig) -> Starlette:
     handlers: dict[Any, Any] = {
         cls: handle_exception
         for cls in (
-            Problem, ContentError, ObserveError, CageError, ValidationError, HTTPException,
+            Problem,
+            ContentError,
+            ObserveError,
+            CageError,
+            ValidationError,
+            HTTPException,
             Exception,
         )
     }

@@ -237,9 +237,7 @@ async def _serve(opened: OpenSocket) -> None:
             client=conn.user_agent or conn.address,
             size=(rows, cols),
         )
-        terminal = _TerminalSession(
-            websocket, pty, platform.sandboxes, conn, observer, session_id
-        )
+        terminal = _TerminalSession(websocket, pty, platform.sandboxes, conn, observer, session_id)
         failed, why = await terminal.run(opened.closing)
     finally:
         with contextlib.suppress(Exception):

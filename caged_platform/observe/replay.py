@@ -35,17 +35,21 @@ MAX_PAGE = 1000
 
 # A page is mostly its events' JSON, which SQLite wrote when each event was stored
 # (:mod:`.event_json`); for events stored before ``events.json`` existed it writes it now.
-_EVENT_JSON = "COALESCE(json, " + event_json_sql(
-    id="id",
-    session_json=":session_json",
-    sequence="sequence",
-    type="type",
-    ts="ts",
-    duration_ms="duration_ms",
-    data="data",
-    sandbox_id="sandbox_id",
-    meta="meta",
-) + ")"
+_EVENT_JSON = (
+    "COALESCE(json, "
+    + event_json_sql(
+        id="id",
+        session_json=":session_json",
+        sequence="sequence",
+        type="type",
+        ts="ts",
+        duration_ms="duration_ms",
+        data="data",
+        sandbox_id="sandbox_id",
+        meta="meta",
+    )
+    + ")"
+)
 
 
 def validate_page(after_seq: int, limit: int, type_: str | None) -> None:

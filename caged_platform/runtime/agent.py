@@ -792,8 +792,15 @@ class Agent:
 
     def _op_ping(self, conn: socket.socket, request: dict[str, Any]) -> None:
         conn.sendall(
-            encode_line({"ok": True, "version": PROTOCOL_VERSION, "pid": os.getpid(),
-                         "isolated": self.isolated, "workspace": self.display_root})
+            encode_line(
+                {
+                    "ok": True,
+                    "version": PROTOCOL_VERSION,
+                    "pid": os.getpid(),
+                    "isolated": self.isolated,
+                    "workspace": self.display_root,
+                }
+            )
         )
 
     def _op_ports(self, conn: socket.socket, request: dict[str, Any]) -> None:
@@ -805,8 +812,9 @@ class Agent:
         pids = self.cage_pids()
         cpu, rss = proc_usage(pids)
         conn.sendall(
-            encode_line({"ok": True, "cpu_seconds": cpu, "memory_bytes": rss,
-                         "processes": len(pids)})
+            encode_line(
+                {"ok": True, "cpu_seconds": cpu, "memory_bytes": rss, "processes": len(pids)}
+            )
         )
 
     # --------------------------------------------------------------------------------- exec
@@ -823,7 +831,9 @@ class Agent:
         read_fd, write_fd = os.pipe()
         try:
             pid = self.reaper.spawn(
-                "/bin/sh", ["sh", "-c", command], self._env(request.get("env")),
+                "/bin/sh",
+                ["sh", "-c", command],
+                self._env(request.get("env")),
                 file_actions=[
                     (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
                     (os.POSIX_SPAWN_DUP2, write_fd, 1),
@@ -887,9 +897,11 @@ class Agent:
             if not cancelled:
                 conn.sendall(
                     encode_control(
-                        {"exit": None if timed_out or code is None else shell_exit_code(code),
-                         "timed_out": timed_out,
-                         "duration_ms": (time.monotonic() - started) * 1000.0}
+                        {
+                            "exit": None if timed_out or code is None else shell_exit_code(code),
+                            "timed_out": timed_out,
+                            "duration_ms": (time.monotonic() - started) * 1000.0,
+                        }
                     )
                 )
         finally:
@@ -916,7 +928,9 @@ class Agent:
         fcntl.ioctl(master, termios.TIOCSWINSZ, _WINSIZE.pack(rows, cols, 0, 0))
         try:
             pid = self.reaper.spawn(
-                shell, [os.path.basename(shell), "-l"], env,
+                shell,
+                [os.path.basename(shell), "-l"],
+                env,
                 # setsid happens before the file actions, so opening the slave by name (without
                 # O_NOCTTY) makes it the new session's controlling terminal: job control works.
                 file_actions=[
@@ -1064,9 +1078,7 @@ class Agent:
         target = str(self.proxy["socket"])
         while True:
             client, _ = listener.accept()
-            threading.Thread(
-                target=self._proxy_hop, args=(client, target), daemon=True
-            ).start()
+            threading.Thread(target=self._proxy_hop, args=(client, target), daemon=True).start()
 
     def _proxy_hop(self, client: socket.socket, target: str) -> None:
         upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

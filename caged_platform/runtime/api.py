@@ -124,9 +124,7 @@ class Runtime(Protocol):
     def check_template(self, name: str) -> None:
         """Raise :class:`CageError` (saying what is offered) unless ``name`` can be started."""
 
-    async def prepare_template(
-        self, name: str, progress: Callable[[str], Awaitable[None]]
-    ) -> None:
+    async def prepare_template(self, name: str, progress: Callable[[str], Awaitable[None]]) -> None:
         """Build the template's image if it is not built yet, reporting progress lines."""
 
     def template_catalogue(self) -> list[TemplateEntry]:
@@ -146,12 +144,20 @@ class Runtime(Protocol):
         """After a server restart: is this cage's agent alive? Reconnects if so."""
 
     async def exec(
-        self, sandbox_id: str, command: str, *, env: dict[str, str] | None = None,
+        self,
+        sandbox_id: str,
+        command: str,
+        *,
+        env: dict[str, str] | None = None,
         timeout: float = 300.0,  # noqa: ASYNC109 - enforced by the runtime on the command
     ) -> ExecOutcome: ...
 
     async def open_pty(
-        self, sandbox_id: str, *, rows: int = 24, cols: int = 80,
+        self,
+        sandbox_id: str,
+        *,
+        rows: int = 24,
+        cols: int = 80,
         env: dict[str, str] | None = None,
     ) -> PtyChannel: ...
 

@@ -321,4 +321,3 @@ def kill_and_verify(
             cgroups.thaw()
         signal_all(pids, signal.SIGCONT)
         time.sleep(0.01)
-

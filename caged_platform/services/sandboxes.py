@@ -212,9 +212,7 @@ class SandboxService:
         """The row of a running sandbox; 409 naming its status otherwise."""
         row = await self.live_row(sandbox_id)
         if row["status"] != "running":
-            raise Problem(
-                409, f"sandbox {sandbox_id!r} is {row['status']}, so it cannot {doing}"
-            )
+            raise Problem(409, f"sandbox {sandbox_id!r} is {row['status']}, so it cannot {doing}")
         return row
 
     def model(self, row: Row) -> Sandbox:
@@ -330,9 +328,7 @@ class SandboxService:
         """Record the file changes made inside a running cage until it pauses or stops."""
         if sandbox_id in self._watches:
             return
-        task = asyncio.create_task(
-            self._follow_files(sandbox_id), name=f"file watch {sandbox_id}"
-        )
+        task = asyncio.create_task(self._follow_files(sandbox_id), name=f"file watch {sandbox_id}")
         self._watches[sandbox_id] = task
         task.add_done_callback(lambda done: self._forget_watch(sandbox_id, done))
 

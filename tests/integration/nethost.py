@@ -41,16 +41,30 @@ class TestHost:
     def serve(self, directory: Path, port: int = 8000) -> str:
         """Serve ``directory`` over plain HTTP from the host; returns its base URL."""
         server = subprocess.Popen(
-            ["ip", "netns", "exec", self.name, sys.executable, "-m", "http.server",
-             "--bind", self.address, "--directory", str(directory), str(port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "ip",
+                "netns",
+                "exec",
+                self.name,
+                sys.executable,
+                "-m",
+                "http.server",
+                "--bind",
+                self.address,
+                "--directory",
+                str(directory),
+                str(port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         self.servers.append(server)
 
         def answering() -> bool:
             assert server.poll() is None, f"the test server in {self.name} exited"
-            with contextlib.suppress(OSError), socket.create_connection(
-                (self.address, port), timeout=1
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection((self.address, port), timeout=1),
             ):
                 return True
             return False

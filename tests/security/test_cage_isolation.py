@@ -103,8 +103,13 @@ async def test_kernel_settings_and_host_files_are_out_of_reach(
 ) -> None:
     sid = two_sandboxes[0]["id"]
     before = _read("/proc/sys/kernel/core_pattern")
-    for setting in ("kernel/core_pattern", "vm/swappiness", "kernel/printk_ratelimit",
-                    "vm/drop_caches", "net/ipv4/ip_forward"):
+    for setting in (
+        "kernel/core_pattern",
+        "vm/swappiness",
+        "kernel/printk_ratelimit",
+        "vm/drop_caches",
+        "net/ipv4/ip_forward",
+    ):
         written = await _exec(client, sid, f"echo 1 > /proc/sys/{setting}")
         assert written["exit_code"] != 0, setting
     assert _read("/proc/sys/kernel/core_pattern") == before
@@ -138,8 +143,7 @@ async def test_each_sandbox_has_its_own_network(
         assert started["exit_code"] == 0
     for sandbox, name in ((first, "first"), (second, "second")):
         fetch = (
-            "for i in $(seq 100); do curl -s -m 2 http://127.0.0.1:8000/ && break; "
-            "sleep 0.1; done"
+            "for i in $(seq 100); do curl -s -m 2 http://127.0.0.1:8000/ && break; sleep 0.1; done"
         )
         # Both listen on 8000, each answers from its own.
         assert (await _exec(client, sandbox["id"], fetch))["output"] == name
@@ -156,8 +160,12 @@ async def test_each_sandbox_has_its_own_network(
         api_answer = (await plain.get(f"{platform.url}/v1/sandboxes")).text
     assert api_answer
     gateway = first["ip"].rsplit(".", 1)[0] + ".2"  # slirp's stand-in for the host
-    for target in (f"{second['ip']}:8000", f"127.0.0.1:{api_port}", f"localhost:{api_port}",
-                   f"{gateway}:{api_port}"):
+    for target in (
+        f"{second['ip']}:8000",
+        f"127.0.0.1:{api_port}",
+        f"localhost:{api_port}",
+        f"{gateway}:{api_port}",
+    ):
         probe = await _exec(client, first["id"], f"curl -s -m 3 http://{target}/v1/sandboxes")
         assert "second" not in probe["output"] and api_answer not in probe["output"], target
 
@@ -193,9 +201,7 @@ async def test_templates_not_offered_are_refused_with_what_is(
     assert offered == set(templates.OFFERED)
     assert all(t["built"] for t in listed if t["available"])  # ./dev builds them first
     for name in templates.REFUSED:
-        detail = problem_detail(
-            await client.post("/v1/sandboxes", json={"template": name}), 400
-        )
+        detail = problem_detail(await client.post("/v1/sandboxes", json={"template": name}), 400)
         assert "offers: minimal, python-311, node-22, node-20" in detail
 
 

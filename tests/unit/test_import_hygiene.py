@@ -48,7 +48,10 @@ print(",".join(bad))
 def test_a_client_of_the_local_platform_loads_no_server_module() -> None:
     result = subprocess.run(
         [sys.executable, "-c", _LOCAL_CLIENT],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", f"loaded: {result.stdout.strip()}"

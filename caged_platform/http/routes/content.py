@@ -28,12 +28,13 @@ WORKSPACE = "/workspace"
 #: may carry a body well above the 1 MB file limit that the files module enforces (for
 #: writes and reads alike).
 MAX_FILE_WRITE_BODY = 8 * 1024 * 1024
-DIR_PATH = Query("path", description="A directory: /workspace/… or workspace-relative "
-                 "(default /workspace)")
-FILE_PATH = Query("path", required=True, description="A file: /workspace/… or "
-                  "workspace-relative")
-WRITE_PATH = Query("path", description="The file to write (legacy 0.2 clients send it in "
-                   "the body instead)")
+DIR_PATH = Query(
+    "path", description="A directory: /workspace/… or workspace-relative (default /workspace)"
+)
+FILE_PATH = Query("path", required=True, description="A file: /workspace/… or workspace-relative")
+WRITE_PATH = Query(
+    "path", description="The file to write (legacy 0.2 clients send it in the body instead)"
+)
 DIFF_PATH = Query("path", description="Only the changes under this path")
 SIGNATURE = Query("sig", description="The signature of a download link")
 
@@ -138,30 +139,102 @@ async def restore_snapshot(call: Call) -> Response:
 
 
 OPERATIONS = (
-    Operation("GET", "/sandboxes/{id}/files", list_files, "List a directory",
-              response=FileEntry, response_many=True, tag="files", query=(DIR_PATH,)),
-    Operation("GET", "/sandboxes/{id}/files/content", read_file,
-              "Read a text file (text/plain; over 1 MB → 413)", tag="files",
-              query=(FILE_PATH,)),
-    Operation("PUT", "/sandboxes/{id}/files/content", write_file,
-              "Write a text file (over 1 MB → 413, as for reads)",
-              status=204, request=FileWrite, max_body_size=MAX_FILE_WRITE_BODY, tag="files",
-              query=(WRITE_PATH,)),
-    Operation("GET", "/sandboxes/{id}/git/diff", git_diff, "Git status and diff of the workspace",
-              response=GitDiff, tag="files", query=(DIFF_PATH,)),
-    Operation("GET", "/sandboxes/{id}/snapshots", list_snapshots, "List a sandbox's snapshots",
-              response=Snapshot, response_many=True, tag="snapshots"),
-    Operation("POST", "/sandboxes/{id}/snapshots", create_snapshot, "Snapshot the workspace",
-              status=201, request=SnapshotCreate, response=Snapshot, tag="snapshots"),
-    Operation("GET", "/snapshots/{sid}", get_snapshot, "Get a snapshot", response=Snapshot,
-              tag="snapshots"),
-    Operation("DELETE", "/snapshots/{sid}", delete_snapshot, "Delete a snapshot", status=204,
-              tag="snapshots"),
-    Operation("GET", "/snapshots/{sid}/download", download_link,
-              "Where to download the archive", response=SnapshotDownload, tag="snapshots"),
-    Operation("GET", "/snapshots/{sid}/download/content", download_content,
-              "The .tar.gz archive (streamed)", tag="snapshots", query=(SIGNATURE,)),
-    Operation("POST", "/snapshots/{sid}/restore", restore_snapshot,
-              "Overwrite a sandbox's workspace with the snapshot", status=204,
-              request=SnapshotRestore, tag="snapshots"),
+    Operation(
+        "GET",
+        "/sandboxes/{id}/files",
+        list_files,
+        "List a directory",
+        response=FileEntry,
+        response_many=True,
+        tag="files",
+        query=(DIR_PATH,),
+    ),
+    Operation(
+        "GET",
+        "/sandboxes/{id}/files/content",
+        read_file,
+        "Read a text file (text/plain; over 1 MB → 413)",
+        tag="files",
+        query=(FILE_PATH,),
+    ),
+    Operation(
+        "PUT",
+        "/sandboxes/{id}/files/content",
+        write_file,
+        "Write a text file (over 1 MB → 413, as for reads)",
+        status=204,
+        request=FileWrite,
+        max_body_size=MAX_FILE_WRITE_BODY,
+        tag="files",
+        query=(WRITE_PATH,),
+    ),
+    Operation(
+        "GET",
+        "/sandboxes/{id}/git/diff",
+        git_diff,
+        "Git status and diff of the workspace",
+        response=GitDiff,
+        tag="files",
+        query=(DIFF_PATH,),
+    ),
+    Operation(
+        "GET",
+        "/sandboxes/{id}/snapshots",
+        list_snapshots,
+        "List a sandbox's snapshots",
+        response=Snapshot,
+        response_many=True,
+        tag="snapshots",
+    ),
+    Operation(
+        "POST",
+        "/sandboxes/{id}/snapshots",
+        create_snapshot,
+        "Snapshot the workspace",
+        status=201,
+        request=SnapshotCreate,
+        response=Snapshot,
+        tag="snapshots",
+    ),
+    Operation(
+        "GET",
+        "/snapshots/{sid}",
+        get_snapshot,
+        "Get a snapshot",
+        response=Snapshot,
+        tag="snapshots",
+    ),
+    Operation(
+        "DELETE",
+        "/snapshots/{sid}",
+        delete_snapshot,
+        "Delete a snapshot",
+        status=204,
+        tag="snapshots",
+    ),
+    Operation(
+        "GET",
+        "/snapshots/{sid}/download",
+        download_link,
+        "Where to download the archive",
+        response=SnapshotDownload,
+        tag="snapshots",
+    ),
+    Operation(
+        "GET",
+        "/snapshots/{sid}/download/content",
+        download_content,
+        "The .tar.gz archive (streamed)",
+        tag="snapshots",
+        query=(SIGNATURE,),
+    ),
+    Operation(
+        "POST",
+        "/snapshots/{sid}/restore",
+        restore_snapshot,
+        "Overwrite a sandbox's workspace with the snapshot",
+        status=204,
+        request=SnapshotRestore,
+        tag="snapshots",
+    ),
 )

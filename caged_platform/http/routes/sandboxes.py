@@ -36,8 +36,9 @@ MAX_LOG_TAIL = 10_000
 COST_FRESHNESS = 60
 #: The fields that accrue with the clock while a sandbox runs.
 _ACCRUING = frozenset({"cost", "total_cost"})
-TAIL = Query("tail", "integer", "How many of the newest entries", default=100, low=1,
-             high=MAX_LOG_TAIL)
+TAIL = Query(
+    "tail", "integer", "How many of the newest entries", default=100, low=1, high=MAX_LOG_TAIL
+)
 
 
 async def create_sandbox(call: Call) -> Response:
@@ -122,36 +123,107 @@ async def terminal_sessions(call: Call) -> Response:
 
 
 OPERATIONS = (
-    Operation("POST", "/sandboxes", create_sandbox, "Create a sandbox", status=201,
-              request=SandboxCreate, response=Sandbox, tag="sandboxes"),
-    Operation("GET", "/templates", list_templates,
-              "Templates: which are offered here and whether their image is built",
-              response=TemplateInfo, response_many=True, tag="sandboxes"),
-    Operation("GET", "/sandboxes", list_sandboxes, "List sandboxes that are not destroyed",
-              response=Sandbox, response_many=True, tag="sandboxes"),
-    Operation("GET", "/sandboxes/{id}", get_sandbox, "Get a sandbox", response=Sandbox,
-              tag="sandboxes"),
-    Operation("DELETE", "/sandboxes/{id}", destroy_sandbox, "Destroy a sandbox (irreversible)",
-              status=204, tag="sandboxes"),
-    Operation("POST", "/sandboxes/{id}/pause", pause_sandbox,
-              "Pause a sandbox (takes an auto-pause snapshot first)", status=204,
-              tag="sandboxes"),
-    Operation("POST", "/sandboxes/{id}/resume", resume_sandbox, "Resume a paused sandbox",
-              status=204, tag="sandboxes"),
-    Operation("POST", "/sandboxes/{id}/exec", exec_command, "Run a shell command",
-              request=ExecRequest, response=ExecResult, tag="sandboxes"),
-    Operation("GET", "/sandboxes/{id}/logs", sandbox_logs, "Lifecycle, init and exec log",
-              response=LogEntry, response_many=True, tag="sandboxes", query=(TAIL,)),
-    Operation("GET", "/sandboxes/{id}/ports", sandbox_ports, "Ports listening in the sandbox",
-              response=Port, response_many=True, tag="sandboxes"),
-    Operation("POST", "/sandboxes/{id}/ports/{port}/protect",
-              not_available(
-                  "password-protected previews",
-                  "are not available on the local platform (previews are loopback-only)",
-              ),
-              "Password-protect a preview port (hosted platform only)", tag="sandboxes",
-              hosted_only=True),
-    Operation("GET", "/sandboxes/{id}/terminal/sessions", terminal_sessions,
-              "Terminal sockets open now", response=TerminalSessionInfo, response_many=True,
-              tag="terminal"),
+    Operation(
+        "POST",
+        "/sandboxes",
+        create_sandbox,
+        "Create a sandbox",
+        status=201,
+        request=SandboxCreate,
+        response=Sandbox,
+        tag="sandboxes",
+    ),
+    Operation(
+        "GET",
+        "/templates",
+        list_templates,
+        "Templates: which are offered here and whether their image is built",
+        response=TemplateInfo,
+        response_many=True,
+        tag="sandboxes",
+    ),
+    Operation(
+        "GET",
+        "/sandboxes",
+        list_sandboxes,
+        "List sandboxes that are not destroyed",
+        response=Sandbox,
+        response_many=True,
+        tag="sandboxes",
+    ),
+    Operation(
+        "GET", "/sandboxes/{id}", get_sandbox, "Get a sandbox", response=Sandbox, tag="sandboxes"
+    ),
+    Operation(
+        "DELETE",
+        "/sandboxes/{id}",
+        destroy_sandbox,
+        "Destroy a sandbox (irreversible)",
+        status=204,
+        tag="sandboxes",
+    ),
+    Operation(
+        "POST",
+        "/sandboxes/{id}/pause",
+        pause_sandbox,
+        "Pause a sandbox (takes an auto-pause snapshot first)",
+        status=204,
+        tag="sandboxes",
+    ),
+    Operation(
+        "POST",
+        "/sandboxes/{id}/resume",
+        resume_sandbox,
+        "Resume a paused sandbox",
+        status=204,
+        tag="sandboxes",
+    ),
+    Operation(
+        "POST",
+        "/sandboxes/{id}/exec",
+        exec_command,
+        "Run a shell command",
+        request=ExecRequest,
+        response=ExecResult,
+        tag="sandboxes",
+    ),
+    Operation(
+        "GET",
+        "/sandboxes/{id}/logs",
+        sandbox_logs,
+        "Lifecycle, init and exec log",
+        response=LogEntry,
+        response_many=True,
+        tag="sandboxes",
+        query=(TAIL,),
+    ),
+    Operation(
+        "GET",
+        "/sandboxes/{id}/ports",
+        sandbox_ports,
+        "Ports listening in the sandbox",
+        response=Port,
+        response_many=True,
+        tag="sandboxes",
+    ),
+    Operation(
+        "POST",
+        "/sandboxes/{id}/ports/{port}/protect",
+        not_available(
+            "password-protected previews",
+            "are not available on the local platform (previews are loopback-only)",
+        ),
+        "Password-protect a preview port (hosted platform only)",
+        tag="sandboxes",
+        hosted_only=True,
+    ),
+    Operation(
+        "GET",
+        "/sandboxes/{id}/terminal/sessions",
+        terminal_sessions,
+        "Terminal sockets open now",
+        response=TerminalSessionInfo,
+        response_many=True,
+        tag="terminal",
+    ),
 )

@@ -167,8 +167,10 @@ async def test_budget_is_warned_escalated_and_enforced(
         in_app = [n for n in notifications if n["alert_id"] in ids and n["channel"] == "in_app"]
         assert len(in_app) == 3
         await eventually_async(
-            lambda: len(receiver.received.get("/slack", [])) >= 3
-            and len(receiver.received.get("/discord", [])) >= 3,
+            lambda: (
+                len(receiver.received.get("/slack", [])) >= 3
+                and len(receiver.received.get("/discord", [])) >= 3
+            ),
             what="three messages on each webhook",
         )
         config = (await api.get("/notifications/config")).json()
@@ -217,8 +219,11 @@ async def test_terminal_typing_is_recorded_replayed_and_judged(
 
         async def with_made_txt() -> list[dict[str, Any]] | None:
             events = await _all_events(api, session["id"])
-            made = [e for e in events if e["type"] == "file_op"
-                    and e["data"]["path"].endswith("/made.txt")]
+            made = [
+                e
+                for e in events
+                if e["type"] == "file_op" and e["data"]["path"].endswith("/made.txt")
+            ]
             return events if made else None
 
         events = await eventually_async(with_made_txt, what="a file_op for made.txt")

@@ -23,8 +23,9 @@ async def _events(client: httpx.AsyncClient, session_id: str) -> list[dict[str, 
     after = 0
     while True:
         page = (
-            await client.get(f"/sessions/{session_id}/replay", params={"after_seq": after,
-                                                                       "limit": 1000})
+            await client.get(
+                f"/sessions/{session_id}/replay", params={"after_seq": after, "limit": 1000}
+            )
         ).json()
         events += page["events"]
         after = page["next_seq"]

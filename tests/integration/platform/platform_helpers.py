@@ -58,8 +58,12 @@ WINDOW = 65536
 
 @asynccontextmanager
 async def terminal(
-    platform: Any, client: httpx.AsyncClient, sandbox_id: str, query: str = "rows=24&cols=80",
-    subprotocols: list[str] | None = None, user_agent: str = "caged-tests/terminal",
+    platform: Any,
+    client: httpx.AsyncClient,
+    sandbox_id: str,
+    query: str = "rows=24&cols=80",
+    subprotocols: list[str] | None = None,
+    user_agent: str = "caged-tests/terminal",
 ) -> AsyncIterator[ClientConnection]:
     """A terminal socket on the sandbox, its flow frame already read."""
     ticket = (await client.post("/v1/auth/socket-ticket")).json()["ticket"]
@@ -114,8 +118,9 @@ async def mcp(platform: Any, key: str, sandbox_id: str) -> AsyncIterator[ClientC
 
 async def call(ws: ClientConnection, request_id: int, method: str, **params: Any) -> Any:
     """Send one JSON-RPC request and return its answer."""
-    await ws.send(json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method,
-                              "params": params}))
+    await ws.send(
+        json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
+    )
     answer = json.loads(await ws.recv())
     assert answer["id"] == request_id
     return answer

@@ -50,14 +50,22 @@ def _assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
 async def test_openapi_lists_every_contract_path(client: httpx.AsyncClient) -> None:
     ops = {(m, p) for m, p, _ in await _operations(client)}
     for expected in [
-        ("POST", "/v1/sandboxes"), ("GET", "/v1/sandboxes/{id}/logs"),
-        ("POST", "/v1/sandboxes/{id}/exec"), ("PUT", "/v1/sandboxes/{id}/files/content"),
-        ("GET", "/v1/snapshots/{sid}/download"), ("POST", "/v1/snapshots/{sid}/restore"),
-        ("GET", "/v1/trust/sandboxes/{id}"), ("GET", "/v1/sandboxes/{id}/terminal/sessions"),
-        ("DELETE", "/v1/account/sessions/{id}"), ("POST", "/v1/billing/checkout"),
-        ("POST", "/v1/auth/socket-ticket"), ("GET", "/v1/sessions/{sid}/replay/summary"),
-        ("POST", "/v1/events/ingest"), ("PUT", "/v1/alerts/rules/{id}"),
-        ("PUT", "/v1/notifications/config"), ("GET", "/v1/notifications/unread-count"),
+        ("POST", "/v1/sandboxes"),
+        ("GET", "/v1/sandboxes/{id}/logs"),
+        ("POST", "/v1/sandboxes/{id}/exec"),
+        ("PUT", "/v1/sandboxes/{id}/files/content"),
+        ("GET", "/v1/snapshots/{sid}/download"),
+        ("POST", "/v1/snapshots/{sid}/restore"),
+        ("GET", "/v1/trust/sandboxes/{id}"),
+        ("GET", "/v1/sandboxes/{id}/terminal/sessions"),
+        ("DELETE", "/v1/account/sessions/{id}"),
+        ("POST", "/v1/billing/checkout"),
+        ("POST", "/v1/auth/socket-ticket"),
+        ("GET", "/v1/sessions/{sid}/replay/summary"),
+        ("POST", "/v1/events/ingest"),
+        ("PUT", "/v1/alerts/rules/{id}"),
+        ("PUT", "/v1/notifications/config"),
+        ("GET", "/v1/notifications/unread-count"),
     ]:
         assert expected in ops
     assert len(ops) >= 45
@@ -70,8 +78,11 @@ async def test_every_route_refuses_a_missing_or_wrong_key(
     async with httpx.AsyncClient(base_url=platform.url) as anonymous:
         for method, path, _ in operations:
             url = _concrete(path)
-            for headers in ({}, {"Authorization": "Bearer caged_sk_wrong"},
-                            {"Authorization": "Basic abc"}):
+            for headers in (
+                {},
+                {"Authorization": "Bearer caged_sk_wrong"},
+                {"Authorization": "Basic abc"},
+            ):
                 response = await anonymous.request(method, url, headers=headers, json={})
                 body = _assert_problem(response, 401)
                 assert "caged_sk_wrong" not in body["detail"]

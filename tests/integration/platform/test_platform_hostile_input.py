@@ -150,8 +150,10 @@ async def test_exhausted_bucket_answers_429_with_retry_after() -> None:
     app = RateLimitMiddleware(Starlette(routes=[Route("/", ok)]), limit=3, period=60)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-        statuses = [(await http.get("/", headers={"Authorization": "Bearer a"})).status_code
-                    for _ in range(4)]
+        statuses = [
+            (await http.get("/", headers={"Authorization": "Bearer a"})).status_code
+            for _ in range(4)
+        ]
         assert statuses == [200, 200, 200, 429]
         refused = await http.get("/", headers={"Authorization": "Bearer a"})
         assert "rate limit" in _problem(refused, 429)

@@ -23,9 +23,7 @@ async def test_sandboxes_beyond_the_cap_are_a_clean_409(
     tmp_path: Path, platform_runner: Callable[..., AbstractContextManager[Any]]
 ) -> None:
     with platform_runner(tmp_path, CAGED_MAX_SANDBOXES="2") as own:
-        async with httpx.AsyncClient(
-            base_url=own.url, headers=own.headers, timeout=60
-        ) as client:
+        async with httpx.AsyncClient(base_url=own.url, headers=own.headers, timeout=60) as client:
             # Four at once: the cap holds under concurrency.
             answers = await asyncio.gather(
                 *(client.post("/v1/sandboxes", json={"template": "minimal"}) for _ in range(4))
@@ -47,14 +45,16 @@ async def test_what_can_be_written_can_be_read_back(
 ) -> None:
     url = f"/v1/sandboxes/{shared_sandbox['id']}/files/content"
     largest = "x" * READ_LIMIT
-    written = await client.put(url, params={"path": "/workspace/largest.txt"},
-                               json={"content": largest})
+    written = await client.put(
+        url, params={"path": "/workspace/largest.txt"}, json={"content": largest}
+    )
     assert written.status_code == 204, written.text
     read = await client.get(url, params={"path": "/workspace/largest.txt"})
     assert read.status_code == 200 and read.text == largest
     # One byte more is refused both ways; the write is refused before anything is stored.
-    too_big = await client.put(url, params={"path": "/workspace/too-big.txt"},
-                               json={"content": largest + "é"})
+    too_big = await client.put(
+        url, params={"path": "/workspace/too-big.txt"}, json={"content": largest + "é"}
+    )
     assert "at most 1,000,000" in problem_detail(too_big, 413)
     missing = await client.get(url, params={"path": "/workspace/too-big.txt"})
     problem_detail(missing, 404)

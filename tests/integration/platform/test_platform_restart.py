@@ -43,9 +43,12 @@ def test_sandboxes_survive_a_killed_platform(platform: Any) -> None:
             logs = client.get(f"/v1/sandboxes/{sandbox_id}/logs").json()
             assert "reattached after a platform restart" in [e["message"] for e in logs]
             # Acknowledged writes survived the kill: the key created just before still works.
-            assert client.get(
-                "/v1/account", headers={"Authorization": f"Bearer {key['key']}"}
-            ).status_code == 200
+            assert (
+                client.get(
+                    "/v1/account", headers={"Authorization": f"Bearer {key['key']}"}
+                ).status_code
+                == 200
+            )
     finally:
         with httpx.Client(base_url=platform.url, headers=platform.headers, timeout=60) as client:
             client.delete(f"/v1/sandboxes/{sandbox_id}")

@@ -207,8 +207,9 @@ def host_repo(tmp_path: Path) -> Iterator[tuple[str, str]]:
     (work / "sub" / "README").write_text("second\n")
     subprocess.run([*git, "commit", "-qam", "two"], check=True)
     served = tmp_path / "served"
-    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(served / "repo.git")],
-                   check=True)
+    subprocess.run(
+        ["git", "clone", "-q", "--bare", str(work), str(served / "repo.git")], check=True
+    )
     # Git's "dumb" HTTP protocol: any static file server will do.
     subprocess.run(["git", "-C", str(served / "repo.git"), "update-server-info"], check=True)
     with serving_host() as host:

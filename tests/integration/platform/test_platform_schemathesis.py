@@ -31,9 +31,7 @@ EXAMPLES = 50
 
 
 @pytest.fixture(scope="session")
-def fuzzed(
-    tmp_path_factory: pytest.TempPathFactory, platform_runner: Any
-) -> Iterator[Any]:
+def fuzzed(tmp_path_factory: pytest.TempPathFactory, platform_runner: Any) -> Iterator[Any]:
     root = tmp_path_factory.mktemp("fuzzed")
     with (
         platform_runner(root, CAGED_MAX_SANDBOXES="1") as own,

@@ -41,7 +41,10 @@ def test_ensure_running_status_and_stop(tmp_path: Path, monkeypatch: pytest.Monk
         # A second server on the same data dir refuses to start.
         second = subprocess.run(
             [sys.executable, "-m", "caged_platform", "serve", "--data-dir", str(data_dir)],
-            capture_output=True, text=True, timeout=30, check=False,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         )
         assert second.returncode == 1 and "already uses" in second.stderr
         assert main(["serve", "--status", "--data-dir", str(data_dir)]) == 0

@@ -45,13 +45,27 @@ async def _socket_of(
     ) as http:
         if kind == "mcp":
             async with mcp(platform, key, sandbox_id) as ws:
-                await call(ws, 1, "initialize", protocolVersion="2024-11-05", capabilities={},
-                           clientInfo={"name": "t", "version": "0"})
-                await ws.send(json.dumps({
-                    "jsonrpc": "2.0", "id": 2, "method": "tools/call",
-                    "params": {"name": "terminal_exec",
-                               "arguments": {"command": "sleep 60", "timeout": 120}},
-                }))
+                await call(
+                    ws,
+                    1,
+                    "initialize",
+                    protocolVersion="2024-11-05",
+                    capabilities={},
+                    clientInfo={"name": "t", "version": "0"},
+                )
+                await ws.send(
+                    json.dumps(
+                        {
+                            "jsonrpc": "2.0",
+                            "id": 2,
+                            "method": "tools/call",
+                            "params": {
+                                "name": "terminal_exec",
+                                "arguments": {"command": "sleep 60", "timeout": 120},
+                            },
+                        }
+                    )
+                )
                 yield ws
             return
         # "exec" is the client's streaming exec: the terminal socket without a size.
@@ -115,9 +129,7 @@ async def test_terminals_per_sandbox_are_capped_with_a_clean_refusal(
     platform: Any, client: httpx.AsyncClient, shared_sandbox: dict[str, Any]
 ) -> None:
     sandbox_id = shared_sandbox["id"]
-    tickets = [
-        (await client.post("/v1/auth/socket-ticket")).json()["ticket"] for _ in range(200)
-    ]
+    tickets = [(await client.post("/v1/auth/socket-ticket")).json()["ticket"] for _ in range(200)]
 
     async def open_one(ticket: str) -> tuple[ClientConnection | None, int | None]:
         url = f"{platform.ws_url}/v1/sandboxes/{sandbox_id}/terminal?rows=24&cols=80&token={ticket}"

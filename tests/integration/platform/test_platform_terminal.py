@@ -37,8 +37,9 @@ async def test_legacy_and_plain_clients_are_served(
     platform: Any, client: httpx.AsyncClient, shared_sandbox: dict[str, Any]
 ) -> None:
     # Legacy 0.2 asks for "mcp" on the terminal; the marker-protocol exec sends no size.
-    async with terminal(platform, client, shared_sandbox["id"], query="",
-                        subprotocols=["mcp"]) as ws:
+    async with terminal(
+        platform, client, shared_sandbox["id"], query="", subprotocols=["mcp"]
+    ) as ws:
         assert ws.subprotocol == "mcp"
         await ws.send("echo raw-$((1+1))\n")  # a non-JSON frame is typed as is
         await read_until(ws, "raw-2")
@@ -145,8 +146,7 @@ async def test_read_only_keys_get_no_terminal(
     ).json()
     try:
         url = (
-            f"{platform.ws_url}/v1/sandboxes/{shared_sandbox['id']}/terminal"
-            f"?token={created['key']}"
+            f"{platform.ws_url}/v1/sandboxes/{shared_sandbox['id']}/terminal?token={created['key']}"
         )
         async with websockets.connect(url) as ws:
             assert await closed_with(ws) == 4403

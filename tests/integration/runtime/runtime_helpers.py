@@ -32,6 +32,7 @@ def needs_bwrap(test: F) -> F:
     where bubblewrap does not work."""
     return pytest.mark.needs_bwrap(SKIP_WITHOUT_BWRAP(test))  # type: ignore[no-any-return]
 
+
 StartCage = Callable[..., Awaitable[str]]
 
 

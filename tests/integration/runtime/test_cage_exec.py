@@ -41,7 +41,8 @@ async def test_exec_timeout_kills_the_process_group(
 ) -> None:
     sid = await start_cage(network_mode="none")
     outcome = await runtime.exec(
-        sid, "(sleep 30; echo child-survived > /workspace/late) & echo started; sleep 30",
+        sid,
+        "(sleep 30; echo child-survived > /workspace/late) & echo started; sleep 30",
         timeout=0.5,
     )
     assert outcome.timed_out and outcome.exit_code is None
@@ -115,7 +116,8 @@ async def test_cage_cannot_see_private_host_paths() -> None:
         ]:
             outcome = await runtime.exec("cage-a", command)
             assert expected in outcome.output if expected else outcome.output == "", (
-                command, outcome.output,
+                command,
+                outcome.output,
             )
     finally:
         await destroy_all(runtime)

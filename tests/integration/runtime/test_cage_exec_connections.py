@@ -23,9 +23,7 @@ async def test_concurrent_execs_over_kept_connections_keep_their_own_output(
         outcomes = await asyncio.gather(
             *(runtime.exec(sid, f"echo out-{n}; exit {n}") for n in range(6))
         )
-        assert [(o.output, o.exit_code) for o in outcomes] == [
-            (f"out-{n}\n", n) for n in range(6)
-        ]
+        assert [(o.output, o.exit_code) for o in outcomes] == [(f"out-{n}\n", n) for n in range(6)]
 
 
 async def test_a_cancelled_exec_is_killed_and_the_next_runs(

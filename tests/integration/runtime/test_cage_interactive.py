@@ -135,8 +135,9 @@ async def test_watch_reports_a_file_created_by_a_command(
     try:
         await watching(runtime, sid, lambda path: any(c.path == path for c in changes))
         await runtime.exec(
-            sid, "mkdir -p src/deep && echo hi > src/deep/new.txt && echo more >> notes.md"
-            " && mv notes.md renamed.md && rm renamed.md"
+            sid,
+            "mkdir -p src/deep && echo hi > src/deep/new.txt && echo more >> notes.md"
+            " && mv notes.md renamed.md && rm renamed.md",
         )
 
         async def created() -> bool:
@@ -152,6 +153,7 @@ async def test_watch_reports_a_file_created_by_a_command(
 
         await runtime.exec(sid, "mv src/deep/new.txt src/final.txt")
         moved = FileChange("/workspace/src/deep/new.txt", "moved", "/workspace/src/final.txt")
+
         async def was_moved() -> bool:
             return moved in changes
 

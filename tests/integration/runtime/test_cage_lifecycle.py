@@ -105,16 +105,17 @@ async def test_rlimit_affinity_and_sigstop_fallback(tmp_path: Path) -> None:
     """Without cgroups: RLIMIT_DATA, CPU affinity and SIGSTOP pause, reported as such."""
     runtime = LocalRuntime(tmp_path / "data", isolation=ISOLATION, cgroups=False)
     try:
-        info = await runtime.start(CageSpec("cage-rl", network_mode="none", cpus=1,
-                                            memory_mb=128))
+        info = await runtime.start(CageSpec("cage-rl", network_mode="none", cpus=1, memory_mb=128))
         assert info.limits == "rlimit-data + cpu-affinity + sigstop-pause"
         assert (await runtime.exec("cage-rl", "nproc")).output == "1\n"
         big = await runtime.exec(
             "cage-rl", "python3 -c \"b = b'x' * (400 << 20); print('allocated')\" 2>&1"
         )
         assert "MemoryError" in big.output and big.exit_code != 0
-        await runtime.exec("cage-rl", "nohup sh -c 'while :; do date +%s%N > t; sleep 0.02;"
-                                      " done' > /dev/null 2>&1 &")
+        await runtime.exec(
+            "cage-rl",
+            "nohup sh -c 'while :; do date +%s%N > t; sleep 0.02; done' > /dev/null 2>&1 &",
+        )
         ticks = runtime.workspace_dir("cage-rl") / "t"
 
         async def ticking() -> bool:
@@ -147,9 +148,12 @@ async def test_rlimit_affinity_and_sigstop_fallback(tmp_path: Path) -> None:
 
 async def test_a_cage_that_died_is_cleaned_up_on_attach(runtime: LocalRuntime) -> None:
     info = await runtime.start(CageSpec("cage-dies", network_mode="none"))
-    cgroup_dirs = [Path(d) for d in json.loads(
-        (runtime.sandbox_dir("cage-dies") / "cage.json").read_text()
-    )["cgroups"]["dirs"].values()]
+    cgroup_dirs = [
+        Path(d)
+        for d in json.loads((runtime.sandbox_dir("cage-dies") / "cage.json").read_text())[
+            "cgroups"
+        ]["dirs"].values()
+    ]
     os.kill(info.pid, signal.SIGKILL)  # the cage's init: everything in it dies
 
     async def dead() -> bool:
@@ -172,8 +176,9 @@ async def test_stats_and_ports(runtime: LocalRuntime, start_cage: StartCage) -> 
     sid = await start_cage(network_mode="none")
     await runtime.exec(
         # The memory is taken before the port opens: once it listens, the stats must see both.
-        sid, "nohup python3 -c 'import socket,time; b=bytearray(30<<20);"
-        " s=socket.create_server((\"0.0.0.0\", 5055)); time.sleep(300)' > /dev/null 2>&1 &"
+        sid,
+        "nohup python3 -c 'import socket,time; b=bytearray(30<<20);"
+        ' s=socket.create_server(("0.0.0.0", 5055)); time.sleep(300)\' > /dev/null 2>&1 &',
     )
 
     async def listening() -> bool:

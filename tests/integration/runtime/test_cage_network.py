@@ -97,7 +97,7 @@ async def test_allowlist_admits_listed_hosts_only(
 
     urllib_denied = await runtime.exec(
         sid,
-        "NO_PROXY= no_proxy= python3 -c \"import urllib.request as u\n"
+        'NO_PROXY= no_proxy= python3 -c "import urllib.request as u\n'
         f"try: u.urlopen('http://localhost:{port}/', timeout=5)\n"
         "except Exception as e: print(getattr(e, 'code', e))\"",
     )
@@ -139,8 +139,9 @@ async def test_allowlisted_names_of_this_machine_are_still_refused(
         )
         for target in ("localhost", "127.0.0.1"):
             answer = await runtime.exec(
-                sid, "NO_PROXY= no_proxy= curl -s -m 5 -o - -w ' status=%{http_code}' "
-                f"http://{target}:{port}/"
+                sid,
+                "NO_PROXY= no_proxy= curl -s -m 5 -o - -w ' status=%{http_code}' "
+                f"http://{target}:{port}/",
             )
             assert answer.output.endswith("status=403"), answer.output
             assert "resolves to this machine" in answer.output

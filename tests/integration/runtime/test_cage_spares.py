@@ -96,7 +96,12 @@ async def test_a_claimed_spare_is_its_sandbox_in_every_respect(runtime: LocalRun
         "cat /etc/resolv.conf; id -u",
     )
     assert seen.output.split("\n") == [
-        f"hello {sid} proxy=", sid, "lo", f"127.0.1.1\t{sid}", "0", ""
+        f"hello {sid} proxy=",
+        sid,
+        "lo",
+        f"127.0.1.1\t{sid}",
+        "0",
+        "",
     ], seen.output
 
     # The sandbox's limits, not the spare's defaults.

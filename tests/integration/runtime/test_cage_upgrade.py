@@ -29,11 +29,20 @@ def _legacy_sandbox(data_dir: Path, sandbox_id: str, pid: int) -> Path:
     (folder / "home").mkdir()
     (folder / "run").mkdir()
     state = {  # the old cage.json: no uid, no template
-        "sandbox_id": sandbox_id, "network_mode": "full", "allowlist": [],
-        "isolation": "bwrap", "limits": "rlimit-data + cpu-affinity + sigstop-pause",
-        "network": "shared host network", "pid": pid, "pid_start": procs.start_time(pid),
-        "pid_ns": None, "cgroups": {}, "tag": f"old/{sandbox_id}", "running": True,
-        "paused": False, "started_at": 0.0,
+        "sandbox_id": sandbox_id,
+        "network_mode": "full",
+        "allowlist": [],
+        "isolation": "bwrap",
+        "limits": "rlimit-data + cpu-affinity + sigstop-pause",
+        "network": "shared host network",
+        "pid": pid,
+        "pid_start": procs.start_time(pid),
+        "pid_ns": None,
+        "cgroups": {},
+        "tag": f"old/{sandbox_id}",
+        "running": True,
+        "paused": False,
+        "started_at": 0.0,
     }
     (folder / "cage.json").write_text(json.dumps(state))
     return folder

@@ -58,8 +58,14 @@ def test_writes_errors_and_streams_pass_unchanged() -> None:
 
 
 def _sandbox(status: str, cost: float, **fields: Any) -> dict[str, Any]:
-    return {"id": "cage-1", "status": status, "cost": cost, "llm_cost": 0.0,
-            "total_cost": cost, **fields}
+    return {
+        "id": "cage-1",
+        "status": status,
+        "cost": cost,
+        "llm_cost": 0.0,
+        "total_cost": cost,
+        **fields,
+    }
 
 
 def test_running_costs_do_not_change_the_list_validator_within_a_period() -> None:

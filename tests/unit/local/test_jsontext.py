@@ -11,9 +11,13 @@ from caged_platform import jsontext
 
 
 def _nested(depth: int) -> str:
-    return '{"a":' * (depth // 2) + "[" * (depth - depth // 2) + "1" + "]" * (
-        depth - depth // 2
-    ) + "}" * (depth // 2)
+    return (
+        '{"a":' * (depth // 2)
+        + "[" * (depth - depth // 2)
+        + "1"
+        + "]" * (depth - depth // 2)
+        + "}" * (depth // 2)
+    )
 
 
 @pytest.mark.parametrize(

@@ -127,9 +127,7 @@ def test_create_skips_fifos(workspace: Path, tmp_path: Path) -> None:
         assert tar.getnames() == ["f"]
 
 
-def test_create_keeps_no_setuid_bits_devices_or_hard_links(
-    workspace: Path, tmp_path: Path
-) -> None:
+def test_create_keeps_no_setuid_bits_devices_or_hard_links(workspace: Path, tmp_path: Path) -> None:
     program = workspace / "program"
     program.write_text("#!/bin/sh\n")
     program.chmod(0o6755)

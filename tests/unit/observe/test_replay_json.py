@@ -18,15 +18,35 @@ SESSION = 'sess-\u00e9"1'
 @pytest.mark.parametrize("written", ["when stored", "on the fly", "some of each"])
 async def test_a_page_is_the_text_of_its_model(observer: Observer, written: str) -> None:
     events: list[dict[str, Any]] = [
-        {"id": 'q"\u00e9\u2028', "type": "command", "timestamp": "2026-01-01T00:00:00Z",
-         "payload": {"command": 'say "h\u00e9"', "x": 0.1, "big": 12345678901234567890},
-         "duration_ns": 12345678901234567},
-        {"id": "micro", "type": "llm_call", "timestamp": "2026-01-01T00:00:00.000001Z",
-         "payload": {}, "duration_ns": 3_000_000, "meta": {"k": "v"}},
-        {"id": "before-1970", "type": "telemetry", "timestamp": "1969-12-31T23:59:59.5Z",
-         "payload": {"n": None}},
-        {"id": "tiny", "type": "error", "timestamp": "2026-06-01T12:34:56.789Z",
-         "sandbox_id": "sb-1", "payload": {"a": [1, 2.5e300, -0.0]}, "duration_ns": 1},
+        {
+            "id": 'q"\u00e9\u2028',
+            "type": "command",
+            "timestamp": "2026-01-01T00:00:00Z",
+            "payload": {"command": 'say "h\u00e9"', "x": 0.1, "big": 12345678901234567890},
+            "duration_ns": 12345678901234567,
+        },
+        {
+            "id": "micro",
+            "type": "llm_call",
+            "timestamp": "2026-01-01T00:00:00.000001Z",
+            "payload": {},
+            "duration_ns": 3_000_000,
+            "meta": {"k": "v"},
+        },
+        {
+            "id": "before-1970",
+            "type": "telemetry",
+            "timestamp": "1969-12-31T23:59:59.5Z",
+            "payload": {"n": None},
+        },
+        {
+            "id": "tiny",
+            "type": "error",
+            "timestamp": "2026-06-01T12:34:56.789Z",
+            "sandbox_id": "sb-1",
+            "payload": {"a": [1, 2.5e300, -0.0]},
+            "duration_ns": 1,
+        },
     ]
     result = await observer.ingest(ACCOUNT, [{**e, "session_id": SESSION} for e in events])
     assert result.errors == 0
@@ -45,17 +65,24 @@ async def test_a_page_is_the_text_of_its_model(observer: Observer, written: str)
     assert [e.duration_ms for e in page] == [12345678901.234567, 3.0, None]
     assert page[2].meta == {"original_type": "telemetry"}
 
-    errors = (
-        await observer.sessions.replay_json(ACCOUNT, SESSION, after_seq=3, type="error")
-    ).body
+    errors = (await observer.sessions.replay_json(ACCOUNT, SESSION, after_seq=3, type="error")).body
     [tiny] = ReplayPage.model_validate_json(errors).events
     assert json.loads(errors)["events"][0] == tiny.model_dump(mode="json")
     assert tiny.duration_ms == 1e-6 and tiny.sandbox_id == "sb-1"
 
 
 async def test_an_empty_page_keeps_the_cursor(observer: Observer) -> None:
-    await observer.ingest(ACCOUNT, [{"type": "command", "timestamp": "2026-01-01T00:00:00Z",
-                                     "session_id": SESSION, "payload": {}}])
+    await observer.ingest(
+        ACCOUNT,
+        [
+            {
+                "type": "command",
+                "timestamp": "2026-01-01T00:00:00Z",
+                "session_id": SESSION,
+                "payload": {},
+            }
+        ],
+    )
     page = ReplayPage.model_validate_json(
         (await observer.sessions.replay_json(ACCOUNT, SESSION, after_seq=1)).body
     )

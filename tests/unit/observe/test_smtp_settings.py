@@ -14,17 +14,23 @@ def test_no_host_means_no_email() -> None:
 
 
 def test_every_setting_is_read() -> None:
-    settings = smtp_from_env({
-        "CAGED_SMTP_HOST": "mail.example.test",
-        "CAGED_SMTP_PORT": "587",
-        "CAGED_SMTP_FROM": "caged@example.test",
-        "CAGED_SMTP_USERNAME": "caged",
-        "CAGED_SMTP_PASSWORD": "hunter2",
-        "CAGED_SMTP_STARTTLS": "true",
-    })
+    settings = smtp_from_env(
+        {
+            "CAGED_SMTP_HOST": "mail.example.test",
+            "CAGED_SMTP_PORT": "587",
+            "CAGED_SMTP_FROM": "caged@example.test",
+            "CAGED_SMTP_USERNAME": "caged",
+            "CAGED_SMTP_PASSWORD": "hunter2",
+            "CAGED_SMTP_STARTTLS": "true",
+        }
+    )
     assert settings == SmtpSettings(
-        host="mail.example.test", port=587, sender="caged@example.test",
-        username="caged", password="hunter2", starttls=True,
+        host="mail.example.test",
+        port=587,
+        sender="caged@example.test",
+        username="caged",
+        password="hunter2",
+        starttls=True,
     )
 
 
@@ -37,10 +43,22 @@ def test_the_port_defaults_to_25_without_tls() -> None:
     ("environ", "message"),
     [
         ({"CAGED_SMTP_HOST": "localhost"}, "CAGED_SMTP_FROM is not"),
-        ({"CAGED_SMTP_HOST": "localhost", "CAGED_SMTP_FROM": "a@b.test",
-          "CAGED_SMTP_PORT": "smtp"}, "must be a port number"),
-        ({"CAGED_SMTP_HOST": "localhost", "CAGED_SMTP_FROM": "a@b.test",
-          "CAGED_SMTP_PORT": "70000"}, "must be a port number"),
+        (
+            {
+                "CAGED_SMTP_HOST": "localhost",
+                "CAGED_SMTP_FROM": "a@b.test",
+                "CAGED_SMTP_PORT": "smtp",
+            },
+            "must be a port number",
+        ),
+        (
+            {
+                "CAGED_SMTP_HOST": "localhost",
+                "CAGED_SMTP_FROM": "a@b.test",
+                "CAGED_SMTP_PORT": "70000",
+            },
+            "must be a port number",
+        ),
     ],
 )
 def test_bad_settings_are_refused_by_name(environ: dict[str, str], message: str) -> None:
