@@ -1014,7 +1014,11 @@ class ReplayScreen(CagedScreen[None]):
     ) -> None:
         """Stream the events to the file ``answer`` names, a page at a time (file work in
         a thread); an existing file is replaced only once the user confirmed it."""
-        path = await asyncio.to_thread(export_path, answer, default_name, Path.cwd())
+        try:
+            path = await asyncio.to_thread(export_path, answer, default_name, Path.cwd())
+        except RuntimeError as error:  # ~user of no user: "Could not determine home directory."
+            self.post_message(self.ExportFailed(Path(answer.strip()), str(error)))
+            return
         target = ExportFile(path, overwrite=overwrite)
         count = 0
         try:

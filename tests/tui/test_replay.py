@@ -594,3 +594,23 @@ async def test_leaving_the_replay_while_it_exports_leaves_no_half_file(
         assert [name for name in files_in(tmp_path) if name.endswith(".part")]
         app.pop_screen()  # Leaving the replay cancels the export.
         await eventually_async(lambda: files_in(tmp_path) == [], pause=pilot.pause)
+
+
+async def test_an_export_path_naming_an_unknown_home_says_why(
+    platform: Any, tmp_path: Path, terminal_sid: str
+) -> None:
+    app = live_app(platform)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_replay(pilot, terminal_sid)
+        field = await export_dialog(pilot, "e")
+        field.value = "~no-such-user-caged/x.jsonl"  # a typo for ~/…
+        await pilot.press("enter")
+        await eventually_async(
+            lambda: notified(
+                app,
+                "Could not export to ~no-such-user-caged/x.jsonl: Could not determine home",
+                "error",
+            ),
+            pause=pilot.pause,
+        )
+    assert files_in(tmp_path) == []
