@@ -48,3 +48,18 @@ def test_a_real_vim_ignores_a_hostile_modeline(tmp_path: Path) -> None:
     subprocess.run(command, check=False, timeout=30)
 
     assert said.read_text().split() == ["tabstop=8"]
+
+
+def test_emacsclient_is_given_the_file_to_visit_not_an_expression() -> None:
+    """emacsclient's ``--eval`` turns every argument after it into an expression: the file
+    would not be visited (its path evaluated as Lisp instead), and the setting would change
+    the user's running Emacs for every file. The client gets the file only."""
+    assert editor_argv("emacsclient -t", "/tmp/edit.el") == ["emacsclient", "-t", "/tmp/edit.el"]
+    assert editor_argv("emacs-29.1", "/tmp/a")[1] == "--eval"
+
+
+def test_vim_told_that_files_follow_gets_only_the_file() -> None:
+    """After ``--`` or ``--remote`` vim opens every argument as a file: ``--cmd`` there
+    would open files named ``--cmd`` and ``set nomodeline``."""
+    assert editor_argv("vim --remote-tab-wait", "/tmp/a") == ["vim", "--remote-tab-wait", "/tmp/a"]
+    assert editor_argv("vim --", "/tmp/a") == ["vim", "--", "/tmp/a"]

@@ -26,10 +26,15 @@ def _program(word: str) -> str:
     return os.path.basename(os.path.realpath(found) if found else word)
 
 
-def _hardening(program: str) -> list[str]:
+def _hardening(program: str, arguments: list[str]) -> list[str]:
+    # After "--", or vim's --remote*, every argument is a file to open; emacsclient's --eval
+    # makes every argument an expression (the file would not be visited, and the setting
+    # would change the user's running Emacs): there, only the file is given.
+    if "--" in arguments or any(word.startswith("--remote") for word in arguments):
+        return []
     if program.startswith(("vim", "nvim", "gvim", "mvim")):
         return _VIM
-    if program.startswith("emacs"):
+    if program.startswith("emacs") and not program.startswith("emacsclient"):
         return _EMACS
     return []
 
@@ -37,4 +42,4 @@ def _hardening(program: str) -> list[str]:
 def editor_argv(editor: str, path: str) -> list[str]:
     """``editor`` (``$VISUAL``/``$EDITOR``, which may hold arguments) run on ``path``."""
     words = shlex.split(editor) or ["vi"]
-    return [*words, *_hardening(_program(words[0])), path]
+    return [*words, *_hardening(_program(words[0]), words[1:]), path]
