@@ -236,3 +236,26 @@ async def test_a_file_over_the_read_limit_is_described_not_read() -> None:
         )
         assert "First 20 bytes" in str(info.render())
         assert not fake.calls("GET", "/files/content")  # never read
+
+
+async def test_the_editors_copy_is_named_without_the_files_control_characters(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The copy keeps the file's extension (for the editor's highlighting), but not the
+    control characters of a sandbox-chosen one: editors show a file's name in the host
+    terminal's title and status line."""
+    said = tmp_path / "said"
+    editor = tmp_path / "editor.sh"
+    editor.write_text(f'#!/bin/sh\nprintf %s "$1" > {said}\n')
+    editor.chmod(0o755)
+    monkeypatch.setenv("VISUAL", str(editor))
+    app = fake_app(FakeWorkspace().handle)
+    monkeypatch.setattr(app, "suspend", contextlib.nullcontext)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        screen = await press_for(pilot, FilesScreen, "f")
+        for hostile in ("a.\x1b]2;x\x07py", "a." + "x" * 253):  # the longest name there is
+            said.unlink(missing_ok=True)
+            screen.post_message(screen.EditorReady(f"/workspace/{hostile}", "text\n"))
+            await eventually_async(lambda: said.exists() and said.read_text(), pause=pilot.pause)
+            assert Path(said.read_text()).name == "edit"

@@ -558,6 +558,10 @@ class FilesScreen(CagedScreen[None]):
     def _editor_ready(self, event: EditorReady) -> None:
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
         suffix = Path(event.path).suffix
+        # Only for the editor's highlighting: not the control characters of a sandbox-chosen
+        # name (editors show it in the terminal's title), nor one too long for a file name.
+        if not suffix.isprintable() or len(suffix) > 32:
+            suffix = ""
         with tempfile.TemporaryDirectory(prefix="caged-edit-") as folder:
             local = Path(folder) / f"edit{suffix}"
             local.write_text(event.text, encoding="utf-8")
