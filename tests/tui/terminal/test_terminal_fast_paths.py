@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from eventually import eventually_async
 from fake_platform import FakePlatform, fake_app
@@ -231,14 +232,23 @@ def screen_row(app: TerminalTestApp, y: int) -> str:
     return app.screen._compositor.render_strips()[y].text
 
 
-async def test_in_the_app_a_key_and_its_echo_take_the_short_ways(fake: FakePlatform) -> None:
-    """The same in the app itself: nothing of it is drawn over the terminal's rows."""
+@asynccontextmanager
+async def prompt_in_app(
+    fake: FakePlatform,
+) -> AsyncIterator[tuple[Any, RecordingSession, TerminalView]]:
+    """The app itself, running, with a terminal open whose shell has printed ``$ ``."""
     app = fake_app(fake.handle)
     async with app.run_test(size=APP_SIZE, notifications=True) as pilot:
         session = RecordingSession()
         _, view = await open_terminal(app, pilot, session)
         session.output.put_nowait(b"$ ")
         await eventually_async(lambda: view.terminal.cursor.x == 2, pause=pilot.pause)
+        yield app, session, view
+
+
+async def test_in_the_app_a_key_and_its_echo_take_the_short_ways(fake: FakePlatform) -> None:
+    """The same in the app itself: nothing of it is drawn over the terminal's rows."""
+    async with prompt_in_app(fake) as (app, session, view):
         handled = record_handled_keys(view)
         painted = record_row_paints(view)
         await settled(view)
@@ -265,12 +275,7 @@ async def test_a_row_written_straight_still_passes_the_control_filter(fake: Fake
     """The straight write is the compositor's last guard too: a control character that
     reached a row of the view (a cell the emulator should never have let through) is
     dropped from what goes to the host terminal, as the compositor would drop it."""
-    app = fake_app(fake.handle)
-    async with app.run_test(size=APP_SIZE, notifications=True) as pilot:
-        session = RecordingSession()
-        _, view = await open_terminal(app, pilot, session)
-        session.output.put_nowait(b"$ ")
-        await eventually_async(lambda: view.terminal.cursor.x == 2, pause=pilot.pause)
+    async with prompt_in_app(fake) as (app, session, view):
         await settled(view)
         original = view.render_line
 
