@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import tempfile
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -259,3 +260,24 @@ async def test_the_editors_copy_is_named_without_the_files_control_characters(
             screen.post_message(screen.EditorReady(f"/workspace/{hostile}", "text\n"))
             await eventually_async(lambda: said.exists() and said.read_text(), pause=pilot.pause)
             assert Path(said.read_text()).name == "edit"
+
+
+async def test_a_copy_for_the_editor_that_cannot_be_made_says_why(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("VISUAL", "true")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))  # as a full /tmp fails
+    app = fake_app(FakeWorkspace().handle)
+    monkeypatch.setattr(app, "suspend", contextlib.nullcontext)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        screen = await press_for(pilot, FilesScreen, "f")
+        screen.post_message(screen.EditorReady("/workspace/README.md", "text\n"))
+        await eventually_async(
+            lambda: any(
+                "Could not make a copy for true: No such file or directory" in str(n.message)
+                and n.severity == "error"
+                for n in app._notifications
+            ),
+            pause=pilot.pause,
+        )

@@ -562,19 +562,25 @@ class FilesScreen(CagedScreen[None]):
         # name (editors show it in the terminal's title), nor one too long for a file name.
         if not suffix.isprintable() or len(suffix) > 32:
             suffix = ""
-        with tempfile.TemporaryDirectory(prefix="caged-edit-") as folder:
-            local = Path(folder) / f"edit{suffix}"
-            local.write_text(event.text, encoding="utf-8")
-            try:
-                with self.app.suspend():
-                    subprocess.run(editor_argv(editor, str(local)), check=False)
-            except SuspendNotSupported:
-                self.notify("This terminal cannot hand over to $EDITOR.", severity="error")
-                return
-            except OSError as error:
-                self.notify(f"Could not start {editor}: {error}", severity="error")
-                return
-            edited = local.read_text(encoding="utf-8", errors="replace")
+        try:
+            with tempfile.TemporaryDirectory(prefix="caged-edit-") as folder:
+                local = Path(folder) / f"edit{suffix}"
+                local.write_text(event.text, encoding="utf-8")
+                try:
+                    with self.app.suspend():
+                        subprocess.run(editor_argv(editor, str(local)), check=False)
+                except SuspendNotSupported:
+                    self.notify("This terminal cannot hand over to $EDITOR.", severity="error")
+                    return
+                except OSError as error:
+                    self.notify(f"Could not start {editor}: {error}", severity="error")
+                    return
+                edited = local.read_text(encoding="utf-8", errors="replace")
+        except OSError as error:  # The copy could not be made or read back (a full /tmp).
+            self.notify(
+                f"Could not make a copy for {editor}: {error.strerror or error}", severity="error"
+            )
+            return
         if edited == event.text:
             self.notify("No changes.")
             return
