@@ -533,10 +533,20 @@ class ReplayScreen(CagedScreen[None]):
 
     @on(TapeLoaded)
     def _tape_loaded(self, event: TapeLoaded) -> None:
-        tape = event.tape
-        if not tape.steps:
+        # Kept even empty: a followed session may start its terminal output later.
+        self.tape = event.tape
+        self._show_recorded_terminal()
+
+    @property
+    def _recorded(self) -> bool:
+        """Whether the session has terminal output to show."""
+        return self.tape is not None and bool(self.tape.steps)
+
+    def _show_recorded_terminal(self) -> None:
+        """Show the terminal pane once the tape holds output (at load, or when following)."""
+        tape = self.tape
+        if tape is None or not tape.steps or self.terminal_pane.has_class("-shown"):
             return
-        self.tape = tape
         self.refresh_bindings()  # z zooms now
         # On the pane, not the screen: a class on the screen restyles every widget in it.
         self.terminal_pane.add_class("-shown")
@@ -616,7 +626,7 @@ class ReplayScreen(CagedScreen[None]):
 
     def _show_terminal(self) -> None:
         tape = self.tape
-        if tape is None:
+        if tape is None or not tape.steps:
             return
         plan = tape.plan(self.playhead, self._fed)
         view = self.terminal
@@ -697,6 +707,7 @@ class ReplayScreen(CagedScreen[None]):
         if self.tape is not None:
             for event in new:
                 add_to_tape(self.tape, event)
+            self._show_recorded_terminal()
         if self.filtered:
             self._add_matches(new)
         self.table.source_changed()
@@ -888,7 +899,7 @@ class ReplayScreen(CagedScreen[None]):
         """← → (and shift with them) edit the search box while it has the focus; ``z``
         zooms or unzooms (dimmed while there is no terminal to zoom)."""
         if action == "zoom":
-            return False if self.zoomed else (True if self.tape is not None else None)
+            return False if self.zoomed else (True if self._recorded else None)
         if action == "unzoom":
             return self.zoomed
         return not (action in ("step", "pan") and isinstance(self.focused, Input))

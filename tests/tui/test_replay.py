@@ -163,6 +163,30 @@ async def test_following_shows_an_event_ingested_after_the_screen_opened(platfor
         await eventually_async(lambda: not screen.following, pause=pilot.pause)
 
 
+async def test_a_followed_session_gets_its_terminal_pane_when_output_starts(
+    platform: Any,
+) -> None:
+    sid = new_session_id()
+    await ingest(platform, agent_events(sid, 4))
+    app = live_app(platform)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_replay(pilot, sid)
+        await eventually_async(lambda: screen.tape is not None, pause=pilot.pause)
+        assert not screen.terminal_pane.has_class("-shown")
+        await pilot.press("f")
+        when = (START + timedelta(seconds=30)).isoformat()
+        output = {"kind": "terminal_output", "data": "$ echo late-output\r\n", "offset": 0}
+        await ingest(platform, [{"type": "other", "timestamp": when, "session_id": sid,
+                                 "payload": output}])  # fmt: skip
+        await eventually_async(
+            lambda: (
+                screen.terminal_pane.has_class("-shown")
+                and "late-output" in "\n".join(screen.terminal.terminal.display)
+            ),
+            pause=pilot.pause,
+        )
+
+
 def terminal_session(session_id: str) -> list[dict[str, Any]]:
     """An agent session with three chunks of terminal output after its events."""
     events = agent_events(session_id, 6)
@@ -581,6 +605,8 @@ async def test_leaving_the_replay_while_it_exports_leaves_no_half_file(
     app = live_app(platform)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_replay(pilot, terminal_sid)
+        # The terminal's own walk of the session must be over: only the export may hang.
+        await eventually_async(lambda: screen.tape is not None, pause=pilot.pause)
         asked = asyncio.Event()
 
         async def hangs(*args: Any, **kwargs: Any) -> Any:
