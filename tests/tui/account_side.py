@@ -14,6 +14,7 @@ from eventually import eventually
 from textual.pilot import Pilot
 
 from caged_core.client import AsyncCaged
+from caged_platform.observe.alerts import RULE_DEFAULTS
 from caged_tui.app import CagedApp, make_app
 from caged_tui.settings import Settings
 from caged_tui.widgets.header import CagedHeader
@@ -26,6 +27,17 @@ def live_app(platform: Any) -> CagedApp:
 
 def api(platform: Any) -> httpx.Client:
     return httpx.Client(base_url=f"{platform.url}/v1", headers=platform.headers, timeout=60)
+
+
+def raise_error_spike(platform: Any, session_id: str) -> None:
+    """Ingest as many errors at once as the error-spike rule needs to raise an alert (and
+    its notification) on a new subject."""
+    spike = int(RULE_DEFAULTS["error_spike"]["error_count_threshold"])
+    now = datetime.now(UTC).isoformat()
+    error = {"type": "error", "timestamp": now, "session_id": session_id, "payload": {}}
+    with api(platform) as client:
+        answer = client.post("/events/ingest", json={"events": [error] * spike})
+        assert answer.is_success, answer.text
 
 
 @pytest.fixture

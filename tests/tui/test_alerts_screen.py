@@ -8,19 +8,17 @@ is what the API answers; 120 open alerts are all listed and counted.
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from account_side import api, budgeted, go, header, live_app, spend  # noqa: F401 - a fixture
+from account_side import api, budgeted, go, header, live_app, raise_error_spike, spend  # noqa: F401 - a fixture
 from eventually import eventually, eventually_async
 from fake_hosted import HostedAccount
 from fake_platform import fake_app
 from textual.widgets import Input, Static
 
 from caged_core.client import AsyncCaged
-from caged_platform.observe.alerts import RULE_DEFAULTS
 from caged_tui.alert_watch import RECENT_ALERTS
 from caged_tui.app import make_app
 from caged_tui.screens.alerts.detail import AlertDetailScreen, Seekable
@@ -180,7 +178,6 @@ async def test_a_new_alert_toasts_through_the_held_request(
     """On the local platform the recent alerts are long-polled: with rounds an hour apart
     and max_wait set aside while a request is held, only the held request returning the
     moment the alert is raised can bring the toast."""
-    spike = int(RULE_DEFAULTS["error_spike"]["error_count_threshold"])
     with platform_runner(tmp_path) as own:
         client = AsyncCaged(api_key=own.api_key, base_url=own.url)
         app = make_app(client, Settings(base_url=own.url, local=True, refresh_seconds=3600))
@@ -191,13 +188,7 @@ async def test_a_new_alert_toasts_through_the_held_request(
                 return topic is not None and topic.holding
 
             await eventually_async(held, pause=pilot.pause, what="the held alerts request")
-            now = datetime.now(UTC).isoformat()
-            events = [
-                {"type": "error", "timestamp": now, "session_id": "held-toast", "payload": {}}
-            ] * spike
-            with api(own) as platform_api:
-                answer = platform_api.post("/events/ingest", json={"events": events})
-                assert answer.is_success, answer.text
+            raise_error_spike(own, "held-toast")
 
             def toasted() -> bool:
                 return any("held-toast" in str(n.message) for n in app._notifications)

@@ -3,16 +3,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from account_side import api
+from account_side import raise_error_spike
 from eventually import eventually_async
 
 from caged_core.client import AsyncCaged
-from caged_platform.observe.alerts import RULE_DEFAULTS
 from caged_tui.app import make_app
 from caged_tui.live import OPEN_ALERTS, UNREAD
 from caged_tui.settings import Settings
@@ -48,7 +46,6 @@ async def test_the_counts_are_held_and_follow_a_new_alert_at_once(
     again after. (That rounds leave held topics alone is tested without a platform in
     test_live_longpoll.py: on a loaded box a hold may end and hand its topic back to the
     rounds, as designed, so this test does not count the rounds' requests.)"""
-    spike = int(RULE_DEFAULTS["error_spike"]["error_count_threshold"])
     with platform_runner(tmp_path) as own:
         client = AsyncCaged(api_key=own.api_key, base_url=own.url)
         app = make_app(client, Settings(base_url=own.url, local=True, refresh_seconds=1.0))
@@ -60,13 +57,7 @@ async def test_the_counts_are_held_and_follow_a_new_alert_at_once(
 
             await eventually_async(held, pause=pilot.pause, what="the held count requests")
             assert (app.status.unread, app.status.open_alerts) == (0, 0)
-            now = datetime.now(UTC).isoformat()
-            events = [
-                {"type": "error", "timestamp": now, "session_id": "held-count", "payload": {}}
-            ] * spike
-            with api(own) as platform_api:
-                answer = platform_api.post("/events/ingest", json={"events": events})
-                assert answer.is_success, answer.text
+            raise_error_spike(own, "held-count")
             await eventually_async(
                 lambda: (app.status.unread, app.status.open_alerts) == (1, 1),
                 pause=pilot.pause,
